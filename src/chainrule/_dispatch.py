@@ -1,0 +1,182 @@
+"""THE place where an op runs: dtype promotion, forward, graph recording, forward-mode tangents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor, _make
+from .autograd.grad_mode import _state
+from .autograd.graph import Node, accumulate_node
+
+_SCALARS = (int, float, bool)
+#: number of active forward-AD levels; tangents are only looked for when it is non-zero
+FW_LEVELS = [0]
+#: set by anomaly mode / explain to observe node creation: callable(node) or None
+ON_NODE: list = [None]
+
+
+def _as_input(a, op):
+    if isinstance(a, Tensor):
+        return a.data
+    if a is None or isinstance(a, _SCALARS):
+        return a
+    if isinstance(a, (np.ndarray, np.generic, list, tuple)):
+        from ._creation import _to_array
+
+        return _to_array(a, None)
+    raise TypeError(
+        f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}"
+    )
+
+
+def apply(op, *args, **kw):
+    """Run ``op`` (a rule-table row) on ``args``: Tensors, Python scalars, then its parameters."""
+    nin = op.nin
+    if nin < 0:
+        tensors = tuple(args[0])
+        rest = args[1:]
+    else:
+        tensors = args[:nin]
+        rest = args[nin:]
+        if len(tensors) < nin:
+            raise TypeError(f"{op.name}() expected {nin} tensor arguments, got {len(tensors)}")
+    if rest:
+        if len(rest) > len(op.params):
+            raise TypeError(
+                f"{op.name}() takes {nin} tensor inputs and parameters {op.params}; got "
+                f"{len(rest)} extra positional arguments"
+            )
+        for k, v in zip(op.params, rest):
+            if k in kw:
+                raise TypeError(f"{op.name}() got multiple values for argument '{k}'")
+            kw[k] = v
+
+    arrays = []
+    rg = False
+    for a in tensors:
+        if type(a) is Tensor or isinstance(a, Tensor):
+            arrays.append(a.data)
+            if a._rg:
+                rg = True
+        else:
+            arrays.append(_as_input(a, op))
+
+    policy = op.policy
+    if policy != "keep":
+        arrays = _promote(arrays, policy, op)
+    try:
+        out = op.fwd(arrays, **kw) if nin < 0 else op.fwd(*arrays, **kw)
+    except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as e:
+        raise _forward_error(op, arrays, e) from e
+
+    if op.nout == 1:
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if rg and op.diff and _state.enabled and out.dtype.kind == "f":
+            node = _record(op, tensors, kw, out)
+            res = _make(out, node, 0)
+        else:
+            res = _make(out)
+        if op.view:
+            _share_version(res, tensors[0])
+        if FW_LEVELS[0]:
+            from .autograd.forward_ad import _propagate
+
+            _propagate(op, tensors, kw, (res,))
+        return res
+
+    out = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
+    if rg and op.diff and _state.enabled:
+        node = _record(op, tensors, kw, out)
+        nd = op.nondiff_out
+        res = tuple(
+            _make(o) if (i in nd or o.dtype.kind != "f") else _make(o, node, i)
+            for i, o in enumerate(out)
+        )
+    else:
+        res = tuple(_make(o) for o in out)
+    if op.view:
+        for r in res:
+            _share_version(r, tensors[0])
+    if FW_LEVELS[0]:
+        from .autograd.forward_ad import _propagate
+
+        _propagate(op, tensors, kw, res)
+    return res
+
+
+def _record(op, tensors, kw, out) -> Node:
+    nxt = []
+    for a in tensors:
+        if isinstance(a, Tensor) and a._rg:
+            fn = a.grad_fn
+            nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
+        else:
+            nxt.append(None)
+    variant = op.variant(tensors, kw) if op.variant is not None else 0
+    node = Node(op, tensors, kw, out, tuple(nxt), variant)
+    hook = ON_NODE[0]
+    if hook is not None:
+        hook(node)
+    return node
+
+
+def _share_version(view: Tensor, base) -> None:
+    if isinstance(base, Tensor):
+        if base._vc is None:
+            base._vc = [0]
+        view._vc = base._vc
+        view._x = {"is_view": True, "base": base}
+
+
+def _promote(arrays: list, policy: str, op) -> list:
+    # fast path: all tensor inputs share one floating dtype (scalars cannot change it)
+    first = None
+    same = True
+    for a in arrays:
+        if type(a) is np.ndarray:
+            if first is None:
+                first = a.dtype
+            elif a.dtype != first:
+                same = False
+                break
+    if first is not None and same and first.kind == "f":
+        return arrays
+    rt = _dtype.result_type(arrays)
+    if rt is None:  # only Python scalars: treat them as tensors of their own type
+        arrays = [np.asarray(a, dtype=_dtype.to_np(type(a))) for a in arrays]
+        rt = _dtype.result_type(arrays)
+    if policy == "float" and rt.kind != "f":
+        rt = _dtype.default_np()
+    return [a.astype(rt) if type(a) is np.ndarray and a.dtype != rt else a for a in arrays]
+
+
+def _forward_error(op, arrays, e: Exception) -> Exception:
+    """Torch's error types: shape problems are RuntimeError, bad dims IndexError."""
+    shapes = ", ".join(
+        f"{tuple(a.shape)} {a.dtype}" if isinstance(a, np.ndarray) else repr(a) for a in arrays
+    )
+    text = str(e)
+    if "broadcast" in text:
+        text = _broadcast_message(arrays) or text
+    msg = f"{op.name}(): {text} (inputs: {shapes})"
+    if isinstance(e, (np.exceptions.AxisError, IndexError)):
+        return IndexError(msg)
+    if isinstance(e, ValueError):
+        return RuntimeError(msg)
+    return type(e)(msg)
+
+
+def _broadcast_message(arrays) -> str | None:
+    shapes = [a.shape for a in arrays if isinstance(a, np.ndarray)]
+    if len(shapes) < 2:
+        return None
+    a, b = shapes[0], shapes[1]
+    for k in range(1, min(len(a), len(b)) + 1):
+        if a[-k] != b[-k] and a[-k] != 1 and b[-k] != 1:
+            return (
+                f"The size of tensor a ({a[-k]}) must match the size of tensor b ({b[-k]}) at "
+                f"non-singleton dimension {max(len(a), len(b)) - k}"
+            )
+    return None

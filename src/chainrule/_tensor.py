@@ -1,0 +1,459 @@
+"""The Tensor: data, autograd metadata and delegation. No math lives here."""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from . import _ns as F
+from ._format import format_tensor
+
+
+class Size(tuple):
+    """A tensor shape, like ``torch.Size``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"chainrule.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Tensor:
+    """A NumPy array with the autograd bookkeeping PyTorch's Tensor has.
+
+    Example:
+        >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+    """
+
+    # _rg: requires_grad; _nr: output_nr in grad_fn; _vc: shared version counter (list) or None;
+    # _acc: weakref to this leaf's AccumulateGrad; _x: dict of rarely used state (hooks, tangents…)
+    __slots__ = ("data", "_rg", "_grad", "grad_fn", "_nr", "_vc", "_acc", "_x", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any = None, *, requires_grad: bool = False, dtype=None) -> None:
+        from ._creation import _to_array
+
+        self.data = _to_array([] if data is None else data, dtype)
+        self._rg = False
+        self._grad = None
+        self.grad_fn = None
+        self._nr = 0
+        self._vc = None
+        self._acc = None
+        self._x = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- autograd metadata -------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients "
+                f"(this tensor has dtype {self.dtype})"
+            )
+        self._rg = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        return self._nr
+
+    @property
+    def grad(self) -> Tensor | None:
+        if self.grad_fn is not None and not self.retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+                "the leaf Tensor instead.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: grad {tuple(value.shape)}, "
+                    f"tensor {tuple(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self._x and self._x.get("retains_grad"))
+
+    def _extra(self) -> dict:
+        if self._x is None:
+            self._x = {}
+        return self._x
+
+    def retain_grad(self) -> None:
+        """Populate ``.grad`` of this non-leaf tensor during backward (accumulating, as torch)."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self.retains_grad:
+            return
+        self._extra()["retains_grad"] = True
+        ref = weakref.ref(self)
+        self.grad_fn._add_retain(self._nr, ref)
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> Tensor | None``, called with this tensor's gradient."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.graph import RemovableHandle
+
+        if self.grad_fn is None:
+            hooks = self._extra().setdefault("hooks", {})
+        else:
+            hooks = self.grad_fn._tensor_hooks(self._nr)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Register ``hook(tensor)``, called after ``.grad`` of this leaf was accumulated."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.graph import RemovableHandle
+
+        return RemovableHandle(self._extra().setdefault("post_hooks", {}), hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) — times ``gradient`` (vJ) for non-scalars — into leaves' ``.grad``."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A new tensor sharing data, cut from the graph."""
+        return F.detach(self)
+
+    def detach_(self) -> Tensor:
+        if self._x and self._x.get("is_view"):
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._rg = False
+        self._nr = 0
+        return self
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump(self) -> None:
+        if self._vc is None:
+            self._vc = [0]
+        self._vc[0] += 1
+
+    # ---- array-like metadata -------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self.data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    ndimension = dim
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_np(self.data.dtype)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def numel(self) -> int:
+        return self.data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self.data.itemsize for s in self.data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self.data.ndim, "stride")]
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else F.clone(self)
+
+    def data_ptr(self) -> int:
+        return self.data.__array_interface__["data"][0]
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._rg and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is None:
+            return self.data
+        return self.data.astype(dtype, copy=bool(copy))
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(F.unbind(self, 0))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {tuple(self.shape)})"
+            )
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.ndim != 0 or self.data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("chainrule tensors are saved with chainrule.save, never pickled")
+
+    # ---- in-place helpers that do not touch the graph ------------------------------------
+    def zero_(self) -> Tensor:
+        return F.zero_(self)
+
+    def clone(self, *, memory_format=None) -> Tensor:
+        return F.clone(self)
+
+    @property
+    def T(self) -> Tensor:
+        return F.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        return F.transpose(self, -2, -1)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"chainrule.{type(self).__name__}[{self.dtype.name}]"
+        return F.to(self, dtype)
+
+    # ---- operators: each delegates to the op namespace ----------------------------------
+    def __add__(self, o):
+        return F.add(self, o)
+
+    def __radd__(self, o):
+        return F.add(o, self)
+
+    def __sub__(self, o):
+        return F.sub(self, o)
+
+    def __rsub__(self, o):
+        return F.sub(o, self)
+
+    def __mul__(self, o):
+        return F.mul(self, o)
+
+    def __rmul__(self, o):
+        return F.mul(o, self)
+
+    def __truediv__(self, o):
+        return F.div(self, o)
+
+    def __rtruediv__(self, o):
+        return F.div(o, self)
+
+    def __floordiv__(self, o):
+        return F.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return F.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return F.remainder(self, o)
+
+    def __rmod__(self, o):
+        return F.remainder(o, self)
+
+    def __pow__(self, o):
+        return F.pow(self, o)
+
+    def __rpow__(self, o):
+        return F.pow(o, self)
+
+    def __matmul__(self, o):
+        return F.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return F.matmul(o, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __invert__(self):
+        return F.logical_not(self) if self.data.dtype == np.bool_ else F.bitwise_not(self)
+
+    def __and__(self, o):
+        return F.logical_and(self, o) if self.data.dtype == np.bool_ else F.bitwise_and(self, o)
+
+    def __or__(self, o):
+        return F.logical_or(self, o) if self.data.dtype == np.bool_ else F.bitwise_or(self, o)
+
+    def __xor__(self, o):
+        return F.logical_xor(self, o) if self.data.dtype == np.bool_ else F.bitwise_xor(self, o)
+
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+
+    def __eq__(self, o):  # type: ignore[override]
+        return F.eq(self, o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return F.ne(self, o)
+
+    def __lt__(self, o):
+        return F.lt(self, o)
+
+    def __le__(self, o):
+        return F.le(self, o)
+
+    def __gt__(self, o):
+        return F.gt(self, o)
+
+    def __ge__(self, o):
+        return F.ge(self, o)
+
+    def __getitem__(self, index):
+        return F.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        F.setitem(self, index, value)
+
+    def __iadd__(self, o):
+        return F.add_(self, o)
+
+    def __isub__(self, o):
+        return F.sub_(self, o)
+
+    def __imul__(self, o):
+        return F.mul_(self, o)
+
+    def __itruediv__(self, o):
+        return F.div_(self, o)
+
+
+def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+            + (f" in {op}" if op else "")
+        )
+    return dim % n
+
+
+def _make(data: np.ndarray, grad_fn=None, nr: int = 0) -> Tensor:
+    """Fast constructor for results: no conversion, no checks."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t._rg = grad_fn is not None
+    t._grad = None
+    t.grad_fn = grad_fn
+    t._nr = nr
+    t._vc = None
+    t._acc = None
+    t._x = None
+    return t

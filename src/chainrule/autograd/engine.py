@@ -1,0 +1,281 @@
+"""The reverse-mode engine: iterative, dependency-counted, pruned to the gradients asked for.
+
+No recursion anywhere: the graph is discovered with an explicit stack, run in dependency order,
+and freed node by node (``Node.release``), so graphs of 10^6 nodes work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _ns as F
+from .._tensor import Tensor, _make
+from ..ops._table import A, broadcastable_to, sum_to_shape
+from .grad_mode import _state
+from .graph import AccumulateGrad, _FREED
+
+#: observers of the backward pass (explain, anomaly mode): callables(event, **info) or empty
+OBSERVERS: list = []
+
+
+def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
+                 targets=None, accumulate: bool = True, passed=None):
+    """Backpropagate ``grads`` (one per ``(node, nr)`` in ``roots``).
+
+    ``targets``: None → accumulate into every leaf reached. Otherwise a list of ``(node, nr)``
+    keys: the run is pruned to them; their gradients are returned in order (None where none
+    arrived) and, with ``accumulate``, also added to the tensors' ``.grad``.
+    """
+    passed = set() if passed is None else passed  # ids of arrays also held elsewhere (copy on store)
+    root_nodes = []
+    for node, _ in roots:
+        if node not in root_nodes:
+            root_nodes.append(node)
+
+    # ---- discover the graph and count dependencies (explicit stack) -----------------------
+    deps: dict = {}
+    if targets is None:
+        seen = set(root_nodes)
+        stack = list(root_nodes)
+        while stack:
+            n = stack.pop()
+            for e in n.next:
+                if e is not None:
+                    c = e[0]
+                    deps[c] = deps.get(c, 0) + 1
+                    if c not in seen:
+                        seen.add(c)
+                        stack.append(c)
+        needed = None
+        capture = None
+    else:
+        parents: dict = {}
+        seen = set(root_nodes)
+        stack = list(root_nodes)
+        while stack:
+            n = stack.pop()
+            for e in n.next:
+                if e is not None:
+                    c = e[0]
+                    parents.setdefault(c, []).append(n)
+                    if c not in seen:
+                        seen.add(c)
+                        stack.append(c)
+        capture = {}
+        for i, (node, nr) in enumerate(targets):
+            capture.setdefault(node, []).append((nr, i))
+        needed = set(n for n in capture if n in seen)
+        stack = list(needed)
+        while stack:
+            n = stack.pop()
+            for p in parents.get(n, ()):
+                if p not in needed:
+                    needed.add(p)
+                    stack.append(p)
+        for n in needed:
+            for e in n.next:
+                if e is not None and e[0] in needed:
+                    deps[e[0]] = deps.get(e[0], 0) + 1
+    results = [None] * (len(targets) if targets is not None else 0)
+
+    # ---- run ---------------------------------------------------------------------------
+    buf: dict = {}
+    for (node, nr), g in zip(roots, grads):
+        b = buf.get(node)
+        if b is None:
+            b = buf[node] = [None] * node.n_out
+        b[nr] = g if b[nr] is None else b[nr] + g
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            gs = buf.pop(node, None)
+            if node.x is not None and gs is not None:
+                gs = _pre_hooks(node, gs, create_graph)
+            if capture is not None and node in capture:
+                for nr, i in capture[node]:
+                    g = gs[nr] if gs is not None else None
+                    if g is not None and not create_graph and (id(g) in passed or g.base is not None):
+                        g = g.copy()
+                    results[i] = g
+            if type(node) is AccumulateGrad:
+                if gs is not None and gs[0] is not None and (capture is None or accumulate):
+                    _accumulate(node, gs[0], create_graph, passed)
+                continue
+            if gs is None or all(g is None for g in gs):
+                outs = None
+            else:
+                outs = _call_rules(node, gs, create_graph, passed)
+                if node.x is not None and "post" in node.x:
+                    outs = _post_hooks(node, outs, gs)
+                for obs in OBSERVERS:
+                    obs(node, gs, outs)
+            if not retain_graph:
+                node.release()
+            for i, e in enumerate(node.next):
+                if e is None:
+                    continue
+                c, nr = e
+                if needed is not None and c not in needed:
+                    continue
+                if outs is not None:
+                    r = outs[i]
+                    if r is not None:
+                        b = buf.get(c)
+                        if b is None:
+                            b = buf[c] = [None] * c.n_out
+                        b[nr] = r if b[nr] is None else b[nr] + r
+                d = deps[c] - 1
+                deps[c] = d
+                if d == 0:
+                    ready.append(c)
+    finally:
+        _state.enabled = prev_mode
+    return results
+
+
+def _call_rules(node, gs, create: bool, passed: set) -> list:
+    """Apply the node's backward rules; sum each gradient to its input's shape and dtype."""
+    op = node.op
+    saved = node.saved
+    if saved is None:
+        raise RuntimeError(_FREED + f" (while running {node.name()})")
+    kw = node.kw
+    if create:
+        m = F
+        ins = saved
+        if op.nout == 1:
+            out = _make(node.out, node, 0)
+        else:
+            nd = op.nondiff_out
+            out = tuple(
+                _make(o) if (i in nd or o.dtype.kind != "f") else _make(o, node, i)
+                for i, o in enumerate(node.out)
+            )
+        gs = [g if g is None or isinstance(g, Tensor) else _make(g) for g in gs]
+    else:
+        m = A
+        ins = tuple(x.data if isinstance(x, Tensor) else x for x in saved)
+        out = node.out
+    if op.nout == 1:
+        g = gs[0]
+    else:
+        g = tuple(
+            gi if gi is not None else (m.zeros_like(o) if create else np.zeros_like(o))
+            for gi, o in zip(gs, node.out if not create else out)
+        )
+    needs = [e is not None for e in node.next]
+    if op.vjp_all is not None:
+        if op.nin < 0:
+            res = list(op.vjp_all(m, g, out, ins, needs=needs, **kw))
+        else:
+            res = list(op.vjp_all(m, g, out, *ins, needs=needs, **kw))
+    else:
+        res = [rule(m, g, out, *ins, **kw) if need else None for rule, need in zip(op.vjp, needs)]
+    g0 = gs[0]
+    for i, r in enumerate(res):
+        if r is None or not needs[i]:
+            res[i] = None
+            continue
+        x = saved[i]
+        xd = x.data
+        if create:
+            if not isinstance(r, Tensor):
+                r = _make(np.asarray(r, dtype=xd.dtype))
+            shape = r.data.shape
+        else:
+            if type(r) is not np.ndarray:
+                r = np.asarray(r, dtype=xd.dtype)
+            elif r is g0:
+                passed.add(id(r))
+            shape = r.shape
+        if shape != xd.shape:
+            if not broadcastable_to(xd.shape, shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(shape)} but expected shape compatible with {list(xd.shape)}"
+                )
+            r = F.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
+        dt = r.data.dtype if create else r.dtype
+        if dt != xd.dtype:
+            r = F.to(r, xd.dtype) if create else r.astype(xd.dtype)
+        res[i] = r
+    return res
+
+
+def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
+    var = node.variable
+    vx = var._x
+    if vx is not None and vx.get("hooks"):
+        g = _run_tensor_hooks(vx["hooks"], g, create)
+    old = var._grad
+    if create:
+        gt = g if isinstance(g, Tensor) else _make(g)
+        var._grad = gt if old is None else old + gt
+    else:
+        if old is None:
+            if id(g) in passed or g.base is not None or not g.flags.writeable:
+                g = g.copy()
+            var._grad = _make(g)
+        elif old.grad_fn is None and not old._rg and old.data.flags.writeable and \
+                old.data.shape == g.shape:
+            np.add(old.data, g, out=old.data, casting="unsafe")
+        else:
+            var._grad = _make(old.data + g)
+    if vx is not None and vx.get("post_hooks"):
+        for h in list(vx["post_hooks"].values()):
+            h(var)
+
+
+def _run_tensor_hooks(hooks: dict, g, create: bool):
+    for h in list(hooks.values()):
+        gt = g if isinstance(g, Tensor) else _make(g)
+        r = h(gt)
+        if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(f"a tensor hook must return a Tensor or None, got {type(r).__name__}")
+            if r.data.shape != gt.data.shape:
+                raise RuntimeError(
+                    f"hook {getattr(h, '__name__', h)!r} changed the gradient's shape from "
+                    f"{list(gt.data.shape)} to {list(r.data.shape)}"
+                )
+            g = r if create else r.data
+    return g
+
+
+def _pre_hooks(node, gs: list, create: bool) -> list:
+    x = node.x
+    th = x.get("tensor_hooks")
+    if th:
+        gs = list(gs)
+        for nr, hooks in th.items():
+            if hooks and gs[nr] is not None:
+                gs[nr] = _run_tensor_hooks(hooks, gs[nr], create)
+    ret = x.get("retain")
+    if ret:
+        for nr, ref in ret.items():
+            t = ref()
+            if t is not None and gs[nr] is not None:
+                g = gs[nr]
+                gt = g if isinstance(g, Tensor) else _make(g.copy())
+                t._grad = gt if t._grad is None else t._grad + gt
+    pre = x.get("pre")
+    if pre:
+        for h in list(pre.values()):
+            wrapped = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in gs)
+            r = h(wrapped)
+            if r is not None:
+                gs = [None if t is None else (t if create else t.data) for t in r]
+    return gs
+
+
+def _post_hooks(node, outs: list, gs: list) -> list:
+    for h in list(node.x["post"].values()):
+        gi = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in outs)
+        go = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in gs)
+        r = h(gi, go)
+        if r is not None:
+            outs = [None if t is None else (t if _state.enabled else t.data) for t in r]
+    return outs

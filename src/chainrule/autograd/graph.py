@@ -1,0 +1,152 @@
+"""Graph nodes: one ``Node`` per recorded op, ``AccumulateGrad`` per leaf; hook handles."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+_handle_ids = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by every ``register_*hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_store", "id")
+
+    def __init__(self, store: dict, hook: Callable) -> None:
+        self._store = store
+        self.id = next(_handle_ids)
+        store[self.id] = hook
+
+    def remove(self) -> None:
+        self._store.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """A recorded op: what its backward needs, and the edges to the nodes of its inputs.
+
+    ``next_functions`` holds one ``(node, output_nr)`` per input (``(None, 0)`` where the input
+    needs no gradient), like torch's.
+    """
+
+    __slots__ = ("op", "saved", "kw", "out", "next", "variant", "x", "seq", "__weakref__")
+    _seq = itertools.count()
+
+    def __init__(self, op, saved: tuple, kw: dict, out, nxt: tuple, variant: int = 0) -> None:
+        self.op = op  # the OpDef row of the rule table
+        self.saved = saved  # the inputs (Tensors or Python scalars); None once freed
+        self.kw = kw  # non-tensor arguments
+        self.out = out  # the forward result array(s), kept for rules that use it
+        self.next = nxt  # tuple of (Node, nr) or None per input
+        self.variant = variant
+        self.x = None  # rarely used state: hooks, retained grads, creation site
+        self.seq = next(Node._seq)
+
+    # ---- torch-like introspection ---------------------------------------------------------
+    def name(self) -> str:
+        return f"{self.op.cls}Backward{self.variant}"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((None, 0) if e is None else e for e in self.next)
+
+    @property
+    def metadata(self) -> dict:
+        return self._extra().setdefault("metadata", {})
+
+    def _extra(self) -> dict:
+        if self.x is None:
+            self.x = {}
+        return self.x
+
+    @property
+    def n_out(self) -> int:
+        return self.op.nout
+
+    def _tensor_hooks(self, nr: int) -> dict:
+        return self._extra().setdefault("tensor_hooks", {}).setdefault(nr, {})
+
+    def _add_retain(self, nr: int, ref) -> None:
+        self._extra().setdefault("retain", {})[nr] = ref
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(grad_inputs, grad_outputs)`` after this node ran; may return new grad_inputs."""
+        return RemovableHandle(self._extra().setdefault("post", {}), hook)
+
+    def register_prehook(self, hook: Callable) -> RemovableHandle:
+        """``hook(grad_outputs)`` before this node runs; may return new grad_outputs."""
+        return RemovableHandle(self._extra().setdefault("pre", {}), hook)
+
+    def release(self) -> None:
+        self.saved = None
+        self.out = None
+
+    def saved_inputs(self) -> tuple:
+        if self.saved is None:
+            raise RuntimeError(_FREED + f" (node {self.name()})")
+        return self.saved
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad: adds incoming gradients into ``.grad``."""
+
+    __slots__ = ("variable", "x", "seq", "__weakref__")
+    next: tuple = ()
+    n_out = 1
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self.x = None
+        self.seq = -1
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    next_functions: tuple = ()
+
+    def _extra(self) -> dict:
+        if self.x is None:
+            self.x = {}
+        return self.x
+
+    @property
+    def metadata(self) -> dict:
+        return self._extra().setdefault("metadata", {})
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        return RemovableHandle(self._extra().setdefault("post", {}), hook)
+
+    def register_prehook(self, hook: Callable) -> RemovableHandle:
+        return RemovableHandle(self._extra().setdefault("pre", {}), hook)
+
+
+def accumulate_node(t) -> AccumulateGrad:
+    """The AccumulateGrad of leaf ``t`` (one per live leaf, as torch)."""
+    ref = t._acc
+    acc = ref() if ref is not None else None
+    if acc is None:
+        import weakref
+
+        acc = AccumulateGrad(t)
+        t._acc = weakref.ref(acc)
+    return acc

@@ -1,0 +1,63 @@
+"""The rule table, one module per op family, and the public functions built from it.
+
+Every row of every family becomes ``chainrule._ns.<name>`` (the rule namespace on Tensors, with the
+forward's exact signature) and, unless hidden, ``chainrule.<name>`` and ``Tensor.<name>``. A family
+may give an op a friendlier public signature with ``@public``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import _ns
+from .._dispatch import apply
+from .._tensor import Tensor
+from ._table import A, ELEMENTWISE, LINEAR, TABLE, defop
+
+#: public name -> (function, method name or None); filled by ``public`` and ``_finish``
+PUBLIC: dict[str, Callable] = {}
+_METHODS: dict[str, Callable] = {}
+
+
+def public(name: str | None = None, *, method: bool | str = True, function: bool = True):
+    """Register ``fn`` as ``chainrule.<name>`` and (``method``) as ``Tensor.<name>``."""
+
+    def deco(fn):
+        n = name or fn.__name__
+        if function:
+            PUBLIC[n] = fn
+        if method:
+            _METHODS[n if method is True else method] = fn
+        return fn
+
+    return deco
+
+
+def _generic(op) -> Callable:
+    def fn(*args, **kw):
+        return apply(op, *args, **kw)
+
+    fn.__name__ = op.name
+    fn.__qualname__ = op.name
+    fn.__doc__ = op.doc or f"The ``{op.name}`` op of the rule table (see chainrule.ops)."
+    return fn
+
+
+def _finish() -> None:
+    for name, op in TABLE.items():
+        fn = _generic(op)
+        setattr(_ns, name, fn)
+        if op.public and name not in PUBLIC:
+            PUBLIC[name] = fn
+        if op.method and op.nin != -1 and name not in _METHODS:
+            _METHODS[name if op.method is True else op.method] = fn
+    for name, fn in _METHODS.items():
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, fn)
+
+
+from . import basic, pointwise, reduction, shape, indexing, linalg, nn  # noqa: E402,F401
+
+_finish()
+
+__all__ = ["A", "ELEMENTWISE", "LINEAR", "TABLE", "defop", "public", "PUBLIC", "apply"]

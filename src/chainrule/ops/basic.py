@@ -1,0 +1,100 @@
+"""Rule-table rows: casts, copies, comparisons and logical ops (no grad through the latter)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype, _ns
+from .._creation import ones_like as _ones_like_t, zeros_like as _zeros_like_t
+from .._tensor import Tensor, _make
+from . import public
+from ._table import A, LINEAR, defop, sum_to_shape
+
+# ---- casts and copies ---------------------------------------------------------------------
+defop("to_dtype", lambda x, dtype: x.astype(_dtype.to_np(dtype), copy=False),
+      lambda m, g, out, x, dtype: g,  # the engine casts the gradient back to x's dtype
+      LINEAR, dtype="keep", cls="ToCopy", method=False, public=False)
+defop("clone", lambda x: x.copy(), lambda m, g, out, x: g, LINEAR, dtype="keep")
+defop("sum_to_size", lambda x, shape: sum_to_shape(x, tuple(shape)),
+      lambda m, g, out, x, shape: m.expand(g, x.shape), LINEAR, dtype="keep", cls="SumToSize")
+
+
+@public("to")
+def to(input: Tensor, *args, dtype=None, copy: bool = False, **kw) -> Tensor:
+    """Cast to ``dtype`` (device arguments other than CPU are refused). Differentiable."""
+    for a in args:
+        if isinstance(a, (_dtype.dtype, type, np.dtype)) and a not in ("cpu",):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif a not in ("cpu", None):
+            raise RuntimeError(f"to(): chainrule runs on the CPU only, got {a!r}")
+    if dtype is None or input.data.dtype == _dtype.to_np(dtype):
+        return _ns.clone(input) if copy else input
+    return _ns.to_dtype(input, dtype)
+
+
+for _n, _d in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
+               ("int", "int32"), ("bool", "bool"), ("short", "int16"), ("byte", "uint8")):
+    public(_n, function=False)(lambda self, _d=_d: to(self, _d))
+
+
+# zeros_like is a creation function on Tensors and np.zeros_like on arrays (no graph)
+A.zeros_like = np.zeros_like
+A.ones_like = np.ones_like
+_ns.zeros_like = _zeros_like_t
+_ns.ones_like = _ones_like_t
+
+
+@public("detach")
+def detach(input: Tensor) -> Tensor:
+    """A new tensor sharing ``input``'s data, cut from the graph (and from forward-AD tangents)."""
+    t = _make(input.data)
+    if input._vc is None:
+        input._vc = [0]
+    t._vc = input._vc  # shares the version counter, as torch
+    return t
+
+
+@public("zero_")
+def zero_(input: Tensor) -> Tensor:
+    """Fill with zeros in place (no graph: as torch, on a leaf that requires grad it raises)."""
+    from ..autograd.grad_mode import is_grad_enabled
+
+    if input._rg and input.grad_fn is None and is_grad_enabled():
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    input.data[...] = 0
+    input._bump()
+    return input
+
+
+# ---- comparisons and logic: bool results, never differentiable --------------------------------
+for _name, _f in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                  ("gt", np.greater), ("ge", np.greater_equal)):
+    defop(_name, lambda x, y, _f=_f: _f(x, y), nin=2, dtype="bool")
+for _alias, _name in (("greater", "gt"), ("less", "lt"), ("greater_equal", "ge"),
+                      ("less_equal", "le"), ("not_equal", "ne")):
+    public(_alias)(lambda *a, _n=_name, **k: getattr(_ns, _n)(*a, **k))
+
+defop("logical_not", lambda x: np.logical_not(x), dtype="bool")
+for _name, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or),
+                  ("logical_xor", np.logical_xor)):
+    defop(_name, lambda x, y, _f=_f: _f(x, y), nin=2, dtype="bool")
+
+
+def _int_only(f, name):
+    def fwd(*xs):
+        for x in xs:
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+                raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_dtype.from_np(x.dtype).name}'")
+        return f(*xs)
+
+    return fwd
+
+
+defop("bitwise_not", _int_only(np.invert, "bitwise_not"), dtype="same")
+for _name, _f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
+                  ("bitwise_xor", np.bitwise_xor)):
+    defop(_name, _int_only(_f, _name), nin=2, dtype="same")

@@ -1,0 +1,315 @@
+"""Rule-table rows: reductions (sum, mean, var, std, max/min, amax/amin, norm)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from .._dispatch import apply
+from . import public
+from ._table import LINEAR, TABLE, defop
+
+
+def _axes(dim, ndim: int, op: str):
+    """Torch's ``dim`` (None, int, or sequence; () means all) as a NumPy axis tuple or None."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:
+        return None
+    n = max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(
+                f"{op}(): Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                f"but got {d})"
+            )
+        d = d % n
+        if d in out:
+            raise RuntimeError(f"{op}(): dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(out) if ndim else None
+
+
+def _kept(g_shape_src, x_shape: tuple, dim, keepdim: bool) -> tuple:
+    """Shape of the reduced result with keepdim=True (so it broadcasts against the input)."""
+    ax = _axes(dim, len(x_shape), "reduce")
+    if ax is None:
+        return (1,) * len(x_shape)
+    return tuple(1 if i in ax else s for i, s in enumerate(x_shape))
+
+
+def _expand_back(m, g, x, dim, keepdim):
+    """Broadcast a reduced gradient back over the reduced axes of ``x``."""
+    if not keepdim or dim is None:
+        g = m.reshape(g, _kept(None, tuple(x.shape), dim, keepdim))
+    return m.expand(g, tuple(x.shape))
+
+
+def _count(x, dim) -> int:
+    ax = _axes(dim, x.ndim, "reduce")
+    if ax is None:
+        return int(np.prod(x.shape, dtype=np.int64))
+    return int(np.prod([x.shape[a] for a in ax], dtype=np.int64))
+
+
+# ---- sum and mean ------------------------------------------------------------------------------
+def _sum(x, dim=None, keepdim=False, dtype=None):
+    r = np.sum(x, axis=_axes(dim, x.ndim, "sum"), keepdims=keepdim)
+    if dtype is not None:
+        r = np.asarray(r).astype(_dtype.to_np(dtype))
+    elif x.dtype.kind in "biu":
+        r = np.asarray(r).astype(np.int64)
+    return r
+
+
+defop("sum", _sum, lambda m, g, out, x, dim=None, keepdim=False, dtype=None:
+      _expand_back(m, g, x, dim, keepdim), LINEAR, dtype="keep",
+      variant=lambda a, kw: 0 if kw.get("dim") is None else 1, formula="d Σu/du_i = 1")
+
+
+def _mean(x, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.astype(_dtype.to_np(dtype))
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {_dtype.from_np(x.dtype).name.capitalize()}"
+        )
+    return np.mean(x, axis=_axes(dim, x.ndim, "mean"), keepdims=keepdim)
+
+
+defop("mean", _mean, lambda m, g, out, x, dim=None, keepdim=False, dtype=None:
+      _expand_back(m, g, x, dim, keepdim) / _count(x, dim), LINEAR, dtype="keep",
+      variant=lambda a, kw: 0 if kw.get("dim") is None else 1, formula="d mean(u)/du_i = 1/N")
+
+
+# ---- variance and standard deviation -----------------------------------------------------------
+def _corr(unbiased, correction) -> float:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"var(): expected a floating point input, got {_dtype.from_np(x.dtype).name}")
+    with np.errstate(all="ignore"):
+        return np.var(x, axis=_axes(dim, x.ndim, "var"), ddof=_corr(unbiased, correction),
+                      keepdims=keepdim)
+
+
+def _std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    with np.errstate(all="ignore"):
+        return np.sqrt(_var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def _centered(m, x, dim):
+    return x - m.mean(x, dim=dim, keepdim=True)
+
+
+def _var_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    n = _count(x, dim) - _corr(unbiased, correction)
+    return _expand_back(m, g, x, dim, keepdim) * _centered(m, x, dim) * (2.0 / n)
+
+
+def _std_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    n = _count(x, dim) - _corr(unbiased, correction)
+    return _expand_back(m, g / out, x, dim, keepdim) * _centered(m, x, dim) * (1.0 / n)
+
+
+def _var_t(m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    n = _count(x, dim) - _corr(unbiased, correction)
+    return m.sum(t * _centered(m, x, dim), dim=dim, keepdim=keepdim) * (2.0 / n)
+
+
+defop("var", _var, _var_dx, _var_t, formula="d var(u)/du_i = 2(u_i − ū)/(N − c)")
+defop("std", _std, _std_dx,
+      lambda m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None:
+      _var_t(m, t, out, x, dim, unbiased, keepdim, correction) / (2 * out),
+      formula="d std(u)/du_i = (u_i − ū)/((N − c)·std(u))")
+
+
+def _varstd(name):
+    op = TABLE[name]
+
+    def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, bool):  # legacy var(input, unbiased)
+            dim, unbiased = None, dim
+        return apply(op, input, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+
+    fn.__name__ = name
+    fn.__doc__ = f"{name} over ``dim`` with Bessel's correction by default (``correction=1``), as torch."
+    return fn
+
+
+public("var")(_varstd("var"))
+public("std")(_varstd("std"))
+
+
+# ---- max / min / amax / amin -----------------------------------------------------------------------
+def _share_ties(m, g, out, x, dim, keepdim):
+    # the gradient is split evenly among the elements that attain the extreme value (torch's rule)
+    o = out if (keepdim or dim is None and x.ndim == 0) else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    mask = x == o
+    cnt = m.sum(mask, dim=dim, keepdim=True)
+    return _expand_back(m, g, x, dim, keepdim) * mask / cnt
+
+
+def _amax(x, dim=None, keepdim=False):
+    return np.amax(x, axis=_axes(dim, x.ndim, "amax"), keepdims=keepdim)
+
+
+def _amin(x, dim=None, keepdim=False):
+    return np.amin(x, axis=_axes(dim, x.ndim, "amin"), keepdims=keepdim)
+
+
+def _ties_rule(m, g, out, x, dim=None, keepdim=False):
+    return _share_ties(m, g, out, x, dim, keepdim)
+
+
+def _ties_tangent(m, t, out, x, dim=None, keepdim=False):
+    o = out if keepdim or dim is None and x.ndim == 0 else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    mask = x == o
+    return m.sum(t * mask, dim=dim, keepdim=keepdim) / m.sum(mask, dim=dim, keepdim=keepdim)
+
+
+defop("amax", _amax, _ties_rule, _ties_tangent, formula="d max(u)/du_i = [u_i = max] / #ties")
+defop("amin", _amin, _ties_rule, _ties_tangent, formula="d min(u)/du_i = [u_i = min] / #ties")
+defop("max_all", lambda x: np.max(x), lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+      lambda m, t, out, x: _ties_tangent(m, t, out, x), cls="Max", variant=lambda a, kw: 1,
+      public=False, method=False, formula="d max(u)/du_i = [u_i = max] / #ties")
+defop("min_all", lambda x: np.min(x), lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+      lambda m, t, out, x: _ties_tangent(m, t, out, x), cls="Min", variant=lambda a, kw: 1,
+      public=False, method=False, formula="d min(u)/du_i = [u_i = min] / #ties")
+
+
+def _arg_fwd(reduce_arg):
+    def fwd(x, dim, keepdim=False):
+        d = _axes(dim, x.ndim, "max")
+        d = 0 if d is None else d[0]
+        if x.ndim and x.shape[d] == 0:
+            raise IndexError(f"max(): Expected reduction dim {d} to have non-zero size.")
+        idx = reduce_arg(x, axis=d, keepdims=True) if x.ndim else np.zeros((), np.int64)
+        vals = np.take_along_axis(x, idx, axis=d) if x.ndim else x
+        if not keepdim and x.ndim:
+            idx, vals = np.squeeze(idx, d), np.squeeze(vals, d)
+        return vals, idx.astype(np.int64)
+
+    return fwd
+
+
+def _sel_rule(m, gs, out, x, dim, keepdim=False):
+    # the gradient goes to the index the forward picked (torch's value_selecting_reduction_backward)
+    g, idx = gs[0], out[1]
+    if x.ndim == 0:
+        return (g,)
+    d = dim % x.ndim
+    if not keepdim:
+        g, idx = m.unsqueeze(g, d), m.unsqueeze(idx, d)
+    return (m.put_along_dim(g, idx, tuple(x.shape), d),)
+
+
+def _sel_tangent(m, ts, out, x, dim, keepdim=False):
+    idx = out[1]
+    t = ts[0]
+    d = dim % max(x.ndim, 1)
+    i = idx if keepdim or x.ndim == 0 else m.unsqueeze(idx, d)
+    r = m.take_along_dim(t, i, d) if x.ndim else t
+    return (r if keepdim or x.ndim == 0 else m.squeeze(r, d), None)
+
+
+defop("max_dim", _arg_fwd(np.argmax), vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
+      jvp_all=_sel_tangent, nout=2, nondiff_out=(1,), cls="Max", public=False, method=False)
+defop("min_dim", _arg_fwd(np.argmin), vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
+      jvp_all=_sel_tangent, nout=2, nondiff_out=(1,), cls="Min", public=False, method=False)
+
+return_types = type("return_types", (), {})
+return_types.max = namedtuple("max", ["values", "indices"])
+return_types.min = namedtuple("min", ["values", "indices"])
+
+
+def _maxmin(kind: str):
+    all_op, dim_op, pair = TABLE[f"{kind}_all"], TABLE[f"{kind}_dim"], f"{kind}imum"
+    rt = getattr(return_types, kind)
+
+    def fn(input, dim=None, keepdim=False, *, out=None):
+        from .._tensor import Tensor
+
+        if isinstance(dim, Tensor):  # max(a, b) is maximum(a, b)
+            return apply(TABLE[pair], input, dim)
+        if dim is None:
+            if input.data.size == 0:
+                raise RuntimeError(
+                    f"{kind}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument."
+                )
+            return apply(all_op, input)
+        return rt(*apply(dim_op, input, dim=dim, keepdim=keepdim))
+
+    fn.__name__ = kind
+    fn.__doc__ = (f"``{kind}(x)``: the {kind}imum (gradient shared among ties); ``{kind}(x, dim)``: "
+                  f"(values, indices), the gradient going to the chosen index; ``{kind}(a, b)``: "
+                  f"{pair}.")
+    return fn
+
+
+public("max")(_maxmin("max"))
+public("min")(_maxmin("min"))
+
+
+# ---- norms ---------------------------------------------------------------------------------------
+def _norm_fwd(x, p=2, dim=None, keepdim=False):
+    ax = _axes(dim, x.ndim, "norm")
+    a = np.abs(x)
+    if p == 2:
+        return np.sqrt(np.sum(x * x, axis=ax, keepdims=keepdim))
+    if p == 1:
+        return np.sum(a, axis=ax, keepdims=keepdim)
+    if p == float("inf"):
+        return np.amax(a, axis=ax, keepdims=keepdim)
+    if p == -float("inf"):
+        return np.amin(a, axis=ax, keepdims=keepdim)
+    if p == 0:
+        return np.sum(a != 0, axis=ax, keepdims=keepdim).astype(x.dtype)
+    with np.errstate(all="ignore"):
+        return np.sum(a**p, axis=ax, keepdims=keepdim) ** (1.0 / p)
+
+
+def _norm_dx(m, g, out, x, p=2, dim=None, keepdim=False):
+    o = out if keepdim else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    ge = _expand_back(m, g, x, dim, keepdim)
+    if p == 2:  # x/|x|, and 0 where the norm is 0 (torch's subgradient)
+        return ge * m.where(o == 0, 0.0, x / m.where(o == 0, 1.0, o))
+    if p == 1:
+        return ge * m.sign(x)
+    if p == 0:
+        return ge * 0
+    if p in (float("inf"), -float("inf")):
+        mask = m.abs(x) == o
+        return ge * m.sign(x) * mask / m.sum(mask, dim=dim, keepdim=True)
+    ax = m.abs(x)
+    return ge * m.sign(x) * ax ** (p - 1) / m.where(o == 0, 1.0, o) ** (p - 1) * (o != 0)
+
+
+def _norm_t(m, t, out, x, p=2, dim=None, keepdim=False):
+    return m.sum(t * _norm_dx(m, m.ones_like(out), out, x, p, dim, keepdim), dim=dim, keepdim=keepdim)
+
+
+defop("norm", _norm_fwd, _norm_dx, _norm_t, dtype="float",
+      variant=lambda a, kw: 1 if kw.get("dim") is not None else 0,
+      formula="d ‖u‖₂/du = u/‖u‖₂ (0 at 0); ‖·‖₁: sign(u); ‖·‖∞: sign(u)·[|u_i| = max]/#ties")
+
+
+@public("norm")
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements by default); p = 1, 2, inf, -inf, 0 or any float."""
+    if p in ("fro", None):
+        p = 2
+    if isinstance(p, str):
+        raise ValueError(f"norm(): p={p!r} is a matrix norm; use chainrule.linalg.matrix_norm")
+    r = apply(TABLE["norm"], input, p=float(p) if p not in (1, 2) else p, dim=dim, keepdim=keepdim)
+    return r if dtype is None else r.to(dtype)
