@@ -200,7 +200,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
             r = F.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
         dt = r.data.dtype if create else r.dtype
         if dt != xd.dtype:
-            r = F.to(r, xd.dtype) if create else r.astype(xd.dtype)
+            r = F.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
         res[i] = r
     return res
 

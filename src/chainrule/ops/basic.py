@@ -23,7 +23,7 @@ defop("sum_to_size", lambda x, shape: sum_to_shape(x, tuple(shape)),
 def to(input: Tensor, *args, dtype=None, copy: bool = False, **kw) -> Tensor:
     """Cast to ``dtype`` (device arguments other than CPU are refused). Differentiable."""
     for a in args:
-        if isinstance(a, (_dtype.dtype, type, np.dtype)) and a not in ("cpu",):
+        if isinstance(a, (_dtype.dtype, type, np.dtype)):
             dtype = a
         elif isinstance(a, Tensor):
             dtype = a.dtype
@@ -36,7 +36,7 @@ def to(input: Tensor, *args, dtype=None, copy: bool = False, **kw) -> Tensor:
 
 for _n, _d in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
                ("int", "int32"), ("bool", "bool"), ("short", "int16"), ("byte", "uint8")):
-    public(_n, function=False)(lambda self, _d=_d: to(self, _d))
+    public(_n, function=False)(lambda self, _d=_d: to(self, _dtype._by_name(_d)))
 
 
 # zeros_like is a creation function on Tensors and np.zeros_like on arrays (no graph)
@@ -98,3 +98,16 @@ defop("bitwise_not", _int_only(np.invert, "bitwise_not"), dtype="same")
 for _name, _f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
                   ("bitwise_xor", np.bitwise_xor)):
     defop(_name, _int_only(_f, _name), nin=2, dtype="same")
+
+
+@public("sum_to_size", function=False)
+def sum_to_size(input: Tensor, *size) -> Tensor:
+    """Sum ``input`` down to ``size`` (the shape it was broadcast from)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    from ._table import TABLE, broadcastable_to
+    from .._dispatch import apply
+
+    if not broadcastable_to(tuple(size), tuple(input.shape)):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(input.shape)}}}.")
+    return apply(TABLE["sum_to_size"], input, shape=tuple(size))

@@ -1,0 +1,24 @@
+"""Op database: casts, copies, comparisons, logic."""
+
+from op_db import OpInfo, S, randn
+
+OPS = [
+    # a float32 round trip defeats float64 finite differences: the grads are checked against torch
+    # (test_ops_torch) and by hand (test_engine: test_cast_gradient_dtype)
+    OpInfo("to_dtype", lambda m, x: x.to(m.float32).to(m.float64) * 1.0, lambda r: [S(randn(r, 3, 2))],
+           covers=("to_dtype",), grad=False),
+    OpInfo("double", lambda m, x: x.float().double(), lambda r: [S(randn(r, 4))], covers=("to_dtype",),
+           grad=False),
+    OpInfo("clone", lambda m, x: m.clone(x) * 2, lambda r: [S(randn(r, 2, 3))], covers=("clone",)),
+    OpInfo("sum_to_size", lambda m, x: x.sum_to_size(1, 3), lambda r: [S(randn(r, 4, 3))]),
+    OpInfo("comparisons", lambda m, x, y: (x == y, x != y, x < y, x <= y, x > y, x >= y),
+           lambda r: [S(randn(r, 3, 4), randn(r, 4)), S(randn(r, 5), 0.0)], grad=False,
+           covers=("eq", "ne", "lt", "le", "gt", "ge")),
+    OpInfo("logical", lambda m, x, y: (m.logical_and(x > 0, y > 0), m.logical_or(x > 0, y > 0),
+                                       m.logical_xor(x > 0, y > 0), m.logical_not(x > 0)),
+           lambda r: [S(randn(r, 3, 4), randn(r, 3, 4))], grad=False,
+           covers=("logical_and", "logical_or", "logical_xor", "logical_not")),
+    OpInfo("bitwise", lambda m, x, y: (x & y, x | y, x ^ y, ~x),
+           lambda r: [S(r.integers(0, 16, (3, 4)), r.integers(0, 16, (3, 4)))], grad=False,
+           covers=("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")),
+]
