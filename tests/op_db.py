@@ -80,10 +80,12 @@ def distinct(rng, *shape):
 
 
 def _collect() -> list:
-    from opdb import basic, indexing, linalg, nn, pointwise, reduction, shape
+    from opdb import (activation, basic, conv, indexing, inplace, linalg, loss, nn, norm, pointwise,
+                      reduction, shape)
 
     ops: list = []
-    for mod in (basic, pointwise, reduction, shape, indexing, linalg, nn):
+    for mod in (basic, pointwise, activation, reduction, shape, indexing, inplace, linalg, nn, conv,
+                loss, norm):
         ops.extend(mod.OPS)
     names = [o.name for o in ops]
     dup = {n for n in names if names.count(n) > 1}

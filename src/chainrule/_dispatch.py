@@ -76,10 +76,15 @@ def apply(op, *args, **kw):
         if rg and op.diff and _state.enabled and out.dtype.kind == "f":
             node = _record(op, tensors, kw, out)
             res = _make(out, node, 0)
+            if op.view:
+                _share_version(res, tensors[0])
+            else:
+                res._vc = [0]
+            node.outv = (res._vc, res._vc[0])
         else:
             res = _make(out)
-        if op.view:
-            _share_version(res, tensors[0])
+            if op.view:
+                _share_version(res, tensors[0])
         if FW_LEVELS[0]:
             from .autograd.forward_ad import _propagate
 
@@ -108,14 +113,21 @@ def apply(op, *args, **kw):
 
 def _record(op, tensors, kw, out) -> Node:
     nxt = []
+    ver = []
     for a in tensors:
-        if isinstance(a, Tensor) and a._rg:
-            fn = a.grad_fn
-            nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
+        if isinstance(a, Tensor):
+            vc = a._vc
+            ver.append(0 if vc is None else vc[0])
+            if a._rg:
+                fn = a.grad_fn
+                nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
+                continue
         else:
-            nxt.append(None)
+            ver.append(None)
+        nxt.append(None)
     variant = op.variant(tensors, kw) if op.variant is not None else 0
     node = Node(op, tensors, kw, out, tuple(nxt), variant)
+    node.ver = ver
     hook = ON_NODE[0]
     if hook is not None:
         hook(node)

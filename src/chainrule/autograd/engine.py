@@ -142,6 +142,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
     saved = node.saved
     if saved is None:
         raise RuntimeError(_FREED + f" (while running {node.name()})")
+    node.check_versions()
     kw = node.kw
     if create:
         m = F

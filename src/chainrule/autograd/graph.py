@@ -43,7 +43,8 @@ class Node:
     needs no gradient), like torch's.
     """
 
-    __slots__ = ("op", "saved", "kw", "out", "next", "variant", "x", "seq", "__weakref__")
+    __slots__ = ("op", "saved", "kw", "out", "next", "variant", "x", "seq", "ver", "outv",
+                 "n_out", "__weakref__")
     _seq = itertools.count()
 
     def __init__(self, op, saved: tuple, kw: dict, out, nxt: tuple, variant: int = 0) -> None:
@@ -55,6 +56,9 @@ class Node:
         self.variant = variant
         self.x = None  # rarely used state: hooks, retained grads, creation site
         self.seq = next(Node._seq)
+        self.ver = None  # versions of the saved inputs at record time (in-place check)
+        self.outv = None  # (version counter, version) of the output at record time
+        self.n_out = op.nout if op.nout > 0 else len(out)
 
     # ---- torch-like introspection ---------------------------------------------------------
     def name(self) -> str:
@@ -75,10 +79,6 @@ class Node:
         if self.x is None:
             self.x = {}
         return self.x
-
-    @property
-    def n_out(self) -> int:
-        return self.op.nout
 
     def _tensor_hooks(self, nr: int) -> dict:
         return self._extra().setdefault("tensor_hooks", {}).setdefault(nr, {})
@@ -102,6 +102,32 @@ class Node:
         if self.saved is None:
             raise RuntimeError(_FREED + f" (node {self.name()})")
         return self.saved
+
+    def check_versions(self) -> None:
+        """Raise if a value this node's backward reads was modified in place since it was saved."""
+        op = self.op
+        if self.ver is not None:
+            idx = range(len(self.saved)) if op.saves is None else op.saves
+            for i in idx:
+                x, v = self.saved[i], self.ver[i]
+                if v is not None and x._version != v:
+                    raise RuntimeError(_inplace_msg(x.data, f"input {i} of {self.name()}",
+                                                    x._version, v))
+        if self.outv is not None and op.saves_out:
+            vc, v = self.outv
+            if vc[0] != v:
+                o = self.out if not isinstance(self.out, tuple) else self.out[0]
+                raise RuntimeError(_inplace_msg(o, f"output 0 of {self.name()}", vc[0], v))
+
+
+def _inplace_msg(arr, what: str, now: int, then: int) -> str:
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{arr.dtype} {list(arr.shape)}], which is {what}, is at version {now}; "
+        f"expected version {then} instead. Hint: the backward of {what.split(' of ')[-1]} needs "
+        "its value as it was in the forward pass; use an out-of-place op or .clone() before "
+        "modifying it."
+    )
 
 
 class AccumulateGrad:

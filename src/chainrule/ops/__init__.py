@@ -14,13 +14,17 @@ from .._dispatch import apply
 from .._tensor import Tensor
 from ._table import A, ELEMENTWISE, LINEAR, TABLE, defop
 
-#: public name -> (function, method name or None); filled by ``public`` and ``_finish``
+#: public name -> function; filled by ``public`` and ``_finish``
 PUBLIC: dict[str, Callable] = {}
 _METHODS: dict[str, Callable] = {}
+#: sub-namespaces ("nn.functional", "linalg", "special", "fft" …): name -> function
+NAMESPACES: dict[str, dict[str, Callable]] = {"nn.functional": {}, "linalg": {}, "special": {}}
 
 
-def public(name: str | None = None, *, method: bool | str = True, function: bool = True):
-    """Register ``fn`` as ``chainrule.<name>`` and (``method``) as ``Tensor.<name>``."""
+def public(name: str | None = None, *, method: bool | str = True, function: bool = True,
+           ns: str | tuple = ()):
+    """Register ``fn`` as ``chainrule.<name>`` (``function``), ``Tensor.<name>`` (``method``) and
+    in each namespace of ``ns`` (e.g. ``"nn.functional"`` → ``chainrule.nn.functional.<name>``)."""
 
     def deco(fn):
         n = name or fn.__name__
@@ -28,6 +32,8 @@ def public(name: str | None = None, *, method: bool | str = True, function: bool
             PUBLIC[n] = fn
         if method:
             _METHODS[n if method is True else method] = fn
+        for space in (ns,) if isinstance(ns, str) else ns:
+            NAMESPACES.setdefault(space, {})[n] = fn
         return fn
 
     return deco
@@ -56,8 +62,9 @@ def _finish() -> None:
             setattr(Tensor, name, fn)
 
 
-from . import basic, pointwise, reduction, shape, indexing, linalg, nn  # noqa: E402,F401
+from . import basic, pointwise, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
+from . import linalg, nn, conv, loss, norm  # noqa: E402,F401
 
 _finish()
 
-__all__ = ["A", "ELEMENTWISE", "LINEAR", "TABLE", "defop", "public", "PUBLIC", "apply"]
+__all__ = ["A", "ELEMENTWISE", "LINEAR", "TABLE", "defop", "public", "PUBLIC", "NAMESPACES", "apply"]

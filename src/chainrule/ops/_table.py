@@ -39,6 +39,7 @@ class OpDef:
     __slots__ = (
         "name", "fwd", "vjp", "vjp_all", "jvp", "jvp_all", "nin", "policy", "nout", "diff",
         "params", "cls", "variant", "view", "formula", "nondiff_out", "method", "public", "doc",
+        "saves", "saves_out",
     )
 
     def __repr__(self) -> str:
@@ -68,6 +69,8 @@ def defop(
     method: bool | str = True,
     public: bool = True,
     doc: str | None = None,
+    saves: tuple | None = None,
+    saves_out: bool | None = None,
 ) -> OpDef:
     """Add a row to the rule table.
 
@@ -75,7 +78,9 @@ def defop(
     them). ``dtype``: ``same`` (torch promotion), ``float`` (promote, then integers → default
     float), ``bool`` (promote to compare; bool result, no grad), ``int`` (integer result, no grad),
     ``keep`` (no casting). An op with neither ``vjp`` nor ``vjp_all`` is not differentiable: its
-    outputs never require grad.
+    outputs never require grad. ``saves``: indices of the inputs whose *values* the backward rules
+    read (default: all; ``()`` for LINEAR ops); ``saves_out``: whether they read ``out`` (default:
+    True unless LINEAR). Only these are checked against in-place modification before backward.
     """
     if name in TABLE:
         raise ValueError(f"op {name!r} is defined twice in the rule table")
@@ -108,6 +113,9 @@ def defop(
     op.method = method
     op.public = public
     op.doc = doc
+    linear = jvp == LINEAR
+    op.saves = saves if saves is not None else (() if linear else None)
+    op.saves_out = saves_out if saves_out is not None else not linear
     sig = inspect.signature(fwd)
     ps = list(sig.parameters.values())
     skip = 1 if nin < 0 else nin

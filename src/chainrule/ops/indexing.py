@@ -81,7 +81,7 @@ def _where(cond, x, y):
 
 defop("where", _where,
       (None, lambda m, g, out, c, x, y: m.where(c, g, 0.0), lambda m, g, out, c, x, y: m.where(c, 0.0, g)),
-      ELEMENTWISE, nin=3, dtype="keep",
+      ELEMENTWISE, nin=3, dtype="keep", saves=(0,), saves_out=False,
       formula=("", "d where(c,u,v)/du = [c]", "d where(c,u,v)/dv = [not c]"))
 
 

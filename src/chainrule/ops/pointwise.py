@@ -30,11 +30,11 @@ def _quiet(f):
 defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + y * alpha,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
-      ELEMENTWISE, nin=2, formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
+      ELEMENTWISE, nin=2, saves=(), saves_out=False, formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
 defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - y * alpha,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
-      ELEMENTWISE, nin=2, formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
+      ELEMENTWISE, nin=2, saves=(), saves_out=False, formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
 defop("mul", lambda x, y: x * y,
       (lambda m, g, out, x, y: g * y,
        lambda m, g, out, x, y: g * x),
@@ -43,7 +43,8 @@ defop("div", _quiet(lambda x, y: x / y),
       (lambda m, g, out, x, y: g / y,
        lambda m, g, out, x, y: -g * out / y),
       ELEMENTWISE, nin=2, dtype="float", formula=("d(u/v)/du = 1/v", "d(u/v)/dv = −u/v²"))
-defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, formula="d(−u)/du = −1")
+defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves_out=False,
+      formula="d(−u)/du = −1")
 
 
 def _pow_dx(m, g, out, x, y):

@@ -1,0 +1,3 @@
+"""Rule-table rows: convolution and pooling."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Rule-table rows: loss functions."""
+
+from __future__ import annotations

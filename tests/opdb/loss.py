@@ -1,0 +1,3 @@
+"""Op database: loss."""
+
+OPS = []
