@@ -113,9 +113,13 @@ def defop(
     op.method = method
     op.public = public
     op.doc = doc
-    linear = jvp == LINEAR
-    op.saves = saves if saves is not None else (() if linear else None)
-    op.saves_out = saves_out if saves_out is not None else not linear
+    reads = _reads(vjp_all) if vjp_all is not None else _reads(*(vjp or ()))
+    if saves is None and reads is not None and nin >= 0:
+        saves = tuple(i for i in range(nin) if any(_param(r, 3 + i) in reads for r in _rules(op)))
+    if saves_out is None:
+        saves_out = reads is None or "out" in reads
+    op.saves = saves
+    op.saves_out = saves_out
     sig = inspect.signature(fwd)
     ps = list(sig.parameters.values())
     skip = 1 if nin < 0 else nin
@@ -125,6 +129,37 @@ def defop(
     TABLE[name] = op
     setattr(A, name, fwd)
     return op
+
+
+def _rules(op) -> list:
+    return [r for r in ((op.vjp_all,) if op.vjp_all is not None else (op.vjp or ())) if r is not None]
+
+
+def _param(fn, pos: int) -> str | None:
+    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    return names[pos] if pos < len(names) else None
+
+
+def _reads(*fns) -> set | None:
+    """Names of the arguments the backward rules read (None: cannot tell, assume all).
+
+    Drives which saved values are checked against in-place modification, so that, as in torch,
+    ``a + b`` does not complain when ``a`` is modified later but ``a * b`` does.
+    """
+    import dis
+
+    names: set = set()
+    for fn in fns:
+        if fn is None:
+            continue
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return None
+        for ins in dis.get_instructions(code):
+            if ins.opname.startswith(("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE")):
+                val = ins.argval
+                names.update(val if isinstance(val, tuple) else (val,))
+    return names
 
 
 def sum_to_shape(g: np.ndarray, shape: tuple) -> np.ndarray:
