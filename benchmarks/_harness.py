@@ -1,0 +1,55 @@
+"""Benchmark harness: run chainrule and its peers on the same work in one process, report medians
+and ratios. Each ``benchmarks/bench_*.py`` defines ``BENCHES``, a list of ``Bench``.
+
+A ``Bench`` has an id ("B1"), a title, a unit ("us/op", "ms/step", "s"), a ``scale`` (seconds → unit),
+and ``impls``: name ("chainrule", "torch", "torch.func", "autograd", "numpy" …) → a *setup* function
+that returns a zero-argument callable doing one unit of work (setup is not timed). A setup may
+raise ``Skip`` (e.g. a peer is not installed).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Skip(Exception):
+    pass
+
+
+@dataclass
+class Bench:
+    id: str
+    title: str
+    unit: str
+    scale: float
+    impls: dict[str, Callable[[], Callable[[], object]]]
+    repeat: int = 7
+    number: int = 1
+    extra: dict = field(default_factory=dict)  # e.g. peak memory, filled by impls if they wish
+
+
+def median_time(fn: Callable[[], object], repeat: int, number: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times)
+
+
+def thread_settings() -> str:
+    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    s = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in keys)
+    try:
+        import torch
+
+        s += f", torch.get_num_threads()={torch.get_num_threads()}"
+    except ImportError:
+        pass
+    return s
