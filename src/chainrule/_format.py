@@ -42,8 +42,17 @@ def format_data(a: np.ndarray, prefix: str = "tensor(") -> str:
         formatter = {"bool": lambda v: "True" if v else "False"}
     else:
         formatter = {"int": lambda v: str(v)}
+    fmt = next(iter(formatter.values()))
     if a.ndim == 0:
-        return next(iter(formatter.values()))(a.item())
+        return fmt(a.item())
+    flat = a.reshape(-1)
+    shown = flat if flat.size <= 1000 else np.concatenate([flat[:3], flat[-3:]])
+    if kind == "f":  # torch sizes the common width by the finite values only
+        shown = shown[np.isfinite(shown)]
+    vals = shown.tolist()
+    width = max((len(fmt(v)) for v in vals), default=0)  # right-aligned to a common width
+    key = next(iter(formatter))
+    formatter = {key: lambda v: fmt(v).rjust(width)}
     return np.array2string(
         a, separator=", ", prefix=prefix, formatter=formatter, threshold=1000, edgeitems=3,
         max_line_width=80,

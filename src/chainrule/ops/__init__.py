@@ -60,6 +60,11 @@ def _finish() -> None:
     for name, fn in _METHODS.items():
         if name not in Tensor.__dict__:
             setattr(Tensor, name, fn)
+    # public wrappers that are not table rows (detach, to, max …) are reachable from rules and
+    # Tensor dunders too; a table row keeps its forward signature in the rule namespace
+    for name, fn in {**_METHODS, **PUBLIC}.items():
+        if name not in TABLE and not hasattr(_ns, name):
+            setattr(_ns, name, fn)
 
 
 from . import basic, pointwise, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
