@@ -98,6 +98,17 @@ def default_np() -> np.dtype:
 _CAT = {d.np: d._cat for d in ALL}
 
 
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch.promote_types: across categories the higher category's dtype wins (int64 with
+    float32 gives float32, unlike NumPy); within a category, the wider type."""
+    if a == b:
+        return a
+    ca, cb = _CAT[a], _CAT[b]
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
 def result_type(args) -> np.dtype | None:
     """Torch's promotion over tensors (``.data`` arrays) and Python scalars.
 
@@ -112,10 +123,10 @@ def result_type(args) -> np.dtype | None:
             d = a.dtype
             c = _CAT[d]
             if a.ndim:
-                dim_dt = d if dim_dt is None else np.promote_types(dim_dt, d)
+                dim_dt = d if dim_dt is None else promote_types(dim_dt, d)
                 dim_cat = max(dim_cat, c)
             else:
-                zero_dt = d if zero_dt is None else np.promote_types(zero_dt, d)
+                zero_dt = d if zero_dt is None else promote_types(zero_dt, d)
                 zero_cat = max(zero_cat, c)
         elif isinstance(a, bool):
             scal_cat = max(scal_cat, 0)
