@@ -4,7 +4,8 @@ and ratios. Each ``benchmarks/bench_*.py`` defines ``BENCHES``, a list of ``Benc
 A ``Bench`` has an id ("B1"), a title, a unit ("us/op", "ms/step", "s"), a ``scale`` (seconds → unit),
 and ``impls``: name ("chainrule", "torch", "torch.func", "autograd", "numpy" …) → a *setup* function
 that returns a zero-argument callable doing one unit of work (setup is not timed). A setup may
-raise ``Skip`` (e.g. a peer is not installed).
+raise ``Skip`` (e.g. a peer is not installed). ``slow`` benches run only with ``--deep``;
+``memory`` maps an impl name to a callable that measures and describes its memory use.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Bench:
     repeat: int = 7
     number: int = 1
     extra: dict = field(default_factory=dict)  # e.g. peak memory, filled by impls if they wish
+    #: only run with ``run.py --deep`` (slow)
+    slow: bool = False
+    #: impl name -> callable returning a short text (e.g. "RSS +12 MiB"), reported beside the times
+    memory: dict[str, Callable[[], str]] = field(default_factory=dict)
 
 
 def median_time(fn: Callable[[], object], repeat: int, number: int) -> float:
