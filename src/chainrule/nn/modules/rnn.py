@@ -1,0 +1,348 @@
+"""Recurrent modules: ``RNN``, ``LSTM``, ``GRU`` (multi-layer, bidirectional, batch_first) and
+their cells, composed from public ops (matmul, sigmoid, tanh …), so every order of derivative works.
+
+Gate layouts as torch: LSTM (i, f, g, o), GRU (r, z, n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import chainrule as _cr
+
+from ... import _creation
+from .. import functional as F, init
+from ..parameter import Parameter
+from .module import Module
+
+
+def _lstm_step(xg, h, c, w_hh_t, H):
+    gates = xg + h @ w_hh_t
+    s = gates.sigmoid()
+    i = s[:, :H]
+    f = s[:, H:2 * H]
+    o = s[:, 3 * H:]
+    g = gates[:, 2 * H:3 * H].tanh()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return h, c
+
+
+def _gru_step(xg, h, w_hh_t, b_hh, H):
+    hg = h @ w_hh_t
+    if b_hh is not None:
+        hg = hg + b_hh
+    rz = (xg[:, :2 * H] + hg[:, :2 * H]).sigmoid()
+    r = rz[:, :H]
+    z = rz[:, H:]
+    n = (xg[:, 2 * H:] + r * hg[:, 2 * H:]).tanh()
+    return n + z * (h - n)
+
+
+def _rnn_step(xg, h, w_hh_t, relu: bool):
+    a = xg + h @ w_hh_t
+    return a.relu() if relu else a.tanh()
+
+
+class RNNBase(Module):
+    """Shared machinery of RNN, LSTM and GRU."""
+
+    _gates = 1
+    mode = "RNN_TANH"
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be a positive integer")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than or equal to 1")
+        if proj_size:
+            raise NotImplementedError("LSTM proj_size is not supported by chainrule")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = 0
+        ndir = 2 if bidirectional else 1
+        gh = self._gates * hidden_size
+        self._names: list = []
+        for layer in range(num_layers):
+            for d in range(ndir):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                isz = input_size if layer == 0 else hidden_size * ndir
+                names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
+                setattr(self, names[0], Parameter(_creation.empty(gh, isz, dtype=dtype)))
+                setattr(self, names[1], Parameter(_creation.empty(gh, hidden_size, dtype=dtype)))
+                if bias:
+                    names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
+                    setattr(self, names[2], Parameter(_creation.empty(gh, dtype=dtype)))
+                    setattr(self, names[3], Parameter(_creation.empty(gh, dtype=dtype)))
+                self._names.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            init.uniform_(w, -stdv, stdv)
+
+    @property
+    def all_weights(self) -> list:
+        return [[getattr(self, n) for n in names] for names in self._names]
+
+    def _check(self, input, hx_shape, hx, what: str) -> None:
+        if hx is not None and tuple(hx.shape) != hx_shape:
+            raise RuntimeError(
+                f"Expected {what} size {tuple(hx_shape)}, got {tuple(hx.shape)}"
+            )
+
+    def forward(self, input, hx=None):
+        lstm = self.mode == "LSTM"
+        batched = input.ndim == 3
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                             f"{input.ndim}D instead")
+        if not batched:
+            input = input.unsqueeze(1)
+            if hx is not None:
+                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1)) if lstm else hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        T, N, isz = input.shape
+        if isz != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {isz}"
+            )
+        H = self.hidden_size
+        ndir = 2 if self.bidirectional else 1
+        hshape = (self.num_layers * ndir, N, H)
+        if lstm:
+            h0, c0 = (None, None) if hx is None else hx
+            self._check(input, hshape, h0, "hidden[0]")
+            self._check(input, hshape, c0, "hidden[1]")
+        else:
+            h0, c0 = hx, None
+            self._check(input, hshape, h0, "hidden")
+        zero = _creation.zeros(N, H, dtype=input.dtype)
+        layer_in = input
+        hn, cn = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(ndir):
+                k = layer * ndir + d
+                names = self._names[k]
+                w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+                b_ih = getattr(self, names[2]) if self.bias else None
+                b_hh = getattr(self, names[3]) if self.bias else None
+                h = zero if h0 is None else h0[k]
+                c = zero if c0 is None else c0[k]
+                seq, h, c = self._run(layer_in, w_ih, w_hh, b_ih, b_hh, h, c, d == 1)
+                outs.append(seq)
+                hn.append(h)
+                cn.append(c)
+            layer_in = outs[0] if ndir == 1 else _cr.cat(outs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        out = layer_in
+        h_n = _cr.stack(hn, 0)
+        if not batched:
+            out = out.squeeze(1)
+            h_n = h_n.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if lstm:
+            c_n = _cr.stack(cn, 0)
+            return out, (h_n, c_n.squeeze(1) if not batched else c_n)
+        return out, h_n
+
+    def _run(self, x, w_ih, w_hh, b_ih, b_hh, h, c, reverse: bool):
+        T, N, isz = x.shape
+        H = self.hidden_size
+        # all time steps' input projections in one matrix product
+        if self.mode == "GRU":
+            b = b_ih
+        else:
+            b = None if b_ih is None else b_ih + b_hh
+        xg = x.reshape((T * N, isz)) @ w_ih.T
+        if b is not None:
+            xg = xg + b
+        xg = xg.reshape((T, N, -1))
+        w_hh_t = w_hh.T
+        order = range(T - 1, -1, -1) if reverse else range(T)
+        hs = [None] * T
+        mode = self.mode
+        for t in order:
+            if mode == "LSTM":
+                h, c = _lstm_step(xg[t], h, c, w_hh_t, H)
+            elif mode == "GRU":
+                h = _gru_step(xg[t], h, w_hh_t, b_hh, H)
+            else:
+                h = _rnn_step(xg[t], h, w_hh_t, mode == "RNN_RELU")
+            hs[t] = h
+        return _cr.stack(hs, 0), h, c
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh) (or relu).
+
+    Example:
+        >>> rnn = chainrule.nn.RNN(10, 20, 2)
+        >>> out, h = rnn(chainrule.randn(5, 3, 10))
+        >>> out.shape, h.shape
+        (chainrule.Size([5, 3, 20]), chainrule.Size([2, 3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; ``forward(input, (h_0, c_0))`` → ``output, (h_n, c_n)``."""
+
+    _gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, dtype=dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; ``forward(input, h_0)`` → ``output, h_n``."""
+
+    _gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype=dtype)
+
+
+class _CellBase(Module):
+    _gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        g = self._gates * hidden_size
+        self.weight_ih = Parameter(_creation.empty(g, input_size, dtype=dtype))
+        self.weight_hh = Parameter(_creation.empty(g, hidden_size, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(_creation.empty(g, dtype=dtype))
+            self.bias_hh = Parameter(_creation.empty(g, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        stdv = 1.0 / math.sqrt(hidden_size)
+        for w in self.parameters():
+            init.uniform_(w, -stdv, stdv)
+
+    def _in(self, input):
+        xg = input @ self.weight_ih.T
+        return xg
+
+    def _prep(self, input, hx):
+        batched = input.ndim == 2
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
+                             f"{input.ndim}D instead")
+        if not batched:
+            input = input.unsqueeze(0)
+        return input, batched
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        return s
+
+
+class RNNCell(_CellBase):
+    """One step of an Elman RNN."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype=dtype)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        x, batched = self._prep(input, hx)
+        h = _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype) if hx is None \
+            else (hx if batched else hx.unsqueeze(0))
+        xg = self._in(x)
+        if self.bias:
+            xg = xg + (self.bias_ih + self.bias_hh)
+        h = _rnn_step(xg, h, self.weight_hh.T, self.nonlinearity == "relu")
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(_CellBase):
+    """One step of an LSTM: ``(h, c) = cell(x, (h, c))``."""
+
+    _gates = 4
+
+    def forward(self, input, hx=None):
+        x, batched = self._prep(input, hx)
+        if hx is None:
+            z = _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+            hx = (z, z)
+        elif not batched:
+            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+        xg = self._in(x)
+        if self.bias:
+            xg = xg + (self.bias_ih + self.bias_hh)
+        h, c = _lstm_step(xg, hx[0], hx[1], self.weight_hh.T, self.hidden_size)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(_CellBase):
+    """One step of a GRU."""
+
+    _gates = 3
+
+    def forward(self, input, hx=None):
+        x, batched = self._prep(input, hx)
+        h = _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype) if hx is None \
+            else (hx if batched else hx.unsqueeze(0))
+        xg = self._in(x)
+        if self.bias:
+            xg = xg + self.bias_ih
+        h = _gru_step(xg, h, self.weight_hh.T, self.bias_hh, self.hidden_size)
+        return h if batched else h.squeeze(0)

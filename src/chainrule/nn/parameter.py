@@ -1,0 +1,58 @@
+"""``Parameter``: a leaf Tensor that a ``Module`` registers as one of its parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that, assigned as a Module attribute, is added to ``module.parameters()``.
+
+    It shares memory with ``data`` when ``data`` is a Tensor (as torch) and requires grad by
+    default.
+
+    Example:
+        >>> w = chainrule.nn.Parameter(chainrule.zeros(2, 3))
+        >>> w.requires_grad, w.is_leaf
+        (True, True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True) -> None:
+        if data is None:
+            arr = np.zeros((0,), _dtype.default_np())
+            vc = None
+        elif isinstance(data, Tensor):
+            arr = data.data
+            if data._vc is None:
+                data._vc = [0]
+            vc = data._vc
+        else:
+            arr = Tensor(data).data
+            vc = None
+        self.data = arr
+        self._rg = False
+        self._grad = None
+        self.grad_fn = None
+        self._nr = 0
+        self._vc = vc
+        self._acc = None
+        self._x = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    def __deepcopy__(self, memo) -> Parameter:
+        if id(self) in memo:
+            return memo[id(self)]
+        p = Parameter(Tensor(self.data.copy()), self._rg)
+        if self._grad is not None:
+            p._grad = Tensor(self._grad.data.copy())
+        memo[id(self)] = p
+        return p
