@@ -1,13 +1,16 @@
-"""Rule-table rows: indexing (``x[idx]``), where, take_along_dim, and their scatter-adds."""
+"""Rule-table rows: indexing (``x[idx]``, index_put), where, gather/scatter, index_* ops, masks,
+take, nonzero, triangles and diagonals, pad. Most are linear: their forward-mode rule is the op
+itself and their backward rule is the matching scatter (or gather)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
 from . import public
-from ._table import ELEMENTWISE, LINEAR, TABLE, defop
+from ._table import A, ELEMENTWISE, LINEAR, TABLE, defop
 
 
 def _norm_index(index):
@@ -28,6 +31,14 @@ def _norm_one(i):
         if i.dtype == np.uint8:
             i = i.astype(bool)
     return i
+
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in items)
 
 
 def _advanced(index) -> bool:
@@ -54,12 +65,48 @@ def _unindex(g, index, shape):
     return z
 
 
-defop("getitem", _getitem, lambda m, g, out, x, index: m.index_backward(g, index, tuple(x.shape)),
-      LINEAR, dtype="keep", cls="Index", method=False, public=False,
+_index_back = lambda m, g, out, x, index: m.index_backward(g, index, tuple(x.shape))  # noqa: E731
+# basic indexing (ints, slices, None, ...) gives a view sharing x's memory and version counter;
+# advanced indexing (integer/bool tensors) gives a copy, as in torch
+defop("basic_index", _getitem, _index_back, LINEAR, dtype="keep", view=True, cls="Slice",
+      method=False, public=False, saves=(),
+      formula="x[i]: the gradient is written back to the indexed positions")
+defop("index", _getitem, _index_back, LINEAR, dtype="keep", method=False, public=False, saves=(),
       formula="x[i]: the gradient is scattered back to the indexed positions (added where repeated)")
 defop("index_backward", _unindex, lambda m, g, out, x, index, shape: m.getitem(g, index), LINEAR,
       dtype="keep", method=False, public=False,
       formula="scatter-add: the gradient is gathered from the indexed positions")
+
+
+def getitem(input, index):
+    """``input[index]``: a view for basic indices, a copy for integer/bool tensor indices."""
+    op = TABLE["basic_index"] if _is_basic(index) else TABLE["index"]
+    return apply(op, input, index=index)
+
+
+_ns.getitem = getitem
+A.getitem = _getitem
+
+
+def _index_put(x, values, index):
+    index = _norm_index(index)
+    out = np.array(x, copy=True)
+    try:
+        out[index] = values
+    except ValueError as e:
+        shp = np.shape(values)
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(shp)} cannot be broadcast to indexing "
+            f"result of shape {list(np.shape(x[index]))} ({e})"
+        ) from None
+    return out
+
+
+defop("index_put", _index_put,
+      (lambda m, g, out, x, values, index: m.index_put(g, 0.0, index),
+       lambda m, g, out, x, values, index: m.getitem(g, index)),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False,
+      formula=("x[i] = v: the gradient of x is zero at i", "the gradient of v is g[i]"))
 
 
 # ---- where -----------------------------------------------------------------------------------------
@@ -89,13 +136,24 @@ defop("where", _where,
 def where(condition, input=None, other=None):
     """Elementwise ``input if condition else other``; ``where(condition)`` is ``nonzero(as_tuple=True)``."""
     if input is None and other is None:
-        from .._creation import tensor
-
-        return tuple(tensor(i) for i in np.nonzero(np.asarray(condition.data)))
+        return nonzero(condition, as_tuple=True)
     return apply(TABLE["where"], condition, input, other)
 
 
 # ---- gather-like ops along one dimension -----------------------------------------------------------
+def _long_index(idx, op: str) -> np.ndarray:
+    idx = _norm_one(idx)
+    if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    return idx
+
+
+def _grid(idx: np.ndarray, d: int) -> tuple:
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    return tuple(grid)
+
+
 def _take_along(x, indices, dim):
     idx = _norm_one(indices)
     return np.take_along_axis(x, idx, axis=_wrap_dim(dim, x.ndim, "take_along_dim"))
@@ -105,16 +163,559 @@ def _put_along(g, indices, shape, dim):
     idx = _norm_one(indices)
     d = _wrap_dim(dim, len(shape), "scatter_add")
     g, idx = np.broadcast_arrays(g, idx)
-    grid = list(np.indices(idx.shape, sparse=True))
-    grid[d] = idx
     z = np.zeros(shape, g.dtype)
-    np.add.at(z, tuple(grid), g)
+    np.add.at(z, _grid(idx, d), g)
     return z
 
 
 defop("take_along_dim", _take_along,
       lambda m, g, out, x, indices, dim: m.put_along_dim(g, indices, tuple(x.shape), dim), LINEAR,
-      dtype="keep", formula="gather: the gradient is scatter-added back")
+      dtype="keep", saves=(), formula="gather: the gradient is scatter-added back")
 defop("put_along_dim", _put_along,
       lambda m, g, out, x, indices, shape, dim: m.take_along_dim(g, indices, dim), LINEAR,
       dtype="keep", method=False, public=False, formula="scatter-add: the gradient is gathered")
+
+
+def _check_gather(x, idx, d, op, src=None):
+    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"{'self' if src is None else 'input'} tensor")
+    for k in range(idx.ndim):
+        if k != d and x.ndim and idx.shape[k] > x.shape[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be smaller "
+                f"than self {list(x.shape)} apart from dimension {d}")
+        if src is not None and np.ndim(src) and idx.shape[k] > np.shape(src)[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be smaller "
+                f"than src {list(np.shape(src))}")
+    if idx.size and x.ndim and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
+        raise RuntimeError(f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} with "
+                           f"size {x.shape[d]}")
+
+
+def _src_part(src, idx):
+    if not isinstance(src, np.ndarray) or src.ndim == 0:
+        return src
+    return src[tuple(slice(0, n) for n in idx.shape)]
+
+
+def _gather(x, dim, index):
+    idx = _long_index(index, "gather")
+    d = _wrap_dim(dim, x.ndim, "gather")
+    _check_gather(x, idx, d, "gather")
+    return x[_grid(idx, d)] if x.ndim else x[idx] if idx.ndim else x.copy()
+
+
+defop("gather", _gather,
+      lambda m, g, out, x, dim, index: m.scatter_add(m.zeros_like(x), g, dim, index), LINEAR,
+      dtype="keep", saves=(), formula="gather: the gradient is scatter-added back")
+
+
+def _scatter(x, src, dim, index):
+    idx = _long_index(index, "scatter")
+    d = _wrap_dim(dim, x.ndim, "scatter")
+    _check_gather(x, idx, d, "scatter", src)
+    out = np.array(x, copy=True)
+    out[_grid(idx, d)] = _src_part(src, idx)
+    return out
+
+
+defop("scatter", _scatter,
+      (lambda m, g, out, x, src, dim, index: m.scatter(g, 0.0, dim, index),
+       lambda m, g, out, x, src, dim, index: m.gather(g, dim, index)),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      formula=("scatter: zero at the written positions", "scatter: the gradient is gathered"))
+
+
+def _scatter_add(x, src, dim, index):
+    idx = _long_index(index, "scatter_add")
+    d = _wrap_dim(dim, x.ndim, "scatter_add")
+    _check_gather(x, idx, d, "scatter_add", src)
+    out = np.array(x, copy=True)
+    np.add.at(out, _grid(idx, d), _src_part(src, idx))
+    return out
+
+
+defop("scatter_add", _scatter_add,
+      (lambda m, g, out, x, src, dim, index: g,
+       lambda m, g, out, x, src, dim, index: m.gather(g, dim, index)),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      formula=("scatter_add: identity", "scatter_add: the gradient is gathered"))
+
+_RED = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum, "mean": np.add}
+
+
+def _scatter_reduce(x, src, dim, index, reduce, include_self=True):
+    if reduce not in _RED:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    idx = _long_index(index, "scatter_reduce")
+    d = _wrap_dim(dim, x.ndim, "scatter_reduce")
+    _check_gather(x, idx, d, "scatter_reduce", src)
+    grid, s = _grid(idx, d), _src_part(src, idx)
+    out = np.array(x, copy=True)
+    if not include_self:
+        init = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
+        if out.dtype.kind != "f" and reduce in ("amax", "amin"):
+            info = np.iinfo(out.dtype)
+            init = info.min if reduce == "amax" else info.max
+        out[grid] = init
+    _RED[reduce].at(out, grid, s)
+    if reduce == "mean":
+        cnt = np.full(x.shape, 1 if include_self else 0, np.int64)
+        np.add.at(cnt, grid, 1)
+        out = out / np.maximum(cnt, 1) if out.dtype.kind == "f" else out // np.maximum(cnt, 1)
+    return out.astype(x.dtype, copy=False)
+
+
+def _counts(m, x, dim, index, include_self):
+    # how many values (self's included or not) each output position reduces over
+    base = m.zeros_like(x) + (1.0 if include_self else 0.0)
+    return m.scatter_add(base, m.ones_like(m.gather(x, dim, index)), dim, index)
+
+
+def _scatter_reduce_back(m, g, out, x, src, needs, dim, index, reduce, include_self=True):
+    written = m.scatter(m.zeros_like(x), 1.0, dim, index) != 0  # positions some src reached
+    keep_self = 1.0 if include_self else m.where(written, 0.0, 1.0)
+    if reduce == "sum":
+        return g * keep_self, m.gather(g, dim, index)
+    if reduce == "mean":
+        n = _counts(m, x, dim, index, include_self)
+        n = m.where(n == 0, 1.0, n)
+        return g * keep_self / n, m.gather(g / n, dim, index)
+    if reduce in ("amax", "amin"):
+        # the gradient is split evenly among self and src values equal to the result (torch)
+        self_is = (x == out) * keep_self
+        src_is = src == m.gather(out, dim, index)
+        n = m.scatter_add(self_is, src_is * 1.0, dim, index)
+        share = g / m.where(n == 0, 1.0, n)
+        return share * self_is, m.gather(share, dim, index) * src_is
+    # prod: exact with zeros (torch's scatter_reduce prod backward)
+    x1 = m.where(x == 0, 1.0, x)
+    gx = g * m.scatter_reduce(x1, src, dim, index, "prod", include_self) / x1 * keep_self
+    src0 = src == 0
+    nz = m.gather(m.scatter_add(m.zeros_like(x), src0 * 1.0, dim, index), dim, index)
+    single = m.logical_and(src0, nz == 1)
+    src1 = m.where(single, 1.0, src)
+    r1 = m.gather(g * m.scatter_reduce(x, src1, dim, index, "prod", include_self), dim, index)
+    r2 = m.gather(g * out, dim, index) / m.where(src0, 1.0, src)
+    return gx, m.where(single, r1, r2)
+
+
+def _scatter_reduce_t(m, ts, out, x, src, dim, index, reduce, include_self=True):
+    tx, tsrc = ts
+    tx = m.zeros_like(x) if tx is None else tx
+    tsrc = m.zeros_like(src) if tsrc is None else tsrc
+    if reduce in ("sum", "mean"):
+        return m.scatter_reduce(tx, tsrc, dim, index, reduce, include_self)
+    gx, gs = _scatter_reduce_back(m, m.ones_like(out), out, x, src, (True, True), dim, index, reduce,
+                                  include_self)
+    # d out = (∂out/∂x)·t_x + the src tangents scatter-added with their partials
+    return gx * tx + m.scatter_add(m.zeros_like(out), gs * tsrc, dim, index)
+
+
+defop("scatter_reduce", _scatter_reduce, vjp_all=_scatter_reduce_back, jvp_all=_scatter_reduce_t,
+      nin=2, dtype="keep", method=False, public=False,
+      formula="scatter_reduce: sum/mean linear; amax/amin shared among ties; prod exact with zeros")
+
+
+def _scatter_args(src, value, op):
+    if src is None and value is None:
+        raise TypeError(f"{op}() missing required argument 'src' or 'value'")
+    return value if src is None else src
+
+
+@public("scatter")
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """Write ``src`` (or a scalar ``value``) into ``input`` at ``index`` along ``dim`` (out of place)."""
+    s = _scatter_args(src, value, "scatter")
+    if reduce is not None:
+        red = {"add": "sum", "multiply": "prod"}.get(reduce)
+        if red is None:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(s, Tensor):
+            from .._creation import full_like
+
+            s = full_like(_ns.gather(input, dim, index), s)
+        return apply(TABLE["scatter_reduce"], input, s, dim, index, red, True)
+    return apply(TABLE["scatter"], input, s, dim, index)
+
+
+public("scatter_add")(lambda input, dim, index, src: apply(TABLE["scatter_add"], input, src, dim, index))
+
+
+@public("scatter_reduce")
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` into ``input`` at ``index`` (``sum``, ``prod``, ``mean``, ``amax``, ``amin``)."""
+    return apply(TABLE["scatter_reduce"], input, src, dim, index, reduce, include_self)
+
+
+public("gather")(lambda input, dim, index, *, sparse_grad=False: apply(TABLE["gather"], input, dim, index))
+
+
+# ---- index_* along one dimension ---------------------------------------------------------------------
+def _index1(index, x, d, op):
+    idx = _long_index(index, op)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    idx = idx.reshape(-1)
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{op}(): index out of range in self (index {int(idx.max())}, size {n})")
+    return idx
+
+
+def _index_select(x, dim, index):
+    d = _wrap_dim(dim, x.ndim, "index_select")
+    idx = _index1(index, x, d, "index_select")
+    return np.take(x, idx, axis=d) if x.ndim else x.reshape(-1)[idx].reshape(())
+
+
+defop("index_select", _index_select,
+      lambda m, g, out, x, dim, index: m.index_add(m.zeros_like(x), g, dim, index), LINEAR,
+      dtype="keep", saves=(), formula="index_select: the gradient is index-added back")
+
+
+def _moved(a, d):
+    return np.moveaxis(a, d, 0) if a.ndim else a.reshape(1)
+
+
+def _index_add(x, source, dim, index, alpha=1):
+    d = _wrap_dim(dim, x.ndim, "index_add")
+    idx = _index1(index, x, d, "index_add")
+    out = np.array(x, copy=True)
+    src = np.asarray(source, dtype=out.dtype)
+    if src.ndim != x.ndim or (x.ndim and src.shape[d] != idx.size):
+        raise RuntimeError(
+            f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim) "
+            f"({src.shape[d] if src.ndim > d else src.size}) (source {list(src.shape)}, self "
+            f"{list(x.shape)})")
+    np.add.at(_moved(out, d), idx, _moved(src * alpha if alpha != 1 else src, d))
+    return out
+
+
+defop("index_add", _index_add,
+      (lambda m, g, out, x, source, dim, index, alpha=1: g,
+       lambda m, g, out, x, source, dim, index, alpha=1:
+       m.index_select(g, dim, index) * alpha if alpha != 1 else m.index_select(g, dim, index)),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      formula=("index_add: identity", "index_add: α·(the gradient selected at index)"))
+
+
+def _index_copy(x, source, dim, index):
+    d = _wrap_dim(dim, x.ndim, "index_copy")
+    idx = _index1(index, x, d, "index_copy")
+    out = np.array(x, copy=True)
+    _moved(out, d)[idx] = _moved(np.asarray(source, dtype=out.dtype), d)
+    return out
+
+
+def _index_fill(x, value, dim, index):
+    d = _wrap_dim(dim, x.ndim, "index_fill")
+    idx = _index1(index, x, d, "index_fill")
+    out = np.array(x, copy=True)
+    _moved(out, d)[idx] = value
+    return out
+
+
+defop("index_copy", _index_copy,
+      (lambda m, g, out, x, source, dim, index: m.index_fill(g, 0.0, dim, index),
+       lambda m, g, out, x, source, dim, index: m.index_select(g, dim, index)),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      formula=("index_copy: zero at the copied slices", "index_copy: the gradient selected at index"))
+defop("index_fill", _index_fill,
+      (lambda m, g, out, x, value, dim, index: m.index_fill(g, 0.0, dim, index),
+       lambda m, g, out, x, value, dim, index: m.sum(m.index_select(g, dim, index))),
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"))
+
+public("index_add")(lambda input, dim, index, source, *, alpha=1:
+                    apply(TABLE["index_add"], input, source, dim, index, alpha))
+public("index_copy")(lambda input, dim, index, source: apply(TABLE["index_copy"], input, source, dim, index))
+public("index_fill")(lambda input, dim, index, value: apply(TABLE["index_fill"], input, value, dim, index))
+
+
+# ---- masks -------------------------------------------------------------------------------------------
+def _bool_mask(mask, op):
+    if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_):
+        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    return mask
+
+
+def _masked_fill(x, mask, value):
+    _bool_mask(mask, "masked_fill_")
+    if isinstance(value, np.ndarray) and value.ndim:
+        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                           f"with {value.ndim} dimension(s).")
+    return np.where(mask, np.asarray(value).astype(x.dtype), x)
+
+
+defop("masked_fill", _masked_fill,
+      (lambda m, g, out, x, mask, value: m.where(mask, 0.0, g), None,
+       lambda m, g, out, x, mask, value: m.where(mask, g, 0.0)),
+      ELEMENTWISE, nin=3, dtype="keep", saves=(1,), saves_out=False,
+      formula=("masked_fill: zero where filled", "", "masked_fill: the sum over the filled positions"))
+
+
+def _masked_select(x, mask):
+    _bool_mask(mask, "masked_select:")
+    xb, mb = np.broadcast_arrays(x, mask)
+    return xb[mb]
+
+
+def _masked_select_back(m, g, out, x, mask):
+    shape = tuple(np.broadcast_shapes(tuple(x.shape), tuple(mask.shape)))
+    return m.index_put(m.expand(m.zeros_like(x), shape), g, (m.expand(mask, shape),))
+
+
+defop("masked_select", _masked_select, (_masked_select_back, None), LINEAR, nin=2, dtype="keep",
+      saves=(1,), formula="masked_select: the gradient is scattered back to the selected positions")
+
+
+def _masked_scatter(x, mask, source):
+    _bool_mask(mask, "masked_scatter_")
+    mb = np.broadcast_to(mask, x.shape) if mask.shape != x.shape else mask
+    n = int(mb.sum())
+    src = np.asarray(source).reshape(-1)
+    if src.size < n:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements as "
+                           f"ones in mask ({src.size} < {n})")
+    out = np.array(x, copy=True)
+    out[mb] = src[:n]
+    return out
+
+
+def _masked_scatter_src(m, g, out, x, mask, source):
+    flat = m.masked_select(g, mask)
+    size = 1
+    for s in source.shape:
+        size *= s
+    return m.reshape(m.constant_pad(flat, (0, size - flat.shape[0]), 0.0), tuple(source.shape))
+
+
+defop("masked_scatter", _masked_scatter,
+      (lambda m, g, out, x, mask, source: m.where(mask, 0.0, g), None, _masked_scatter_src),
+      LINEAR, nin=3, dtype="keep", saves=(1,),
+      formula=("masked_scatter: zero where written", "", "masked_scatter: the masked gradient, in order"))
+
+
+def _take(x, index):
+    idx = _long_index(index, "take")
+    n = x.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"take(): out of range: tried to access index {int(idx.max())} on a tensor of "
+                         f"{n} elements.")
+    return x.reshape(-1)[idx]
+
+
+def _take_back(m, g, out, x, index):
+    flat = m.reshape(m.zeros_like(x), (-1,))
+    return m.reshape(m.index_add(flat, m.reshape(g, (-1,)), 0, _flat_index(index)), tuple(x.shape))
+
+
+def _flat_index(index):
+    i = _norm_one(index)
+    return i.reshape(-1) if isinstance(i, np.ndarray) else i
+
+
+defop("take", _take, (_take_back,), LINEAR, dtype="keep", saves=(),
+      formula="take: the gradient is added back at the flat indices")
+
+
+def _nonzero(x):
+    return np.argwhere(x).astype(np.int64)
+
+
+defop("nonzero", _nonzero, dtype="int", method=False, public=False)
+
+
+@public("nonzero")
+def nonzero(input, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an (n, ndim) LongTensor, or one 1-D tensor per dimension."""
+    r = apply(TABLE["nonzero"], input)
+    if not as_tuple:
+        return r
+    if input.ndim == 0:
+        return (r.reshape(-1),)
+    return tuple(r[:, k] for k in range(max(input.ndim, 1)))
+
+
+public("argwhere")(lambda input: apply(TABLE["nonzero"], input))
+
+
+# ---- triangles and diagonals ---------------------------------------------------------------------------
+def _tri(f, name):
+    def fwd(x, diagonal=0):
+        if x.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return f(x, diagonal)
+
+    return fwd
+
+
+defop("tril", _tri(np.tril, "tril"), lambda m, g, out, x, diagonal=0: m.tril(g, diagonal), LINEAR,
+      dtype="keep", saves=(), formula="tril: the gradient's lower triangle")
+defop("triu", _tri(np.triu, "triu"), lambda m, g, out, x, diagonal=0: m.triu(g, diagonal), LINEAR,
+      dtype="keep", saves=(), formula="triu: the gradient's upper triangle")
+
+
+def _diagonal(x, offset=0, dim1=0, dim2=1):
+    d1, d2 = _wrap_dim(dim1, x.ndim, "diagonal"), _wrap_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    r = np.diagonal(x, offset, d1, d2)
+    if x.flags.writeable:
+        r.flags.writeable = True  # a writable view, as torch's (in-place ops through it work)
+    return r
+
+
+def _diag_back(g, shape, offset, dim1, dim2):
+    z = np.zeros(shape, g.dtype)
+    d1, d2 = _wrap_dim(dim1, len(shape), "diagonal"), _wrap_dim(dim2, len(shape), "diagonal")
+    view = _diagonal(z, offset, d1, d2)
+    view[...] = g
+    return z
+
+
+defop("diagonal", _diagonal,
+      lambda m, g, out, x, offset=0, dim1=0, dim2=1:
+      m.diagonal_backward(g, tuple(x.shape), offset, dim1, dim2),
+      LINEAR, dtype="keep", view=True, saves=(), formula="diagonal: the gradient on the diagonal")
+defop("diagonal_backward", _diag_back,
+      lambda m, g, out, x, shape, offset, dim1, dim2: m.diagonal(g, offset, dim1, dim2), LINEAR,
+      dtype="keep", method=False, public=False, formula="the gradient's diagonal")
+
+
+def _diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    n = x.shape[-1] + abs(offset) if x.ndim else 1 + abs(offset)
+    nd = x.ndim + 1
+    d1, d2 = _wrap_dim(dim1, nd, "diag_embed"), _wrap_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rest = list(x.shape[:-1])
+    shape = [0] * nd
+    it = iter(rest)
+    for k in range(nd):
+        shape[k] = n if k in (d1, d2) else next(it)
+    return _diag_back(x, tuple(shape), offset, d1, d2)
+
+
+defop("diag_embed", _diag_embed,
+      lambda m, g, out, x, offset=0, dim1=-2, dim2=-1: m.diagonal(g, offset, dim1, dim2), LINEAR,
+      dtype="keep", saves=(), formula="diag_embed: the gradient's diagonal")
+
+
+@public("diag")
+def diag(input, diagonal: int = 0):
+    """1-D input: a matrix with it on the ``diagonal``-th diagonal; 2-D input: that diagonal."""
+    if input.ndim == 1:
+        return _ns.diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return _ns.clone(_ns.diagonal(input, diagonal, 0, 1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+@public("trace")
+def trace(input):
+    """Sum of the main diagonal of a 2-D tensor."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return _ns.sum(_ns.diagonal(input, 0, 0, 1))
+
+
+# ---- padding -----------------------------------------------------------------------------------------
+def _pad_widths(ndim, pad):
+    if len(pad) % 2:
+        raise RuntimeError(f"Padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension {ndim}")
+    w = [(0, 0)] * ndim
+    for k in range(len(pad) // 2):
+        w[ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return w
+
+
+def _constant_pad(x, pad, value=0.0):
+    w = _pad_widths(x.ndim, pad)
+    crop = tuple(slice(max(-a, 0), x.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))
+    y = x[crop]
+    if any(s < 0 for s in y.shape) or any(x.shape[i] + a + b < 0 for i, (a, b) in enumerate(w)):
+        raise RuntimeError(f"The input size {list(x.shape)}, plus negative padding {list(pad)} resulted "
+                           "in a negative output size, which is invalid.")
+    return np.pad(y, [(max(a, 0), max(b, 0)) for a, b in w], constant_values=value)
+
+
+defop("constant_pad", _constant_pad,
+      lambda m, g, out, x, pad, value=0.0: m.constant_pad(g, tuple(-p for p in pad), 0.0),
+      LINEAR, dtype="keep", saves=(), method=False, public=False, cls="ConstantPadNd",
+      formula="constant pad: the gradient is cropped back")
+
+_NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@public("pad", method=False, ns="nn.functional")
+def pad(input, pad, mode: str = "constant", value=None):
+    """Pad the last ``len(pad) // 2`` dimensions (``pad`` lists the last dimension first).
+
+    Example:
+        >>> chainrule.nn.functional.pad(chainrule.ones(2), (1, 2))
+        tensor([0., 1., 1., 0., 0.])
+    """
+    if mode == "constant":
+        return apply(TABLE["constant_pad"], input, tuple(pad), 0.0 if value is None else value)
+    if mode not in _NP_MODE:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value:
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    nd = len(pad) // 2
+    if not 1 <= nd <= 3 or input.ndim not in (nd + 1, nd + 2):
+        raise NotImplementedError(
+            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
+            f"(got {mode} padding of {nd} dimension(s) for a {input.ndim}-D input)")
+    w = _pad_widths(input.ndim, pad)
+    for i, (a, b) in enumerate(w):
+        n = input.shape[i]
+        if mode == "reflect" and (a >= n or b >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({a}, {b}) at dimension {i} of input {list(input.shape)}")
+        if mode == "circular" and (a > n or b > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if min(a, b) < 0 and mode != "circular":
+            raise RuntimeError(f"{mode} padding does not support negative padding")
+    # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward
+    pos = np.arange(input.numel(), dtype=np.int64).reshape(tuple(input.shape))
+    crop = tuple(slice(max(-a, 0), pos.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))
+    idx = np.pad(pos[crop], [(max(a, 0), max(b, 0)) for a, b in w], mode=_NP_MODE[mode])
+    return _ns.take(input, Tensor(idx))
+
+
+# ---- meshgrid -----------------------------------------------------------------------------------------
+@public("meshgrid", method=False)
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids from 1-D tensors (``indexing="ij"`` by default, as torch; or ``"xy"``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: "
+                               f"{t.ndim}D")
+    ts = [_ns.reshape(t, (-1,)) for t in tensors]
+    n = len(ts)
+    swap = indexing == "xy" and n >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    out = []
+    for k, t in enumerate(ts):
+        s = [1] * n
+        s[k] = shape[k]
+        out.append(_ns.expand(_ns.reshape(t, tuple(s)), shape))
+    if swap:
+        out = [_ns.transpose(o, 0, 1) for o in out]
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)

@@ -1,3 +1,322 @@
-"""Rule-table rows: in-place ops and their version-counter bookkeeping."""
+"""In-place ops (``add_``, ``mul_``, ``x[i] = v``, ...) and their version-counter bookkeeping.
+
+One mechanism serves them all: the op runs out of place through the dispatcher on an alias of
+the tensor (same history, its own version counter, its own copy of the data where the backward
+reads it), the result is written into the tensor's memory with ``np.copyto``, the version counter
+is bumped, and the graph is rebased:
+
+- on a tensor that is not a view, its ``grad_fn`` becomes the op's node (torch's rebase_history);
+- on a view, the base's history gets a ``CopySlices`` node (base with the view's elements replaced
+  by the op's result; the view's elements are located in the base's memory from the strides), and
+  the view's ``grad_fn`` becomes a gather of its elements from the new base.
+
+Saved tensors that are later modified in place are caught before backward by ``Node.check_versions``
+with torch's message; ops whose backward does not read a value (``add``) do not complain, as torch.
+"""
 
 from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype, _ns
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import _state
+from . import PUBLIC, public
+from ._table import LINEAR, TABLE, defop
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _tname(npd) -> str:
+    return _TORCH_NAMES.get(np.dtype(npd).name, np.dtype(npd).name)
+
+
+def _root(t: Tensor):
+    """The base tensor that owns a view's memory (None for a tensor that is not a view)."""
+    x = t._x
+    if not x or not x.get("is_view"):
+        return None
+    base = x["base"]
+    while base._x and base._x.get("is_view"):
+        base = base._x["base"]
+    return base if np.may_share_memory(base.data, t.data) else None
+
+
+def _check_target(self: Tensor, base, recording: bool) -> None:
+    if _state.enabled:
+        if self._rg and self.grad_fn is None and base is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and base._rg and base.grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    d = self.data
+    if not d.flags.writeable or any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _alias(self: Tensor, copy: bool) -> Tensor:
+    """A tensor standing for ``self`` before the op: same history, own version counter."""
+    a = _make(self.data.copy() if copy else self.data, self.grad_fn, self._nr)
+    a._rg = self._rg
+    if self._x and self._x.get("fw"):
+        a._x = {"fw": dict(self._x["fw"])}
+    return a
+
+
+def _wants_graph(self: Tensor, args, kw) -> bool:
+    if not _state.enabled:
+        return False
+    if self._rg:
+        return True
+    for a in args:
+        if isinstance(a, Tensor) and a._rg:
+            return True
+    for a in kw.values():
+        if isinstance(a, Tensor) and a._rg:
+            return True
+    return False
+
+
+def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True) -> Tensor:
+    """Apply ``fn(self_before, *args, **kw)`` (out of place) and write the result into ``self``."""
+    kw = kw or {}
+    if not isinstance(self, Tensor):
+        raise TypeError(f"in-place op expected a Tensor, got {type(self).__name__}")
+    base = _root(self)
+    graph = _wants_graph(self, args, kw)
+    _check_target(self, base, graph)
+    src = _alias(self, copy=graph and reads_self)
+    res = fn(src, *args, **kw)
+    rd = res.data
+    if rd.dtype != self.data.dtype and not _can_cast(rd.dtype, self.data.dtype):
+        raise RuntimeError(
+            f"result type {_tname(rd.dtype)} can't be cast to the desired output type "
+            f"{_tname(self.data.dtype)}")
+    if rd.shape != self.data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+            f"{list(rd.shape)}")
+    np.copyto(self.data, rd, casting="unsafe")
+    self._bump()
+    node = res.grad_fn
+    if node is not None:
+        if node.out is rd and rd.dtype == self.data.dtype:
+            # the node keeps the tensor itself as its saved output (as torch): no extra copy, and a
+            # later in-place change of it is caught by the version check
+            node.out = self.data
+            node.outv = (self._vc, self._vc[0])
+        if base is None:
+            self.grad_fn, self._nr, self._rg = res.grad_fn, res._nr, True
+        else:
+            _copy_slices(self, base, res)
+    if res._x and res._x.get("fw"):
+        self._extra()["fw"] = dict(res._x["fw"])
+    elif self._x and self._x.get("fw"):
+        self._x.pop("fw")
+    return self
+
+
+def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
+    return _dtype._CAT[np.dtype(src)] <= _dtype._CAT[np.dtype(dst)]
+
+
+# ---- views: CopySlices ------------------------------------------------------------------------
+def _offsets(a: np.ndarray) -> np.ndarray:
+    off = np.full(a.shape, a.__array_interface__["data"][0], dtype=np.int64)
+    for d, (n, s) in enumerate(zip(a.shape, a.strides)):
+        shp = [1] * a.ndim
+        shp[d] = n
+        off = off + (np.arange(n, dtype=np.int64) * s).reshape(shp)
+    return off
+
+
+def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Flat (C-order) indices into ``base`` of each element of ``view`` (which lies in its memory)."""
+    ob = _offsets(base).reshape(-1)
+    ov = _offsets(view).reshape(-1)
+    if base.flags.c_contiguous:
+        pos = (ov - ob[0]) // base.itemsize if ob.size else ov
+    else:
+        order = np.argsort(ob, kind="stable")
+        pos = order[np.searchsorted(ob[order], ov)]
+    return pos.reshape(view.shape)
+
+
+def _copy_slices_fwd(base, src, positions):
+    out = np.array(base, copy=True, order="C")
+    np.put(out, positions, src)
+    return out
+
+
+defop("copy_slices", _copy_slices_fwd,
+      (lambda m, g, out, base, src, positions: m.copy_slices(g, 0.0, positions),
+       lambda m, g, out, base, src, positions: m.take(g, positions)),
+      LINEAR, nin=2, dtype="keep", saves=(), public=False, method=False, cls="CopySlices",
+      formula=("CopySlices: the base's gradient, zero where the view was written",
+               "CopySlices: the gradient at the view's elements"))
+
+
+def _copy_slices(view: Tensor, base: Tensor, res: Tensor) -> None:
+    pos = _positions(base.data, view.data)
+    b_old = _make(base.data, base.grad_fn, base._nr)
+    b_old._rg = base._rg
+    new = _ns.copy_slices(b_old, res, pos)
+    base.grad_fn, base._nr, base._rg = new.grad_fn, 0, True
+    b_new = _make(base.data, base.grad_fn, 0)
+    v = _ns.take(b_new, pos)
+    view.grad_fn, view._nr, view._rg = v.grad_fn, 0, True
+
+
+# ---- the in-place ops -------------------------------------------------------------------------
+def _out_of_place(name: str):
+    def fn(*a, **k):
+        f = PUBLIC.get(name) or getattr(_ns, name)
+        return f(*a, **k)
+
+    return fn
+
+
+def _reads_self(name: str) -> bool:
+    op = TABLE.get(name)
+    return op is None or op.saves is None or 0 in op.saves
+
+
+def _make_inplace(name: str, doc: str | None = None):
+    oop = _out_of_place(name)
+
+    def inplace(self, *args, **kw):
+        return _run_inplace(self, oop, args, kw, reads_self=_reads_self(name))
+
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    inplace.__doc__ = doc or f"In-place ``{name}``: writes the result into ``self`` and returns it."
+    return inplace
+
+
+_REQUIRED = ("add", "sub", "mul", "div", "pow", "clamp", "relu", "sigmoid", "tanh", "exp",
+             "masked_fill", "index_add", "scatter", "index_copy", "index_fill", "masked_scatter",
+             "scatter_add", "scatter_reduce")
+_OPTIONAL = ("neg", "abs", "sqrt", "rsqrt", "log", "log1p", "log2", "log10", "expm1", "sin", "cos",
+             "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil",
+             "round", "trunc", "frac", "sign", "square", "reciprocal", "clip", "clamp_min",
+             "clamp_max", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "hypot", "atan2",
+             "true_divide", "floor_divide", "maximum", "minimum", "erf", "erfc", "erfinv", "sinc",
+             "nan_to_num", "logit", "digamma", "lgamma", "exp2", "xlogy", "copysign", "tril", "triu",
+             "leaky_relu", "elu", "hardtanh", "silu", "mish", "hardsigmoid", "hardswish", "selu",
+             "celu", "threshold", "relu6", "t", "transpose", "squeeze", "unsqueeze")
+_META = {"t", "transpose", "squeeze", "unsqueeze"}  # metadata in-place ops: not through copyto
+
+for _n in _REQUIRED + tuple(n for n in _OPTIONAL if n in TABLE or n in PUBLIC):
+    if _n in _META:
+        continue
+    _f = _make_inplace(_n)
+    public(_n + "_", function=False)(_f)
+    setattr(_ns, _n + "_", _f)
+
+for _alias_name, _target in (("subtract_", "sub_"), ("multiply_", "mul_"), ("divide_", "div_")):
+    public(_alias_name, function=False)(getattr(_ns, _target))
+
+
+# torch also exposes these functional in-place spellings at top level
+for _n in ("relu_", "sigmoid_", "tanh_", "exp_", "clamp_", "clip_"):
+    if hasattr(_ns, _n):
+        PUBLIC[_n] = getattr(_ns, _n)
+
+
+def _fill(x, value):
+    if isinstance(value, np.ndarray) and value.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.ndim} dimensions.")
+    return np.full(x.shape, value, dtype=x.dtype)
+
+
+defop("fill", _fill, (lambda m, g, out, x, value: None, lambda m, g, out, x, value: m.sum(g)),
+      (lambda m, t, out, x, value: None, lambda m, t, out, x, value: t),
+      nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
+      formula=("fill: no gradient to the overwritten values", "fill: the sum of the gradient"))
+
+
+def _copy(x, src):
+    try:
+        b = np.broadcast_to(src, x.shape)
+    except ValueError:
+        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+                           f"{list(np.broadcast_shapes(x.shape, np.shape(src)))}") from None
+    return b.astype(x.dtype, copy=True)
+
+
+defop("copy", _copy, (lambda m, g, out, x, src: None, lambda m, g, out, x, src: g),
+      (lambda m, t, out, x, src: None, lambda m, t, out, x, src: t),
+      nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
+      formula=("copy_: no gradient to the overwritten values", "copy_: the gradient, cast back"))
+
+
+@public("fill_", function=False)
+def fill_(input: Tensor, value) -> Tensor:
+    """Fill with ``value`` (a number or a 0-dim tensor, which then receives the summed gradient)."""
+    return _run_inplace(input, _ns.fill, (value,), reads_self=False)
+
+
+@public("zero_")
+def zero_(input: Tensor) -> Tensor:
+    """Fill with zeros in place; the old values get no gradient."""
+    return _run_inplace(input, _ns.fill, (0,), reads_self=False)
+
+
+@public("copy_", function=False)
+def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast to ``input``'s dtype) into ``input``; ``src`` gets the gradient."""
+    if not isinstance(src, Tensor):
+        src = Tensor(src)
+    return _run_inplace(input, _ns.copy, (src,), reads_self=False)
+
+
+def setitem(input: Tensor, index, value) -> None:
+    """``input[index] = value`` (a number or a tensor broadcast to the indexed shape)."""
+    from .indexing import _is_basic, _norm_index
+
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = Tensor(value, dtype=input.dtype)
+    if isinstance(value, Tensor) and value.data.dtype != input.data.dtype and value.ndim \
+            and not _is_basic(index):
+        raise RuntimeError(
+            f"Index put requires the source and destination dtypes match, got "
+            f"{_tname(input.data.dtype)} for the destination and {_tname(value.data.dtype)} for "
+            "the source.")
+    if not _wants_graph(input, (value,), {}) and not _has_tangent(input, value):
+        # fast path, no graph: write the indexed elements only
+        _check_target(input, _root(input), False)
+        v = value.data if isinstance(value, Tensor) else value
+        try:
+            input.data[_norm_index(index)] = v
+        except ValueError as e:
+            raise RuntimeError(f"setitem: {e} (tensor of shape {list(input.shape)})") from None
+        input._bump()
+        return
+    _run_inplace(input, lambda a, v: _ns.index_put(a, _cast_like(v, a), index), (value,),
+                 reads_self=False)
+
+
+def _cast_like(v, a):
+    if isinstance(v, Tensor) and v.data.dtype != a.data.dtype and not v._rg:
+        return Tensor(v.data.astype(a.data.dtype))
+    if isinstance(v, Tensor) and v.data.dtype != a.data.dtype:
+        return _ns.to_dtype(v, a.dtype)
+    return v
+
+
+def _has_tangent(*ts) -> bool:
+    from .._dispatch import FW_LEVELS
+
+    if not FW_LEVELS[0]:
+        return False
+    return any(isinstance(t, Tensor) and t._x and t._x.get("fw") for t in ts)
+
+
+_ns.setitem = setitem
+_ns.fill_ = fill_
+_ns.zero_ = zero_
+_ns.copy_ = copy_

@@ -230,3 +230,375 @@ def _stack_back(m, g, out, xs, needs, dim=0):
 
 
 defop("stack", _stack, vjp_all=_stack_back, jvp=LINEAR, nin=-1, formula="stack: the gradient is unstacked")
+
+
+def _atleast(t, n: int):
+    s = tuple(t.shape)
+    if len(s) >= n:
+        return t
+    if n == 1:
+        return reshape(t, (1,))
+    if n == 2:
+        return reshape(t, (1,) * (2 - len(s)) + s)
+    return reshape(t, (1, 1, 1) if not s else ((1,) + s + (1,) if len(s) == 1 else s + (1,)))
+
+
+public("atleast_1d", method=False)(lambda *ts: _atleast(ts[0], 1) if len(ts) == 1 else tuple(_atleast(t, 1) for t in ts))
+public("atleast_2d", method=False)(lambda *ts: _atleast(ts[0], 2) if len(ts) == 1 else tuple(_atleast(t, 2) for t in ts))
+public("atleast_3d", method=False)(lambda *ts: _atleast(ts[0], 3) if len(ts) == 1 else tuple(_atleast(t, 3) for t in ts))
+
+
+@public("hstack", method=False)
+def hstack(tensors):
+    """Concatenate along dimension 1 (dimension 0 for 1-D tensors)."""
+    ts = [_atleast(t, 1) for t in tensors]
+    return apply(TABLE["cat"], ts, 0 if ts[0].ndim == 1 else 1)
+
+
+@public("vstack", method=False)
+def vstack(tensors):
+    """Concatenate along dimension 0 after making each tensor at least 2-D."""
+    return apply(TABLE["cat"], [_atleast(t, 2) for t in tensors], 0)
+
+
+public("row_stack", method=False)(vstack)
+
+
+@public("dstack", method=False)
+def dstack(tensors):
+    """Concatenate along dimension 2 after making each tensor at least 3-D."""
+    return apply(TABLE["cat"], [_atleast(t, 3) for t in tensors], 2)
+
+
+@public("column_stack", method=False)
+def column_stack(tensors):
+    """Stack 1-D tensors as columns (2-D ones are concatenated along dimension 1)."""
+    ts = [reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors]
+    return apply(TABLE["cat"], ts, 1)
+
+
+# ---- splitting: one multi-output op each, outputs are views (as torch) ----------------------------
+def _split(x, sizes, dim=0):
+    d = _wrap_dim(dim, x.ndim, "split")
+    if sum(sizes) != x.shape[d]:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {x.shape[d]} "
+                           f"(input tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
+    cuts = np.cumsum(sizes)[:-1]
+    return tuple(np.split(x, cuts, axis=d))
+
+
+def _split_back(m, g, out, x, needs, sizes, dim=0):
+    return (m.cat(list(g), dim),)
+
+
+defop("split", _split, vjp_all=_split_back, jvp=LINEAR, nout=-1, dtype="keep", view=True,
+      method=False, public=False, cls="SplitWithSizes", formula="split: the gradients are concatenated")
+
+
+def _split_sizes(n: int, size: int) -> list:
+    if size <= 0:
+        if size == 0 and n == 0:
+            return [0]
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+    return [size] * (n // size) + ([n % size] if n % size else []) or [0]
+
+
+@public("split")
+def split(tensor, split_size_or_sections, dim: int = 0):
+    """Split into chunks of ``split_size`` (the last may be smaller) or of the listed sizes."""
+    n = tensor.shape[_wrap_dim(dim, tensor.ndim, "split")]
+    s = split_size_or_sections
+    sizes = _split_sizes(n, int(s)) if isinstance(s, (int, np.integer)) else [int(v) for v in s]
+    return apply(TABLE["split"], tensor, sizes=sizes, dim=dim)
+
+
+public("split_with_sizes")(lambda input, split_sizes, dim=0: apply(TABLE["split"], input, sizes=list(split_sizes), dim=dim))
+
+
+@public("chunk")
+def chunk(input, chunks: int, dim: int = 0):
+    """Split into ``chunks`` pieces of ceil(n / chunks) (fewer pieces if that already covers n)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
+    size = -(-n // chunks)
+    return split(input, max(size, 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
+
+
+@public("tensor_split")
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Split at the given indices, or into ``sections`` parts whose sizes differ by at most one."""
+    d = _wrap_dim(dim, input.ndim, "tensor_split")
+    n = input.shape[d]
+    s = indices_or_sections
+    if hasattr(s, "data") and np.ndim(s.data) == 0:
+        s = int(s.item())
+    if isinstance(s, (int, np.integer)):
+        if s <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {s}")
+        q, r = divmod(n, int(s))
+        sizes = [q + 1] * r + [q] * (int(s) - r)
+    else:
+        idx = [int(i) for i in (s.tolist() if hasattr(s, "tolist") else s)]
+        bounds = [min(max(i if i >= 0 else i + n, 0), n) for i in idx]
+        sizes, prev = [], 0
+        for b in bounds:
+            b = max(b, prev)
+            sizes.append(b - prev)
+            prev = b
+        sizes.append(n - prev)
+    return apply(TABLE["split"], input, sizes=sizes, dim=dim)
+
+
+def _unbind(x, dim=0):
+    d = _wrap_dim(dim, x.ndim, "unbind")
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+defop("unbind", _unbind, vjp_all=lambda m, g, out, x, needs, dim=0: (m.stack(list(g), dim),), jvp=LINEAR,
+      nout=-1, dtype="keep", view=True, formula="unbind: the gradients are stacked")
+
+
+@public("narrow")
+def narrow(input, dim: int, start: int, length: int):
+    """The ``length`` elements from ``start`` along ``dim`` (a view)."""
+    d = _wrap_dim(dim, input.ndim, "narrow")
+    n = input.shape[d]
+    start = int(start)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _ns_getitem(input, (slice(None),) * d + (slice(start, start + int(length)),))
+
+
+@public("select")
+def select(input, dim: int, index: int):
+    """The slice at ``index`` along ``dim`` (a view with that dimension removed)."""
+    d = _wrap_dim(dim, input.ndim, "select")
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {d}")
+    return _ns_getitem(input, (slice(None),) * d + (int(index) % n,))
+
+
+def _ns_getitem(x, index):
+    from .. import _ns
+
+    return _ns.getitem(x, index)
+
+
+# ---- moving and repeating ------------------------------------------------------------------------
+@public("unflatten")
+def unflatten(input, dim: int, sizes):
+    """Expand dimension ``dim`` into ``sizes`` (one entry may be -1)."""
+    d = _wrap_dim(dim, input.ndim, "unflatten")
+    shp = tuple(input.shape)
+    sizes = tuple(int(s) for s in sizes)
+    if -1 not in sizes and int(np.prod(sizes)) != shp[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+                           f"{dim} ({shp[d]}) in the input tensor")
+    return reshape(input, shp[:d] + sizes + shp[d + 1:])
+
+
+@public("movedim")
+def movedim(input, source, destination):
+    """Move dimensions ``source`` to positions ``destination`` (others keep their order)."""
+    n = input.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should "
+                           f"contain the same number of dims as destination ({dst} dims)")
+    src = [_wrap_dim(s, n, "movedim") for s in src]
+    dst = [_wrap_dim(s, n, "movedim") for s in dst]
+    order = [i for i in range(n) if i not in src]
+    perm = [None] * n
+    for s, t in zip(src, dst):
+        perm[t] = s
+    it = iter(order)
+    perm = [p if p is not None else next(it) for p in perm]
+    return permute(input, *perm)
+
+
+public("moveaxis")(movedim)
+
+
+@public("t")
+def t(input):
+    """Transpose a tensor of at most 2 dimensions."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return apply(TABLE["transpose"], input, 0, 1) if input.ndim == 2 else input
+
+
+public("adjoint")(lambda input: apply(TABLE["transpose"], input, -2, -1))
+
+
+@public("broadcast_tensors", method=False)
+def broadcast_tensors(*tensors):
+    """Expand all tensors to their common broadcast shape (views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    try:
+        shape = np.broadcast_shapes(*[tuple(t.shape) for t in tensors])
+    except ValueError:
+        raise RuntimeError("The size of tensors must match at non-singleton dimensions: "
+                           f"{[list(t.shape) for t in tensors]}") from None
+    return tuple(expand(t, tuple(shape)) for t in tensors)
+
+
+def _repeat(x, repeats):
+    repeats = tuple(int(r) for r in repeats)
+    if len(repeats) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           f"dimensions of tensor (repeats {list(repeats)}, tensor {list(x.shape)})")
+    if any(r < 0 for r in repeats):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(repeats)}")
+    x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
+    return np.tile(x, repeats)
+
+
+def _repeat_back(m, g, out, x, repeats):
+    lead = len(repeats) - x.ndim
+    shp = (1,) * lead + tuple(x.shape)
+    split = []
+    for r, s in zip(repeats, shp):
+        split += [int(r), s]
+    g = m.reshape(g, tuple(split))
+    return m.reshape(m.sum(g, dim=tuple(range(0, len(split), 2))), tuple(x.shape))
+
+
+defop("repeat", _repeat, _repeat_back, LINEAR, dtype="keep", saves=(), method=False,
+      formula="repeat: the gradient is summed over the copies")
+
+
+@public("repeat", function=False)
+def repeat(input, *repeats):
+    """Tile ``input`` ``repeats[i]`` times along each dimension (copies)."""
+    return apply(TABLE["repeat"], input, _shape_arg(repeats))
+
+
+@public("tile")
+def tile(input, dims):
+    """Like ``repeat``; fewer ``dims`` than dimensions are padded with ones on the left."""
+    dims = tuple(dims) if not isinstance(dims, int) else (dims,)
+    dims = (1,) * (input.ndim - len(dims)) + dims
+    return apply(TABLE["repeat"], input, dims)
+
+
+@public("repeat_interleave")
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int, or a tensor of per-element counts)."""
+    from .._tensor import Tensor
+
+    if repeats is None:  # repeat_interleave(repeats): indices repeated by their own counts
+        counts = input.data.astype(np.int64)
+        return Tensor(np.repeat(np.arange(counts.size), counts))
+    if dim is None:
+        input = reshape(input, (-1,))
+        dim = 0
+    d = _wrap_dim(dim, input.ndim, "repeat_interleave")
+    n = input.shape[d] if input.ndim else 1
+    r = repeats.data.astype(np.int64) if isinstance(repeats, Tensor) else np.int64(repeats)
+    if np.any(r < 0):
+        raise RuntimeError("repeats can not be negative")
+    if r.ndim and r.size not in (1, n):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) "
+                           f"= {r.size} and input.size({d}) = {n}")
+    idx = np.repeat(np.arange(n), r.reshape(-1) if r.ndim else r)
+    if output_size is not None and idx.size != output_size:
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match {idx.size}")
+    from .. import _ns
+
+    return _ns.index_select(input, d, Tensor(idx))
+
+
+def _flip(x, dims):
+    dims = tuple(_wrap_dim(d, x.ndim, "flip") for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    return np.flip(x, dims) if x.ndim else x.copy()
+
+
+defop("flip", _flip, lambda m, g, out, x, dims: m.flip(g, dims), LINEAR, dtype="keep", saves=(),
+      method=False, formula="flip: the gradient is flipped back")
+
+
+@public("flip")
+def flip(input, *dims):
+    """Reverse the order of elements along ``dims`` (a copy, as torch)."""
+    return apply(TABLE["flip"], input, _shape_arg(dims))
+
+
+@public("fliplr")
+def fliplr(input):
+    """Flip along dimension 1 (columns)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+@public("flipud")
+def flipud(input):
+    """Flip along dimension 0 (rows)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+def _roll(x, shifts, dims=None):
+    if dims is None:
+        return np.roll(x.reshape(-1), shifts).reshape(x.shape)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    return np.roll(x, shifts, tuple(_wrap_dim(d, x.ndim, "roll") for d in dims))
+
+
+defop("roll", _roll,
+      lambda m, g, out, x, shifts, dims=None:
+      m.roll(g, -shifts if isinstance(shifts, int) else tuple(-s for s in shifts), dims),
+      LINEAR, dtype="keep", saves=(), method=False, formula="roll: the gradient is rolled back")
+
+
+@public("roll")
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims`` (flattened when None)."""
+    if dims is None:
+        if not isinstance(shifts, int):
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            shifts = int(shifts[0])
+        return apply(TABLE["roll"], input, int(shifts), None)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return apply(TABLE["roll"], input, shifts, dims)
+
+
+@public("rot90")
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """Rotate by 90° ``k`` times in the plane of ``dims`` (from the first towards the second)."""
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = (_wrap_dim(d, input.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return apply(TABLE["transpose"], flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return flip(apply(TABLE["transpose"], input, d0, d1), d1)
+    return _ns_clone(input)
+
+
+def _ns_clone(x):
+    from .. import _ns
+
+    return _ns.clone(x)
