@@ -111,6 +111,8 @@ defop("index_put", _index_put,
 
 # ---- where -----------------------------------------------------------------------------------------
 def _where(cond, x, y):
+    if isinstance(cond, (bool, np.bool_)):
+        cond = np.asarray(cond)
     if not (isinstance(cond, np.ndarray) and cond.dtype == np.bool_):
         if isinstance(cond, np.ndarray) and cond.dtype == np.uint8:
             cond = cond.astype(bool)

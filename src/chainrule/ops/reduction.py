@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _dtype
 from .._dispatch import apply
+from .._tensor import _wrap_dim
 from . import public
 from ._table import LINEAR, TABLE, defop
 
@@ -313,3 +314,558 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise ValueError(f"norm(): p={p!r} is a matrix norm; use chainrule.linalg.matrix_norm")
     r = apply(TABLE["norm"], input, p=float(p) if p not in (1, 2) else p, dim=dim, keepdim=keepdim)
     return r if dtype is None else r.to(dtype)
+
+
+# ---- NaN-ignoring sums and means, prod ------------------------------------------------------------
+def _nansum(x, dim=None, keepdim=False, dtype=None):
+    r = np.nansum(x, axis=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
+    if dtype is not None:
+        return np.asarray(r).astype(_dtype.to_np(dtype))
+    return np.asarray(r).astype(np.int64) if x.dtype.kind in "biu" else r
+
+
+defop("nansum", _nansum,
+      lambda m, g, out, x, dim=None, keepdim=False, dtype=None: _expand_back(m, g, x, dim, keepdim) * (x == x),
+      lambda m, t, out, x, dim=None, keepdim=False, dtype=None:
+      m.sum(m.where(x == x, t, 0.0), dim=dim, keepdim=keepdim),
+      dtype="keep", formula="d nansum(u)/du_i = [u_i is not NaN]")
+
+
+@public("nanmean")
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Mean over the non-NaN elements."""
+    if input.data.dtype.kind != "f" and dtype is None:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{input.dtype}")
+    from .. import _ns
+
+    n = _ns.sum(_ns.logical_not(_ns.isnan(input)) if hasattr(_ns, "isnan") else input == input,
+                dim=dim, keepdim=keepdim)
+    return _ns.nansum(input, dim=dim, keepdim=keepdim, dtype=dtype) / n
+
+
+def _prod(x, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.astype(_dtype.to_np(dtype))
+    r = np.prod(x, axis=_axes(dim, x.ndim, "prod"), keepdims=keepdim)
+    return np.asarray(r).astype(np.int64) if x.dtype.kind in "biu" and dtype is None else r
+
+
+def _prod_dx(m, g, out, x, dim=None, keepdim=False, dtype=None):
+    # exact with zeros (as torch): one zero in a slice gets the product of the others, the rest 0;
+    # two or more zeros give 0 everywhere
+    if dim is not None and x.ndim:
+        d = _axes(dim, x.ndim, "prod")[0]
+    else:
+        d = None
+    zero = x == 0
+    safe = m.where(zero, 1.0, x)
+    others = m.prod(safe, dim=d, keepdim=True) if d is not None else m.prod(safe)
+    nz = m.sum(zero, dim=d, keepdim=True) if d is not None else m.sum(zero)
+    ge = _expand_back(m, g, x, dim, keepdim)
+    return ge * m.where(zero, m.where(nz == 1, others, 0.0), m.where(nz == 0, others / safe, 0.0))
+
+
+defop("prod", _prod, _prod_dx,
+      lambda m, t, out, x, dim=None, keepdim=False, dtype=None:
+      m.sum(t * _prod_dx(m, m.ones_like(out), out, x, dim, keepdim), dim=dim, keepdim=keepdim),
+      dtype="keep", variant=lambda a, kw: 0 if kw.get("dim") is None else 1,
+      formula="d Πu/du_i = Π_{j≠i} u_j (exact with zeros)")
+
+
+# ---- arg reductions, logical reductions, counts -----------------------------------------------------
+def _argext(f, name):
+    def fwd(x, dim=None, keepdim=False):
+        if x.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if dim is None:
+            r = np.asarray(f(x.reshape(-1)))
+            return r.reshape((1,) * x.ndim) if keepdim else r
+        d = _axes(dim, x.ndim, name)
+        return f(x, axis=d[0], keepdims=keepdim) if d is not None else np.asarray(0)
+
+    return fwd
+
+
+# ties: the first index attaining the extreme (as torch); NaN counts as the extreme
+defop("argmax", _argext(np.argmax, "argmax"), dtype="int")
+defop("argmin", _argext(np.argmin, "argmin"), dtype="int")
+
+
+def _logical(f, name):
+    def fwd(x, dim=None, keepdim=False):
+        r = f(x, axis=_axes(dim, x.ndim, name), keepdims=keepdim)
+        return np.asarray(r) if x.dtype != np.uint8 else np.asarray(r).astype(np.uint8)
+
+    return fwd
+
+
+defop("all", _logical(np.all, "all"), dtype="keep")
+defop("any", _logical(np.any, "any"), dtype="keep")
+
+
+def _count_nonzero(x, dim=None):
+    return np.asarray(np.count_nonzero(x, axis=_axes(dim, x.ndim, "count_nonzero"))).astype(np.int64)
+
+
+defop("count_nonzero", _count_nonzero, dtype="int")
+
+
+# ---- var_mean, std_mean ---------------------------------------------------------------------------
+def _pair(name):
+    def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        from .. import _ns
+
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        v = apply(TABLE[name], input, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+        return v, _ns.mean(input, dim=dim, keepdim=keepdim)
+
+    fn.__name__ = name + "_mean"
+    fn.__doc__ = f"``({name}, mean)`` over ``dim``, with the same arguments as ``{name}``."
+    return fn
+
+
+public("var_mean", method=False)(_pair("var"))
+public("std_mean", method=False)(_pair("std"))
+
+
+# ---- logsumexp and logcumsumexp --------------------------------------------------------------------
+def _logsumexp(x, dim, keepdim=False):
+    if x.dtype.kind != "f":
+        x = x.astype(_dtype.default_np())
+    ax = _axes(dim, x.ndim, "logsumexp")
+    if x.size == 0:
+        return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdim))
+    mx = np.amax(x, axis=ax, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0.0)
+    with np.errstate(divide="ignore"):
+        r = np.log(np.sum(np.exp(x - mx), axis=ax, keepdims=True)) + mx
+    return r if keepdim else (np.squeeze(r, ax) if ax is not None else r.reshape(()))
+
+
+def _lse_w(m, out, x, dim, keepdim):
+    o = out if keepdim else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    return m.exp(x - o)  # softmax weights
+
+
+defop("logsumexp", _logsumexp,
+      lambda m, g, out, x, dim, keepdim=False: _expand_back(m, g, x, dim, keepdim) * _lse_w(m, out, x, dim, keepdim),
+      lambda m, t, out, x, dim, keepdim=False: m.sum(t * _lse_w(m, out, x, dim, keepdim), dim=dim, keepdim=keepdim),
+      dtype="float", formula="d logsumexp(u)/du_i = softmax(u)_i")
+
+
+def _cum_dim(x, dim, name):
+    return _wrap_dim(dim, x.ndim, name) if x.ndim else 0
+
+
+def _logcumsumexp(x, dim):
+    d = _cum_dim(x, dim, "logcumsumexp")
+    if x.ndim == 0:
+        return x.copy()
+    return np.logaddexp.accumulate(x, axis=d)
+
+
+def _rev_cumsum(m, a, d):
+    return m.flip(m.cumsum(m.flip(a, (d,)), d), (d,))
+
+
+def _rev_lcse(m, a, d):
+    return m.flip(m.logcumsumexp(m.flip(a, (d,)), d), (d,))
+
+
+def _lcse_dx(m, g, out, x, dim):
+    # Σ_{j≥i} g_j exp(x_i − out_j), in log space with g split by sign (stable, as torch)
+    if x.ndim == 0:
+        return g
+    d = dim % x.ndim
+    pos, neg = g > 0, g < 0
+    lp = m.where(pos, m.log(m.where(pos, g, 1.0)), -np.inf)
+    ln = m.where(neg, m.log(m.where(neg, -g, 1.0)), -np.inf)
+    return m.exp(x + _rev_lcse(m, lp - out, d)) - m.exp(x + _rev_lcse(m, ln - out, d))
+
+
+defop("logcumsumexp", _logcumsumexp, _lcse_dx,
+      lambda m, t, out, x, dim: t if x.ndim == 0 else m.exp(
+          -out) * m.cumsum(t * m.exp(x - m.amax(x, dim, True)), dim) * m.exp(m.amax(x, dim, True)),
+      dtype="float", formula="d lcse(u)_j/du_i = exp(u_i − lcse(u)_j) for i ≤ j")
+
+
+# ---- cumulative sums and products -------------------------------------------------------------------
+def _cumsum(x, dim, dtype=None):
+    d = _cum_dim(x, dim, "cumsum")
+    if dtype is not None:
+        x = x.astype(_dtype.to_np(dtype))
+    elif x.dtype.kind in "biu":
+        x = x.astype(np.int64)
+    return np.cumsum(x, axis=d) if x.ndim else x.copy()
+
+
+defop("cumsum", _cumsum,
+      lambda m, g, out, x, dim, dtype=None: g if x.ndim == 0 else _rev_cumsum(m, g, dim % x.ndim),
+      LINEAR, dtype="keep", saves=(), formula="d cumsum(u)_j/du_i = [i ≤ j]")
+
+
+def _cumprod(x, dim, dtype=None):
+    d = _cum_dim(x, dim, "cumprod")
+    if dtype is not None:
+        x = x.astype(_dtype.to_np(dtype))
+    elif x.dtype.kind in "biu":
+        x = x.astype(np.int64)
+    return np.cumprod(x, axis=d) if x.ndim else x.copy()
+
+
+def _cumprod_parts(m, x, d):
+    zero = x == 0
+    nz = m.cumsum(zero, d)
+    before = nz == 0  # positions before the first zero of their slice
+    first = m.logical_and(zero, nz == 1)  # the first zero
+    safe = m.where(before, x, 1.0)
+    skip_first = m.cumprod(m.where(first, 1.0, x), d)  # Π_{k≤j, k≠first zero} u_k
+    return before, first, nz, safe, skip_first
+
+
+def _cumprod_dx(m, g, out, x, dim, dtype=None):
+    # exact with zeros (as torch): before the first zero Σ_{j≥i} g_j out_j / u_i; at the first zero
+    # Σ_{j≥i} g_j Π_{k≤j, k≠i} u_k; after it 0
+    if x.ndim == 0:
+        return g
+    d = dim % x.ndim
+    before, first, nz, safe, skip_first = _cumprod_parts(m, x, d)
+    a = _rev_cumsum(m, g * out, d) / safe
+    b = _rev_cumsum(m, g * skip_first, d)
+    return m.where(before, a, m.where(first, b, 0.0))
+
+
+def _cumprod_t(m, t, out, x, dim, dtype=None):
+    if x.ndim == 0:
+        return t
+    d = dim % x.ndim
+    before, first, nz, safe, skip_first = _cumprod_parts(m, x, d)
+    a = out * m.cumsum(m.where(before, t / safe, 0.0), d)
+    tz = m.sum(m.where(first, t, 0.0), d, True)
+    return a + m.where(nz > 0, skip_first, 0.0) * tz
+
+
+defop("cumprod", _cumprod, _cumprod_dx, _cumprod_t, dtype="keep",
+      formula="d cumprod(u)_j/du_i = Π_{k≤j, k≠i} u_k for i ≤ j (exact with zeros)")
+
+
+def _cumext(acc, name, ge):
+    def fwd(x, dim):
+        d = _cum_dim(x, dim, name)
+        if x.ndim == 0:
+            return x.copy(), np.zeros((), np.int64)
+        vals = acc.accumulate(x, axis=d)
+        n = x.shape[d]
+        shp = [1] * x.ndim
+        shp[d] = n
+        ar = np.arange(n).reshape(shp)
+        prev = np.concatenate([np.take(vals, [0], axis=d), np.take(vals, range(n - 1), axis=d)], axis=d)
+        # ties: the latest index reaching the running extreme (torch's >= / <=); NaN propagates
+        with np.errstate(invalid="ignore"):
+            new = np.isnan(x) | ge(x, prev) if x.dtype.kind == "f" else ge(x, prev)
+        new = new | (ar == 0)
+        idx = np.maximum.accumulate(np.where(new, ar, 0), axis=d)
+        return vals, idx.astype(np.int64)
+
+    return fwd
+
+
+def _take_rule(m, gs, out, x, needs, dim):
+    g, idx = gs[0], out[1]
+    if x.ndim == 0:
+        return (g,)
+    return (m.put_along_dim(g, idx, tuple(x.shape), dim % x.ndim),)
+
+
+def _take_tangent(m, ts, out, x, dim):
+    t = ts[0]
+    return (t if x.ndim == 0 else m.take_along_dim(t, out[1], dim % x.ndim), None)
+
+
+for _n, _acc, _ge in (("cummax", np.fmax if False else np.maximum, np.greater_equal),
+                      ("cummin", np.minimum, np.less_equal)):
+    defop(_n, _cumext(_acc, _n, _ge), vjp_all=_take_rule, jvp_all=_take_tangent, nout=2,
+          nondiff_out=(1,), dtype="keep", formula=f"{_n}: the gradient goes to the index picked")
+
+return_types.cummax = namedtuple("cummax", ["values", "indices"])
+return_types.cummin = namedtuple("cummin", ["values", "indices"])
+for _n in ("cummax", "cummin"):
+    public(_n)(lambda input, dim, _n=_n: getattr(return_types, _n)(*apply(TABLE[_n], input, dim)))
+
+
+# ---- sorting and order statistics ------------------------------------------------------------------
+def _sort_idx(x, d, descending, name="sort"):
+    """Stable order along ``d``; NaN sorts as the largest (torch). Ties keep their original order."""
+    if not descending:
+        return np.argsort(x, axis=d, kind="stable")
+    n = x.shape[d]
+    rev = np.argsort(np.flip(x, d), axis=d, kind="stable")
+    return (n - 1 - np.flip(rev, d)).astype(np.int64)
+
+
+def _sort(x, dim=-1, descending=False, stable=False):
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "sort")
+    idx = _sort_idx(x, d, descending).astype(np.int64)
+    return np.take_along_axis(x, idx, d), idx
+
+
+def _sel_dim_rule(m, gs, out, x, needs, dim=-1, keepdim=True, **kw):
+    # the gradient goes to the index each value came from (value_selecting_reduction_backward)
+    g, idx = gs[0], out[1]
+    if x.ndim == 0:
+        return (g,)
+    d = dim % x.ndim
+    if not keepdim:
+        g, idx = m.unsqueeze(g, d), m.unsqueeze(idx, d)
+    return (m.put_along_dim(g, idx, tuple(x.shape), d),)
+
+
+def _sel_dim_tangent(m, ts, out, x, dim=-1, keepdim=True, **kw):
+    t, idx = ts[0], out[1]
+    if x.ndim == 0:
+        return (t, None)
+    d = dim % x.ndim
+    i = idx if keepdim else m.unsqueeze(idx, d)
+    r = m.take_along_dim(t, i, d)
+    return (r if keepdim else m.squeeze(r, d), None)
+
+
+defop("sort", _sort, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
+      dtype="keep", formula="sort: the gradient goes back to each value's original position")
+return_types.sort = namedtuple("sort", ["values", "indices"])
+
+
+@public("sort")
+def sort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    """Sorted values and their original indices; ties keep their order, NaN sorts last."""
+    return return_types.sort(*apply(TABLE["sort"], input, dim, descending, stable))
+
+
+@public("argsort")
+def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    """The indices that sort ``input`` along ``dim`` (stable; NaN last)."""
+    return sort(input, dim, descending, stable=stable)[1]
+
+
+@public("msort")
+def msort(input):
+    return sort(input, 0)[0]
+
+
+def _topk(x, k, dim=-1, largest=True, sorted=True):
+    if x.ndim == 0:
+        if k > 1:
+            raise RuntimeError("selected index k out of range")
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "topk")
+    if not 0 <= k <= x.shape[d]:
+        raise RuntimeError(f"selected index k out of range (k = {k}, size {x.shape[d]} at dim {d})")
+    idx = np.take(_sort_idx(x, d, largest), range(k), axis=d).astype(np.int64)
+    return np.take_along_axis(x, idx, d), idx
+
+
+defop("topk", _topk, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
+      dtype="keep", method=False, formula="topk: the gradient goes to the selected positions")
+return_types.topk = namedtuple("topk", ["values", "indices"])
+
+
+@public("topk")
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    return return_types.topk(*apply(TABLE["topk"], input, k, dim, largest, sorted))
+
+
+def _kth(x, k, dim=-1, keepdim=False):
+    if x.ndim == 0:
+        if k != 1:
+            raise IndexError(f"kthvalue(): selected number k out of range for dimension 0 (k = {k})")
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "kthvalue")
+    n = x.shape[d]
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
+    idx = np.take(_sort_idx(x, d, False), [k - 1], axis=d).astype(np.int64)
+    vals = np.take_along_axis(x, idx, d)
+    if not keepdim:
+        idx, vals = np.squeeze(idx, d), np.squeeze(vals, d)
+    return vals, idx
+
+
+# ties: the k-th element of a stable sort (the first of equal values in input order)
+defop("kthvalue", _kth, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
+      dtype="keep", method=False, formula="kthvalue: the gradient goes to the index picked")
+return_types.kthvalue = namedtuple("kthvalue", ["values", "indices"])
+public("kthvalue")(lambda input, k, dim=-1, keepdim=False:
+                   return_types.kthvalue(*apply(TABLE["kthvalue"], input, k, dim, keepdim)))
+
+
+def _median_dim(x, dim, keepdim=False):
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "median")
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    vals, idx = _kth(x, (n - 1) // 2 + 1, d, keepdim)  # the lower median
+    if x.dtype.kind == "f":  # a NaN in the slice makes it the median (its first index, as torch)
+        nan = np.isnan(x)
+        has = nan.any(axis=d, keepdims=keepdim)
+        first = np.argmax(nan, axis=d, keepdims=keepdim)
+        idx = np.where(has, first, idx)
+        vals = np.where(has, np.nan, vals)
+    return vals, idx.astype(np.int64)
+
+
+def _median_all(x):
+    f = x.reshape(-1)
+    if f.size == 0:
+        return np.asarray(np.nan, x.dtype)
+    if x.dtype.kind == "f" and np.isnan(f).any():
+        return np.asarray(np.nan, x.dtype)
+    return np.asarray(np.sort(f, kind="stable")[(f.size - 1) // 2])
+
+
+defop("median_dim", _median_dim, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2,
+      nondiff_out=(1,), dtype="keep", cls="Median", variant=lambda a, kw: 1, public=False, method=False,
+      formula="median(dim): the gradient goes to the index picked")
+# without dim the gradient is shared evenly among the elements equal to the median (as torch)
+defop("median_all", _median_all, lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+      lambda m, t, out, x: _ties_tangent(m, t, out, x), dtype="keep", cls="Median", public=False,
+      method=False, formula="median: shared evenly among elements equal to the median")
+return_types.median = namedtuple("median", ["values", "indices"])
+
+
+@public("median")
+def median(input, dim=None, keepdim: bool = False):
+    """Lower median; with ``dim``, (values, indices) and the gradient to the index picked."""
+    if dim is None:
+        return apply(TABLE["median_all"], input)
+    return return_types.median(*apply(TABLE["median_dim"], input, dim, keepdim))
+
+
+def _nanmedian_all(x):
+    f = x.reshape(-1)
+    f = f[~np.isnan(f)] if x.dtype.kind == "f" else f
+    if f.size == 0:
+        return np.asarray(np.nan, x.dtype)
+    return np.asarray(np.sort(f, kind="stable")[(f.size - 1) // 2])
+
+
+def _mode(x, dim=-1, keepdim=False):
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "mode")
+    xm = np.moveaxis(x, d, -1)
+    flat = xm.reshape(-1, xm.shape[-1])
+    vals = np.empty(flat.shape[0], x.dtype)
+    idx = np.empty(flat.shape[0], np.int64)
+    for r, row in enumerate(flat):
+        u, c = np.unique(row, return_counts=True)
+        v = u[np.argmax(c)]  # most frequent; among equally frequent values the smallest
+        vals[r] = v
+        idx[r] = np.flatnonzero(row == v)[-1]  # its last occurrence (torch CPU)
+    vals, idx = vals.reshape(xm.shape[:-1]), idx.reshape(xm.shape[:-1])
+    if keepdim:
+        vals, idx = np.expand_dims(vals, d), np.expand_dims(idx, d)
+    return vals, idx
+
+
+defop("mode", _mode, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
+      dtype="keep", method=False, formula="mode: the gradient goes to the index picked")
+return_types.mode = namedtuple("mode", ["values", "indices"])
+public("mode")(lambda input, dim=-1, keepdim=False: return_types.mode(*apply(TABLE["mode"], input, dim, keepdim)))
+
+
+# ---- linalg.vector_norm / matrix_norm ------------------------------------------------------------------
+@public("vector_norm", method=False, function=False, ns="linalg")
+def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
+    """The ``ord``-norm of ``x`` flattened (or over ``dim``): 2, 1, inf, -inf, 0 or any float."""
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {x.dtype}")
+    p = ord if ord in (1, 2) else float(ord)
+    return apply(TABLE["norm"], x, p=p, dim=dim, keepdim=keepdim)
+
+
+def _sv_fwd(x, ord, dim=(-2, -1), keepdim=False):
+    d0, d1 = (_wrap_dim(d, x.ndim, "matrix_norm") for d in dim)
+    a = np.moveaxis(x, (d0, d1), (-2, -1))
+    s = np.linalg.svd(a, compute_uv=False)
+    r = s.sum(-1) if ord == "nuc" else (s[..., 0] if ord == 2 else s[..., -1])
+    if keepdim:
+        r = np.expand_dims(r, tuple(sorted((d0, d1))))
+    return r
+
+
+def _sv_uv(m, x, out, ord, dim, keepdim):
+    # U diag(w) Vᵀ: the derivative of Σ w_i σ_i (w = 1 for nuc, the top/bottom one-hot for ±2)
+    d0, d1 = (_wrap_dim(d, x.ndim, "matrix_norm") for d in dim)
+    perm = tuple(i for i in range(x.ndim) if i not in (d0, d1)) + (d0, d1)
+    a = m.permute(x, perm)
+    u, s, vh = m.svd_uvh(a)
+    if ord == "nuc":
+        w = m.matmul(u, vh)
+    else:
+        k = 0 if ord == 2 else -1
+        w = m.matmul(u[..., :, k:k + 1] if k == 0 else u[..., :, -1:], vh[..., :1, :] if k == 0
+                     else vh[..., -1:, :])
+    return m.permute(w, tuple(int(i) for i in np.argsort(perm))), d0, d1
+
+
+def _sv_dx(m, g, out, x, ord, dim=(-2, -1), keepdim=False):
+    w, d0, d1 = _sv_uv(m, x, out, ord, dim, keepdim)
+    if not keepdim:
+        g = m.unsqueeze(m.unsqueeze(g, min(d0, d1)), max(d0, d1))
+    return g * w
+
+
+def _sv_t(m, t, out, x, ord, dim=(-2, -1), keepdim=False):
+    w, d0, d1 = _sv_uv(m, x, out, ord, dim, keepdim)
+    return m.sum(t * w, dim=(d0, d1), keepdim=keepdim)
+
+
+def _svd_uvh(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+# the singular vectors are treated as constants of x here, so second derivatives of the 2/nuc
+# norms are not available through this row (first order and forward mode are exact)
+defop("svd_uvh", _svd_uvh, nout=3, dtype="float", public=False, method=False)
+defop("matrix_norm_sv", _sv_fwd, _sv_dx, _sv_t, dtype="float", public=False, method=False,
+      cls="LinalgMatrixNorm", formula="d σ_i/dA = u_i v_iᵀ (2: top, -2: bottom, nuc: all)")
+
+
+@public("matrix_norm", method=False, function=False, ns="linalg")
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
+    """Matrix norm over the two dimensions ``dim``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
+    from .. import _ns
+
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    dim = tuple(dim)
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    d0, d1 = (_wrap_dim(d, A.ndim, "matrix_norm") for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        return apply(TABLE["matrix_norm_sv"], A, ord, (d0, d1), keepdim)
+    if ord in (1, -1, float("inf"), -float("inf")):
+        red, keep = (d0, d1) if abs(ord) == 1 else (d1, d0)
+        s = _ns.sum(_ns.abs(A), dim=red, keepdim=True)
+        r = _ns.amax(s, dim=keep, keepdim=True) if ord > 0 else _ns.amin(s, dim=keep, keepdim=True)
+        return r if keepdim else _ns.squeeze(r, (d0, d1))
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
