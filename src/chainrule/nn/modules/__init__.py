@@ -1,4 +1,5 @@
 """The modules of ``chainrule.nn``."""
+# ruff: noqa: F401
 
 from __future__ import annotations
 
