@@ -70,7 +70,7 @@ def _new(a: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+           pin_memory: bool = False, name: str | None = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (Python floats → the default dtype).
 
     Example:
@@ -78,7 +78,10 @@ def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
         tensor([1., 2.], requires_grad=True)
     """
     _check_device(device)
-    return _new(_to_array(data, dtype, copy=True), requires_grad)
+    t = _new(_to_array(data, dtype, copy=True), requires_grad)
+    if name is not None:  # shown by chainrule.viz / explain / autograd.why
+        t._extra()["name"] = str(name)
+    return t
 
 
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:

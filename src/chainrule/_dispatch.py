@@ -8,6 +8,7 @@ from . import _dtype
 from ._tensor import Tensor, _make
 from .autograd.grad_mode import _state
 from .autograd.graph import Node, accumulate_node
+from .autograd.why import _cut
 
 _SCALARS = (int, float, bool)
 #: number of active forward-AD levels; tangents are only looked for when it is non-zero
@@ -85,6 +86,8 @@ def apply(op, *args, **kw):
             res = _make(out)
             if op.view:
                 _share_version(res, tensors[0])
+            if rg:  # the graph is cut here: leave a mark for autograd.why
+                _cut(res, op, tensors)
         if FW_LEVELS[0]:
             from .autograd.forward_ad import _propagate
 
@@ -104,6 +107,8 @@ def apply(op, *args, **kw):
     if op.view:
         for r in res:
             _share_version(r, tensors[0])
+    if rg and not (op.diff and _state.enabled):
+        _cut(res, op, tensors)
     if FW_LEVELS[0]:
         from .autograd.forward_ad import _propagate
 

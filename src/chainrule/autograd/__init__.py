@@ -11,10 +11,11 @@ from .engine import run_backward
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import AccumulateGrad, Node, accumulate_node
 from . import graph
+from .why import why
 
 __all__ = [
     "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "inference_mode", "Node", "graph",
+    "inference_mode", "Node", "graph", "why",
 ]
 
 

@@ -14,7 +14,8 @@ from ..ops._table import A, broadcastable_to, sum_to_shape
 from .grad_mode import _state
 from .graph import AccumulateGrad, _FREED
 
-#: observers of the backward pass (explain, anomaly mode): callables(event, **info) or empty
+#: observers of the backward pass (explain, anomaly mode): ``obs(node, grads_in, grads_out)`` after
+#: each node ran; for a leaf's AccumulateGrad after ``.grad`` was updated, with grads_out None
 OBSERVERS: list = []
 
 
@@ -103,6 +104,8 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
             if type(node) is AccumulateGrad:
                 if gs is not None and gs[0] is not None and (capture is None or accumulate):
                     _accumulate(node, gs[0], create_graph, passed)
+                    for obs in OBSERVERS:
+                        obs(node, gs, None)
                 continue
             if gs is None or all(g is None for g in gs):
                 outs = None

@@ -8,6 +8,13 @@ import threading
 
 class _State(threading.local):
     enabled = True
+    off_at = None  # file:line where grad mode was last turned off (for autograd.why)
+
+
+def _off_site() -> str | None:
+    from .why import _site
+
+    return _site()
 
 
 _state = _State()
@@ -26,6 +33,8 @@ class _Mode:
     def __enter__(self) -> None:
         self._prev = _state.enabled
         _state.enabled = self._target
+        if not self._target:
+            _state.off_at = _off_site()
 
     def __exit__(self, *exc) -> None:
         _state.enabled = self._prev
@@ -73,6 +82,8 @@ class set_grad_enabled(_Mode):
         self._prev = _state.enabled
         self._target = bool(mode)
         _state.enabled = self._target
+        if not self._target:
+            _state.off_at = _off_site()
 
     def __enter__(self) -> None:
         pass

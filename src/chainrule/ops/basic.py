@@ -7,6 +7,7 @@ import numpy as np
 from .. import _dtype, _ns
 from .._creation import ones_like as _ones_like_t, zeros_like as _zeros_like_t
 from .._tensor import Tensor, _make
+from ..autograd.why import _detached
 from . import public
 from ._table import A, LINEAR, defop, sum_to_shape
 
@@ -53,6 +54,8 @@ def detach(input: Tensor) -> Tensor:
     if input._vc is None:
         input._vc = [0]
     t._vc = input._vc  # shares the version counter, as torch
+    if input._rg:
+        _detached(input, t)  # remembered for autograd.why
     return t
 
 

@@ -1,0 +1,252 @@
+"""``chainrule.autograd.why(x, loss)``: why is ``x.grad`` None (or zero)?
+
+Walks from ``loss`` toward ``x`` and names the first break: an integer tensor, a tensor that does
+not require grad (detached, created under ``no_grad`` or by a non-differentiable op: where), a
+non-leaf without ``retain_grad``, a tensor on no path to ``loss``, or a gradient that a
+relu/clamp/where mask turned into zeros.
+
+Where a graph was cut, the dispatcher leaves a small mark (``_cut``); that happens only when an
+input requires grad and no graph is recorded, so the ordinary paths pay nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._tensor import Tensor
+from .grad_mode import _state
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_marks = itertools.count()
+
+#: ops whose backward multiplies by a 0/1 mask (the usual reason for a zero gradient)
+MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "hardtanh",
+            "relu6", "maximum", "minimum", "amax", "amin", "max", "min", "abs", "masked_fill")
+
+
+def _site() -> str | None:
+    """``file:line`` of the innermost frame outside chainrule (the user's line)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG):
+        f = f.f_back
+    return None if f is None else f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+
+
+def _mark(t: Tensor, key: str, mark: tuple) -> None:
+    x = t._x
+    if x is None:
+        t._x = {key: mark}
+    else:
+        x[key] = mark
+
+
+def _cut(res, op, tensors) -> None:
+    """Dispatcher hook: ``op`` ran on inputs that require grad but recorded no graph."""
+    if _state.enabled:
+        mark = ("non-differentiable", op.name, _site(), next(_marks))
+    else:
+        mark = ("no_grad", op.name, _state.off_at, next(_marks))
+    for r in res if isinstance(res, tuple) else (res,):
+        _mark(r, "cut", mark)
+    for a in tensors:
+        if isinstance(a, Tensor) and a._rg:
+            _mark(a, "cut_use", mark)
+
+
+def _detached(src: Tensor, res: Tensor) -> None:
+    """``detach`` hook: ``res = src.detach()`` with ``src`` requiring grad."""
+    mark = ("detached", "detach", _site(), next(_marks))
+    _mark(res, "cut", mark)
+    _mark(src, "cut_use", mark)
+
+
+@dataclass
+class Diagnosis:
+    """The answer of ``why``: ``kind`` (one word), ``message`` (a sentence), ``where`` (file:line)."""
+
+    kind: str
+    message: str
+    where: str | None = None
+    ops: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"why: [{self.kind}] {self.message}"
+
+
+def _name(t: Tensor) -> str:
+    """The tensor's ``name=``, else the caller's variable bound to it, else its shape."""
+    if t._x and "name" in t._x:
+        return t._x["name"]
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG):
+        f = f.f_back
+    if f is not None:
+        for k, v in f.f_locals.items():
+            if v is t and not k.startswith("_"):
+                return k
+    return f"tensor of shape {list(t.shape)}"
+
+
+def _where(mark: tuple) -> str:
+    kind, op, site, _ = mark
+    at = f" at {site}" if site else ""
+    if kind == "detached":
+        return f"was detached{at} (.detach() returns a tensor cut from the graph)"
+    if kind == "no_grad":
+        return f"went through {op} under no_grad (grad mode was turned off{at})"
+    return f"went through {op}{at}, which is not differentiable (its result carries no gradient)"
+
+
+def _reach(loss: Tensor) -> tuple[dict, set]:
+    """Nodes of loss's graph: node -> set of (child, nr) edges; and the set of reached keys."""
+    edges: dict = {}
+    keys = set()
+    root = loss.grad_fn
+    if root is None:
+        return edges, keys
+    stack = [root]
+    edges[root] = ()
+    while stack:
+        n = stack.pop()
+        out = tuple(e for e in n.next if e is not None)
+        edges[n] = out
+        for c, nr in out:
+            keys.add((c, nr))
+            if c not in edges:
+                edges[c] = ()
+                stack.append(c)
+    return edges, keys
+
+
+def why(x: Tensor, loss: Tensor) -> Diagnosis:
+    """Say why ``x.grad`` is None (or zero) after ``loss.backward()``: the first break on the path.
+
+    Example:
+        >>> x = chainrule.tensor([1.0, -2.0], requires_grad=True)
+        >>> loss = (x.detach() * 3).sum()
+        >>> print(chainrule.autograd.why(x, loss))
+        x was detached at example.py:2 (.detach() returns a tensor cut from the graph) ...
+    """
+    if not isinstance(x, Tensor) or not isinstance(loss, Tensor):
+        raise TypeError("why(x, loss): both arguments must be Tensors")
+    nx = _name(x)
+    if x.data.dtype.kind not in "fc":
+        return Diagnosis("integer", f"{nx} is an integer tensor ({x.dtype}): only floating point "
+                         "and complex tensors can require gradients; convert it with .float() "
+                         "before the computation (an index or count has no gradient)")
+    if not x._rg:
+        mark = x._x.get("cut") if x._x else None
+        if mark is not None:
+            return Diagnosis(mark[0].replace("-", "_"), f"{nx} does not require grad: it "
+                             f"{_where(mark)}. Use the tensor it was computed from, outside "
+                             "no_grad, or compute the gradient with respect to that one.",
+                             mark[2], [mark[1]])
+        return Diagnosis("no_requires_grad", f"{nx} does not require grad: create it with "
+                         "requires_grad=True or call .requires_grad_() before using it")
+    uses = x._x.get("cut_use") if x._x else None
+    if loss.grad_fn is None:
+        if loss is x:
+            return Diagnosis("ok", f"loss is {nx} itself (a leaf): its gradient is 1")
+        lmark = loss._x.get("cut") if loss._x else None
+        if lmark is not None:
+            return Diagnosis(lmark[0].replace("-", "_"), f"loss does not require grad: it "
+                             f"{_where(lmark)}, so nothing flows back to {nx}", lmark[2],
+                             [lmark[1]])
+        if uses is not None:
+            return Diagnosis(uses[0].replace("-", "_"), f"loss does not require grad, and {nx} "
+                             f"{_where(uses)}; the path from {nx} to loss breaks there",
+                             uses[2], [uses[1]])
+        return Diagnosis("loss_no_grad", "loss does not require grad: no tensor that requires grad "
+                         f"was used to compute it (is {nx} part of the computation?)")
+    edges, keys = _reach(loss)
+    key = (x.grad_fn, x._nr) if x.grad_fn is not None else (
+        x._acc() if x._acc is not None else None, 0)
+    if key not in keys and not (x is loss):
+        if uses is not None:
+            return Diagnosis(uses[0].replace("-", "_"), f"{nx} is not on any path to loss: it "
+                             f"{_where(uses)}; the path from {nx} to loss breaks there",
+                             uses[2], [uses[1]])
+        leaves = [_name(n.variable) for n in edges if type(n).__name__ == "AccumulateGrad"]
+        return Diagnosis("not_on_path", f"{nx} is not on any path to loss: loss was computed "
+                         f"from the leaves {', '.join(leaves) or '(none)'}, not from {nx}")
+    if x.grad_fn is not None and not x.retains_grad:
+        return Diagnosis("non_leaf", f"{nx} is a non-leaf tensor (grad_fn={x.grad_fn.name()}): "
+                         ".grad is only filled for leaves. Call "
+                         f"{nx}.retain_grad() before backward, or use "
+                         f"chainrule.autograd.grad(loss, {nx})")
+    return _zero(x, nx, loss, edges)
+
+
+def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
+    """x is on the path: is its gradient zero, and which mask made it so?"""
+    freed = any(getattr(n, "saved", ()) is None for n in edges)
+    masks = [n for n in edges if getattr(n, "op", None) is not None and n.op.name in MASK_OPS]
+    if freed:
+        g = x._grad
+        if g is None:
+            return Diagnosis("ok", f"{nx} is on the path to loss; its .grad is None only because "
+                             "this backward did not reach it (was backward called with inputs=?)")
+        if np.any(g.data != 0):
+            return Diagnosis("ok", f"{nx} is on the path to loss and has a nonzero gradient")
+        names = ", ".join(sorted({n.name() for n in masks})) or "none found"
+        return Diagnosis("zero", f"the gradient of {nx} is zero everywhere; masking ops on the "
+                         f"path: {names}. Call why() before backward (or backward with "
+                         "retain_graph=True) to find the exact one", ops=[n.name() for n in masks])
+    g, steps = _grad_with_steps(loss, x)
+    if g is None or np.any(g != 0):
+        return Diagnosis("ok", f"{nx} is on the path to loss and its gradient is nonzero "
+                         f"({int(np.count_nonzero(g))} of {g.size} entries)")
+    # nodes that lead to x: the mask is the first of them (engine order) to turn g into zeros
+    target = x.grad_fn if x.grad_fn is not None else x._acc()
+    leads = {target}
+    changed = True
+    while changed:
+        changed = False
+        for n, es in edges.items():
+            if n not in leads and any(c in leads for c, _ in es):
+                leads.add(n)
+                changed = True
+    for node, gs, outs in steps:
+        if node not in leads or outs is None:
+            continue
+        if not any(gi is not None and np.any(gi != 0) for gi in gs):
+            continue
+        toward = [o for o, e in zip(outs, node.next) if e is not None and e[0] in leads]
+        if toward and all(o is None or not np.any(o != 0) for o in toward):
+            f = node.op.formula
+            f = f[0] if isinstance(f, tuple) else f
+            why_ = f" ({f})" if f else ""
+            return Diagnosis("zero", f"the gradient of {nx} is zero because {node.name()} "
+                             f"({node.op.name}) masks it: the gradient reaching it is nonzero but "
+                             f"it passes zero in every entry toward {nx}{why_}",
+                             ops=[node.name()])
+    return Diagnosis("zero", f"the gradient of {nx} is zero (loss does not change with {nx} here)")
+
+
+def _grad_with_steps(loss: Tensor, x: Tensor):
+    """d loss/dx (vJ with ones for a non-scalar loss), recording each engine step."""
+    from . import engine, grad
+
+    steps: list = []
+
+    def arr(g):
+        return None if g is None else np.array(g.data if isinstance(g, Tensor) else g)
+
+    def obs(node, gs, outs):
+        steps.append((node, [arr(g) for g in gs], None if outs is None else [arr(o) for o in outs]))
+
+    go = None if loss.data.size == 1 else Tensor(np.ones_like(loss.data))
+    engine.OBSERVERS.append(obs)
+    try:
+        (g,) = grad(loss, x, grad_outputs=go, retain_graph=True, allow_unused=True)
+    finally:
+        engine.OBSERVERS.remove(obs)
+    return (None if g is None else g.data), steps
