@@ -17,7 +17,7 @@ def _binary(r):
 
 
 def _unary(gen):
-    return lambda r: [S(gen(r, 3, 4)), S(gen(r, 5)), S(gen(r))]
+    return lambda r: [S(np.asarray(gen(r, 3, 4))), S(np.asarray(gen(r, 5))), S(np.asarray(gen(r)))]
 
 
 OPS = [
@@ -52,7 +52,7 @@ OPS = [
     OpInfo("sigmoid", lambda m, x: m.sigmoid(x),
            lambda r: [S(randn(r, 3, 4) * 3), S(np.array([-40.0, -1.0, 0.3, 40.0]))],
            ref=lambda x: 1 / (1 + np.exp(-x))),
-    OpInfo("relu", lambda m, x: m.relu(x), _unary(away), ref=lambda x: np.maximum(x, 0)),
+    OpInfo("relu_toplevel", lambda m, x: m.relu(x), _unary(away), ref=lambda x: np.maximum(x, 0), covers=("relu",)),
     OpInfo("maximum", lambda m, x, y: m.maximum(x, y),
            lambda r: [S(randn(r, 3, 4), randn(r, 3, 4)), S(randn(r, 3, 1, 4), randn(r, 4))], ref=np.maximum),
     OpInfo("minimum", lambda m, x, y: m.minimum(x, y),
@@ -64,4 +64,146 @@ OPS = [
     OpInfo("clamp_tensor", lambda m, x, lo, hi: m.clamp(x, lo, hi),
            lambda r: [S(randn(r, 3, 4) * 2, randn(r, 4) - 1.5, randn(r, 3, 1) + 1.5)],
            covers=("clamp",)),
+]
+
+
+# ---- unary functions (ops/unary.py) --------------------------------------------------------------
+def unit(r, *shape, lim=0.9):
+    return np.asarray(r.uniform(-lim, lim, shape))
+
+
+def frac_away(r, *shape):
+    """Values kept away from integers and half-integers (rounding discontinuities)."""
+    return np.asarray(r.integers(-4, 4, shape) + r.uniform(0.1, 0.4, shape) * r.choice([-1, 1], shape))
+
+
+def gamma_args(r, *shape):
+    """Positive values and negative non-integers (away from the poles)."""
+    a = r.uniform(0.2, 6.0, shape)
+    neg = r.integers(-4, 0, shape) + r.uniform(0.2, 0.8, shape)
+    return np.asarray(np.where(r.random(shape) < 0.3, neg, a))
+
+
+def _un(name, gen, ref=None, **kw):
+    return OpInfo(name, lambda m, x, _n=name: getattr(m, _n)(x), _unary(gen), ref=ref, **kw)
+
+
+OPS += [
+    _un("exp2", randn, np.exp2),
+    _un("expm1", randn, np.expm1),
+    _un("log2", pos, np.log2),
+    _un("log10", pos, np.log10),
+    _un("log1p", lambda r, *s: pos(r, *s, low=-0.5, high=2.0), np.log1p),
+    _un("rsqrt", pos, lambda x: 1 / np.sqrt(x)),
+    _un("square", randn, np.square),
+    _un("reciprocal", lambda r, *s: away(r, *s, gap=0.4), lambda x: 1 / x),
+    _un("tan", unit, np.tan),
+    _un("asin", unit, np.arcsin),
+    _un("acos", unit, np.arccos),
+    _un("atan", randn, np.arctan),
+    _un("sinh", randn, np.sinh),
+    _un("cosh", randn, np.cosh),
+    _un("asinh", randn, np.arcsinh),
+    _un("acosh", lambda r, *s: pos(r, *s, low=1.2, high=4.0), np.arccosh),
+    _un("atanh", unit, np.arctanh),
+    _un("sinc", lambda r, *s: away(r, *s, gap=0.1) * 2, np.sinc),
+    _un("erf", lambda r, *s: randn(r, *s) * 1.5),
+    _un("erfc", lambda r, *s: randn(r, *s) * 1.5),
+    _un("erfinv", unit),
+    _un("lgamma", gamma_args),
+    _un("digamma", gamma_args),
+    OpInfo("polygamma", lambda m, x, n: m.polygamma(n, x),
+           lambda r: [S(gamma_args(r, 3, 4), 1), S(gamma_args(r, 5), 2), S(pos(r, 4), 3)]),
+    OpInfo("logit", lambda m, x, **k: m.logit(x, **k),
+           lambda r: [S(pos(r, 3, 4, low=0.05, high=0.95)), S(np.array([0.1, 0.3, 0.5, 0.7, 0.9]), eps=0.2)],
+           ref=lambda x, eps=None: np.log(np.clip(x, eps or 0, 1 - (eps or 0)) / (1 - np.clip(x, eps or 0, 1 - (eps or 0))))),
+    OpInfo("special_aliases", lambda m, x: (m.special.erf(x), m.special.expit(x), m.special.gammaln(x + 3),
+                                            m.special.digamma(x + 3), m.special.erfinv(x / 4),
+                                            m.special.logit(m.sigmoid(x)), m.special.ndtr(x)),
+           lambda r: [S(randn(r, 3, 4))], covers=("erf", "sigmoid", "lgamma", "digamma", "erfinv", "logit")),
+    _un("floor", frac_away, np.floor),
+    _un("ceil", frac_away, np.ceil),
+    _un("trunc", frac_away, np.trunc),
+    _un("frac", frac_away, lambda x: x - np.trunc(x)),
+    OpInfo("round", lambda m, x, **k: m.round(x, **k),
+           lambda r: [S(frac_away(r, 3, 4)),
+                      S(r.integers(-40, 40, (3, 4)) / 10 + 0.021, decimals=1),
+                      S(r.integers(-4000, 4000, (5,)) / 100 + 0.0031, decimals=2)],
+           ref=lambda x, decimals=0: np.round(x, decimals)),
+    OpInfo("round_half_even", lambda m, x: m.round(x), lambda r: [S(np.array([0.5, 1.5, 2.5, -0.5, -1.5]))],
+           grad=False, covers=("round",), ref=np.round),
+    OpInfo("rounding_int", lambda m, x: (m.floor(x), m.ceil(x), m.trunc(x), m.round(x), m.square(x)),
+           lambda r: [S(r.integers(-5, 5, (3, 4)))], grad=False,
+           covers=("floor", "ceil", "trunc", "round", "square")),
+    OpInfo("nan_to_num", lambda m, x, **k: m.nan_to_num(x, **k),
+           lambda r: [S(np.array([1.0, np.nan, np.inf, -np.inf, -2.0])),
+                      S(np.array([np.nan, np.inf, -np.inf, 0.5]), nan=1.5, posinf=9.0, neginf=-9.0)],
+           ref=lambda x, **k: np.nan_to_num(x, **k)),
+    OpInfo("isnan_isinf", lambda m, x: (m.isnan(x), m.isinf(x), m.isfinite(x), m.isposinf(x), m.isneginf(x)),
+           lambda r: [S(np.array([1.0, np.nan, np.inf, -np.inf, 0.0]))], grad=False,
+           covers=("isnan", "isinf", "isfinite", "isposinf", "isneginf")),
+]
+
+
+# ---- binary functions --------------------------------------------------------------------------
+def _pair(gx, gy):
+    return lambda r: [S(gx(r, 3, 4), gy(r, 3, 4)), S(gx(r, 2, 1, 4), gy(r, 3, 1)), S(gx(r, 5), gy(r))]
+
+
+OPS += [
+    OpInfo("div_rounding", lambda m, x, y, mode: m.div(x, y, rounding_mode=mode),
+           lambda r: [S(randn(r, 3, 4) * 3, away(r, 3, 4, gap=0.5), "trunc"),
+                      S(randn(r, 3, 4) * 3, away(r, 4, gap=0.5), "floor"),
+                      S(randn(r, 5) * 3, 0.7, "floor"), S(2.5, away(r, 5, gap=0.5), "trunc")],
+           ref=lambda x, y, mode: np.trunc(x / y) if mode == "trunc" else np.floor_divide(x, y)),
+    OpInfo("div_rounding_int", lambda m, x, y, mode: m.div(x, y, rounding_mode=mode),
+           lambda r: [S(r.integers(-9, 9, (3, 4)), r.integers(1, 4, (3, 4)) * r.choice([-1, 1], (3, 4)), mode)
+                      for mode in ("trunc", "floor")], grad=False, covers=("div_rounding",)),
+    OpInfo("true_divide", lambda m, x, y: m.true_divide(x, y),
+           lambda r: [S(r.integers(-9, 9, (3, 4)), r.integers(1, 4, (3, 4)))], grad=False, covers=("div",)),
+    OpInfo("floor_divide", lambda m, x, y: (x // y, m.floor_divide(x, y)),
+           lambda r: [S(randn(r, 3, 4) * 3, away(r, 3, 4, gap=0.5)), S(r.integers(-9, 9, (3, 4)),
+                                                                          r.integers(1, 4, (4,)) * -1),
+                      S(r.integers(-9, 9, (5,)), 3)], grad=False),
+    OpInfo("remainder", lambda m, x, y: x % y,
+           lambda r: [S(randn(r, 3, 4) * 3, away(r, 3, 4, gap=0.5)), S(randn(r, 3, 4) * 3, away(r, 4, gap=0.5)),
+                      S(randn(r, 5) * 3, 1.3)], ref=np.remainder),
+    OpInfo("remainder_int", lambda m, x, y: (x % y, m.fmod(x, y)),
+           lambda r: [S(r.integers(-9, 9, (3, 4)), r.integers(1, 4, (3, 4)) * r.choice([-1, 1], (3, 4)))],
+           grad=False, covers=("remainder", "fmod")),
+    OpInfo("fmod", lambda m, x, y: m.fmod(x, y),
+           lambda r: [S(randn(r, 3, 4) * 3, away(r, 3, 4, gap=0.5)), S(randn(r, 5) * 3, 1.3)], ref=np.fmod),
+    OpInfo("atan2", lambda m, x, y: m.atan2(x, y), _pair(randn, away), ref=np.arctan2),
+    OpInfo("arctan2", lambda m, x, y: m.arctan2(x, y), lambda r: [S(randn(r, 4), randn(r, 4))],
+           covers=("atan2",)),
+    OpInfo("hypot", lambda m, x, y: m.hypot(x, y), _pair(away, randn), ref=np.hypot),
+    OpInfo("logaddexp", lambda m, x, y: m.logaddexp(x, y), _pair(randn, randn), ref=np.logaddexp),
+    OpInfo("logaddexp2", lambda m, x, y: m.logaddexp2(x, y), _pair(randn, randn), ref=np.logaddexp2),
+    OpInfo("xlogy", lambda m, x, y: m.xlogy(x, y),
+           lambda r: [S(randn(r, 3, 4), pos(r, 3, 4)), S(randn(r, 2, 1, 4), pos(r, 3, 1)), S(randn(r, 5), 2.5),
+                      S(np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.5, 2.0, 3.0, 0.5]), nograd=(0,))],
+           ref=lambda x, y: np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))),
+    OpInfo("xlog1py", lambda m, x, y: m.special.xlog1py(x, y),
+           lambda r: [S(randn(r, 3, 4), pos(r, 3, 4, low=-0.5)), S(randn(r, 5), 1.5)]),
+    OpInfo("copysign", lambda m, x, y: m.copysign(x, y), _pair(away, away), ref=np.copysign),
+    OpInfo("copysign_scalar", lambda m, x: m.copysign(x, -1.0), lambda r: [S(away(r, 5))], covers=("copysign",)),
+    OpInfo("fmax", lambda m, x, y: m.fmax(x, y), _pair(randn, randn), ref=np.fmax),
+    OpInfo("fmin", lambda m, x, y: m.fmin(x, y), _pair(randn, randn), ref=np.fmin),
+    OpInfo("fmax_nan", lambda m, x, y: (m.fmax(x, y), m.fmin(x, y)),
+           lambda r: [S(np.array([1.0, np.nan, 2.0, 3.0]), np.array([np.nan, 4.0, 2.0, -1.0]))], grad=False,
+           covers=("fmax", "fmin")),
+    OpInfo("lerp", lambda m, x, y, w: m.lerp(x, y, w),
+           lambda r: [S(randn(r, 3, 4), randn(r, 3, 4), 0.3), S(randn(r, 3, 4), randn(r, 4), 0.8),
+                      S(randn(r, 3, 4), randn(r, 3, 4), randn(r, 3, 4)), S(randn(r, 2, 3), randn(r, 3), randn(r, 2, 1))],
+           ref=lambda x, y, w: x + w * (y - x)),
+    OpInfo("addcmul", lambda m, x, a, b, **k: m.addcmul(x, a, b, **k),
+           lambda r: [S(randn(r, 3, 4), randn(r, 3, 4), randn(r, 4)), S(randn(r, 3, 1), randn(r, 4), randn(r, 3, 4), value=-0.5)],
+           ref=lambda x, a, b, value=1: x + value * a * b),
+    OpInfo("addcdiv", lambda m, x, a, b, **k: m.addcdiv(x, a, b, **k),
+           lambda r: [S(randn(r, 3, 4), randn(r, 3, 4), away(r, 4, gap=0.5)),
+                      S(randn(r, 3, 1), randn(r, 4), away(r, 3, 4, gap=0.5), value=2.0)],
+           ref=lambda x, a, b, value=1: x + value * a / b),
+    OpInfo("isclose", lambda m, x, y, **k: m.isclose(x, y, **k),
+           lambda r: [S(np.array([1.0, 2.0, np.nan, np.inf, 1e-9]), np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, 0.0])),
+                      S(np.array([1.0, np.nan]), np.array([1.05, np.nan]), rtol=0.1, equal_nan=True)], grad=False),
 ]

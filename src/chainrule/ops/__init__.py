@@ -67,7 +67,7 @@ def _finish() -> None:
             setattr(_ns, name, fn)
 
 
-from . import basic, pointwise, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
+from . import basic, pointwise, unary, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
 from . import linalg, nn, conv, loss, norm  # noqa: E402,F401
 
 _finish()

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import public
-from ._table import ELEMENTWISE, defop
+from ._table import A, ELEMENTWISE, TABLE, defop
 
 
 def _quiet(f):
@@ -23,6 +23,27 @@ def _quiet(f):
 
     fwd.__signature__ = __import__("inspect").signature(f)
     return fwd
+
+
+def _nz(m, g, r):
+    """``r``, but exactly 0 wherever the incoming gradient ``g`` is 0.
+
+    Rules of ops with a restricted domain return it, so that a NaN or inf derivative outside the
+    domain does not leak through a ``where`` branch that was not taken (0 · inf = NaN). On arrays
+    the check is one reduction; the masking only runs when a NaN is present.
+    """
+    if m is A:
+        if isinstance(r, np.ndarray) and r.dtype.kind == "f" and np.isnan(np.add.reduce(r, None)):
+            return np.where(g == 0, r.dtype.type(0), r)
+        if isinstance(r, np.floating) and r != r and g == 0:
+            return r.dtype.type(0)
+        return r
+    return m.where(g == 0, 0.0, r)
+
+
+def _w(m, c, a, b):
+    """``where`` inside rules: plain np.where on arrays (0-d conditions included)."""
+    return np.where(c, a, b) if m is A else m.where(c, a, b)
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
@@ -40,8 +61,8 @@ defop("mul", lambda x, y: x * y,
        lambda m, g, out, x, y: g * x),
       ELEMENTWISE, nin=2, formula=("d(u·v)/du = v", "d(u·v)/dv = u"))
 defop("div", _quiet(lambda x, y: x / y),
-      (lambda m, g, out, x, y: g / y,
-       lambda m, g, out, x, y: -g * out / y),
+      (lambda m, g, out, x, y: _nz(m, g, g / y),
+       lambda m, g, out, x, y: _nz(m, g, -g * out / y)),
       ELEMENTWISE, nin=2, dtype="float", formula=("d(u/v)/du = 1/v", "d(u/v)/dv = −u/v²"))
 defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves_out=False,
       formula="d(−u)/du = −1")
@@ -49,58 +70,27 @@ defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves
 
 def _pow_dx(m, g, out, x, y):
     if not hasattr(y, "shape"):  # Python scalar exponent
-        return g * 0 if y == 0 else g * (y * x ** (y - 1))
-    return m.where(y == 0, 0.0, g * (y * x ** (y - 1)))  # d/dx x^0 = 0 even at x = 0, as torch
+        return g * 0 if y == 0 else _nz(m, g, g * (y * x ** (y - 1)))
+    return _nz(m, g, _w(m, y == 0, 0.0, g * (y * x ** (y - 1))))  # d/dx x^0 = 0 even at x = 0, as torch
 
 
 def _pow_dy(m, g, out, x, y):
     if not hasattr(x, "shape"):  # Python scalar base
-        return g * 0 if x == 0 else g * (out * math.log(x))
+        return g * 0 if x == 0 else _nz(m, g, g * (out * math.log(x)))
     # 0^y for y >= 0 has derivative 0 in y (torch's convention), not 0·log 0 = nan
-    return m.where(m.logical_and(x == 0, y >= 0), 0.0, g * (out * m.log(x)))
+    return _nz(m, g, _w(m, m.logical_and(x == 0, y >= 0), 0.0, g * (out * m.log(x))))
 
 
 defop("pow", _quiet(lambda x, y: np.power(x, y)), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
       variant=lambda a, kw: 0 if not hasattr(a[1], "shape") else (2 if not hasattr(a[0], "shape") else 1),
       formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))
 
-# ---- unary -----------------------------------------------------------------------------------
-defop("exp", lambda x: np.exp(x), lambda m, g, out, x: g * out, ELEMENTWISE, dtype="float",
-      formula="d exp(u)/du = exp(u)")
-defop("log", _quiet(lambda x: np.log(x)), lambda m, g, out, x: g / x, ELEMENTWISE, dtype="float",
-      formula="d ln(u)/du = 1/u")
-defop("sqrt", _quiet(lambda x: np.sqrt(x)), lambda m, g, out, x: g / (2 * out), ELEMENTWISE,
-      dtype="float", formula="d √u/du = 1/(2√u)")
-defop("abs", lambda x: np.abs(x), lambda m, g, out, x: g * m.sign(x), ELEMENTWISE,
-      formula="d |u|/du = sign(u)  (0 at u = 0)")
-defop("sign", lambda x: np.sign(x), lambda m, g, out, x: g * 0, ELEMENTWISE,
-      formula="d sign(u)/du = 0")
-defop("sin", lambda x: np.sin(x), lambda m, g, out, x: g * m.cos(x), ELEMENTWISE, dtype="float",
-      formula="d sin(u)/du = cos(u)")
-defop("cos", lambda x: np.cos(x), lambda m, g, out, x: -g * m.sin(x), ELEMENTWISE, dtype="float",
-      formula="d cos(u)/du = −sin(u)")
-defop("tanh", lambda x: np.tanh(x), lambda m, g, out, x: g * (1 - out * out), ELEMENTWISE,
-      dtype="float", formula="d tanh(u)/du = 1 − tanh(u)²")
-
-
-def _sigmoid(x):
-    # exp of −|x| never overflows; both branches share it
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
-defop("sigmoid", _sigmoid, lambda m, g, out, x: g * (out * (1 - out)), ELEMENTWISE, dtype="float",
-      formula="d σ(u)/du = σ(u)(1 − σ(u))")
-defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: g * (out > 0), ELEMENTWISE,
-      formula="d relu(u)/du = 1 if u > 0 else 0")
-
-
 # ---- binary selections -------------------------------------------------------------------------
 def _pick(first: bool):
     # ties share the gradient equally, as torch's maximum/minimum
     def rule(m, g, out, x, y):
         a, b = (x, y) if first else (y, x)
-        return m.where(a == b, g * 0.5, g * (out == a))
+        return _w(m, a == b, g * 0.5, g * (out == a))
 
     return rule
 
@@ -152,3 +142,243 @@ def clamp(input, min=None, max=None):
 
 
 public("clip")(clamp)
+
+
+def _apply(name, *a, **k):
+    from .._dispatch import apply
+
+    return apply(TABLE[name], *a, **k)
+
+
+# ---- division with rounding, floor division, remainders ------------------------------------------
+def _int_zero_check(x, y, name):
+    if isinstance(y, (np.ndarray, int)) and np.asarray(y).dtype.kind in "iub" and \
+            np.asarray(x).dtype.kind in "iub" and np.any(np.asarray(y) == 0):
+        raise RuntimeError(f"ZeroDivisionError ({name}: integer division by zero)")
+
+
+def _div_rounding(x, y, rounding_mode):
+    _int_zero_check(x, y, "div")
+    ints = np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub"
+    if rounding_mode == "floor":
+        with np.errstate(all="ignore"):
+            return np.floor_divide(x, y)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+    if ints:
+        q = np.abs(x) // np.abs(y)
+        return np.where((np.asarray(x) < 0) != (np.asarray(y) < 0), -q, q)
+    with np.errstate(all="ignore"):
+        return np.trunc(np.true_divide(x, y))
+
+
+def _zero2(m, g, out, x, y, rounding_mode):
+    return g * 0
+
+
+defop("div_rounding", _div_rounding, (_zero2, _zero2), ELEMENTWISE, nin=2, cls="Div", method=False,
+      public=False, variant=lambda a, kw: 2, formula=("rounded division: zero gradient", ""))
+
+
+@public("div")
+def div(input, other, *, rounding_mode: str | None = None):
+    """``input / other``; with ``rounding_mode`` 'trunc' or 'floor' the quotient is rounded (and
+    stays an integer for integer inputs), with zero gradient, as torch.
+
+    Example:
+        >>> chainrule.div(chainrule.tensor([7, -7]), 2, rounding_mode="floor")
+        tensor([ 3, -4])
+    """
+    if rounding_mode is None:
+        return _apply("div", input, other)
+    return _apply("div_rounding", input, other, rounding_mode)
+
+
+public("divide")(div)
+public("true_divide")(lambda input, other: _apply("div", input, other))
+
+
+def _floor_divide(x, y):
+    _int_zero_check(x, y, "floor_divide")
+    with np.errstate(all="ignore"):
+        return np.floor_divide(x, y)
+
+
+# torch defines no derivative for floor_divide
+defop("floor_divide", _floor_divide, nin=2)
+
+
+def _remainder(x, y):
+    _int_zero_check(x, y, "remainder")
+    with np.errstate(all="ignore"):
+        return np.remainder(x, y)
+
+
+def _fmod(x, y):
+    _int_zero_check(x, y, "fmod")
+    with np.errstate(all="ignore"):
+        return np.fmod(x, y)
+
+
+defop("remainder", _remainder,
+      (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "floor")),
+      ELEMENTWISE, nin=2, formula=("d (u mod v)/du = 1", "d (u mod v)/dv = −floor(u/v)"))
+defop("fmod", _fmod,
+      (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "trunc")),
+      ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"))
+
+# ---- two-argument functions ----------------------------------------------------------------------
+defop("atan2", _quiet(lambda x, y: np.arctan2(x, y)),
+      (lambda m, g, out, x, y: _nz(m, g, g * y / (x * x + y * y)),
+       lambda m, g, out, x, y: _nz(m, g, g * -x / (x * x + y * y))),
+      ELEMENTWISE, nin=2, dtype="float",
+      formula=("d atan2(u, v)/du = v/(u² + v²)", "d atan2(u, v)/dv = −u/(u² + v²)"))
+public("arctan2")(lambda input, other: _apply("atan2", input, other))
+defop("hypot", lambda x, y: np.hypot(x, y),
+      (lambda m, g, out, x, y: _nz(m, g, g * x / out), lambda m, g, out, x, y: _nz(m, g, g * y / out)),
+      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"))
+defop("logaddexp", lambda x, y: np.logaddexp(x, y),
+      (lambda m, g, out, x, y: g * m.exp(x - out), lambda m, g, out, x, y: g * m.exp(y - out)),
+      ELEMENTWISE, nin=2, dtype="float",
+      formula=("d logaddexp(u, v)/du = e^(u − out)", "d logaddexp(u, v)/dv = e^(v − out)"))
+defop("logaddexp2", lambda x, y: np.logaddexp2(x, y),
+      (lambda m, g, out, x, y: g * m.exp2(x - out), lambda m, g, out, x, y: g * m.exp2(y - out)),
+      ELEMENTWISE, nin=2, dtype="float",
+      formula=("d logaddexp2(u, v)/du = 2^(u − out)", "d logaddexp2(u, v)/dv = 2^(v − out)"))
+
+
+def _arrs(x, y):
+    """Python-scalar operands as arrays of the other operand's dtype (keeps float32 float32)."""
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y, dtype=x.dtype)
+    elif not isinstance(x, np.ndarray):
+        x = np.asarray(x, dtype=y.dtype)
+    return x, y
+
+
+def _xlogy(x, y):
+    x, y = _arrs(x, y)
+    with np.errstate(all="ignore"):
+        r = x * np.log(y)
+    # 0 where x == 0 (even at y = 0 or inf), NaN where y is NaN, as torch
+    return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, r).astype(r.dtype, copy=False)
+
+
+def _xlogy_dx(m, g, out, x, y):
+    r = g * (m.log(y) if hasattr(y, "shape") else math.log(y))
+    return _nz(m, g, _w(m, (x == 0) & (y <= 0), 0.0, r) if hasattr(y, "shape") or y <= 0 else r)
+
+
+def _xlogy_dy(m, g, out, x, y):
+    if not hasattr(x, "shape"):
+        return g * 0 if x == 0 else _nz(m, g, g * x / y)
+    # x·log y is identically 0 along x = 0, so its y-derivative is 0 there (torch: NaN at y = 0)
+    return _nz(m, g, _w(m, x == 0, 0.0, g * x / _w(m, x == 0, 1.0, y)))
+
+
+defop("xlogy", _xlogy, (_xlogy_dx, _xlogy_dy), ELEMENTWISE, nin=2, dtype="float",
+      formula=("d (u ln v)/du = ln v", "d (u ln v)/dv = u/v  (0 where u = 0)"))
+
+
+def _xlog1py(x, y):
+    x, y = _arrs(x, y)
+    with np.errstate(all="ignore"):
+        r = x * np.log1p(y)
+    return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, r).astype(r.dtype, copy=False)
+
+
+def _xlog1py_dx(m, g, out, x, y):
+    r = g * (m.log1p(y) if hasattr(y, "shape") else math.log1p(y))
+    return _nz(m, g, _w(m, (x == 0) & (y <= -1), 0.0, r) if hasattr(y, "shape") or y <= -1 else r)
+
+
+def _xlog1py_dy(m, g, out, x, y):
+    if not hasattr(x, "shape"):
+        return g * 0 if x == 0 else _nz(m, g, g * x / (y + 1))
+    return _nz(m, g, _w(m, x == 0, 0.0, g * x / _w(m, x == 0, 1.0, y + 1)))
+
+
+defop("xlog1py", _xlog1py, (_xlog1py_dx, _xlog1py_dy), ELEMENTWISE, nin=2, dtype="float",
+      method=False, public=False,
+      formula=("d (u ln(1+v))/du = ln(1+v)", "d (u ln(1+v))/dv = u/(1+v)  (0 where u = 0)"))
+for _n in ("xlogy", "xlog1py"):
+    public(_n, function=False, method=False, ns="special")(lambda x, y, _n=_n: _apply(_n, x, y))
+
+# copysign: d/du = ±1 (the sign flip), 0 at u = 0 as torch; d/dv = 0
+defop("copysign", lambda x, y: np.copysign(x, y),
+      (lambda m, g, out, x, y: g * (m.sign(x) * m.sign(out)), lambda m, g, out, x, y: g * 0),
+      ELEMENTWISE, nin=2, dtype="float",
+      formula=("d copysign(u, v)/du = sign(u)·sign(out)", "d copysign(u, v)/dv = 0"))
+
+
+# fmax/fmin ignore NaN; the whole gradient goes to the chosen input (the first one at ties)
+def _fpick(first: bool, less: bool):
+    def rule(m, g, out, x, y):
+        keep = ((x <= y) if less else (x >= y)) | m.isnan(y)
+        return g * keep if first else g * m.logical_not(keep)
+
+    return rule
+
+
+defop("fmax", lambda x, y: np.fmax(x, y), (_fpick(True, False), _fpick(False, False)), ELEMENTWISE,
+      nin=2, formula=("d fmax(u, v)/du = [u ≥ v or v is NaN]", "d fmax(u, v)/dv = the rest"))
+defop("fmin", lambda x, y: np.fmin(x, y), (_fpick(True, True), _fpick(False, True)), ELEMENTWISE,
+      nin=2, formula=("d fmin(u, v)/du = [u ≤ v or v is NaN]", "d fmin(u, v)/dv = the rest"))
+
+
+# ---- interpolation and fused multiply-adds -------------------------------------------------------
+def _lerp(x, y, w):
+    d = y - x
+    # torch's form: accurate at both ends
+    return np.where(np.abs(w) < 0.5, x + w * d, y - d * (1 - w)).astype(np.result_type(x, y),
+                                                                      copy=False)
+
+
+defop("lerp", _lerp,
+      (lambda m, g, out, x, y, w: g * (1 - w), lambda m, g, out, x, y, w: g * w,
+       lambda m, g, out, x, y, w: g * (y - x)),
+      ELEMENTWISE, nin=3,
+      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"))
+defop("addcmul", lambda x, a, b, value=1: x + value * (a * b),
+      (lambda m, g, out, x, a, b, value=1: g, lambda m, g, out, x, a, b, value=1: g * (b * value),
+       lambda m, g, out, x, a, b, value=1: g * (a * value)),
+      ELEMENTWISE, nin=3, formula=("d/du = 1", "d/da = value·b", "d/db = value·a"))
+defop("addcdiv", _quiet(lambda x, a, b, value=1: x + value * (a / b)),
+      (lambda m, g, out, x, a, b, value=1: g,
+       lambda m, g, out, x, a, b, value=1: _nz(m, g, g * (value / b)),
+       lambda m, g, out, x, a, b, value=1: _nz(m, g, g * (-value * a / (b * b)))),
+      ELEMENTWISE, nin=3, formula=("d/du = 1", "d/da = value/b", "d/db = −value·a/b²"))
+
+
+@public("addcmul")
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value · tensor1 · tensor2``."""
+    return _apply("addcmul", input, tensor1, tensor2, value=value)
+
+
+@public("addcdiv")
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value · tensor1 / tensor2``."""
+    return _apply("addcdiv", input, tensor1, tensor2, value=value)
+
+
+# ---- closeness ----------------------------------------------------------------------------------
+defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
+      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="bool")
+
+
+@public("allclose")
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether every element of ``input`` is close to ``other`` (see ``isclose``)."""
+    return bool(_apply("isclose", input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
+
+
+@public("equal")
+def equal(input, other) -> bool:
+    """Whether both tensors have the same shape and the same elements."""
+    return tuple(input.shape) == tuple(other.shape) and bool(np.all(input.data == other.data))
+
+
+for _alias, _row in (("multiply", "mul"), ("subtract", "sub"), ("negative", "neg")):
+    public(_alias)(lambda *a, _r=_row, **k: _apply(_r, *a, **k))
