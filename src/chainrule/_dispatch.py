@@ -34,7 +34,10 @@ def _as_input(a, op):
 def apply(op, *args, **kw):
     """Run ``op`` (a rule-table row) on ``args``: Tensors, Python scalars, then its parameters."""
     nin = op.nin
-    if nin < 0:
+    if nin == len(args):  # the common case: tensor inputs only, parameters by keyword
+        tensors = args
+        rest = ()
+    elif nin < 0:
         tensors = tuple(args[0])
         rest = args[1:]
     else:
@@ -60,6 +63,8 @@ def apply(op, *args, **kw):
             arrays.append(a.data)
             if a._rg:
                 rg = True
+        elif type(a) is float or type(a) is int:
+            arrays.append(a)
         else:
             arrays.append(_as_input(a, op))
 
@@ -79,9 +84,9 @@ def apply(op, *args, **kw):
             res = _make(out, node, 0)
             if op.view:
                 _share_version(res, tensors[0])
-            else:
-                res._vc = [0]
-            node.outv = (res._vc, res._vc[0])
+                node.outv = (res._vc, res._vc[0])
+            else:  # a fresh counter: the node expects version 0 (see Node.check_versions)
+                res._vc = node.outv = [0]
         else:
             res = _make(out)
             if op.view:
@@ -118,17 +123,18 @@ def apply(op, *args, **kw):
 
 def _record(op, tensors, kw, out) -> Node:
     nxt = []
-    ver = []
-    for a in tensors:
+    ver = None  # None: every saved input at version 0 (no list to allocate, the usual case)
+    for i, a in enumerate(tensors):
         if isinstance(a, Tensor):
             vc = a._vc
-            ver.append(0 if vc is None else vc[0])
+            if vc is not None and vc[0]:
+                if ver is None:
+                    ver = [0 if isinstance(t, Tensor) else None for t in tensors]
+                ver[i] = vc[0]
             if a._rg:
                 fn = a.grad_fn
                 nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
                 continue
-        else:
-            ver.append(None)
         nxt.append(None)
     variant = op.variant(tensors, kw) if op.variant is not None else 0
     node = Node(op, tensors, kw, out, tuple(nxt), variant)

@@ -107,10 +107,13 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                     for obs in OBSERVERS:
                         obs(node, gs, None)
                 continue
-            if gs is None or all(g is None for g in gs):
+            if gs is None or (gs[0] is None and all(g is None for g in gs)):
                 outs = None
             else:
-                outs = _call_rules(node, gs, create_graph, passed)
+                if create_graph:
+                    outs = _call_rules(node, gs, True, passed)
+                else:
+                    outs = _raw_rules(node, gs, passed)
                 if node.x is not None and "post" in node.x:
                     outs = _post_hooks(node, outs, gs)
                 for obs in OBSERVERS:
@@ -137,6 +140,50 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     finally:
         _state.enabled = prev_mode
     return results
+
+
+def _raw_rules(node, gs, passed: set) -> list:
+    """``_call_rules`` without ``create_graph`` (the hot path): the rules run on raw arrays."""
+    op = node.op
+    saved = node.saved
+    if saved is None:
+        raise RuntimeError(_FREED + f" (while running {node.name()})")
+    node.check_versions()
+    kw = node.kw
+    out = node.out
+    nxt = node.next
+    ins = [x.data if isinstance(x, Tensor) else x for x in saved]
+    g = gs[0] if op.nout == 1 else tuple(
+        gi if gi is not None else np.zeros_like(o) for gi, o in zip(gs, out))
+    if op.vjp_all is not None:
+        needs = [e is not None for e in nxt]
+        res = list(op.vjp_all(A, g, out, tuple(ins), needs=needs, **kw) if op.nin < 0 else
+                   op.vjp_all(A, g, out, *ins, needs=needs, **kw))
+    else:
+        res = [None if e is None else rule(A, g, out, *ins, **kw) for rule, e in zip(op.vjp, nxt)]
+    g0 = gs[0]
+    for i, r in enumerate(res):
+        if r is None:
+            continue
+        if nxt[i] is None:
+            res[i] = None
+            continue
+        xd = ins[i]
+        if type(r) is not np.ndarray:
+            r = np.asarray(r, dtype=xd.dtype)
+        elif r is g0:
+            passed.add(id(r))
+        if r.shape != xd.shape:
+            if not broadcastable_to(xd.shape, r.shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(r.shape)} but expected shape compatible with {list(xd.shape)}"
+                )
+            r = sum_to_shape(r, xd.shape)
+        if r.dtype != xd.dtype:
+            r = r.astype(xd.dtype)
+        res[i] = r
+    return res
 
 
 def _call_rules(node, gs, create: bool, passed: set) -> list:

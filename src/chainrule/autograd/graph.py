@@ -56,8 +56,9 @@ class Node:
         self.variant = variant
         self.x = None  # rarely used state: hooks, retained grads, creation site
         self.seq = next(Node._seq)
-        self.ver = None  # versions of the saved inputs at record time (in-place check)
-        self.outv = None  # (version counter, version) of the output at record time
+        self.ver = None  # versions of the saved inputs at record time; None: all 0 (in-place check)
+        self.outv = None  # (version counter, version) of the output at record time, or the
+        # fresh output's counter alone (version 0)
         self.n_out = op.nout if op.nout > 0 else len(out)
 
     # ---- torch-like introspection ---------------------------------------------------------
@@ -106,15 +107,17 @@ class Node:
     def check_versions(self) -> None:
         """Raise if a value this node's backward reads was modified in place since it was saved."""
         op = self.op
-        if self.ver is not None:
-            idx = range(len(self.saved)) if op.saves is None else op.saves
-            for i in idx:
-                x, v = self.saved[i], self.ver[i]
-                if v is not None and x._version != v:
-                    raise RuntimeError(_inplace_msg(x.data, f"input {i} of {self.name()}",
-                                                    x._version, v))
-        if self.outv is not None and op.saves_out:
-            vc, v = self.outv
+        saved, ver = self.saved, self.ver  # ver None: all saved inputs were at version 0
+        for i in range(len(saved)) if op.saves is None else op.saves:
+            vc = getattr(saved[i], "_vc", None)
+            if vc is not None:
+                v = 0 if ver is None else ver[i]
+                if v is not None and vc[0] != v:
+                    raise RuntimeError(_inplace_msg(saved[i].data, f"input {i} of {self.name()}",
+                                                    vc[0], v))
+        outv = self.outv  # (counter, version), or a fresh output's counter (version 0)
+        if outv is not None and op.saves_out:
+            vc, v = (outv, 0) if type(outv) is list else outv
             if vc[0] != v:
                 o = self.out if not isinstance(self.out, tuple) else self.out[0]
                 raise RuntimeError(_inplace_msg(o, f"output 0 of {self.name()}", vc[0], v))
