@@ -1,3 +1,569 @@
-"""Rule-table rows: convolution and pooling."""
+"""Rule-table rows: convolution and pooling.
+
+Convolution is ``im2col`` (a strided window view copied into columns) followed by one matmul;
+``im2col`` and ``col2im`` are each other's adjoint, so every derivative of a convolution — input,
+weight, and any order under ``create_graph=True`` — is a matmul or one of these two rows.
+Padding is carried as one ``(lo, hi)`` pair per spatial dimension (``'same'`` may be uneven).
+"""
 
 from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import _ns
+from .._tensor import Tensor
+from . import public
+from ._table import LINEAR, defop
+
+
+def _tup(v, n: int, name: str, what: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"{name}(): expected {what} to be a single integer or a list of {n} "
+                           f"integers, but got {list(v)}")
+    return v
+
+
+def _out_sizes(sp, kernel_size, dilation, padding, stride, name):
+    out = []
+    for L, k, d, (lo, hi), s in zip(sp, kernel_size, dilation, padding, stride):
+        o = (L + lo + hi - d * (k - 1) - 1) // s + 1
+        if o <= 0:
+            pad = " x ".join(str(a + p[0] + p[1]) for a, p in zip(sp, padding))
+            ks = " x ".join(str(d * (k - 1) + 1) for k, d in zip(kernel_size, dilation))
+            raise RuntimeError(
+                f"{name}(): Calculated padded input size per channel: ({pad}). Kernel size: ({ks}). "
+                "Kernel size can't be greater than actual input size"
+            )
+        out.append(o)
+    return tuple(out)
+
+
+def _windows(xp, kernel_size, dilation, stride, out):
+    """View (..., *out, *kernel) of the windows of the padded ``xp`` over its last dims."""
+    nd = len(kernel_size)
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    v = sliding_window_view(xp, eff, axis=tuple(range(xp.ndim - nd, xp.ndim)))
+    idx = (Ellipsis,) + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride)) + tuple(
+        slice(None, None, d) for d in dilation)
+    return v[idx]
+
+
+# ---- im2col / col2im ------------------------------------------------------------------------------
+def _im2col(x, kernel_size, dilation, padding, stride):
+    sp = x.shape[2:]
+    out = _out_sizes(sp, kernel_size, dilation, padding, stride, "unfold")
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    n, c = x.shape[:2]
+    cols = np.empty((n, c) + tuple(kernel_size) + out, dtype=x.dtype)
+    for off in itertools.product(*(range(k) for k in kernel_size)):
+        src = (slice(None), slice(None)) + tuple(
+            slice(a * d, a * d + (o - 1) * s + 1, s) for a, d, o, s in zip(off, dilation, out, stride))
+        cols[(slice(None), slice(None)) + off] = x[src]
+    return cols.reshape(n, c * math.prod(kernel_size), math.prod(out))
+
+
+def _col2im(cols, output_size, kernel_size, dilation, padding, stride):
+    output_size = tuple(output_size)
+    out = _out_sizes(output_size, kernel_size, dilation, padding, stride, "fold")
+    n, ck, L = cols.shape
+    K = math.prod(kernel_size)
+    if ck % K or L != math.prod(out):
+        raise RuntimeError(
+            f"fold(): expected input of shape (N, C × {K}, {math.prod(out)}) for output_size "
+            f"{list(output_size)}, kernel_size {list(kernel_size)}, but got {list(cols.shape)}"
+        )
+    c = ck // K
+    cols = cols.reshape((n, c) + tuple(kernel_size) + out)
+    full = tuple(s + lo + hi for s, (lo, hi) in zip(output_size, padding))
+    x = np.zeros((n, c) + full, dtype=cols.dtype)
+    for off in itertools.product(*(range(k) for k in kernel_size)):
+        dst = (slice(None), slice(None)) + tuple(
+            slice(a * d, a * d + (o - 1) * s + 1, s) for a, d, o, s in zip(off, dilation, out, stride))
+        x[dst] += cols[(slice(None), slice(None)) + off]
+    crop = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(output_size, padding))
+    return x[crop]
+
+
+defop("im2col", _im2col,
+      lambda m, g, out, x, kernel_size, dilation, padding, stride:
+      m.col2im(g, tuple(x.shape[2:]), kernel_size, dilation, padding, stride),
+      LINEAR, dtype="keep", cls="Im2Col", public=False, method=False,
+      formula="unfold: the gradient is folded back (col2im, adding overlaps)")
+defop("col2im", _col2im,
+      lambda m, g, out, cols, output_size, kernel_size, dilation, padding, stride:
+      m.im2col(g, kernel_size, dilation, padding, stride),
+      LINEAR, dtype="keep", cls="Col2Im", public=False, method=False,
+      formula="fold: the gradient is unfolded (im2col)")
+
+
+def _pad_pairs(padding, n, name):
+    return tuple((p, p) for p in _tup(padding, n, name, "padding"))
+
+
+@public("unfold", function=False, method=False, ns="nn.functional")
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding blocks (im2col): (N, C, H, W) → (N, C·kh·kw, L), as ``torch.nn.functional.unfold``."""
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+    x = input if input.ndim == 4 else _ns.unsqueeze(input, 0)
+    r = _ns.im2col(x, _tup(kernel_size, 2, "unfold", "kernel_size"), _tup(dilation, 2, "unfold", "dilation"),
+                   _pad_pairs(padding, 2, "unfold"), _tup(stride, 2, "unfold", "stride"))
+    return r if input.ndim == 4 else _ns.squeeze(r, 0)
+
+
+@public("fold", function=False, method=False, ns="nn.functional")
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Combine sliding blocks into a tensor, adding overlaps (col2im), as ``torch.nn.functional.fold``."""
+    if input.ndim not in (2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {input.ndim}D)")
+    x = input if input.ndim == 3 else _ns.unsqueeze(input, 0)
+    r = _ns.col2im(x, _tup(output_size, 2, "fold", "output_size"), _tup(kernel_size, 2, "fold", "kernel_size"),
+                   _tup(dilation, 2, "fold", "dilation"), _pad_pairs(padding, 2, "fold"),
+                   _tup(stride, 2, "fold", "stride"))
+    return r if input.ndim == 3 else _ns.squeeze(r, 0)
+
+
+# ---- convolution ------------------------------------------------------------------------------------
+def _check_same_dtype(name, input, weight, bias):
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{name}(): Input type ({input.dtype}) and weight type ({weight.dtype}) "
+                           "should be the same")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"{name}(): Input type ({input.dtype}) and bias type ({bias.dtype}) "
+                           "should be the same")
+
+
+def _batched(name, input, nd):
+    if input.ndim == nd + 2:
+        return input, False
+    if input.ndim == nd + 1:
+        return _ns.unsqueeze(input, 0), True
+    raise RuntimeError(f"{name}(): Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                       f"{name}, but got input of size: {list(input.shape)}")
+
+
+def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    _check_same_dtype(name, input, weight, bias)
+    x, unb = _batched(name, input, nd)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{name}(): weight should have {nd + 2} dimensions, got {list(weight.shape)}")
+    n, c = x.shape[:2]
+    o, cg = weight.shape[:2]
+    ks = tuple(weight.shape[2:])
+    stride = _tup(stride, nd, name, "stride")
+    dilation = _tup(dilation, nd, name, "dilation")
+    if groups <= 0:
+        raise RuntimeError(f"{name}(): non-positive groups is not supported")
+    if c != cg * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {cg * groups} channels, but got {c} channels instead")
+    if o % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            tot = [d * (k - 1) for k, d in zip(ks, dilation)]
+            pads = tuple((t // 2, t - t // 2) for t in tot)  # the odd extra goes right, as torch
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pads = _pad_pairs(padding, nd, name)
+        if any(p < 0 for p, _ in pads):
+            raise RuntimeError(f"{name}(): negative padding is not supported")
+    sp = tuple(x.shape[2:])
+    out = _out_sizes(sp, ks, dilation, pads, stride, name)
+    cols = _ns.im2col(x, ks, dilation, pads, stride)  # (N, C·K, L)
+    if groups == 1:
+        y = _ns.matmul(_ns.reshape(weight, (o, -1)), cols)
+    else:
+        cols = _ns.reshape(cols, (n, groups, -1, cols.shape[-1]))
+        y = _ns.matmul(_ns.reshape(weight, (groups, o // groups, -1)), cols)
+    y = _ns.reshape(y, (n, o) + out)
+    if bias is not None:
+        y = y + _ns.reshape(bias, (o,) + (1,) * nd)
+    return _ns.squeeze(y, 0) if unb else y
+
+
+def _conv_fn(nd):
+    name = f"conv{nd}d"
+
+    def conv(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+             dilation=1, groups: int = 1) -> Tensor:
+        return _conv(name, nd, input, weight, bias, stride, padding, dilation, groups)
+
+    conv.__name__ = conv.__qualname__ = name
+    conv.__doc__ = (f"{nd}-D convolution (cross-correlation) as ``torch.nn.functional.{name}``: stride, "
+                    "padding (int, tuple, 'same', 'valid'), dilation, groups. im2col + one matmul.\n\n"
+                    f"Example: ``{name}(x, w, padding=1)``")
+    return conv
+
+
+conv1d = public("conv1d", method=False, ns="nn.functional")(_conv_fn(1))
+conv2d = public("conv2d", method=False, ns="nn.functional")(_conv_fn(2))
+conv3d = public("conv3d", method=False, ns="nn.functional")(_conv_fn(3))
+
+
+def _conv_t(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    _check_same_dtype(name, input, weight, bias)
+    x, unb = _batched(name, input, nd)
+    n, c = x.shape[:2]
+    if weight.ndim != nd + 2 or weight.shape[0] != c:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} "
+            f"to have {weight.shape[0]} channels, but got {c} channels instead")
+    if c % groups:
+        raise RuntimeError(f"{name}(): input channels {c} not divisible by groups {groups}")
+    og = weight.shape[1]
+    ks = tuple(weight.shape[2:])
+    stride = _tup(stride, nd, name, "stride")
+    dilation = _tup(dilation, nd, name, "dilation")
+    opad = _tup(output_padding, nd, name, "output_padding")
+    pads = _pad_pairs(padding, nd, name)
+    for op_, s, d in zip(opad, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                               f"output_padding={list(opad)}, stride={list(stride)}, dilation={list(dilation)}")
+    sp = tuple(x.shape[2:])
+    out = tuple((L - 1) * s - 2 * p + d * (k - 1) + q + 1
+                for L, s, (p, _), d, k, q in zip(sp, stride, pads, dilation, ks, opad))
+    if any(v <= 0 for v in out):
+        raise RuntimeError(f"{name}(): Given input size per channel: {list(sp)}, calculated output "
+                           f"size {list(out)} is too small")
+    L = math.prod(sp)
+    if groups == 1:
+        cols = _ns.matmul(_ns.transpose(_ns.reshape(weight, (c, -1)), 0, 1), _ns.reshape(x, (n, c, L)))
+    else:
+        w = _ns.transpose(_ns.reshape(weight, (groups, c // groups, -1)), 1, 2)
+        cols = _ns.matmul(w, _ns.reshape(x, (n, groups, c // groups, L)))
+    cols = _ns.reshape(cols, (n, -1, L))
+    y = _ns.col2im(cols, out, ks, dilation, pads, stride)
+    if bias is not None:
+        y = y + _ns.reshape(bias, (og * groups,) + (1,) * nd)
+    return _ns.squeeze(y, 0) if unb else y
+
+
+def _conv_t_fn(nd):
+    name = f"conv_transpose{nd}d"
+
+    def conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                       output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+        return _conv_t(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    conv_transpose.__name__ = conv_transpose.__qualname__ = name
+    conv_transpose.__doc__ = (f"{nd}-D transposed convolution as ``torch.nn.functional.{name}`` "
+                              "(matmul + col2im), weight of shape (C_in, C_out/groups, *kernel).")
+    return conv_transpose
+
+
+conv_transpose1d = public("conv_transpose1d", method=False, ns="nn.functional")(_conv_t_fn(1))
+conv_transpose2d = public("conv_transpose2d", method=False, ns="nn.functional")(_conv_t_fn(2))
+conv_transpose3d = public("conv_transpose3d", method=False, ns="nn.functional")(_conv_t_fn(3))
+
+
+# ---- pooling ---------------------------------------------------------------------------------------
+def _pool_args(name, nd, input, kernel_size, stride, padding, dilation):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D input, but got input of size: "
+                           f"{list(input.shape)}")
+    ks = _tup(kernel_size, nd, name, "kernel_size")
+    st = ks if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _tup(stride, nd, name, "stride")
+    pd = _tup(padding, nd, name, "padding")
+    dl = _tup(dilation, nd, name, "dilation")
+    if any(s <= 0 for s in st):
+        raise RuntimeError(f"{name}() stride must be greater than zero, but got {st[0] if nd == 1 else list(st)}")
+    if any(k <= 0 for k in ks):
+        raise RuntimeError(f"{name}() kernel_size must be greater than zero, but got {list(ks)}")
+    for k, p, d in zip(ks, pd, dl):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    return ks, st, pd, dl
+
+
+def _pool_out(L, k, s, p, d, ceil_mode):
+    num = L + 2 * p - d * (k - 1) - 1
+    o = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (o - 1) * s >= L + p:  # the last window must start inside the input or left pad
+        o -= 1
+    return o
+
+
+def _pool_sizes(name, sp, ks, st, pd, dl, ceil_mode):
+    out = tuple(_pool_out(L, k, s, p, d, ceil_mode) for L, k, s, p, d in zip(sp, ks, st, pd, dl))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"{name}(): Given input size: ({'x'.join(map(str, sp))}). Calculated output "
+                           f"size: ({'x'.join(map(str, out))}). Output size is too small")
+    return out
+
+
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode=False):
+    nd = len(kernel_size)
+    sp = x.shape[x.ndim - nd:]
+    out = _pool_sizes("max_pool", sp, kernel_size, stride, padding, dilation, ceil_mode)
+    pads = [(p, max((o - 1) * s + d * (k - 1) + 1 - L - p, 0))
+            for L, k, s, p, d, o in zip(sp, kernel_size, stride, padding, dilation, out)]
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    xp = np.pad(x, [(0, 0)] * (x.ndim - nd) + pads, constant_values=fill)
+    v = _windows(xp, kernel_size, dilation, stride, out)
+    v = v.reshape(v.shape[: x.ndim] + (-1,))
+    a = np.argmax(v, axis=-1)  # first maximum of each window (NaN counts as maximum), as torch
+    vals = np.take_along_axis(v, a[..., None], -1)[..., 0]
+    offs = np.unravel_index(a, kernel_size)
+    flat = np.zeros(a.shape, np.int64)
+    for i in range(nd):
+        start = (np.arange(out[i]) * stride[i] - padding[i]).reshape([-1 if j == i else 1 for j in range(nd)])
+        flat = flat * sp[i] + start + offs[i] * dilation[i]
+    return vals, flat
+
+
+def _flat_scatter(m, g, idx, shape, nd):
+    """Scatter-add ``g`` (…, *out) into zeros of ``shape`` (…, *in) at flat spatial ``idx``."""
+    lead = tuple(shape[: len(shape) - nd])
+    r = m.put_along_dim(m.reshape(g, lead + (-1,)), m.reshape(idx, lead + (-1,)),
+                        lead + (math.prod(shape[len(shape) - nd:]),), -1)
+    return m.reshape(r, tuple(shape))
+
+
+def _flat_gather(m, t, idx, nd):
+    lead = tuple(idx.shape[: idx.ndim - nd])
+    src = m.reshape(t, lead + (-1,))
+    return m.reshape(m.take_along_dim(src, m.reshape(idx, lead + (-1,)), -1), tuple(idx.shape))
+
+
+def _pool_vjp(m, gs, out, x, needs, kernel_size, **kw):
+    return (_flat_scatter(m, gs[0], out[1], tuple(x.shape), len(kernel_size)),)
+
+
+def _pool_jvp(m, ts, out, x, kernel_size, **kw):
+    return (_flat_gather(m, ts[0], out[1], len(kernel_size)), None)
+
+
+defop("max_pool", _max_pool, vjp_all=_pool_vjp, jvp_all=_pool_jvp, nout=2, nondiff_out=(1,),
+      cls="MaxPoolWithIndices", public=False, method=False,
+      formula="d max-pool: the gradient goes to the (first) maximum of each window")
+
+
+def _adaptive_bounds(L, o):
+    return [((i * L) // o, -(-((i + 1) * L) // o)) for i in range(o)]
+
+
+def _adaptive_max_pool(x, output_size):
+    nd = len(output_size)
+    sp = x.shape[x.ndim - nd:]
+    lead = x.shape[: x.ndim - nd]
+    vals = np.empty(lead + tuple(output_size), x.dtype)
+    flat = np.empty(lead + tuple(output_size), np.int64)
+    bounds = [_adaptive_bounds(L, o) for L, o in zip(sp, output_size)]
+    for cell in itertools.product(*(range(o) for o in output_size)):
+        win = tuple(bounds[i][c] for i, c in enumerate(cell))
+        w = x[(Ellipsis,) + tuple(slice(a, b) for a, b in win)]
+        w2 = w.reshape(lead + (-1,))
+        a = np.argmax(w2, axis=-1)
+        vals[(Ellipsis,) + cell] = np.take_along_axis(w2, a[..., None], -1)[..., 0]
+        offs = np.unravel_index(a, w.shape[len(lead):])
+        f = np.zeros(a.shape, np.int64)
+        for i in range(nd):
+            f = f * sp[i] + win[i][0] + offs[i]
+        flat[(Ellipsis,) + cell] = f
+    return vals, flat
+
+
+defop("adaptive_max_pool", _adaptive_max_pool,
+      vjp_all=lambda m, gs, out, x, needs, output_size: (
+          _flat_scatter(m, gs[0], out[1], tuple(x.shape), len(output_size)),),
+      jvp_all=lambda m, ts, out, x, output_size: (_flat_gather(m, ts[0], out[1], len(output_size)), None),
+      nout=2, nondiff_out=(1,), cls="AdaptiveMaxPoolWithIndices", public=False, method=False,
+      formula="d adaptive max-pool: the gradient goes to the maximum of each window")
+
+
+def _max_pool_fn(nd):
+    name = f"max_pool{nd}d"
+
+    def max_pool(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 return_indices=False):
+        ks, st, pd, dl = _pool_args(name, nd, input, kernel_size, stride, padding, dilation)
+        _pool_sizes(name, tuple(input.shape[-nd:]), ks, st, pd, dl, ceil_mode)
+        vals, idx = _ns.max_pool(input, ks, st, pd, dl, bool(ceil_mode))
+        return (vals, idx) if return_indices else vals
+
+    max_pool.__name__ = max_pool.__qualname__ = name
+    max_pool.__doc__ = (f"{nd}-D max pooling as ``torch.nn.functional.{name}`` (stride defaults to the "
+                        "kernel size; padding, dilation, ceil_mode; indices flat over the spatial dims).")
+    return max_pool
+
+
+max_pool1d = public("max_pool1d", method=False, ns="nn.functional")(_max_pool_fn(1))
+max_pool2d = public("max_pool2d", method=False, ns="nn.functional")(_max_pool_fn(2))
+max_pool3d = public("max_pool3d", method=False, ns="nn.functional")(_max_pool_fn(3))
+public("max_pool1d_with_indices", function=False, method=False, ns="nn.functional")(
+    lambda *a, **k: max_pool1d(*a, **{**k, "return_indices": True}))
+public("max_pool2d_with_indices", function=False, method=False, ns="nn.functional")(
+    lambda *a, **k: max_pool2d(*a, **{**k, "return_indices": True}))
+
+
+def _const(a: np.ndarray, like: Tensor) -> Tensor:
+    from .._tensor import _make
+
+    return _make(a.astype(like.data.dtype))
+
+
+def _separable(x: Tensor, mats: list) -> Tensor:
+    """Apply one (out_i, in_i) matrix along each of the last ``len(mats)`` dims of ``x`` (matmuls)."""
+    nd = len(mats)
+    lead = tuple(x.shape[: x.ndim - nd])
+    sp = list(x.shape[x.ndim - nd:])
+    y = x
+    for i in range(nd - 1, -1, -1):
+        P = _const(mats[i], x)
+        if i == nd - 1:
+            y = _ns.matmul(y, _ns.transpose(P, 0, 1))
+        else:
+            rest = math.prod(sp[i + 1:])
+            y = _ns.reshape(y, lead + tuple(sp[:i]) + (sp[i], rest))
+            y = _ns.matmul(P, y)
+        sp[i] = mats[i].shape[0]
+        y = _ns.reshape(y, lead + tuple(sp))
+    return y
+
+
+def _avg_matrix(L, k, s, p, o, count_include_pad):
+    P = np.zeros((o, L))
+    for i in range(o):
+        a = i * s - p
+        b = min(a + k, L + p)
+        cnt = b - a
+        a2, b2 = max(a, 0), min(b, L)
+        P[i, a2:b2] = 1.0 / (cnt if count_include_pad else max(b2 - a2, 1))
+    return P
+
+
+def _avg_pool_fn(nd):
+    name = f"avg_pool{nd}d"
+
+    def avg_pool(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        ks, st, pd, dl = _pool_args(name, nd, input, kernel_size, stride, padding, 1)
+        sp = tuple(input.shape[-nd:])
+        out = _pool_sizes(name, sp, ks, st, pd, dl, ceil_mode)
+        if input.dtype.is_floating_point is False:
+            raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype}'")
+        mats = [_avg_matrix(L, k, s, p, o, count_include_pad) for L, k, s, p, o in zip(sp, ks, st, pd, out)]
+        if divisor_override:
+            if divisor_override == 0:
+                raise RuntimeError("divisor must be not zero")
+            mats = [(M != 0).astype(np.float64) for M in mats]
+            mats[0] = mats[0] / divisor_override
+        return _separable(input, mats)
+
+    avg_pool.__name__ = avg_pool.__qualname__ = name
+    avg_pool.__doc__ = (f"{nd}-D average pooling as ``torch.nn.functional.{name}`` (ceil_mode, "
+                        "count_include_pad, divisor_override); one small matmul per spatial dim.")
+    return avg_pool
+
+
+avg_pool1d = public("avg_pool1d", method=False, ns="nn.functional")(_avg_pool_fn(1))
+avg_pool2d = public("avg_pool2d", method=False, ns="nn.functional")(_avg_pool_fn(2))
+avg_pool3d = public("avg_pool3d", method=False, ns="nn.functional")(_avg_pool_fn(3))
+
+
+def _adaptive_size(name, nd, input, output_size):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {list(input.shape)}")
+    sp = tuple(input.shape[-nd:])
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(L if o is None else int(o) for o, L in zip(output_size, sp))
+    if len(output_size) != nd:
+        raise ValueError(f"{name}(): output_size must be {nd} integers, got {output_size}")
+    return sp, output_size
+
+
+def _adaptive_avg_fn(nd):
+    name = f"adaptive_avg_pool{nd}d"
+
+    def adaptive_avg_pool(input: Tensor, output_size) -> Tensor:
+        sp, osz = _adaptive_size(name, nd, input, output_size)
+        mats = []
+        for L, o in zip(sp, osz):
+            P = np.zeros((o, L))
+            for i, (a, b) in enumerate(_adaptive_bounds(L, o)):
+                P[i, a:b] = 1.0 / (b - a)
+            mats.append(P)
+        return _separable(input, mats)
+
+    adaptive_avg_pool.__name__ = adaptive_avg_pool.__qualname__ = name
+    adaptive_avg_pool.__doc__ = (f"``torch.nn.functional.{name}``: average over windows "
+                                 "[floor(i·L/o), ceil((i+1)·L/o)); one small matmul per spatial dim.")
+    return adaptive_avg_pool
+
+
+adaptive_avg_pool1d = public("adaptive_avg_pool1d", method=False, ns="nn.functional")(_adaptive_avg_fn(1))
+adaptive_avg_pool2d = public("adaptive_avg_pool2d", method=False, ns="nn.functional")(_adaptive_avg_fn(2))
+adaptive_avg_pool3d = public("adaptive_avg_pool3d", method=False, ns="nn.functional")(_adaptive_avg_fn(3))
+
+
+def _adaptive_max_fn(nd):
+    name = f"adaptive_max_pool{nd}d"
+
+    def adaptive_max_pool(input: Tensor, output_size, return_indices=False):
+        _, osz = _adaptive_size(name, nd, input, output_size)
+        vals, idx = _ns.adaptive_max_pool(input, osz)
+        return (vals, idx) if return_indices else vals
+
+    adaptive_max_pool.__name__ = adaptive_max_pool.__qualname__ = name
+    adaptive_max_pool.__doc__ = f"``torch.nn.functional.{name}`` (return_indices)."
+    return adaptive_max_pool
+
+
+adaptive_max_pool1d = public("adaptive_max_pool1d", method=False, ns="nn.functional")(_adaptive_max_fn(1))
+adaptive_max_pool2d = public("adaptive_max_pool2d", method=False, ns="nn.functional")(_adaptive_max_fn(2))
+
+
+def _max_unpool_fn(nd):
+    name = f"max_unpool{nd}d"
+
+    def max_unpool(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
+        ks = _tup(kernel_size, nd, name, "kernel_size")
+        st = ks if stride is None else _tup(stride, nd, name, "stride")
+        pd = _tup(padding, nd, name, "padding")
+        sp = tuple(input.shape[-nd:])
+        if output_size is None:
+            osz = tuple((L - 1) * s - 2 * p + k for L, s, p, k in zip(sp, st, pd, ks))
+        else:
+            osz = tuple(output_size)[-nd:]
+        lead = tuple(input.shape[: input.ndim - nd])
+        if tuple(indices.shape) != tuple(input.shape):
+            raise RuntimeError(f"{name}(): Expected shape of indices to be same as that of the input "
+                               f"tensor ({list(input.shape)}) but got indices tensor with shape: "
+                               f"{list(indices.shape)}")
+        n = math.prod(osz)
+        if indices.numel() and (int(indices.data.max()) >= n or int(indices.data.min()) < 0):
+            raise RuntimeError(f"{name}(): Found an invalid max index: {int(indices.data.max())} (output "
+                               f"volumes are of size {'x'.join(map(str, osz))})")
+        return _flat_scatter(_ns, input, indices, lead + osz, nd)
+
+    max_unpool.__name__ = max_unpool.__qualname__ = name
+    max_unpool.__doc__ = f"``torch.nn.functional.{name}``: put each value back at its max-pool index."
+    return max_unpool
+
+
+max_unpool1d = public("max_unpool1d", method=False, ns="nn.functional")(_max_unpool_fn(1))
+max_unpool2d = public("max_unpool2d", method=False, ns="nn.functional")(_max_unpool_fn(2))

@@ -1,3 +1,335 @@
-"""Rule-table rows: loss functions."""
+"""Loss functions (``chainrule.nn.functional``), composed from exact rows.
+
+cross_entropy is log_softmax (a fused, stable row) followed by a gather (``take_along_dim``);
+logit losses use the stable split ``softplus(−x) = log(1 + e^(−|x|)) + max(−x, 0)``.
+"""
 
 from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _ns
+from .._tensor import Tensor, _make
+from . import public
+
+
+def _legacy(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "none" if not reduce else ("mean" if size_average else "sum")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return _ns.mean(loss)
+    if reduction == "sum":
+        return _ns.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_size(name, input, target, strict=False):
+    if tuple(input.shape) != tuple(target.shape):
+        msg = (f"Using a target size ({list(target.shape)}) that is different to the input size "
+               f"({list(input.shape)}).")
+        if strict:
+            raise ValueError(msg + " Please ensure they have the same size.")
+        warnings.warn(msg + " This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def _const(a, like: Tensor) -> Tensor:
+    return _make(np.asarray(a, dtype=like.data.dtype))
+
+
+# ---- regression ----------------------------------------------------------------------------------
+@public("mse_loss", function=False, method=False, ns="nn.functional")
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None) -> Tensor:
+    """Mean squared error ``(input − target)²``, reduced. Example: ``mse_loss(pred, y)``."""
+    _check_size("mse_loss", input, target)
+    d = input - target
+    return _reduce(d * d if weight is None else d * d * weight, _legacy(size_average, reduce, reduction))
+
+
+@public("l1_loss", function=False, method=False, ns="nn.functional")
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None) -> Tensor:
+    """Mean absolute error ``|input − target|`` (subgradient 0 at 0), reduced."""
+    _check_size("l1_loss", input, target)
+    d = _ns.abs(input - target)
+    return _reduce(d if weight is None else d * weight, _legacy(size_average, reduce, reduction))
+
+
+@public("smooth_l1_loss", function=False, method=False, ns="nn.functional")
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """``0.5 d²/β`` where ``|d| < β``, else ``|d| − 0.5 β`` (L1 when β = 0)."""
+    _check_size("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    z = _ns.abs(d)
+    loss = z if beta == 0 else _ns.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("huber_loss", function=False, method=False, ns="nn.functional")
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """``0.5 d²`` where ``|d| < δ``, else ``δ (|d| − 0.5 δ)``."""
+    _check_size("huber_loss", input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = input - target
+    z = _ns.abs(d)
+    loss = _ns.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+# ---- classification ----------------------------------------------------------------------------------
+def _targets(name, input, target, cdim):
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): expected scalar type Long but found {t.dtype} for the class "
+                           "index target")
+    want = tuple(input.shape[:cdim]) + tuple(input.shape[cdim + 1:])
+    if tuple(t.shape) != want:
+        if input.ndim == 2 and t.ndim == 1:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({t.shape[0]}).")
+        raise RuntimeError(f"{name}(): expected target of size {list(want)}, got {list(t.shape)} "
+                           f"(input {list(input.shape)})")
+    return t.astype(np.int64)
+
+
+@public("nll_loss", function=False, method=False, ns="nn.functional")
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, …) at class indices ``target``.
+
+    ``weight`` rescales classes; targets equal to ``ignore_index`` add nothing (and are not
+    counted in the mean). Example: ``nll_loss(log_softmax(x, 1), y)``.
+    """
+    reduction = _legacy(size_average, reduce, reduction)
+    if input.ndim < 1:
+        raise ValueError("nll_loss(): input tensor should be 1D or more")
+    cdim = 1 if input.ndim >= 2 else 0
+    c = input.shape[cdim]
+    t = _targets("nll_loss", input, target, cdim)
+    keep = t != ignore_index
+    safe = np.where(keep, t, 0)
+    bad = (safe < 0) | (safe >= c)
+    if np.any(bad):
+        raise IndexError(f"Target {int(safe[bad].flat[0])} is out of bounds.")
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
+                           f"got weight tensor of shape: {list(weight.shape)}")
+    w = keep.astype(np.float64) if weight is None else weight.data.astype(np.float64)[safe] * keep
+    picked = _ns.squeeze(_ns.take_along_dim(input, np.expand_dims(safe, cdim), cdim), cdim)
+    loss = -(picked * _const(w, input))
+    if reduction == "mean":
+        return _ns.sum(loss) / _const(w.sum(), input)
+    return _reduce(loss, reduction)
+
+
+@public("cross_entropy", function=False, method=False, ns="nn.functional")
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits ``input`` (N, C, …) against class indices or class probabilities.
+
+    Stable: ``log_softmax`` is one fused row. Supports ``weight``, ``ignore_index`` (indices only),
+    ``label_smoothing`` and ``reduction`` as torch. Example: ``cross_entropy(logits, labels)``.
+    """
+    reduction = _legacy(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    cdim = 1 if input.ndim >= 2 else 0
+    c = input.shape[cdim]
+    logp = _ns.log_softmax(input, cdim)
+    wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
+    if target.is_floating_point():  # class probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(f"cross_entropy(): expected target of shape {list(input.shape)} for class "
+                               f"probabilities, got {list(target.shape)}")
+        tt = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / c
+        prod = logp * tt
+        if weight is not None:
+            prod = prod * _ns.reshape(weight, wshape)
+        loss = -_ns.sum(prod, cdim)
+        if reduction == "mean":
+            n = input.numel() // c if input.ndim else 1
+            return _ns.sum(loss) / n
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return nll
+    t = _targets("cross_entropy", input, target, cdim)
+    keep = t != ignore_index
+    lw = logp if weight is None else logp * _ns.reshape(weight, wshape)
+    smooth = -_ns.sum(lw, cdim) * _const(keep, input)
+    if reduction == "mean":
+        if weight is None:
+            denom = keep.sum()
+        else:
+            denom = weight.data.astype(np.float64)[np.where(keep, t, 0)][keep].sum()
+        smooth = _ns.sum(smooth) / _const(denom, input)
+    else:
+        smooth = _reduce(smooth, reduction)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def _clamped_log(x: Tensor) -> Tensor:
+    return _ns.clamp(_ns.log(x), -100.0, None)  # torch clamps log at −100 so that 0·log 0 = 0
+
+
+@public("binary_cross_entropy", function=False, method=False, ns="nn.functional")
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``−w [t log x + (1 − t) log(1 − x)]`` for probabilities ``input`` (logs clamped at −100)."""
+    _check_size("binary_cross_entropy", input, target, strict=True)
+    d = input.data
+    if d.size and (np.nanmin(d) < 0 or np.nanmax(d) > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    """log(1 + e^(−x)) = log(1 + e^(−|x|)) + max(−x, 0), with the derivative −σ(−x) also at x = 0."""
+    s = _const(np.where(x.data >= 0, 1.0, -1.0), x)  # |x| = x·s with d|x|/dx = 1 at 0
+    neg = _const(x.data < 0, x)
+    return _ns.log(1 + _ns.exp(-(x * s))) - x * neg
+
+
+@public("binary_cross_entropy_with_logits", function=False, method=False, ns="nn.functional")
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable expression (``pos_weight`` weighs positives)."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size "
+                         f"({list(input.shape)})")
+    sp = _softplus_neg(input)
+    if pos_weight is None:
+        loss = (1 - target) * input + sp
+    else:
+        loss = (1 - target) * input + ((pos_weight - 1) * target + 1) * sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("kl_div", function=False, method=False, ns="nn.functional")
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` in log space: ``t (log t − input)`` (0 where t = 0).
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematically correct mean).
+    """
+    reduction = _legacy(size_average, reduce, reduction)
+    if log_target:
+        loss = _ns.exp(target) * (target - input)
+    else:
+        pos = target > 0
+        tl = target * _ns.log(_ns.where(pos, target, 1.0))  # xlogy(t, t): no NaN from t = 0
+        loss = _ns.where(pos, tl, 0.0) - target * input
+    if reduction == "batchmean":
+        s = _ns.sum(loss)
+        return s / input.shape[0] if input.ndim else s
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support "
+                      "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+                      "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+                      "major release.", stacklevel=2)
+    return _reduce(loss, reduction)
+
+
+@public("poisson_nll_loss", function=False, method=False, ns="nn.functional")
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Poisson negative log likelihood: ``e^x − t x`` (``log_input``) or ``x − t log(x + eps)``;
+    ``full`` adds Stirling's term ``t log t − t + ½ log(2π t)`` where t > 1."""
+    if log_input:
+        loss = _ns.exp(input) - target * input
+    else:
+        loss = input - target * _ns.log(input + eps)
+    if full:
+        big = target > 1
+        ts = _ns.where(big, target, 2.0)
+        st = ts * _ns.log(ts) - ts + 0.5 * _ns.log(ts * (2 * math.pi))
+        loss = loss + _ns.where(big, st, 0.0)
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+# ---- embeddings and ranking ---------------------------------------------------------------------------
+@public("cosine_embedding_loss", function=False, method=False, ns="nn.functional")
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 − cos(x1, x2)`` where y = 1, ``max(0, cos − margin)`` where y = −1 (torch's ε = 1e-12)."""
+    d = input1.ndim - 1
+    eps = 1e-12
+    prod = _ns.sum(input1 * input2, d)
+    m1 = _ns.sum(input1 * input1, d) + eps
+    m2 = _ns.sum(input2 * input2, d) + eps
+    cos = prod / _ns.sqrt(m1 * m2)
+    pos = _ns.where(target == 1, 1 - cos, 0.0)
+    neg = _ns.where(target == -1, _ns.clamp(cos - margin, 0.0, None), 0.0)
+    return _reduce(pos + neg, _legacy(size_average, reduce, reduction))
+
+
+@public("margin_ranking_loss", function=False, method=False, ns="nn.functional")
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, −y (x1 − x2) + margin)``."""
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got "
+                           f"sizes: input1: {list(input1.shape)}, input2: {list(input2.shape)}, "
+                           f"target: {list(target.shape)} ")
+    loss = _ns.clamp(-target * (input1 - input2) + margin, 0.0, None)
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("triplet_margin_loss", function=False, method=False, ns="nn.functional")
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(d(a, p) − d(a, n) + margin, 0)`` with ``d`` the pairwise p-distance (``swap``: use the
+    smaller of d(a, n) and d(p, n))."""
+    from .nn import pairwise_distance
+
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same number "
+                           f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+                           f"negative {negative.ndim}D inputs")
+    dp = pairwise_distance(anchor, positive, p, eps)
+    dn = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dn = _ns.minimum(dn, pairwise_distance(positive, negative, p, eps))
+    loss = _ns.clamp(dp - dn + margin, 0.0, None)
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("hinge_embedding_loss", function=False, method=False, ns="nn.functional")
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``x`` where y = 1, ``max(0, margin − x)`` where y = −1."""
+    loss = (_ns.where(target != 1, _ns.clamp(margin - input, 0.0, None), 0.0)
+            + _ns.where(target != -1, input, 0.0))
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("soft_margin_loss", function=False, method=False, ns="nn.functional")
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(−y x))``."""
+    return _reduce(_softplus_neg(target * input), _legacy(size_average, reduce, reduction))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .._tensor import _wrap_dim
-from ._table import defop
+from .. import _ns
+from .._tensor import Tensor, _make, _wrap_dim
+from . import public
+from ._table import LINEAR, defop
 
 
 def _softmax(x, dim, dtype=None):
@@ -55,3 +59,371 @@ defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="float",
       formula="d softmax(u)_i/du_j = s_i(δ_ij − s_j)")
 defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="float",
       formula="d log_softmax(u)_i/du_j = δ_ij − softmax(u)_j")
+
+
+@public("softmin", ns="nn.functional", method=False, function=False)
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-input, dim)``, as ``torch.nn.functional.softmin``."""
+    return _ns.softmax(-input, dim if dim is not None else _implicit_dim(input.ndim), dtype)
+
+
+def _implicit_dim(ndim: int) -> int:
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+public("softmax", ns="nn.functional", function=False, method=False)(
+    lambda input, dim=None, _stacklevel=3, dtype=None:
+    _ns.softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype))
+public("log_softmax", ns="nn.functional", function=False, method=False)(
+    lambda input, dim=None, _stacklevel=3, dtype=None:
+    _ns.log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype))
+
+
+def _const(a, like: Tensor) -> Tensor:
+    return _make(np.asarray(a, dtype=like.data.dtype))
+
+
+# ---- linear layers -----------------------------------------------------------------------------
+@public("linear", function=False, method=False, ns="nn.functional")
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``, as ``torch.nn.functional.linear``.
+
+    Example: ``linear(x, w, b)`` with x (N, in), w (out, in), b (out,) gives (N, out).
+    """
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"linear(): mat1 and mat2 must have the same dtype, but got {input.dtype} "
+                           f"and {weight.dtype}")
+    y = _ns.matmul(input, weight if weight.ndim < 2 else _ns.transpose(weight, 0, 1))
+    return y if bias is None else y + bias
+
+
+@public("bilinear", method=False, ns="nn.functional")
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_o = Σ_ij x1_i W_oij x2_j + b_o``, as ``torch.nn.functional.bilinear``."""
+    if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input1 {list(input1.shape)}, input2 {list(input2.shape)} and "
+                           f"weight {list(weight.shape)} do not match (weight must be (out, in1, in2))")
+    t = _ns.matmul(_ns.unsqueeze(_ns.unsqueeze(input1, -2), -2), weight)  # (..., O, 1, J)
+    y = _ns.sum(_ns.squeeze(t, -2) * _ns.unsqueeze(input2, -2), -1)
+    return y if bias is None else y + bias
+
+
+# ---- dropout -------------------------------------------------------------------------------------
+def _check_p(p):
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_mask(input: Tensor, p: float, shape) -> Tensor:
+    from .._creation import default_generator
+
+    keep = default_generator.rng.random(shape) >= p
+    scale = keep / (1.0 - p) if p < 1 else np.zeros(shape)
+    return _const(scale, input)
+
+
+def _apply_mask(input, mask, inplace):
+    if inplace and hasattr(input, "mul_"):
+        return input.mul_(mask)
+    return input * mask
+
+
+@public("dropout", method=False, ns="nn.functional")
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) when ``training``.
+
+    Seeded by ``chainrule.manual_seed``. Example: ``dropout(x, 0.1, training=model.training)``.
+    """
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    return _apply_mask(input, _dropout_mask(input, p, tuple(input.shape)), inplace)
+
+
+def _feature_dropout(name, nd):
+    def fn(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+        _check_p(p)
+        if input.ndim not in (nd + 1, nd + 2):
+            raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D input, but received a "
+                               f"{input.ndim}D input")
+        if not training or p == 0:
+            return input
+        shape = tuple(input.shape[: input.ndim - nd]) + (1,) * nd  # one draw per channel
+        return _apply_mask(input, _dropout_mask(input, p, shape), inplace)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Zero whole channels with probability ``p`` (``torch.nn.functional.{name}``)."
+    return fn
+
+
+dropout1d = public("dropout1d", function=False, method=False, ns="nn.functional")(_feature_dropout("dropout1d", 1))
+dropout2d = public("dropout2d", function=False, method=False, ns="nn.functional")(_feature_dropout("dropout2d", 2))
+dropout3d = public("dropout3d", function=False, method=False, ns="nn.functional")(_feature_dropout("dropout3d", 3))
+
+
+# ---- embedding and one_hot -----------------------------------------------------------------------
+def _embedding(weight, indices, padding_idx=None):
+    return weight[indices]
+
+
+def _embedding_bwd(g, indices, num_weights, padding_idx=None):
+    z = np.zeros((num_weights,) + g.shape[indices.ndim:], g.dtype)
+    np.add.at(z, indices, g)
+    if padding_idx is not None:
+        z[padding_idx] = 0
+    return z
+
+
+def _embedding_bwd_dg(m, g, out, gout, indices, num_weights, padding_idx=None):
+    r = m.embedding(g, indices)
+    if padding_idx is None:
+        return r
+    keep = (indices != padding_idx % num_weights).reshape(indices.shape + (1,) * (r.ndim - indices.ndim))
+    return r * keep
+
+
+defop("embedding", _embedding,
+      lambda m, g, out, weight, indices, padding_idx=None:
+      m.embedding_backward(g, indices, weight.shape[0], padding_idx),
+      LINEAR, dtype="keep", public=False, method=False,
+      formula="d weight[i]/d weight: the gradient is scatter-added to the looked-up rows (none to padding_idx)")
+defop("embedding_backward", _embedding_bwd, _embedding_bwd_dg, LINEAR, dtype="keep", public=False,
+      method=False, cls="EmbeddingBackward", formula="scatter-add: the gradient is gathered back")
+
+
+def _index_array(name, t) -> np.ndarray:
+    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    if a.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {a.dtype} instead")
+    return a
+
+
+@public("embedding", method=False, ns="nn.functional")
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Look up rows of ``weight`` at the integer ``input`` (``torch.nn.functional.embedding``).
+
+    ``padding_idx`` rows get no gradient; ``max_norm`` renormalizes the looked-up rows of ``weight``
+    in place (no grad), as torch. Example: ``embedding(cr.tensor([[0, 2]]), w)``.
+    """
+    idx = _index_array("embedding", input)
+    n = weight.shape[0]
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"index out of range in self (embedding with {n} rows, index "
+                         f"{int(idx.max()) if idx.max() >= n else int(idx.min())})")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % n
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding(): scale_grad_by_freq is not supported")
+    if max_norm is not None:
+        rows = np.unique(idx % n)
+        w = weight.data
+        norms = np.linalg.norm(w[rows], ord=norm_type, axis=-1)
+        big = norms > max_norm
+        if np.any(big):
+            w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+            weight._bump()
+    return _ns.embedding(weight, idx, padding_idx)
+
+
+@public("one_hot", function=False, method=False, ns="nn.functional")
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a trailing dimension of ``num_classes`` (max + 1 when -1)."""
+    a = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if a.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    elif a.size and a.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return _make((a[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# ---- distances and similarities ------------------------------------------------------------------
+def _unclamped_grad(x: Tensor, lo: float) -> Tensor:
+    """``x`` clamped below at ``lo`` in value, with the gradient of ``x`` (torch's no-grad clamp_min_)."""
+    d = x.detach()
+    return x + (_ns.clamp(d, lo, None) - d)
+
+
+@public("normalize", function=False, method=False, ns="nn.functional")
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input / max(‖input‖_p, eps)`` along ``dim`` (``torch.nn.functional.normalize``)."""
+    from .reduction import norm
+
+    return input / _ns.clamp(norm(input, p, dim, True), eps, None)
+
+
+@public("cosine_similarity", method=False, ns="nn.functional")
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1/‖x1‖)(x2/‖x2‖) along ``dim``, norms clamped at ``eps`` (torch's formula)."""
+    from .reduction import norm
+
+    n1 = _unclamped_grad(norm(x1, 2, dim, True), eps)
+    n2 = _unclamped_grad(norm(x2, 2, dim, True), eps)
+    return _ns.sum((x1 / n1) * (x2 / n2), dim)
+
+
+@public("pairwise_distance", method=False, ns="nn.functional")
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """‖x1 − x2 + eps‖_p over the last dimension (``torch.nn.functional.pairwise_distance``)."""
+    from .reduction import norm
+
+    nd = max(x1.ndim, x2.ndim)
+    return norm(x1 - x2 + eps, p, -1 if nd else None, keepdim)
+
+
+@public("cdist", method=False)
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """p-norm distance between each row of ``x1`` (…, P, M) and of ``x2`` (…, R, M): (…, P, R)."""
+    from .reduction import norm
+
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
+                           f"X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    return norm(_ns.unsqueeze(x1, -2) - _ns.unsqueeze(x2, -3), p, -1)
+
+
+# ---- attention -------------------------------------------------------------------------------------
+@public("scaled_dot_product_attention", function=False, method=False, ns="nn.functional")
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q kᵀ · scale + mask) v (``torch.nn.functional.scaled_dot_product_attention``).
+
+    A bool ``attn_mask`` keeps the True positions; a float one is added. ``is_causal`` keeps the
+    lower triangle. Example: ``scaled_dot_product_attention(q, k, v, is_causal=True)``.
+    """
+    L, S, E = query.shape[-2], key.shape[-2], query.shape[-1]
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                           "is_causal=True")
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = _repeat_heads(key, rep)
+        value = _repeat_heads(value, rep)
+    sc = 1.0 / math.sqrt(E) if scale is None else scale
+    s = _ns.matmul(query * sc, _ns.transpose(key, -2, -1))
+    if is_causal:
+        s = _ns.where(_make(np.tril(np.ones((L, S), bool))), s, -math.inf)
+    if attn_mask is not None:
+        if attn_mask.dtype.name == "bool":
+            s = _ns.where(attn_mask, s, -math.inf)
+        else:
+            s = s + attn_mask
+    w = _ns.softmax(s, -1)
+    if dropout_p > 0:
+        w = dropout(w, dropout_p)
+    return _ns.matmul(w, value)
+
+
+def _repeat_heads(x: Tensor, rep: int) -> Tensor:
+    shp = tuple(x.shape)
+    y = _ns.expand(_ns.unsqueeze(x, -3), shp[:-2] + (rep,) + shp[-2:])
+    return _ns.reshape(y, shp[:-3] + (shp[-3] * rep,) + shp[-2:])
+
+
+# ---- resampling --------------------------------------------------------------------------------------
+@public("pixel_shuffle", method=False, ns="nn.functional")
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(…, C·r², H, W) → (…, C, H·r, W·r), as ``torch.nn.functional.pixel_shuffle``."""
+    r = upscale_factor
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+                           f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    lead = tuple(lead)
+    n = len(lead)
+    y = _ns.reshape(input, lead + (c // (r * r), r, r, h, w))
+    y = _ns.permute(y, tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return _ns.reshape(y, lead + (c // (r * r), h * r, w * r))
+
+
+@public("pixel_unshuffle", method=False, ns="nn.functional")
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(…, C, H·r, W·r) → (…, C·r², H, W): the inverse of ``pixel_shuffle``."""
+    r = downscale_factor
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
+                           f"but input.size(-2)={h}, input.size(-1)={w}, downscale_factor={r}")
+    lead = tuple(lead)
+    n = len(lead)
+    y = _ns.reshape(input, lead + (c, h // r, r, w // r, r))
+    y = _ns.permute(y, tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return _ns.reshape(y, lead + (c * r * r, h // r, w // r))
+
+
+def _linear_matrix(L, o, scale, align_corners):
+    P = np.zeros((o, L))
+    for i in range(o):
+        if align_corners:
+            src = i * (L - 1) / (o - 1) if o > 1 else 0.0
+        else:
+            src = max((i + 0.5) * scale - 0.5, 0.0)
+        i0 = min(math.floor(src), L - 1)
+        i1 = min(i0 + 1, L - 1)
+        lam = src - i0
+        P[i, i0] += 1 - lam
+        P[i, i1] += lam
+    return P
+
+
+@public("interpolate", function=False, method=False, ns="nn.functional")
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dims (``torch.nn.functional.interpolate``): modes nearest, nearest-exact,
+    linear, bilinear, trilinear (align_corners) and area. Separable: one gather or matmul per dim."""
+    from .conv import _adaptive_avg_fn, _separable
+
+    nd = input.ndim - 2
+    if nd < 1:
+        raise ValueError(f"interpolate(): expected at least 3D input (N, C, ...), got {input.ndim}D")
+    sp = tuple(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate(): antialias is not supported")
+    if size is not None:
+        osz = (int(size),) * nd if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
+        scales = [L / o for L, o in zip(sp, osz)]
+    else:
+        sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        osz = tuple(math.floor(L * f) for L, f in zip(sp, sf))
+        scales = [L / o if recompute_scale_factor else 1.0 / f for L, o, f in zip(sp, osz, sf)]
+    if len(osz) != nd:
+        raise ValueError(f"interpolate(): expected size of {nd} spatial dims, got {osz}")
+    want = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode in want and want[mode] != nd:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {want[mode] + 2}D input")
+    if mode in ("nearest", "nearest-exact"):
+        off = 0.5 if mode == "nearest-exact" else 0.0
+        idx = [np.minimum(np.floor((np.arange(o) + off) * sc).astype(np.int64), L - 1)
+               for L, o, sc in zip(sp, osz, scales)]
+        grids = np.ix_(*idx)
+        return input[(slice(None), slice(None)) + tuple(grids)]
+    if mode in want:
+        return _separable(input, [_linear_matrix(L, o, sc, bool(align_corners))
+                                  for L, o, sc in zip(sp, osz, scales)])
+    if mode == "area":
+        return _adaptive_avg_fn(nd)(input, osz)
+    raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported")
+
+
+@public("upsample", function=False, method=False, ns="nn.functional")
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
