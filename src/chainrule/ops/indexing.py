@@ -105,8 +105,19 @@ def _index_put(x, values, index):
 defop("index_put", _index_put,
       (lambda m, g, out, x, values, index: m.index_put(g, 0.0, index),
        lambda m, g, out, x, values, index: m.getitem(g, index)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False,
+      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("x[i] = v: the gradient of x is zero at i", "the gradient of v is g[i]"))
+
+
+@public("index_put")
+def index_put(input, indices, values, accumulate: bool = False):
+    """Out-of-place ``input[indices] = values`` (``accumulate=True``: ``+=``, repeats add up)."""
+    idx = tuple(indices)
+    if not accumulate:
+        return apply(TABLE["index_put"], input, values, idx)
+    shape = np.zeros(input.shape, bool)[_norm_index(idx)].shape
+    v = values if isinstance(values, Tensor) else Tensor(values, dtype=input.dtype)
+    return input + apply(TABLE["index_backward"], _ns.expand(v, shape), idx, tuple(input.shape))
 
 
 # ---- where -----------------------------------------------------------------------------------------
@@ -223,9 +234,19 @@ def _scatter(x, src, dim, index):
     return out
 
 
+def _fit(m, gs, src):
+    """Zero-pad a gradient of index's shape to src's (torch raises here; src may be larger)."""
+    if not hasattr(src, "shape") or tuple(gs.shape) == tuple(src.shape) or src.ndim == 0:
+        return gs
+    pads = []
+    for a, b in zip(reversed(tuple(gs.shape)), reversed(tuple(src.shape))):
+        pads += [0, b - a]
+    return m.constant_pad(gs, tuple(pads), 0.0)
+
+
 defop("scatter", _scatter,
       (lambda m, g, out, x, src, dim, index: m.scatter(g, 0.0, dim, index),
-       lambda m, g, out, x, src, dim, index: m.gather(g, dim, index)),
+       lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src)),
       LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("scatter: zero at the written positions", "scatter: the gradient is gathered"))
 
@@ -241,7 +262,7 @@ def _scatter_add(x, src, dim, index):
 
 defop("scatter_add", _scatter_add,
       (lambda m, g, out, x, src, dim, index: g,
-       lambda m, g, out, x, src, dim, index: m.gather(g, dim, index)),
+       lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src)),
       LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("scatter_add: identity", "scatter_add: the gradient is gathered"))
 
@@ -277,6 +298,18 @@ def _counts(m, x, dim, index, include_self):
 
 
 def _scatter_reduce_back(m, g, out, x, src, needs, dim, index, reduce, include_self=True):
+    gx, gs = _scatter_reduce_parts(m, g, out, x, _src_in(m, src, index), dim, index, reduce, include_self)
+    return gx, _fit(m, gs, src)
+
+
+def _src_in(m, src, index):
+    shp = _norm_one(index).shape
+    if tuple(src.shape) == tuple(shp):
+        return src
+    return m.getitem(src, tuple(slice(0, n) for n in shp))
+
+
+def _scatter_reduce_parts(m, g, out, x, src, dim, index, reduce, include_self=True):
     written = m.scatter(m.zeros_like(x), 1.0, dim, index) != 0  # positions some src reached
     keep_self = 1.0 if include_self else m.where(written, 0.0, 1.0)
     if reduce == "sum":
@@ -310,8 +343,9 @@ def _scatter_reduce_t(m, ts, out, x, src, dim, index, reduce, include_self=True)
     tsrc = m.zeros_like(src) if tsrc is None else tsrc
     if reduce in ("sum", "mean"):
         return m.scatter_reduce(tx, tsrc, dim, index, reduce, include_self)
-    gx, gs = _scatter_reduce_back(m, m.ones_like(out), out, x, src, (True, True), dim, index, reduce,
-                                  include_self)
+    src = _src_in(m, src, index)
+    tsrc = _src_in(m, tsrc, index)
+    gx, gs = _scatter_reduce_parts(m, m.ones_like(out), out, x, src, dim, index, reduce, include_self)
     # d out = (∂out/∂x)·t_x + the src tangents scatter-added with their partials
     return gx * tx + m.scatter_add(m.zeros_like(out), gs * tsrc, dim, index)
 

@@ -113,11 +113,26 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
             self.grad_fn, self._nr, self._rg = res.grad_fn, res._nr, True
         else:
             _copy_slices(self, base, res)
-    if res._x and res._x.get("fw"):
-        self._extra()["fw"] = dict(res._x["fw"])
+    rfw = res._x.get("fw") if res._x else None
+    if base is not None and (rfw or (base._x and base._x.get("fw"))):
+        _view_tangents(self, base, rfw or {})
+    if rfw:
+        self._extra()["fw"] = dict(rfw)
     elif self._x and self._x.get("fw"):
         self._x.pop("fw")
     return self
+
+
+def _view_tangents(view: Tensor, base: Tensor, rfw: dict) -> None:
+    """Forward mode through an in-place op on a view: the base's tangent takes the view's."""
+    bfw = base._extra().setdefault("fw", {})
+    pos = _positions(base.data, view.data)
+    for level in set(bfw) | set(rfw):
+        bt = bfw.get(level)
+        bt = np.zeros_like(base.data) if bt is None else bt.data
+        rt = rfw.get(level)
+        rt = np.zeros(view.data.shape, base.data.dtype) if rt is None else rt.data
+        bfw[level] = _make(_copy_slices_fwd(bt, rt, pos).astype(base.data.dtype, copy=False))
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
