@@ -15,6 +15,8 @@ _SCALARS = (int, float, bool)
 FW_LEVELS = [0]
 #: set by anomaly mode / explain to observe node creation: callable(node) or None
 ON_NODE: list = [None]
+#: number of active vmap / batched-gradient levels; batched inputs are only looked for when non-zero
+VMAP = [0]
 
 
 def _as_input(a, op):
@@ -56,6 +58,12 @@ def apply(op, *args, **kw):
                 raise TypeError(f"{op.name}() got multiple values for argument '{k}'")
             kw[k] = v
 
+    if VMAP[0]:
+        from .func._batching import batched_apply
+
+        r = batched_apply(op, tensors, kw)
+        if r is not NotImplemented:
+            return r
     arrays = []
     rg = False
     for a in tensors:

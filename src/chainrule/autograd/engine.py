@@ -205,6 +205,10 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
                 _make(o) if (i in nd or o.dtype.kind != "f") else _make(o, node, i)
                 for i, o in enumerate(node.out)
             )
+        if node.x is not None and "fw_out" in node.x:  # forward over reverse: outputs' tangents
+            from .forward_ad import _attach_out_tangents
+
+            out = _attach_out_tangents(node, out)
         gs = [g if g is None or isinstance(g, Tensor) else _make(g) for g in gs]
     else:
         m = A

@@ -1,11 +1,20 @@
 """Forward-mode AD (dual numbers): ``dual_level``, ``make_dual``, ``unpack_dual``.
 
-Tangents are Tensors attached to primal Tensors; every op computes its output's tangent eagerly
-from the rule table's forward-mode rules, multiplying the chain rule from the input side.
+Tangents are Tensors attached to primal Tensors, one per dual level; every op computes its
+outputs' tangents eagerly from the rule table's forward-mode rules, multiplying the chain rule
+from the input side.
+
+Levels nest (``jvp`` of ``jvp``): the tangent of level *k* is computed with Tensor ops while only
+the levels opened before *k* are active, so tangent arithmetic of level *k* itself carries the
+tangents of the outer levels (that is what makes ``jacfwd(jacfwd(f))`` exact), and never its own
+or inner ones (no perturbation confusion). Tangents are ordinary Tensors: they may require grad
+(reverse over forward), and a backward pass run with ``create_graph=True`` on dual tensors gives
+gradients that carry tangents (forward over reverse).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import namedtuple
 
 import numpy as np
@@ -14,22 +23,23 @@ from .. import _dispatch, _ns
 from .._tensor import Tensor, _make
 from ..ops._table import LINEAR, broadcastable_to
 
+#: active levels, outermost first (unique ids, so a closed level's tangents are never reused)
 _levels: list[int] = []
-_fw_off = [0]
+_ids = itertools.count()
 
 UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 
 
 def enter_dual_level() -> int:
-    """Start a new dual level and return its index."""
-    lvl = len(_levels)
+    """Start a new (innermost) dual level and return its id."""
+    lvl = next(_ids)
     _levels.append(lvl)
     _dispatch.FW_LEVELS[0] = len(_levels)
     return lvl
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
-    """Close the innermost dual level; its tangents are dropped."""
+    """Close the innermost dual level; tangents of that level are ignored from now on."""
     if not _levels:
         raise RuntimeError("exit_dual_level: no dual level is active")
     lvl = _levels[-1]
@@ -37,10 +47,6 @@ def exit_dual_level(*, level: int | None = None) -> None:
         raise RuntimeError(f"exit_dual_level: level {level} is not the innermost level {lvl}")
     _levels.pop()
     _dispatch.FW_LEVELS[0] = len(_levels)
-    _dead.add(lvl)
-
-
-_dead: set = set()
 
 
 class dual_level:
@@ -55,122 +61,197 @@ class dual_level:
 
     def __enter__(self) -> int:
         self.level = enter_dual_level()
-        _dead.discard(self.level)
         return self.level
 
     def __exit__(self, *exc) -> None:
         exit_dual_level(level=self.level)
 
 
-def _tangent(t, level: int):
+def _fw(t) -> dict | None:
     if isinstance(t, Tensor) and t._x is not None:
-        fw = t._x.get("fw")
-        if fw:
-            return fw.get(level)
+        return t._x.get("fw")
     return None
+
+
+def _tangent(t, level: int):
+    fw = _fw(t)
+    return fw.get(level) if fw else None
 
 
 def _set_tangent(t: Tensor, level: int, tangent: Tensor) -> None:
     t._extra().setdefault("fw", {})[level] = tangent
 
 
+def _current(level: int | None, what: str) -> int:
+    if level is not None:
+        return level
+    if not _levels:
+        raise RuntimeError(
+            f"{what}: to create a dual Tensor, you need to be inside a dual_level context "
+            "(with forward_ad.dual_level():)"
+        )
+    return _levels[-1]
+
+
+def _alias(tensor: Tensor) -> Tensor:
+    """A new tensor with ``tensor``'s value and graph (a view when it requires grad)."""
+    n = _dispatch.FW_LEVELS[0]
+    _dispatch.FW_LEVELS[0] = 0
+    try:
+        if tensor._rg:
+            out = _ns.view(tensor, tuple(tensor.shape))
+        else:
+            out = _make(tensor.data)
+    finally:
+        _dispatch.FW_LEVELS[0] = n
+    fw = _fw(tensor)
+    if fw:  # tangents of the other levels stay
+        out._extra()["fw"] = dict(fw)
+    return out
+
+
 def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
-    """A view of ``tensor`` carrying ``tangent`` as its forward-mode derivative."""
-    if level is None:
-        if not _levels:
-            raise RuntimeError(
-                "make_dual: to create a dual Tensor, you need to be inside a dual_level context "
-                "(with forward_ad.dual_level():)"
-            )
-        level = _levels[-1]
+    """A view of ``tensor`` carrying ``tangent`` as its forward-mode derivative at ``level``.
+
+    Example:
+        >>> with forward_ad.dual_level():
+        ...     x = forward_ad.make_dual(chainrule.tensor([1.0, 2.0]), chainrule.ones(2))
+        ...     forward_ad.unpack_dual(x.exp()).tangent
+        tensor([2.7183, 7.3891])
+    """
+    level = _current(level, "make_dual")
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"make_dual: expected primal to be a Tensor, got {type(tensor).__name__}")
     if not isinstance(tangent, Tensor):
-        raise TypeError("make_dual: expected tangent to be a Tensor")
+        raise TypeError(f"make_dual: expected tangent to be a Tensor, got {type(tangent).__name__}")
     if tangent.shape != tensor.shape:
         raise RuntimeError(
             f"make_dual: expected tangent to have the same shape as primal, got primal shape "
             f"{list(tensor.shape)} and tangent shape {list(tangent.shape)}"
         )
     if not tensor.is_floating_point():
-        raise ValueError(f"make_dual: expected a floating point primal, got {tensor.dtype}")
+        raise ValueError(
+            f"make_dual: expected primal to be floating point or complex, but got {tensor.dtype}"
+        )
     if tangent.data.dtype != tensor.data.dtype:
-        tangent = tangent.to(tensor.dtype)
-    _fw_off[0] += 1
-    try:
-        out = _ns.view(tensor, tuple(tensor.shape)) if tensor._rg else _make(tensor.data)
-    finally:
-        _fw_off[0] -= 1
+        n = _dispatch.FW_LEVELS[0]
+        _dispatch.FW_LEVELS[0] = 0
+        try:
+            tangent = _ns.to_dtype(tangent, tensor.dtype)
+        finally:
+            _dispatch.FW_LEVELS[0] = n
+    from ..func._batching import Batched, lift
+
+    if isinstance(tensor, Batched):  # tangents live on the values, with the batch dim exposed
+        return Batched(make_dual(tensor.value, lift(tangent, tensor.level), level=level),
+                       tensor.level)
+    out = _alias(tensor)
     _set_tangent(out, level, tangent)
     return out
 
 
-def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
-    """``(primal, tangent)`` of a dual tensor; tangent is None where there is none."""
+def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)`` of a dual tensor at ``level``; tangent is None where there is none.
+
+    The primal keeps the tangents of the other levels and the graph of ``tensor``.
+    """
     if level is None:
-        level = _levels[-1] if _levels else 0
+        if not _levels:
+            return UnpackedDualTensor(tensor, None)
+        level = _levels[-1]
+    from ..func._batching import Batched, lower
+
+    if isinstance(tensor, Batched):
+        p, t = unpack_dual(tensor.value, level=level)
+        if t is None:
+            return UnpackedDualTensor(tensor, None)
+        return UnpackedDualTensor(Batched(p, tensor.level), lower(t, tensor.level))
     t = _tangent(tensor, level)
     if t is None:
         return UnpackedDualTensor(tensor, None)
-    primal = _make(tensor.data, tensor.grad_fn, tensor._nr)
-    primal._rg = tensor._rg
+    primal = _alias(tensor)
+    del primal._x["fw"][level]
     return UnpackedDualTensor(primal, t)
 
 
 def _propagate(op, tensors, kw, res) -> None:
-    """Compute the outputs' tangents from the inputs' with the op's forward-mode rule."""
-    if _fw_off[0]:
-        return
-    _fw_off[0] += 1  # tangent arithmetic itself carries no tangents (one level, as torch)
+    """Compute the outputs' tangents from the inputs' with the op's forward-mode rule.
+
+    The tangent of the level at position k is computed while only the k outer levels are
+    active, so its arithmetic carries their tangents (nested forward mode).
+    """
+    n = _dispatch.FW_LEVELS[0]
     try:
-        _propagate_levels(op, tensors, kw, res)
+        for k in range(n):  # outer levels first: inner rules may read out's outer tangents
+            level = _levels[k]
+            ts = [_tangent(a, level) for a in tensors]
+            if all(t is None for t in ts):
+                continue
+            _dispatch.FW_LEVELS[0] = k
+            _one_level(op, tensors, kw, res, ts, level)
     finally:
-        _fw_off[0] -= 1
+        _dispatch.FW_LEVELS[0] = n
+    if res and res[0].grad_fn is not None:  # for forward over reverse: rules read out's tangent
+        fws = [_fw(o) for o in res]
+        if any(fws):
+            res[0].grad_fn._extra()["fw_out"] = [dict(f) if f else None for f in fws]
 
 
-def _propagate_levels(op, tensors, kw, res) -> None:
-    for level in list(_levels):
-        ts = [_tangent(a, level) for a in tensors]
-        if all(t is None for t in ts):
+def _one_level(op, tensors, kw, res, ts, level) -> None:
+    if op.jvp is None and op.jvp_all is None:
+        if not op.diff:
+            return
+        raise NotImplementedError(
+            f"Trying to use forward AD with {op.name} that does not support it because it has "
+            "no forward-mode rule in the rule table"
+        )
+    out = res[0] if op.nout == 1 else res
+    if op.jvp == LINEAR:
+        args = [t if t is not None else (_zeros(a) if isinstance(a, Tensor) else a)
+                for a, t in zip(tensors, ts)]
+        outs = _dispatch.apply(op, args, **kw) if op.nin < 0 else _dispatch.apply(op, *args, **kw)
+        outs = (outs,) if op.nout == 1 else outs
+    elif op.jvp_all is not None:
+        r = op.jvp_all(_ns, ts, out, tensors, **kw) if op.nin < 0 else \
+            op.jvp_all(_ns, ts, out, *tensors, **kw)
+        outs = (r,) if op.nout == 1 else r
+    else:
+        total = None
+        for rule, t in zip(op.jvp, ts):
+            if t is not None:
+                c = rule(_ns, t, out, *tensors, **kw)
+                total = c if total is None else total + c
+        outs = (total,)
+    for o, t in zip(res, outs):
+        if t is None or o.data.dtype.kind != "f":
             continue
-        if op.jvp is None and op.jvp_all is None:
-            if not op.diff:
-                continue
-            raise NotImplementedError(
-                f"Trying to use forward AD with {op.name} that does not support it because it has "
-                "no forward-mode rule in the rule table"
-            )
-        out = res[0] if op.nout == 1 else res
-        if op.jvp == LINEAR:
-            args = [t if t is not None else (_zeros(a) if isinstance(a, Tensor) else a)
-                    for a, t in zip(tensors, ts)]
-            outs = _dispatch.apply(op, args, **kw) if op.nin < 0 else _dispatch.apply(op, *args, **kw)
-            outs = (outs,) if op.nout == 1 else outs
-        elif op.jvp_all is not None:
-            r = op.jvp_all(_ns, ts, out, tensors, **kw) if op.nin < 0 else \
-                op.jvp_all(_ns, ts, out, *tensors, **kw)
-            outs = (r,) if op.nout == 1 else r
-        else:
-            total = None
-            for rule, t in zip(op.jvp, ts):
-                if t is not None:
-                    c = rule(_ns, t, out, *tensors, **kw)
-                    total = c if total is None else total + c
-            outs = (total,)
-        for o, t in zip(res, outs):
-            if t is None or o.data.dtype.kind != "f":
-                continue
-            if not isinstance(t, Tensor):
-                t = _make(np.asarray(t, dtype=o.data.dtype))
-            if t.data.shape != o.data.shape:
-                if not broadcastable_to(t.data.shape, o.data.shape):
-                    raise RuntimeError(
-                        f"forward-mode rule of {op.name} gave a tangent of shape {list(t.shape)} "
-                        f"for an output of shape {list(o.shape)}"
-                    )
-                t = _ns.expand(t, tuple(o.data.shape))
-            if t.data.dtype != o.data.dtype:
-                t = _ns.to_dtype(t, o.data.dtype)
-            _set_tangent(o, level, t)
+        if not isinstance(t, Tensor):
+            t = _make(np.asarray(t, dtype=o.data.dtype))
+        if t.data.shape != o.data.shape:
+            if not broadcastable_to(t.data.shape, o.data.shape):
+                raise RuntimeError(
+                    f"forward-mode rule of {op.name} gave a tangent of shape {list(t.shape)} "
+                    f"for an output of shape {list(o.shape)}"
+                )
+            t = _ns.expand(t, tuple(o.data.shape))
+        if t.data.dtype != o.data.dtype:
+            t = _ns.to_dtype(t, o.data.dtype)
+        _set_tangent(o, level, t)
+
+
+def _attach_out_tangents(node, out):
+    """The engine's Tensor view of a node's output(s), with the tangents they had in forward."""
+    fws = node.x["fw_out"]
+    if isinstance(out, tuple):
+        for o, f in zip(out, fws):
+            if f:
+                o._extra()["fw"] = dict(f)
+    elif fws[0]:
+        out._extra()["fw"] = dict(fws[0])
+    return out
 
 
 def _zeros(a: Tensor) -> Tensor:
-    return _make(np.zeros_like(a.data))
+    from .._creation import zeros_like
+
+    return zeros_like(a)

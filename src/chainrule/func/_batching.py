@@ -1,0 +1,537 @@
+"""Batching: a ``Batched`` tensor hides one leading batch dimension, and every op on it runs once
+on the whole batch (NumPy broadcasting over the batch axis) by a batching rule keyed by the op.
+
+This single layer serves ``vmap``, batched backward passes (``autograd.grad(...,
+is_grads_batched=True)``, ``jacrev``, ``jacobian(vectorize=True)``: the cotangent is a Batched
+tensor and the rules run on it) and batched forward mode (``jacfwd``: the tangent is Batched).
+
+A ``Batched(value, level)`` has the *logical* shape ``value.shape[1:]``; dim 0 of ``value`` is the
+batch dimension of ``level``. Levels nest: the value of a Batched tensor may itself be Batched at a
+lower (outer) level, never a higher one. The dispatcher sends an op with a Batched input here
+(``batched_apply``); the rule unwraps the inputs of the highest level, calls the op on the values
+(which recurses into outer levels) and wraps the result. Graph and tangents of the values are
+kept, so transforms outside the batching see ordinary ops.
+
+Rules (``RULES[name]`` or by kind): elementwise ops broadcast after the batched inputs are padded
+to a common logical rank; ops with ``dim``/``shape`` parameters shift them by one; matmul lifts
+vectors to matrices. An op with no rule runs in a Python loop over the batch (exact, slow) and
+warns once, naming the op.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+
+from .. import _dispatch
+from .._tensor import Tensor
+from ..autograd.grad_mode import _state
+from ..ops._table import TABLE
+
+#: level -> batch size, for the levels alive now
+SIZES: dict[int, int] = {}
+_ids = itertools.count(1)
+#: set while a batched backward pass runs without create_graph: the ops on values record no graph
+_NO_RECORD = [0]
+_warned: set = set()
+
+
+class _Meta:
+    """What ``Batched.data`` gives: the logical shape and dtype (the values are per example)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple, dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __getattr__(self, name):
+        raise RuntimeError(
+            f"vmap: the data of a batched tensor (logical shape {list(self.shape)}) is not "
+            f"available inside a batched function (tried to read .data.{name}); use tensor ops"
+        )
+
+
+class Batched(Tensor):
+    """A tensor with a hidden leading batch dimension (of ``level``): one value per example."""
+
+    __slots__ = ("value", "level")
+
+    def __init__(self, value: Tensor, level: int) -> None:
+        self.value = value
+        self.level = level
+        self._rg = False
+        self._grad = None
+        self.grad_fn = None
+        self._nr = 0
+        self._vc = None
+        self._acc = None
+        self._x = None
+
+    @property
+    def data(self) -> _Meta:  # type: ignore[override]
+        v = self.value.data
+        return _Meta(v.shape[1:], v.dtype)
+
+    def __repr__(self) -> str:
+        return f"BatchedTensor(lvl={self.level}, bdim=0, value={self.value!r})"
+
+    def item(self):
+        raise RuntimeError(
+            "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+            "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+            "operations."
+        )
+
+    def numpy(self, *a, **k):
+        raise RuntimeError("vmap: cannot convert a batched tensor to NumPy inside vmap")
+
+    def tolist(self):
+        raise RuntimeError("vmap: cannot convert a batched tensor to a list inside vmap")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError(
+            "vmap: It looks like you're attempting to use a Tensor in some data-dependent control "
+            "flow. We don't support that yet, please shout over at the issue tracker."
+        )
+
+
+# ---- levels ----------------------------------------------------------------------------------
+#: the levels opened by ``vmap`` (the others carry a basis of tangents or cotangents)
+VMAPPED: set = set()
+
+
+def new_level(size: int, vmapped: bool = False) -> int:
+    lvl = next(_ids)
+    SIZES[lvl] = size
+    if vmapped:
+        VMAPPED.add(lvl)
+    _dispatch.VMAP[0] += 1
+    return lvl
+
+
+def close_level(lvl: int) -> None:
+    SIZES.pop(lvl, None)
+    VMAPPED.discard(lvl)
+    _dispatch.VMAP[0] -= 1
+
+
+def _apply(name, *args, **kw):
+    return _dispatch.apply(TABLE[name], *args, **kw)
+
+
+def levels_of(t) -> list:
+    """The levels ``t`` is batched at, outermost (lowest) first."""
+    out = []
+    while isinstance(t, Batched):
+        out.append(t.level)
+        t = t.value
+    return out[::-1]
+
+
+def to_physical(t: Tensor, levels: list) -> Tensor:
+    """A plain tensor whose leading dims are the batch dims of ``levels`` (ascending, every one
+    present: missing ones are expanded), followed by ``t``'s logical dims."""
+    levels = sorted(levels)
+    have = levels_of(t)
+    extra = [lv for lv in have if lv not in levels]
+    if extra:
+        raise RuntimeError(f"to_physical: tensor is batched at levels {extra} not asked for")
+    p = t
+    while isinstance(p, Batched):
+        p = p.value
+    # p's dims: have (ascending) then logical; insert the missing levels
+    if len(have) == len(levels):
+        return p
+    shape = tuple(p.shape)
+    pos = {lv: i for i, lv in enumerate(have)}
+    logical = shape[len(have):]
+    ones = tuple(shape[pos[lv]] if lv in pos else 1 for lv in levels)
+    p = _apply("reshape", p, ones + logical)
+    return _apply("expand", p, tuple(SIZES[lv] for lv in levels) + logical)
+
+
+def wrap(p: Tensor, levels: list) -> Tensor:
+    """Inverse of ``to_physical``: leading dims of ``p`` become the batch dims of ``levels``."""
+    for lv in sorted(levels):
+        p = Batched(p, lv)
+    return p
+
+
+def movedim(t: Tensor, src: int, dst: int) -> Tensor:
+    nd = t.ndim
+    src, dst = src % nd, dst % nd
+    if src == dst:
+        return t
+    perm = [i for i in range(nd) if i != src]
+    perm.insert(dst, src)
+    return _apply("permute", t, tuple(perm))
+
+
+def lift(t: Tensor, level: int) -> Tensor:
+    """``t`` (logical shape S) as a tensor of logical shape (B, *S) where B is the batch dim of
+    ``level``, still batched at the other levels of ``t`` (``t`` is expanded if not batched)."""
+    if isinstance(t, Batched) and t.level == level:
+        return t.value
+    if isinstance(t, Batched) and t.level > level:
+        return Batched(movedim(lift(t.value, level), 0, 1), t.level)
+    return _apply("expand", _apply("unsqueeze", t, 0), (SIZES[level],) + tuple(t.shape))
+
+
+def lower(t: Tensor, level: int) -> Tensor:
+    """Inverse of ``lift``: logical dim 0 of ``t`` becomes the batch dim of ``level``."""
+    if isinstance(t, Batched) and t.level > level:
+        return Batched(lower(movedim(t.value, 1, 0), level), t.level)
+    return Batched(t, level)
+
+
+# ---- the dispatcher's entry --------------------------------------------------------------------
+def batched_apply(op, tensors, kw):
+    level = 0
+    for a in tensors:
+        if type(a) is Batched and a.level > level:
+            level = a.level
+    if not level:
+        return NotImplemented
+    if level not in SIZES:
+        raise RuntimeError(
+            f"{op.name}(): a batched tensor escaped the vmap/jacobian that created it (level {level} "
+            "is closed); return it from the transformed function instead of storing it"
+        )
+    prev = _state.enabled
+    if _NO_RECORD[0]:
+        _state.enabled = False
+    try:
+        rule = RULES.get(op.name) or _by_kind(op)
+        outs = rule(op, tensors, kw, level) if rule is not None else None
+        if outs is None:
+            outs = _loop(op, tensors, kw, level)
+    finally:
+        _state.enabled = prev
+    # graph and tangents live on the values (the ops above recorded and propagated them)
+    if op.nout == 1:
+        return Batched(outs, level)
+    return tuple(Batched(o, level) for o in outs)
+
+
+def _split(tensors, level):
+    """(values, logical ndims, batched flags) of the op's tensor inputs at ``level``."""
+    vals, nds, bs = [], [], []
+    for a in tensors:
+        if type(a) is Batched and a.level == level:
+            vals.append(a.value)
+            nds.append(a.ndim)
+            bs.append(True)
+        else:
+            vals.append(a)
+            nds.append(a.ndim if isinstance(a, Tensor) else np.ndim(a) if a is not None else 0)
+            bs.append(False)
+    return vals, nds, bs
+
+
+def _pad(v: Tensor, nd: int, to: int) -> Tensor:
+    if nd >= to:
+        return v
+    return _apply("reshape", v, (v.shape[0],) + (1,) * (to - nd) + tuple(v.shape[1:]))
+
+
+def _call(op, args, kw):
+    return _dispatch.apply(op, args, **kw) if op.nin < 0 else _dispatch.apply(op, *args, **kw)
+
+
+# ---- rules -------------------------------------------------------------------------------------
+def _elementwise(op, tensors, kw, level):
+    vals, nds, bs = _split(tensors, level)
+    to = max(nds)
+    args = [_pad(v, d, to) if b else v for v, d, b in zip(vals, nds, bs)]
+    return _call(op, args, kw)
+
+
+def _unary(op, tensors, kw, level):
+    """Ops whose only tensor input is batched and whose parameters don't name dims."""
+    if len(tensors) != 1:
+        return _elementwise(op, tensors, kw, level)
+    return _call(op, [tensors[0].value], kw)
+
+
+def _wrap_dim(d, nd: int) -> int:
+    n = max(nd, 1)
+    if not -n <= d < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+        )
+    return d % n
+
+
+def _reduce(op, tensors, kw, level):
+    (x,) = tensors
+    v, nd = x.value, x.ndim
+    kw = dict(kw)
+    dim = kw.get("dim")
+    if nd == 0:
+        v = _apply("reshape", v, (v.shape[0], 1))
+        kw["dim"] = 1
+        kw["keepdim"] = False
+        return _call(op, [v], kw)
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        kw["dim"] = tuple(range(1, nd + 1))
+    elif isinstance(dim, (int, np.integer)):
+        kw["dim"] = _wrap_dim(int(dim), nd) + 1
+    else:
+        kw["dim"] = tuple(_wrap_dim(int(d), nd) + 1 for d in dim)
+    if op.name in ("max_dim", "min_dim") and not isinstance(kw["dim"], int):
+        return None
+    return _call(op, [v], kw)
+
+
+def _all_reduce(op, tensors, kw, level):  # max_all / min_all
+    (x,) = tensors
+    v, nd = x.value, x.ndim
+    if nd == 0:
+        return _apply("clone", v)
+    name = "amax" if op.name == "max_all" else "amin"
+    return _apply(name, v, dim=tuple(range(1, nd + 1)), keepdim=False)
+
+
+def _softmax_like(op, tensors, kw, level):
+    (x,) = tensors
+    kw = dict(kw)
+    if kw.get("dim") is None:
+        return None
+    kw["dim"] = _wrap_dim(kw["dim"], x.ndim) + 1
+    if x.ndim == 0:
+        return None
+    return _call(op, [x.value], kw)
+
+
+def _shape_arg(x, shape):
+    return (x.value.shape[0],) + tuple(shape)
+
+
+def _reshape(op, tensors, kw, level):
+    (x,) = tensors
+    return _apply("reshape", x.value, _shape_arg(x, kw["shape"]))
+
+
+def _expand(op, tensors, kw, level):
+    (x,) = tensors
+    shape = tuple(kw["shape"])
+    v = _pad(x.value, x.ndim, len(shape))
+    return _apply("expand", v, (v.shape[0],) + shape)
+
+
+def _sum_to_size(op, tensors, kw, level):
+    (x,) = tensors
+    shape = tuple(kw["shape"])
+    b = x.value.shape[0]
+    padded = (b,) + (1,) * (x.ndim - len(shape)) + shape
+    r = _apply("sum_to_size", x.value, padded)
+    return _apply("reshape", r, (b,) + shape) if padded != (b,) + shape else r
+
+
+def _transpose(op, tensors, kw, level):
+    (x,) = tensors
+    nd = x.ndim
+    if nd == 0:
+        return _apply("clone", x.value)
+    return _apply("transpose", x.value, _wrap_dim(kw["dim0"], nd) + 1, _wrap_dim(kw["dim1"], nd) + 1)
+
+
+def _permute(op, tensors, kw, level):
+    (x,) = tensors
+    dims = tuple(_wrap_dim(d, x.ndim) + 1 for d in kw["dims"])
+    if len(dims) != x.ndim:
+        return None  # let the op raise its own error
+    return _apply("permute", x.value, (0,) + dims)
+
+
+def _squeeze(op, tensors, kw, level):
+    (x,) = tensors
+    dim = kw.get("dim")
+    shape = x.shape
+    if dim is None:
+        dims = tuple(i + 1 for i, s in enumerate(shape) if s == 1)
+    elif isinstance(dim, (int, np.integer)):
+        dims = (_wrap_dim(int(dim), x.ndim) + 1,)
+    else:
+        dims = tuple(_wrap_dim(int(d), x.ndim) + 1 for d in dim)
+    if x.ndim == 0:
+        return _apply("clone", x.value)
+    return _apply("squeeze", x.value, dims)
+
+
+def _unsqueeze(op, tensors, kw, level):
+    (x,) = tensors
+    d = _wrap_dim(kw["dim"], x.ndim + 1)
+    return _apply("unsqueeze", x.value, d + 1)
+
+
+def _expand_to_batch(v, b: bool, level: int):
+    if b:
+        return v
+    shape = tuple(v.shape)
+    return _apply("expand", _apply("unsqueeze", v, 0), (SIZES[level],) + shape)
+
+
+def _catstack(op, tensors, kw, level):
+    vals, nds, bs = _split(tensors, level)
+    args = [_expand_to_batch(v, b, level) for v, b in zip(vals, bs)]
+    nd = max(nds) + (1 if op.name == "stack" else 0)
+    kw = dict(kw)
+    kw["dim"] = _wrap_dim(kw.get("dim", 0), nd) + 1
+    return _dispatch.apply(op, args, **kw)
+
+
+def _matmul(op, tensors, kw, level):
+    vals, nds, bs = _split(tensors, level)
+    if min(nds) == 0:
+        return None
+    (x, y), (nx, ny) = vals, nds
+    bx, by = bs
+    squeeze = []
+    if nx == 1:  # lift vectors to matrices: x (k) -> (1, k); y (k) -> (k, 1)
+        x = _apply("unsqueeze", x, -2) if bx else _apply("unsqueeze", x, 0)
+        nx = 2
+        squeeze.append(-2)
+    if ny == 1:
+        y = _apply("unsqueeze", y, -1)
+        ny = 2
+        squeeze.append(-1)
+    to = max(nx, ny)
+    x = _pad(x, nx, to) if bx else x
+    y = _pad(y, ny, to) if by else y
+    r = _apply("matmul", x, y)
+    if squeeze:
+        r = _apply("squeeze", r, (-2, -1) if len(squeeze) == 2 else squeeze[0])
+    return r
+
+
+def _index_items(index):
+    items = index if isinstance(index, tuple) else (index,)
+    for i in items:
+        if isinstance(i, Batched):
+            return None
+    return items
+
+
+def _advanced_ok(items) -> bool:
+    """Whether prefixing ``slice(None)`` keeps the batch dim first (advanced indices adjacent)."""
+    adv = [k for k, i in enumerate(items)
+           if isinstance(i, (Tensor, np.ndarray, list)) or (
+               isinstance(i, (int, np.integer)) and not isinstance(i, bool))]
+    has_array = any(isinstance(items[k], (Tensor, np.ndarray, list)) for k in adv)
+    if not has_array:
+        return True
+    return adv == list(range(adv[0], adv[-1] + 1))
+
+
+def _getitem(op, tensors, kw, level):
+    (x,) = tensors
+    items = _index_items(kw["index"])
+    if items is None or not _advanced_ok(items):
+        return None
+    return _apply("getitem", x.value, (slice(None),) + tuple(items))
+
+
+def _index_backward(op, tensors, kw, level):
+    (g,) = tensors
+    items = _index_items(kw["index"])
+    if items is None or not _advanced_ok(items):
+        return None
+    b = g.value.shape[0]
+    return _apply("index_backward", g.value, (slice(None),) + tuple(items), (b,) + tuple(kw["shape"]))
+
+
+def _along(op, tensors, kw, level):
+    """take_along_dim / put_along_dim: indices are a parameter (maybe Batched)."""
+    (x,) = tensors
+    kw = dict(kw)
+    idx = kw["indices"]
+    if kw.get("dim") is None:
+        return None
+    b = SIZES[level]
+    if isinstance(idx, Batched):
+        if idx.level != level:
+            return None
+        iv = idx.value
+    else:
+        iv = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
+        iv = Tensor(np.broadcast_to(iv.data, (b,) + iv.data.shape).copy())
+    if op.name == "take_along_dim":
+        nd = x.ndim
+        v = x.value
+    else:
+        nd = len(kw["shape"])
+        v = x.value
+        kw["shape"] = (b,) + tuple(kw["shape"])
+    if iv.ndim - 1 != nd or v.ndim - 1 != nd:
+        return None
+    kw["dim"] = _wrap_dim(kw["dim"], nd) + 1
+    kw["indices"] = iv
+    return _call(op, [v], kw)
+
+
+def _where(op, tensors, kw, level):
+    return _elementwise(op, tensors, kw, level)
+
+
+def _loop(op, tensors, kw, level):
+    """Fallback: run the op once per example and stack (exact for every op; slow)."""
+    if op.name not in _warned:
+        _warned.add(op.name)
+        warnings.warn(
+            f"vmap: there is no batching rule for op {op.name!r}, so it runs as a Python loop "
+            "over the batch (exact but slow)",
+            UserWarning,
+            stacklevel=4,
+        )
+    vals, _, bs = _split(tensors, level)
+    kwb = dict(kw)
+    batched_kw = {k: v for k, v in kw.items() if type(v) is Batched and v.level == level}
+    outs = []
+    for i in range(SIZES[level]):
+        args = [_apply("getitem", v, i) if b else v for v, b in zip(vals, bs)]
+        for k, v in batched_kw.items():
+            kwb[k] = _apply("getitem", v.value, i)
+        outs.append(_call(op, args, kwb))
+    if op.nout == 1:
+        return _apply("stack", outs, 0)
+    return tuple(_apply("stack", [o[j] for o in outs], 0) for j in range(len(outs[0])))
+
+
+RULES: dict = {
+    "sum": _reduce, "mean": _reduce, "var": _reduce, "std": _reduce, "amax": _reduce,
+    "amin": _reduce, "max_dim": _reduce, "min_dim": _reduce, "norm": _reduce,
+    "max_all": _all_reduce, "min_all": _all_reduce,
+    "softmax": _softmax_like, "log_softmax": _softmax_like,
+    "reshape": _reshape, "view": _reshape, "expand": _expand, "sum_to_size": _sum_to_size,
+    "transpose": _transpose, "permute": _permute, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
+    "cat": _catstack, "stack": _catstack, "matmul": _matmul,
+    "getitem": _getitem, "index_backward": _index_backward,
+    "take_along_dim": _along, "put_along_dim": _along, "where": _where,
+    "to_dtype": _unary, "clone": _unary,
+}
+#: elementwise ops with no backward rule (so not marked ELEMENTWISE in the table)
+ELEMENTWISE_NAMES = {
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "logical_xor",
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+}
+
+
+def _by_kind(op):
+    if op.name in ELEMENTWISE_NAMES:
+        return _elementwise
+    if op.vjp is not None and op.jvp is op.vjp and op.nin >= 0 and not op.name.endswith("_"):
+        if not any(p in ("dim", "shape", "dims", "size") for p in op.params):
+            return _elementwise
+    return None
