@@ -159,3 +159,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         else:
             out.append(g if isinstance(g, Tensor) else _make(g))
     return tuple(out)
+
+
+# ---- extending and debugging autograd (custom Functions, numerical fallback, anomaly mode) --------
+from .function import (  # noqa: E402
+    Function, FunctionCtx, InplaceFunction, nondifferentiable, once_differentiable,
+)
+from .numerical import NumericalDerivativeWarning, numerical  # noqa: E402
+from .anomaly_mode import (  # noqa: E402
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
+)
+from . import function, anomaly_mode  # noqa: E402,F401
+
+__all__ += [
+    "Function", "FunctionCtx", "InplaceFunction", "once_differentiable", "nondifferentiable",
+    "numerical", "NumericalDerivativeWarning", "detect_anomaly", "set_detect_anomaly",
+    "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+]
+
+from . import forward_ad, functional  # noqa: E402,F401
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402,F401

@@ -12,11 +12,13 @@ from .. import _ns as F
 from .._tensor import Tensor, _make
 from ..ops._table import A, broadcastable_to, sum_to_shape
 from .grad_mode import _state
-from .graph import AccumulateGrad, _FREED
+from .graph import AccumulateGrad, Node, _FREED
 
 #: observers of the backward pass (explain, anomaly mode): ``obs(node, grads_in, grads_out)`` after
 #: each node ran; for a leaf's AccumulateGrad after ``.grad`` was updated, with grads_out None
 OBSERVERS: list = []
+#: called as ``h(exc, node)`` when backward raises while running ``node`` (anomaly mode notes)
+ON_ERROR: list = []
 
 
 def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
@@ -89,28 +91,42 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     prev_mode = _state.enabled
     _state.enabled = create_graph
+    node = None
     try:
         while ready:
             node = ready.pop()
             gs = buf.pop(node, None)
-            if node.x is not None and gs is not None:
-                gs = _pre_hooks(node, gs, create_graph)
+            if type(node) is AccumulateGrad:
+                vx = node.variable._x
+                if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
+                    gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
+            elif node.x is not None and gs is not None:
+                gs = _pre_hooks(node, gs, create_graph)  # tensor hooks, retain_grad
             if capture is not None and node in capture:
                 for nr, i in capture[node]:
                     g = gs[nr] if gs is not None else None
                     if g is not None and not create_graph and (id(g) in passed or g.base is not None):
                         g = g.copy()
                     results[i] = g
+                if not (accumulate and type(node) is AccumulateGrad) and \
+                        not any(e is not None and e[0] in needed for e in node.next):
+                    gs = None  # only captured: as torch, the node itself does not run
+            if node.x is not None and gs is not None and "pre" in node.x:
+                gs = _node_pre_hooks(node, gs, create_graph)
             if type(node) is AccumulateGrad:
                 if gs is not None and gs[0] is not None and (capture is None or accumulate):
                     _accumulate(node, gs[0], create_graph, passed)
+                    if node.x is not None and "post" in node.x:
+                        _post_hooks(node, (), gs)
                     for obs in OBSERVERS:
                         obs(node, gs, None)
                 continue
             if gs is None or (gs[0] is None and all(g is None for g in gs)):
                 outs = None
             else:
-                if create_graph:
+                if type(node) is not Node:
+                    outs = node.run_backward(gs, create_graph, passed)
+                elif create_graph:
                     outs = _call_rules(node, gs, True, passed)
                 else:
                     outs = _raw_rules(node, gs, passed)
@@ -137,6 +153,10 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                 deps[c] = d
                 if d == 0:
                     ready.append(c)
+    except Exception as e:
+        for h in ON_ERROR:
+            h(e, node)
+        raise
     finally:
         _state.enabled = prev_mode
     return results
@@ -263,8 +283,6 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
 def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
     var = node.variable
     vx = var._x
-    if vx is not None and vx.get("hooks"):
-        g = _run_tensor_hooks(vx["hooks"], g, create)
     old = var._grad
     if create:
         gt = g if isinstance(g, Tensor) else _make(g)
@@ -316,7 +334,11 @@ def _pre_hooks(node, gs: list, create: bool) -> list:
                 g = gs[nr]
                 gt = g if isinstance(g, Tensor) else _make(g.copy())
                 t._grad = gt if t._grad is None else t._grad + gt
-    pre = x.get("pre")
+    return gs
+
+
+def _node_pre_hooks(node, gs: list, create: bool) -> list:
+    pre = node.x.get("pre")
     if pre:
         for h in list(pre.values()):
             wrapped = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in gs)
