@@ -48,6 +48,10 @@ def _advanced(index) -> bool:
 
 def _getitem(x, index):
     index = _norm_index(index)
+    if _is_basic(index):  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
+        items = index if isinstance(index, tuple) else (index,)
+        if not any(i is Ellipsis for i in items):
+            index = items + (Ellipsis,)
     try:
         r = x[index]
     except IndexError as e:

@@ -22,7 +22,7 @@ from .. import _dtype, _ns
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import _state
 from . import PUBLIC, public
-from ._table import LINEAR, TABLE, defop
+from ._table import LINEAR, TABLE, _reads, defop
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
@@ -104,7 +104,7 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
     self._bump()
     node = res.grad_fn
     if node is not None:
-        if node.out is rd and rd.dtype == self.data.dtype:
+        if node.out is rd and rd.dtype == self.data.dtype and _reads_out(node):
             # the node keeps the tensor itself as its saved output (as torch): no extra copy, and a
             # later in-place change of it is caught by the version check
             node.out = self.data
@@ -133,6 +133,26 @@ def _view_tangents(view: Tensor, base: Tensor, rfw: dict) -> None:
         rt = rfw.get(level)
         rt = np.zeros(view.data.shape, base.data.dtype) if rt is None else rt.data
         bfw[level] = _make(_copy_slices_fwd(bt, rt, pos).astype(base.data.dtype, copy=False))
+
+
+_OUT_READERS: dict = {}
+
+
+def _reads_out(node) -> bool:
+    """Whether the backward rules this node will run read its output (torch saves ``result``)."""
+    op = node.op
+    if op.vjp is None:
+        return op.saves_out
+    key = (op.name, tuple(e is not None for e in node.next))
+    r = _OUT_READERS.get(key)
+    if r is None:
+        r = False
+        for rule, need in zip(op.vjp, key[1]):
+            if need and rule is not None:
+                names = _reads(rule)
+                r = r or names is None or "out" in names
+        _OUT_READERS[key] = r
+    return r
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
