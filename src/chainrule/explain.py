@@ -31,7 +31,7 @@ import numpy as np
 from . import viz
 from ._tensor import Tensor
 from .autograd import engine as _engine
-from .autograd.graph import AccumulateGrad
+from .autograd.graph import AccumulateGrad, Node
 
 __all__ = ["Explain", "Step", "accumulation", "Accumulation"]
 
@@ -118,12 +118,12 @@ class Explain:
         except ValueError:
             pass
         f = sys._getframe(1)
-        names = {id(v): k for k, v in f.f_locals.items()
-                 if isinstance(v, Tensor) and not k.startswith("_")}
+        names = {("local", id(v)): k for k, v in f.f_locals.items()
+                 if isinstance(v, Tensor) and k.isidentifier() and not k.startswith("_")}
         names.update(viz._param_names(self._params))
         self._names.update(names)
         self._node_names = {id(v.grad_fn): k for k, v in f.f_locals.items()
-                            if isinstance(v, Tensor) and v.grad_fn is not None
+                            if isinstance(v, Tensor) and v.grad_fn is not None and k.isidentifier()
                             and not k.startswith("_")}
 
     def _name(self, t: Tensor) -> str:
@@ -157,7 +157,8 @@ class Explain:
         else:
             st.formula = [f] * n_in
         st.inputs = [_letter(st.formula[i], i, n_in) for i in range(n_in)]
-        st.elementwise = op.vjp is not None and op.jvp is op.vjp
+        vjp = getattr(op, "vjp", None)  # a custom Function's node has no rule-table row
+        st.elementwise = vjp is not None and getattr(op, "jvp", None) is vjp
         st.dest = []
         st.paths = []
         for i, e in enumerate(node.next):
@@ -182,7 +183,7 @@ class Explain:
     def _local(self, node, st) -> list | None:
         """d out / d input_i at this point, for a scalar output or an elementwise op."""
         out = node.out
-        if isinstance(out, tuple) or out is None:
+        if type(node) is not Node or isinstance(out, tuple) or out is None:
             return None
         scalar = out.size == 1
         if not scalar:
@@ -250,7 +251,10 @@ class Explain:
                     ptxt = f"vJ {viz._shape(g)}→{viz._shape(passed)}: {_cell(passed)}"
                 else:
                     ptxt = _cell(passed)
-                f = st.formula[i] or f"(no formula in the rule table for {st.node.op.name})"
+                f = st.formula[i] or (
+                    f"(no formula in the rule table for {st.node.op.name})"
+                    if type(st.node) is Node else
+                    f"(custom Function {st.node.op.name}: no `formula` attribute on the class)")
                 out.append(dict(step=st.index if first else "",
                                 node=self._node_label(st.node) if first else "",
                                 nid=st.node, input=st.inputs[i], formula=f,

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ._tensor import Tensor
-from .autograd.graph import AccumulateGrad, accumulate_node
+from .autograd.graph import AccumulateGrad, Node, accumulate_node
 
 __all__ = ["graph", "tree", "Graph", "GraphvizNotFound", "summarize"]
 
@@ -100,15 +100,16 @@ def _bytes(n: int) -> str:
 
 # ---- names ---------------------------------------------------------------------------------
 def _user_locals() -> dict:
-    """id(tensor) -> variable name in the innermost frame outside chainrule."""
+    """("local", id(tensor)) -> variable name in the innermost frame outside chainrule (a
+    fallback: an explicit name, from ``params`` or ``name=``, wins)."""
     f = sys._getframe(1)
     while f is not None and f.f_code.co_filename.startswith(_PKG):
         f = f.f_back
     names: dict = {}
     if f is not None:
         for k, v in f.f_locals.items():
-            if isinstance(v, Tensor) and not k.startswith("_"):
-                names.setdefault(id(v), k)
+            if isinstance(v, Tensor) and k.isidentifier() and not k.startswith("_"):
+                names.setdefault(("local", id(v)), k)
     return names
 
 
@@ -123,18 +124,19 @@ def _param_names(params) -> dict:
 
 
 def tensor_name(t: Tensor, names: dict | None = None) -> str | None:
-    """The name of ``t``: from ``names`` (id → name), else its ``name=`` at creation."""
+    """The name of ``t``: from ``names`` (id → name), else its ``name=`` at creation, else the
+    caller's variable (``names[("local", id)]``)."""
     if names and id(t) in names:
         return names[id(t)]
     if t._x and "name" in t._x:
         return t._x["name"]
-    return None
+    return names.get(("local", id(t))) if names else None
 
 
 def _input_names(op) -> list:
     import inspect
 
-    if op.nin < 0:
+    if getattr(op, "nin", -1) < 0 or not hasattr(op, "fwd"):
         return None
     try:
         ps = list(inspect.signature(op.fwd).parameters)
@@ -411,6 +413,8 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
     edges: list = []
     for k, n in enumerate(order):
         ids[id(n)] = f"n{k}"
+    known = {id(t.grad_fn): t.data for t in outputs  # values the graph freed but outputs keep
+             if isinstance(t, Tensor) and t.grad_fn is not None and t.grad_fn.n_out == 1}
     for n in order:
         nid = ids[id(n)]
         if type(n) is AccumulateGrad:
@@ -424,7 +428,7 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
             nodes.append(GNode(nid, "leaf", nm or "leaf", lines, n))
             ids[id(v)] = nid
             continue
-        lines = _op_lines(n, show_values, show_grads, show_saved, trace)
+        lines = _op_lines(n, show_values, show_grads, show_saved, trace, known.get(id(n)))
         nodes.append(GNode(nid, "op", n.name(), lines, n))
         for e in n.next:
             if e is not None:
@@ -451,12 +455,12 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
     return g
 
 
-def _op_lines(n, show_values, show_grads, show_saved, trace) -> list:
+def _op_lines(n, show_values, show_grads, show_saved, trace, known=None) -> list:
     lines = []
     if show_values:
         out = trace.value_of(n) if trace is not None else None
         if out is None:
-            out = n.out
+            out = n.out if n.out is not None else known
         if out is None:
             lines.append("value (freed by backward)")
         elif isinstance(out, tuple):
@@ -483,6 +487,8 @@ def _op_lines(n, show_values, show_grads, show_saved, trace) -> list:
 
 def _saved_lines(n) -> list:
     op = n.op
+    if type(n) is not Node:
+        return ["saved: (custom Function: see its ctx)"]
     if n.saved is None:
         return ["saved: (freed by backward)"]
     pn = _input_names(op) or [f"tensors[{i}]" for i in range(len(n.saved))]
@@ -526,11 +532,29 @@ def _compress(names: list) -> str:
     return ", ".join(parts)
 
 
-def _period(seq: list) -> int:
+def _repeats(seq: list) -> tuple[int, int, int]:
+    """``(start, period, count)`` of the longest run of a repeated block in ``seq`` (count ≥ 2),
+    preferring the shortest block; ``(0, len, 1)`` when nothing repeats."""
+    best = (0, len(seq), 1)
+    cover = 0
     for p in range(1, len(seq) // 2 + 1):
-        if all(seq[i] == seq[i - p] for i in range(p, len(seq))):
-            return p
-    return len(seq)
+        for o in range(0, min(p, len(seq) - 2 * p) + 1):
+            k = 1
+            while o + (k + 1) * p <= len(seq) and seq[o + k * p:o + (k + 1) * p] == seq[o:o + p]:
+                k += 1
+            if k >= 2 and k * p > cover:
+                best, cover = (o, p, k), k * p
+    return best
+
+
+def _chain_text(seq: list) -> str:
+    o, p, k = _repeats(seq)
+    if k < 2:
+        return " → ".join(seq[:3]) + (f" → … ({len(seq)} ops)" if len(seq) > 3 else "")
+    parts = seq[:o] + [f"{k} × [{' → '.join(seq[o:o + p])}]"]
+    rest = seq[o + k * p:]
+    parts += rest if len(rest) <= 2 else rest[:1] + [f"… ({len(rest) - 1} more)"]
+    return " → ".join(parts)
 
 
 def _collapse(g: Graph, min_chain: int = 4) -> None:
@@ -567,13 +591,7 @@ def _collapse(g: Graph, min_chain: int = 4) -> None:
         if len(chain) < min_chain:
             continue
         # the chain runs in data-flow order (toward the output)
-        seq = [by[i].title for i in chain]
-        p = _period(seq)
-        reps, rest = divmod(len(seq), p)
-        if reps >= 2:
-            text = f"{reps} × [{' → '.join(seq[:p])}]" + (f" + {rest} more" if rest else "")
-        else:
-            text = " → ".join(seq[:3]) + (f" → … ({len(seq)} ops)" if len(seq) > 3 else "")
+        text = _chain_text([by[i].title for i in chain])
         inside = set(chain)
         leaves = [a for i in chain for a in ins[i]
                   if kind[a] == "leaf" and all(c in inside for c in outs[a])]

@@ -90,7 +90,7 @@ def _name(t: Tensor) -> str:
         f = f.f_back
     if f is not None:
         for k, v in f.f_locals.items():
-            if v is t and not k.startswith("_"):
+            if v is t and k.isidentifier() and not k.startswith("_"):
                 return k
     return f"tensor of shape {list(t.shape)}"
 
@@ -188,7 +188,7 @@ def why(x: Tensor, loss: Tensor) -> Diagnosis:
 def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
     """x is on the path: is its gradient zero, and which mask made it so?"""
     freed = any(getattr(n, "saved", ()) is None for n in edges)
-    masks = [n for n in edges if getattr(n, "op", None) is not None and n.op.name in MASK_OPS]
+    masks = [n for n in edges if getattr(getattr(n, "op", None), "name", None) in MASK_OPS]
     if freed:
         g = x._grad
         if g is None:
@@ -200,29 +200,32 @@ def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
         return Diagnosis("zero", f"the gradient of {nx} is zero everywhere; masking ops on the "
                          f"path: {names}. Call why() before backward (or backward with "
                          "retain_graph=True) to find the exact one", ops=[n.name() for n in masks])
-    g, steps = _grad_with_steps(loss, x)
+    target = x.grad_fn if x.grad_fn is not None else x._acc()
+    parents: dict = {}
+    for n, es in edges.items():
+        for c, _ in es:
+            parents.setdefault(c, []).append(n)
+    leads = {target}  # the nodes from which x can be reached
+    stack = [target]
+    while stack:
+        for p in parents.get(stack.pop(), ()):
+            if p not in leads:
+                leads.add(p)
+                stack.append(p)
+    g, steps = _probe(loss, leads, target, x._nr if x.grad_fn is not None else 0)
     if g is None or np.any(g != 0):
         return Diagnosis("ok", f"{nx} is on the path to loss and its gradient is nonzero "
                          f"({int(np.count_nonzero(g))} of {g.size} entries)")
-    # nodes that lead to x: the mask is the first of them (engine order) to turn g into zeros
-    target = x.grad_fn if x.grad_fn is not None else x._acc()
-    leads = {target}
-    changed = True
-    while changed:
-        changed = False
-        for n, es in edges.items():
-            if n not in leads and any(c in leads for c, _ in es):
-                leads.add(n)
-                changed = True
+    # the mask is the first node (engine order) that turns a nonzero gradient into zeros
     for node, gs, outs in steps:
         if node not in leads or outs is None:
             continue
         if not any(gi is not None and np.any(gi != 0) for gi in gs):
             continue
-        toward = [o for o, e in zip(outs, node.next) if e is not None and e[0] in leads]
-        if toward and all(o is None or not np.any(o != 0) for o in toward):
+        toward = [i for i, e in enumerate(node.next) if e is not None and e[0] in leads]
+        if toward and all(outs[i] is None or not np.any(outs[i] != 0) for i in toward):
             f = node.op.formula
-            f = f[0] if isinstance(f, tuple) else f
+            f = f[toward[0]] if isinstance(f, tuple) and toward[0] < len(f) else f
             why_ = f" ({f})" if f else ""
             return Diagnosis("zero", f"the gradient of {nx} is zero because {node.name()} "
                              f"({node.op.name}) masks it: the gradient reaching it is nonzero but "
@@ -231,22 +234,48 @@ def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
     return Diagnosis("zero", f"the gradient of {nx} is zero (loss does not change with {nx} here)")
 
 
-def _grad_with_steps(loss: Tensor, x: Tensor):
-    """d loss/dx (vJ with ones for a non-scalar loss), recording each engine step."""
-    from . import engine, grad
+def _probe(loss: Tensor, leads: set, target, nr: int):
+    """d loss/dx (vJ with ones for a non-scalar loss) by running the backward rules of the nodes
+    that lead to x, in dependency order; no hooks run and no ``.grad`` is touched."""
+    from .engine import _call_rules
+    from .graph import Node
 
+    deps: dict = {}
+    for n in leads:
+        for e in n.next:
+            if e is not None and e[0] in leads:
+                deps[e[0]] = deps.get(e[0], 0) + 1
+    root = loss.grad_fn
+    buf = {root: [None] * root.n_out}
+    buf[root][loss._nr] = np.ones_like(loss.data)
+    ready = [root]
     steps: list = []
-
-    def arr(g):
-        return None if g is None else np.array(g.data if isinstance(g, Tensor) else g)
-
-    def obs(node, gs, outs):
-        steps.append((node, [arr(g) for g in gs], None if outs is None else [arr(o) for o in outs]))
-
-    go = None if loss.data.size == 1 else Tensor(np.ones_like(loss.data))
-    engine.OBSERVERS.append(obs)
-    try:
-        (g,) = grad(loss, x, grad_outputs=go, retain_graph=True, allow_unused=True)
-    finally:
-        engine.OBSERVERS.remove(obs)
-    return (None if g is None else g.data), steps
+    result = None
+    while ready:
+        n = ready.pop()
+        gs = buf.pop(n, None)
+        if n is target:
+            result = None if gs is None else gs[nr]
+            continue
+        outs = None
+        if gs is not None and any(g is not None for g in gs):
+            if type(n) is Node:
+                outs = _call_rules(n, gs, False, set())
+            else:  # a custom Function's node
+                outs = [None if o is None else (o.data if isinstance(o, Tensor) else o)
+                        for o in n.run_backward(gs, False, set())]
+            steps.append((n, gs, outs))
+        for i, e in enumerate(n.next):
+            if e is None or e[0] not in leads:
+                continue
+            c, cnr = e
+            if outs is not None and outs[i] is not None:
+                b = buf.setdefault(c, [None] * c.n_out)
+                b[cnr] = outs[i] if b[cnr] is None else b[cnr] + outs[i]
+            deps[c] -= 1
+            if deps[c] == 0:
+                ready.append(c)
+    if result is None:
+        result = np.zeros(target.variable.shape if type(target).__name__ == "AccumulateGrad"
+                          else (), dtype=loss.data.dtype)
+    return result, steps
