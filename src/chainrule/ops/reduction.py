@@ -480,8 +480,11 @@ def _lcse_dx(m, g, out, x, dim):
         return g
     d = dim % x.ndim
     pos, neg = g > 0, g < 0
-    lp = m.where(pos, m.log(m.where(pos, g, 1.0)), -np.inf)
-    ln = m.where(neg, m.log(m.where(neg, -g, 1.0)), -np.inf)
+    # a finite floor instead of log 0 = -inf keeps the second derivative free of inf - inf
+    dt = g.dtype if isinstance(g, np.ndarray) else g.data.dtype
+    floor = -float(np.finfo(dt).max) / 4
+    lp = m.where(pos, m.log(m.where(pos, g, 1.0)), floor)
+    ln = m.where(neg, m.log(m.where(neg, -g, 1.0)), floor)
     return m.exp(x + _rev_lcse(m, lp - out, d)) - m.exp(x + _rev_lcse(m, ln - out, d))
 
 
@@ -682,12 +685,12 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 def _kth(x, k, dim=-1, keepdim=False):
     if x.ndim == 0:
         if k != 1:
-            raise IndexError(f"kthvalue(): selected number k out of range for dimension 0 (k = {k})")
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension 0 (k = {k})")
         return x.copy(), np.zeros((), np.int64)
     d = _wrap_dim(dim, x.ndim, "kthvalue")
     n = x.shape[d]
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
     idx = np.take(_sort_idx(x, d, False), [k - 1], axis=d).astype(np.int64)
     vals = np.take_along_axis(x, idx, d)
     if not keepdim:
