@@ -46,8 +46,37 @@ def user_frames(limit: int = 6, skip: int = 1) -> tuple:
     return tuple(res)
 
 
+def _finite(a) -> bool:
+    return not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+
+
 def _record_site(node) -> None:
-    node._extra()["site"] = user_frames(skip=2)
+    x = node._extra()
+    x["site"] = user_frames(skip=2)
+    out = getattr(node, "out", None)
+    outs = out if isinstance(out, tuple) else (out,)
+    if not all(_finite(o) for o in outs):  # NaN/Inf made here from finite inputs: an origin
+        ins = getattr(node, "saved", None) or ()
+        if all(_finite(t.data) for t in ins if isinstance(t, Tensor)):
+            bad = next(o for o in outs if not _finite(o))
+            x["nonfinite"] = "nan" if np.isnan(bad).any() else "inf"
+
+
+def origins(node) -> list:
+    """Nodes behind ``node`` whose forward first produced NaN/Inf from finite inputs."""
+    seen = {node}
+    stack = [node]
+    found = []
+    while stack:
+        n = stack.pop()
+        x = getattr(n, "x", None)
+        if x and "nonfinite" in x:
+            found.append(n)
+        for e in getattr(n, "next", ()):
+            if e is not None and e[0] not in seen:
+                seen.add(e[0])
+                stack.append(e[0])
+    return sorted(found, key=lambda n: n.seq)
 
 
 def site_text(node) -> str:
@@ -75,10 +104,13 @@ def _check(node, gs, outs) -> None:
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             what = "nan" if np.isnan(a).any() else "inf"
             site = site_text(node)
-            raise RuntimeError(
-                f"Function '{node.name()}' returned {what} values in its {i}th output."
-                + (f"\n{site}" if site else "")
-            )
+            msg = f"Function '{node.name()}' returned {what} values in its {i}th output."
+            if site:
+                msg += "\n" + site
+            for o in origins(node):
+                msg += (f"\nThe forward pass first produced {o.x['nonfinite']} (from finite "
+                        f"inputs) in {o.name()}.\n" + site_text(o))
+            raise RuntimeError(msg)
 
 
 def _note(exc: BaseException, node) -> None:

@@ -10,7 +10,8 @@ vector product) rules come from
   (truncation ``h²|f'''|/6`` balanced against rounding ``ε|f|/h``).
 
 Every derivative comes with an error estimate: for central differences, ``|D(h) − D(2h)| / 3``
-(Richardson: the ``h²`` term) plus the rounding term ``4ε(|f(x+h)| + |f(x−h)|) / 2h``; for the
+(Richardson: the ``h²`` term) plus the rounding term ``4ε(|f(x+h)| + |f(x−h)| + 1) / 2h`` (the 1:
+an absolute floor for rounding inside ``f`` where its value is near 0); for the
 complex step, ``8ε|D|``. ``op.last_error`` holds the bound of the latest gradient (one array per
 tensor input, the same shape as that input's gradient). The first derivative an op computes warns
 (``NumericalDerivativeWarning``) naming the op, the method and the step.
@@ -127,7 +128,7 @@ def _column(f, xs, i, k, scale, method, step):
         dh = (a - b) / (2 * h)
         d2h = (a2 - b2) / (4 * h)
         d.append(dh)
-        e.append(np.abs(dh - d2h) / 3 + 4 * _EPS * (np.abs(a) + np.abs(b)) / (2 * h))
+        e.append(np.abs(dh - d2h) / 3 + 4 * _EPS * (np.abs(a) + np.abs(b) + 1) / (2 * h))
     return d, e, h
 
 
@@ -154,7 +155,8 @@ def _directional(f, xs, ts, method, step) -> tuple[list, list, float]:
     for a, b, a2, b2 in zip(p, m, p2, m2):
         dh = (a - b) / (2 * h)
         d.append(dh)
-        e.append(np.abs(dh - (a2 - b2) / (4 * h)) / 3 + 4 * _EPS * (np.abs(a) + np.abs(b)) / (2 * h))
+        e.append(np.abs(dh - (a2 - b2) / (4 * h)) / 3
+                 + 4 * _EPS * (np.abs(a) + np.abs(b) + 1) / (2 * h))
     return d, e, h
 
 

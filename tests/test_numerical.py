@@ -1,0 +1,165 @@
+"""The numerical fallback: gradients by finite differences, within their own stated error bound."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import chainrule as cr
+from chainrule.autograd import NumericalDerivativeWarning, numerical
+from chainrule.autograd import forward_ad as fwad
+
+CASES = [
+    # name, function, analytic derivative, sample points
+    ("exp", np.exp, np.exp, np.linspace(-3, 3, 13)),
+    ("sin", np.sin, np.cos, np.linspace(-4, 4, 17)),
+    ("gammaln", sp.gammaln, sp.digamma, np.linspace(0.3, 12, 15)),
+]
+
+
+def f64(a, rg=True):
+    return cr.tensor(np.asarray(a, dtype=np.float64), requires_grad=rg)
+
+
+@pytest.mark.parametrize("method", ["central", "complex", "auto"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
+def test_gradient_within_stated_bound(case, method):
+    name, fn, dfn, pts = case
+    if method == "complex" and fn is sp.gammaln:
+        pytest.skip("scipy.special.gammaln refuses complex input: no complex step")
+    op = numerical(fn, method=method, elementwise=True)
+    x = f64(pts)
+    u = np.random.default_rng(0).standard_normal(pts.shape)  # a random cotangent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        (op(x) * cr.tensor(u)).sum().backward()
+    exact = u * dfn(pts)
+    (bound,) = op.last_error
+    err = np.abs(x.grad.data - exact)
+    assert np.all(err <= bound), f"{name}: error {err.max():.3g} exceeds bound at {np.argmax(err - bound)}"
+    assert np.all(bound <= 1e-6 * (1 + np.abs(exact)))  # and the bound is tight enough to be useful
+    expected = "central" if method == "central" or (method == "auto" and fn is sp.gammaln) \
+        else "complex"
+    assert op.last_method == expected
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
+def test_general_jacobian_path_matches_elementwise(case):
+    """Without ``elementwise`` each element is perturbed on its own (a full Jacobian)."""
+    name, fn, dfn, pts = case
+    op = numerical(fn, method="central")
+    x = f64(pts[:5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        op(x).sum().backward()
+    (bound,) = op.last_error
+    assert np.all(np.abs(x.grad.data - dfn(pts[:5])) <= bound)
+
+
+def test_warns_once_naming_op_method_and_step():
+    op = numerical(sp.gammaln, elementwise=True)
+    x = f64([1.5, 2.5])
+    with pytest.warns(NumericalDerivativeWarning) as rec:
+        op(x).sum().backward()
+    msg = str(rec[0].message)
+    h = np.cbrt(np.finfo(np.float64).eps) * 2.5
+    assert "gammaln" in msg and "central differences" in msg and f"{h:.3g}" in msg
+    assert rec[0].filename == __file__  # points at the user's line, not chainrule's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        op(f64([3.0])).sum().backward()  # second time: silent
+
+
+def test_non_elementwise_function_of_two_inputs_and_kwargs():
+    def f(a, b, *, p):
+        return np.array([np.sum(a ** p * b), np.prod(a)])
+
+    op = numerical(f, name="mixed")
+    a, b = np.array([0.5, 1.5, 2.0]), np.array([1.0, -2.0, 0.3])
+    x, y = f64(a), f64(b)
+    u = np.array([0.7, -1.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        out = op(x, y, p=3)
+        np.testing.assert_allclose(out.data, f(a, b, p=3))
+        (out * cr.tensor(u)).sum().backward()
+    ga = u[0] * 3 * a ** 2 * b + u[1] * np.prod(a) / a
+    gb = u[0] * a ** 3
+    ea, eb = op.last_error
+    assert np.all(np.abs(x.grad.data - ga) <= ea)
+    assert np.all(np.abs(y.grad.data - gb) <= eb)
+    assert type(out.grad_fn).__name__ == "MixedBackward"
+
+
+def test_broadcasting_inputs_elementwise():
+    op = numerical(lambda a, b: a * np.sin(b), method="central", elementwise=True)
+    a = f64([[1.0], [2.0]])  # (2, 1)
+    b = f64([0.1, 0.2, 0.3])  # (3,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        op(a, b).sum().backward()
+    np.testing.assert_allclose(a.grad.data, np.full((2, 1), np.sin([0.1, 0.2, 0.3]).sum()),
+                               atol=1e-8)
+    np.testing.assert_allclose(b.grad.data, 3 * np.cos([0.1, 0.2, 0.3]), atol=1e-8)
+
+
+def test_float32_input_gives_float32_output_and_grad():
+    op = numerical(np.exp, elementwise=True)
+    x = cr.tensor([0.5, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        y = op(x)
+        y.sum().backward()
+    assert y.dtype == cr.float32 and x.grad.dtype == cr.float32
+    np.testing.assert_allclose(x.grad.data, np.exp([0.5, 1.0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
+def test_forward_mode_within_bound(case):
+    name, fn, dfn, pts = case
+    op = numerical(fn, elementwise=True)
+    x = f64(pts, rg=False)
+    v = np.random.default_rng(1).standard_normal(pts.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        with fwad.dual_level():
+            t = fwad.unpack_dual(op(fwad.make_dual(x, cr.tensor(v)))).tangent
+    (bound,) = op.last_jvp_error
+    assert np.all(np.abs(t.data - dfn(pts) * v) <= bound)
+
+
+def test_chain_with_analytic_ops():
+    """The numerical op composes with table ops: d/dx gammaln(x^2) = 2x digamma(x^2)."""
+    op = numerical(sp.gammaln, elementwise=True)
+    x = f64([0.8, 1.7, 3.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        op(x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x.data * sp.digamma(x.data ** 2), rtol=1e-8)
+
+
+def test_second_derivative_is_refused_clearly():
+    op = numerical(np.exp, elementwise=True)
+    x = f64([0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        (g,) = cr.autograd.grad(op(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        g.sum().backward()
+
+
+def test_decorator_form_and_bad_method():
+    @numerical(method="central", elementwise=True)
+    def cube(a):
+        return a ** 3
+
+    x = f64([2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        cube(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [12.0], rtol=1e-9)
+    with pytest.raises(ValueError, match="method must be"):
+        numerical(np.exp, method="forward")
