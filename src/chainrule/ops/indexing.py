@@ -159,6 +159,9 @@ def where(condition, input=None, other=None):
 
 # ---- gather-like ops along one dimension -----------------------------------------------------------
 def _long_index(idx, op: str) -> np.ndarray:
+    raw = idx.data if isinstance(idx, Tensor) else idx
+    if isinstance(raw, np.ndarray) and raw.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
     idx = _norm_one(idx)
     if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
@@ -442,6 +445,13 @@ defop("index_add", _index_add,
       formula=("index_add: identity", "index_add: α·(the gradient selected at index)"))
 
 
+def _unique(index, g, dim):
+    """Each filled slice once (a repeated index fills the same slice)."""
+    i = _norm_one(index).reshape(-1)
+    n = g.shape[dim] if g.ndim else 1
+    return np.unique(np.where(i < 0, i + n, i))
+
+
 def _index_copy(x, source, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_copy")
     idx = _index1(index, x, d, "index_copy")
@@ -465,7 +475,7 @@ defop("index_copy", _index_copy,
       formula=("index_copy: zero at the copied slices", "index_copy: the gradient selected at index"))
 defop("index_fill", _index_fill,
       (lambda m, g, out, x, value, dim, index: m.index_fill(g, 0.0, dim, index),
-       lambda m, g, out, x, value, dim, index: m.sum(m.index_select(g, dim, index))),
+       lambda m, g, out, x, value, dim, index: m.sum(m.index_select(g, dim, _unique(index, g, dim)))),
       LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"))
 
@@ -756,6 +766,5 @@ def meshgrid(*tensors, indexing: str = "ij"):
         s[k] = shape[k]
         out.append(_ns.expand(_ns.reshape(t, tuple(s)), shape))
     if swap:
-        out = [_ns.transpose(o, 0, 1) for o in out]
         out[0], out[1] = out[1], out[0]
     return tuple(out)
