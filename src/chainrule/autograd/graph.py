@@ -300,7 +300,7 @@ def _pack_node(node) -> None:
     out = node.out
     if op.saves_out:
         if isinstance(out, tuple):
-            packed["out"] = tuple(pack(_make(o)) for o in out)
+            packed["out"] = _Outs(pack(_make(o)) for o in out)
             node.out = tuple(_stub(o) for o in out)
         else:
             packed["out"] = pack(_make(out))
@@ -310,6 +310,10 @@ def _pack_node(node) -> None:
     node.saved = tuple(stand)
     node._extra()["packed"] = (packed, unpack)
     node.__class__ = PackedNode
+
+
+class _Outs(list):
+    """The packed outputs of a multi-output node (a pack hook may itself return a tuple)."""
 
 
 class PackedNode(Node):
@@ -329,7 +333,7 @@ class PackedNode(Node):
         out = stub_out
         for k, p in packed.items():
             if k == "out":
-                if isinstance(p, tuple):
+                if type(p) is _Outs:
                     out = tuple(_unpacked(unpack(q), f"output of {self.name()}").data for q in p)
                 else:
                     out = _unpacked(unpack(p), f"output of {self.name()}").data
@@ -502,7 +506,7 @@ def _held(node) -> list:
             items.append(("output" if not isinstance(out, tuple) else f"output {j}", o, False))
     if "packed" in x:
         for k, p in x["packed"][0].items():
-            for q in (p if isinstance(p, tuple) else (p,)):
+            for q in (p if type(p) is _Outs else (p,)):
                 items.append((f"packed {'output' if k == 'out' else f'input {k}'}", q, None))
     return items
 
