@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from .. import _ns
+from .. import _dispatch, _ns
 from .._tensor import Tensor, _make, _wrap_dim
 from . import public
-from ._table import LINEAR, defop
+from ._table import LINEAR, A, defop
 
 
 def _softmax(x, dim, dtype=None):
@@ -296,6 +296,74 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 
 # ---- attention -------------------------------------------------------------------------------------
+def _sdpa(q, k, v, scale, keep=None, bias=None):
+    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    s *= scale
+    if bias is not None:
+        s = s + bias if s.shape != np.broadcast_shapes(s.shape, bias.shape) else np.add(s, bias, out=s)
+    if keep is not None:
+        if s.shape != np.broadcast_shapes(s.shape, keep.shape):
+            s = np.broadcast_to(s, np.broadcast_shapes(s.shape, keep.shape)).copy()
+        np.copyto(s, -np.inf, where=~keep)
+    with np.errstate(invalid="ignore"):  # a fully masked row is NaN, as torch's math kernel
+        s -= s.max(-1, keepdims=True)
+        np.exp(s, out=s)
+        s /= s.sum(-1, keepdims=True)
+    return np.matmul(s, v), s
+
+
+def _sdpa_probs(m, q, k, scale, keep, bias):
+    s = m.matmul(q, m.transpose(k, -2, -1)) * scale
+    if bias is not None:
+        s = s + bias
+    if keep is not None:
+        s = m.where(keep, s, -math.inf)
+    return m.softmax(s, -1)
+
+
+def _sdpa_vjp(m, gs, out, q, k, v, needs, scale, keep=None, bias=None):
+    g = gs[0]
+    if m is A:  # raw arrays: reuse the saved probabilities, update in place
+        p = out[1]
+        dv = np.matmul(np.swapaxes(p, -1, -2), g) if needs[2] else None
+        dp = np.matmul(g, np.swapaxes(v, -1, -2))
+        dp -= np.einsum("...ij,...ij->...i", dp, p)[..., None]
+        dp *= p
+        dp *= scale
+        dq = np.matmul(dp, k) if needs[0] else None
+        dk = np.matmul(np.swapaxes(dp, -1, -2), q) if needs[1] else None
+        return dq, dk, dv
+    p = _sdpa_probs(m, q, k, scale, keep, bias)  # recomputed with graph, for higher order
+    dv = m.matmul(m.transpose(p, -2, -1), g)
+    dp = m.matmul(g, m.transpose(v, -2, -1))
+    ds = p * (dp - m.sum(dp * p, -1, True)) * scale
+    return m.matmul(ds, k), m.matmul(m.transpose(ds, -2, -1), q), dv
+
+
+def _sdpa_jvp(m, ts, out, q, k, v, scale, keep=None, bias=None):
+    tq, tk, tv = ts
+    p = _sdpa_probs(m, q, k, scale, keep, bias)
+    r = None
+    ds = None
+    if tq is not None:
+        ds = m.matmul(tq, m.transpose(k, -2, -1))
+    if tk is not None:
+        d2 = m.matmul(q, m.transpose(tk, -2, -1))
+        ds = d2 if ds is None else ds + d2
+    if ds is not None:
+        ds = ds * scale
+        r = m.matmul(p * (ds - m.sum(p * ds, -1, True)), v)
+    if tv is not None:
+        r2 = m.matmul(p, tv)
+        r = r2 if r is None else r + r2
+    return r, None
+
+
+defop("sdpa", _sdpa, vjp_all=_sdpa_vjp, jvp_all=_sdpa_jvp, nin=3, nout=2, nondiff_out=(1,),
+      cls="ScaledDotProductAttention", public=False, method=False,
+      formula="P = softmax(QKᵀ·s + M); dV = PᵀG, dS = P∘(GVᵀ − rowsum(P∘GVᵀ))·s, dQ = dS K, dK = dSᵀQ")
+
+
 @public("scaled_dot_product_attention", function=False, method=False, ns="nn.functional")
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
@@ -303,7 +371,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     """softmax(q kᵀ · scale + mask) v (``torch.nn.functional.scaled_dot_product_attention``).
 
     A bool ``attn_mask`` keeps the True positions; a float one is added. ``is_causal`` keeps the
-    lower triangle. Example: ``scaled_dot_product_attention(q, k, v, is_causal=True)``.
+    lower triangle. One fused row (the probabilities are saved for backward) unless dropout is on
+    or a float mask requires grad. Example: ``scaled_dot_product_attention(q, k, v, is_causal=True)``.
     """
     L, S, E = query.shape[-2], key.shape[-2], query.shape[-1]
     if is_causal and attn_mask is not None:
@@ -313,15 +382,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         rep = query.shape[-3] // key.shape[-3]
         key = _repeat_heads(key, rep)
         value = _repeat_heads(value, rep)
-    sc = 1.0 / math.sqrt(E) if scale is None else scale
-    s = _ns.matmul(query * sc, _ns.transpose(key, -2, -1))
+    sc = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    keep = bias = None
     if is_causal:
-        s = _ns.where(_make(np.tril(np.ones((L, S), bool))), s, -math.inf)
-    if attn_mask is not None:
+        keep = np.tril(np.ones((L, S), bool))
+    elif attn_mask is not None:
         if attn_mask.dtype.name == "bool":
-            s = _ns.where(attn_mask, s, -math.inf)
-        else:
-            s = s + attn_mask
+            keep = attn_mask.data
+        elif not attn_mask.requires_grad and not _dispatch.FW_LEVELS[0]:  # else: differentiate the mask
+            bias = attn_mask.data.astype(query.data.dtype, copy=False)
+    if dropout_p == 0 and (attn_mask is None or keep is not None or bias is not None):
+        return _ns.sdpa(query, key, value, sc, keep, bias)[0]
+    s = _ns.matmul(query * sc, _ns.transpose(key, -2, -1))
+    if keep is not None:
+        s = _ns.where(_make(keep), s, -math.inf)
+    elif attn_mask is not None:
+        s = s + attn_mask
     w = _ns.softmax(s, -1)
     if dropout_p > 0:
         w = dropout(w, dropout_p)
