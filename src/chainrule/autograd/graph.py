@@ -546,7 +546,12 @@ def memory(*tensors) -> MemoryReport:
     blocks: dict = {}
     n_nodes = n_freed = 0
     for n in order:
-        if type(n) is AccumulateGrad:
+        if type(n) is AccumulateGrad:  # keeps its leaf alive (alive anyway while you hold it)
+            v = n.variable
+            r = _root(v.data)
+            if id(r) not in blocks or blocks[id(r)][1] != "leaf":
+                blocks[id(r)] = (r.nbytes, "leaf")
+            rows.append((n.name(), "variable", v.data.shape, str(v.data.dtype), r.nbytes, "leaf"))
             continue
         n_nodes += 1
         items = _held(n)
