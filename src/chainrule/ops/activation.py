@@ -2,7 +2,7 @@
 the top level are ``chainrule.<name>`` too).
 
 Subgradients at the kinks follow torch: relu'(0) = 0, leaky_relu'(0) = slope, elu'(0) = α,
-hardtanh and relu6 pass the gradient only strictly inside (min, max), hardswish'(−3) = −½.
+hardtanh and relu6 pass the gradient only strictly inside (min, max), hardswish'(−3) = 0, hardswish'(3) = 1.
 ``inplace=True`` is accepted for compatibility and computes out of place (use the returned tensor).
 """
 
@@ -127,9 +127,9 @@ defop("hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=F
       lambda m, g, out, x: g * ((x > -3) & (x < 3)) / 6, ELEMENTWISE, public=False, method=False,
       formula="d hardsigmoid(u)/du = 1/6 if −3 < u < 3 else 0")
 defop("hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6,
-      lambda m, g, out, x: _w(m, x < -3, 0.0, _w(m, x <= 3, g * (x / 3 + 0.5), g)),
+      lambda m, g, out, x: _w(m, x <= -3, 0.0, _w(m, x < 3, g * (x / 3 + 0.5), g)),
       ELEMENTWISE, public=False, method=False,
-      formula="d hardswish(u)/du = 0 (u < −3), u/3 + ½ (u ≤ 3), 1")
+      formula="d hardswish(u)/du = 0 (u ≤ −3), u/3 + ½ (u < 3), 1")
 
 
 # ---- public functions with torch's signatures ----------------------------------------------------

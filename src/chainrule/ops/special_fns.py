@@ -52,6 +52,7 @@ def _erf_small(x):  # |x| <= 1
 
 
 def _erfc_large(a):  # |a| >= 1, a of any sign
+    a = np.where(np.isinf(a), 30.0, a)
     x = np.abs(a)
     with np.errstate(all="ignore"):
         z = np.exp(-a * a)
@@ -67,7 +68,7 @@ def erf(x):
     xs = np.where(small, x, 0.0)
     xl = np.where(small, 1.0, x)
     r = np.where(small, _erf_small(xs), 1.0 - _erfc_large(xl))
-    r = np.where(np.isnan(x), np.nan, r)
+    r = np.where(np.isinf(x), np.sign(x), np.where(np.isnan(x), np.nan, r))
     return _back(r, dt)
 
 
@@ -77,7 +78,7 @@ def erfc(x):
     xs = np.where(small, x, 0.0)
     xl = np.where(small, 1.0, x)
     r = np.where(small, 1.0 - _erf_small(xs), _erfc_large(xl))
-    r = np.where(np.isnan(x), np.nan, r)
+    r = np.where(np.isinf(x), 1.0 - np.sign(x), np.where(np.isnan(x), np.nan, r))
     return _back(r, dt)
 
 

@@ -1,0 +1,595 @@
+"""Rule-table rows: inverses, determinants, solvers, factorizations and matrix functions.
+
+Batched (…, n, n) inputs throughout. The rules follow torch's FunctionsManual formulas, written
+with ``m`` ops so that they differentiate again. Where the derivative does not exist (eigenvectors
+or singular vectors of repeated values carrying a gradient, singular matrices) backward raises.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from . import public
+from ._table import A, defop
+from .linalg import _LA, _T, _apply, _c, _diag_embed, _diagonal, _eye, _lapack, _square
+
+return_types = type("return_types", (), {})
+return_types.slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
+return_types.qr = namedtuple("qr", ["Q", "R"])
+return_types.eigh = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+return_types.svd = namedtuple("svd", ["U", "S", "Vh"])
+return_types.torch_svd = namedtuple("svd", ["U", "S", "V"])
+return_types.lstsq = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+return_types.triangular_solve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def _u2(m, x):
+    return m.unsqueeze(m.unsqueeze(x, -1), -1)
+
+
+def _nonzero(g) -> bool:
+    return bool(np.any(g if isinstance(g, np.ndarray) else g.data))
+
+
+def _tril_mask(m, n, like, k=0):
+    return _c(m, np.tril(np.ones((n, n), dtype=np.asarray(like.data if hasattr(like, "data")
+                                                                   else like).dtype), k))
+
+
+# ---- inverse and determinants --------------------------------------------------------------------
+def _inv(x):
+    _square(x, "inv")
+    return _lapack("inv", np.linalg.inv, x)
+
+
+defop("inv", _inv, lambda m, g, out, x: -m.matmul(m.matmul(_T(m, out), g), _T(m, out)),
+      lambda m, t, out, x: -m.matmul(m.matmul(out, t), out), public=False, method=False,
+      cls="LinalgInv", formula="d A⁻¹: −A⁻ᵀ G A⁻ᵀ")
+
+
+def _det(x):
+    _square(x, "det")
+    return np.linalg.det(x)
+
+
+def _cofactor(x):
+    """adj(x)ᵀ by the SVD, valid for singular x too: det(U)det(Vh) · U diag(Π_{j≠i} s_j) Vh."""
+    u, s, vh = np.linalg.svd(x)
+    n = s.shape[-1]
+    p = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * np.matmul(u * p[..., None, :], vh)
+
+
+def _cofactor_graph(m, x):
+    """adj(x)ᵀ from the signed minors, built with ``m`` ops (so it differentiates again)."""
+    n = x.shape[-1]
+    if n == 1:
+        return m.ones_like(x)
+    rows = []
+    for i in range(n):
+        ri = [k for k in range(n) if k != i]
+        sub = x[..., ri, :]
+        row = []
+        for j in range(n):
+            minor = m.det(sub[..., :, [k for k in range(n) if k != j]])
+            row.append(minor if (i + j) % 2 == 0 else -minor)
+        rows.append(m.stack(row, -1))
+    return m.stack(rows, -2)
+
+
+def _det_dx(m, g, out, x):
+    singular = not np.all((out if m is A else out.data) != 0)
+    if singular:  # the adjugate (torch's value is 0 here in some cases, which is wrong)
+        cof = _cofactor(x) if m is A else _cofactor_graph(m, x)
+        return _u2(m, g) * cof
+    return _u2(m, g * out) * _T(m, m.inv(x))
+
+
+defop("det", _det, _det_dx, lambda m, t, out, x: m.sum(_det_dx(m, m.ones_like(out), out, x) * t, (-2, -1)),
+      public=False, method=False, cls="LinalgDet", formula="d det A: det A · A⁻ᵀ")
+
+
+def _slogdet(x):
+    _square(x, "slogdet")
+    return np.linalg.slogdet(x)
+
+
+defop("slogdet", _slogdet,
+      vjp_all=lambda m, g, out, x, needs: (_u2(m, g[1]) * _T(m, m.inv(x)),),
+      jvp_all=lambda m, ts, out, x: (None, m.sum(_T(m, m.inv(x)) * ts[0], (-2, -1))),
+      nout=2, public=False, method=False, cls="LinalgSlogdet",
+      formula="d log|det A|: A⁻ᵀ")
+
+
+@public("det", ns=_LA)
+def det(A):
+    """Determinant of each (…, n, n) matrix; the gradient is the adjugate (also when singular)."""
+    return _apply("det", A)
+
+
+@public("slogdet", ns=_LA)
+def slogdet(A):
+    """(sign, log|det|) of each matrix, as a named tuple."""
+    return return_types.slogdet(*_apply("slogdet", A))
+
+
+@public("logdet")
+def logdet(input):
+    """log det(input) (NaN for a negative determinant, as torch)."""
+    s, la = slogdet(input)
+    return la + (s < 0) * float("nan") if bool(np.any(s.data < 0)) else la
+
+
+@public("inverse")
+def inverse(input):
+    """Inverse of each square matrix (singular input raises)."""
+    return _apply("inv", input)
+
+
+public("inv", function=False, method=False, ns=_LA)(inverse)
+
+
+# ---- solve -------------------------------------------------------------------------------------
+def _isvec(a, b) -> bool:
+    return b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+
+
+def _solve(a, b, left=True):
+    _square(a, "solve")
+    if _isvec(a, b):
+        return _lapack("solve", np.linalg.solve, a, b[..., None])[..., 0]
+    if left:
+        return _lapack("solve", np.linalg.solve, a, b)
+    return np.swapaxes(_lapack("solve", np.linalg.solve, np.swapaxes(a, -1, -2),
+                               np.swapaxes(b, -1, -2)), -1, -2)
+
+
+def _solve_da(m, g, out, a, b, left=True):
+    gb = m.solve(_T(m, a), g, left)
+    if _isvec(a, b):
+        return -(m.unsqueeze(gb, -1) * m.unsqueeze(out, -2))
+    return -m.matmul(gb, _T(m, out)) if left else -m.matmul(_T(m, out), gb)
+
+
+defop("solve", _solve, (_solve_da, lambda m, g, out, a, b, left=True: m.solve(_T(m, a), g, left)),
+      (lambda m, t, out, a, b, left=True:
+       -m.solve(a, m.squeeze(m.matmul(t, m.unsqueeze(out, -1)), -1) if _isvec(a, b) else
+                m.matmul(t, out) if left else m.matmul(out, t), left),
+       lambda m, t, out, a, b, left=True: m.solve(a, t, left)),
+      nin=2, public=False, method=False, cls="LinalgSolve",
+      formula=("d A⁻¹B/dA: −A⁻ᵀG Xᵀ", "d A⁻¹B/dB: A⁻ᵀ G"))
+
+
+@public("solve", function=False, method=False, ns=_LA)
+def solve(A, B, *, left: bool = True):
+    """X with A X = B (``left=False``: X A = B); B may be a (batch of) vector(s)."""
+    return _apply("solve", A, B, left)
+
+
+# ---- triangular solve --------------------------------------------------------------------------
+def _tri(a, upper, unitriangular):
+    t = np.triu(a) if upper else np.tril(a)
+    if unitriangular:
+        n = a.shape[-1]
+        t = t * (1 - np.eye(n, dtype=a.dtype)) + np.eye(n, dtype=a.dtype)
+    return t
+
+
+def _solve_tri(a, b, upper, left=True, unitriangular=False):
+    t = _tri(a, upper, unitriangular)
+    if left:
+        return _lapack("solve_triangular", np.linalg.solve, t, b)
+    return np.swapaxes(_lapack("solve_triangular", np.linalg.solve, np.swapaxes(t, -1, -2),
+                               np.swapaxes(b, -1, -2)), -1, -2)
+
+
+def _tri_mask(m, a, upper, unitriangular):
+    n = a.shape[-1]
+    k = 1 if unitriangular else 0
+    mk = np.triu(np.ones((n, n)), k) if upper else np.tril(np.ones((n, n)), -k)
+    return _c(m, mk.astype(np.asarray(a.data if hasattr(a, "data") else a).dtype))
+
+
+def _st_da(m, g, out, a, b, upper, left=True, unitriangular=False):
+    gb = m.solve_triangular(_T(m, a), g, not upper, left, unitriangular)
+    ga = -m.matmul(gb, _T(m, out)) if left else -m.matmul(_T(m, out), gb)
+    return ga * _tri_mask(m, a, upper, unitriangular)
+
+
+def _st_ta(m, t, out, a, b, upper, left=True, unitriangular=False):
+    tt = t * _tri_mask(m, a, upper, unitriangular)
+    return -m.solve_triangular(a, m.matmul(tt, out) if left else m.matmul(out, tt), upper, left,
+                               unitriangular)
+
+
+defop("solve_triangular", _solve_tri,
+      (_st_da, lambda m, g, out, a, b, upper, left=True, unitriangular=False:
+       m.solve_triangular(_T(m, a), g, not upper, left, unitriangular)),
+      (_st_ta, lambda m, t, out, a, b, upper, left=True, unitriangular=False:
+       m.solve_triangular(a, t, upper, left, unitriangular)),
+      nin=2, public=False, method=False, cls="LinalgSolveTriangular",
+      formula=("d/dA: −tri(A⁻ᵀ G Xᵀ)", "d/dB: A⁻ᵀ G"))
+
+
+@public("solve_triangular", function=False, method=False, ns=_LA)
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):
+    """X with A X = B for triangular A (only its upper or lower triangle is read)."""
+    return _apply("solve_triangular", A, B, upper, left, unitriangular)
+
+
+@public("triangular_solve")
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """torch.triangular_solve: (solution of op(A) X = b, a copy of A)."""
+    a = A.mT if transpose else A
+    x = _apply("solve_triangular", a, b, upper != transpose, True, unitriangular)
+    return return_types.triangular_solve(x, A.clone())
+
+
+# ---- Cholesky ----------------------------------------------------------------------------------
+def _cholesky(x, upper=False):
+    _square(x, "cholesky")
+    lo = _lapack("cholesky", np.linalg.cholesky, x)
+    return np.swapaxes(lo, -1, -2) if upper else lo
+
+
+def _chol_dx(m, g, out, x, upper=False):
+    L, gL = (_T(m, out), _T(m, g)) if upper else (out, g)
+    n = x.shape[-1]
+    phi = m.matmul(_T(m, L), gL) * _tril_mask(m, n, x)
+    p = (phi + _T(m, phi * _tril_mask(m, n, x, -1))) * 0.5
+    ga = m.solve_triangular(_T(m, L), p, True, True)
+    return m.solve_triangular(L, ga, False, False)
+
+
+def _chol_t(m, t, out, x, upper=False):
+    L = _T(m, out) if upper else out
+    n = x.shape[-1]
+    y = m.solve_triangular(L, t, False, True)
+    z = m.solve_triangular(_T(m, L), y, True, False)
+    half = _tril_mask(m, n, x, -1) + _eye(m, n, x) * 0.5
+    dl = m.matmul(L, z * half)
+    return _T(m, dl) if upper else dl
+
+
+defop("cholesky", _cholesky, _chol_dx, _chol_t, public=False, method=False, cls="LinalgCholesky",
+      formula="d chol: L⁻ᵀ Φ(Lᵀ G) L⁻¹ (Φ: lower triangle, half diagonal, symmetrized)")
+
+
+@public("cholesky", function=False, method=False, ns=_LA)
+def cholesky(A, *, upper: bool = False):
+    """Cholesky factor L (A = L Lᵀ) of a symmetric positive-definite matrix (lower triangle read)."""
+    return _apply("cholesky", A, upper)
+
+
+@public("cholesky", method=True)
+def _torch_cholesky(input, upper: bool = False):
+    return _apply("cholesky", input, upper)
+
+
+@public("cholesky_solve")
+def cholesky_solve(B, L, upper: bool = False):
+    """X with (L Lᵀ) X = B, given the Cholesky factor L (or U = Lᵀ when ``upper``)."""
+    lo = L.mT if upper else L
+    y = _apply("solve_triangular", lo, B, False, True, False)
+    return _apply("solve_triangular", lo.mT, y, True, True, False)
+
+
+# ---- QR ----------------------------------------------------------------------------------------
+def _qr(x, mode="reduced"):
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' "
+                           "(default), 'r', or 'complete'")
+    if mode == "r":
+        return np.zeros((0,), x.dtype), np.linalg.qr(x, mode="r")
+    return tuple(np.linalg.qr(x, mode=mode))
+
+
+def _qr_back(m, g, out, x, needs, mode="reduced"):
+    gq, gr = g
+    q, r = out
+    rows, cols = x.shape[-2], x.shape[-1]
+    if mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
+                           "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to "
+                           "differentiate through linalg.qr.")
+    if rows < cols or (mode == "complete" and rows > cols):
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                           "nrows > ncols, nor (here) for wide matrices (nrows < ncols).")
+    n = cols
+    mm = m.matmul(r, _T(m, gr)) - m.matmul(_T(m, gq), q)
+    low = mm * _tril_mask(m, n, x)
+    copyltu = low + _T(m, mm * _tril_mask(m, n, x, -1))
+    ga = gq + m.matmul(q, copyltu)
+    return (m.solve_triangular(_T(m, r), ga, False, False),)  # ga R⁻ᵀ
+
+
+def _qr_tangent(m, ts, out, x, mode="reduced"):
+    t = ts[0]
+    q, r = out
+    n = x.shape[-1]
+    if mode != "reduced" or x.shape[-2] < n:
+        raise RuntimeError("linalg.qr: forward-mode derivative only for mode='reduced', nrows >= ncols")
+    y = m.solve_triangular(r, t, True, False)  # dA R⁻¹
+    c = m.matmul(_T(m, q), y)
+    low = c * _tril_mask(m, n, x, -1)
+    omega = low - _T(m, low)
+    dr = m.matmul(c - omega, r)
+    dq = m.matmul(q, omega) + y - m.matmul(q, c)
+    return dq, dr
+
+
+defop("qr", _qr, vjp_all=_qr_back, jvp_all=_qr_tangent, nout=2, public=False, method=False,
+      cls="LinalgQr", formula="d QR: (G_Q + Q copyltu(R G_Rᵀ − G_Qᵀ Q)) R⁻ᵀ")
+
+
+@public("qr", ns=_LA)
+def qr(A, mode: str = "reduced"):
+    """QR decomposition (Householder, as LAPACK): named tuple (Q, R)."""
+    return return_types.qr(*_apply("qr", A, mode))
+
+
+# ---- symmetric eigendecomposition --------------------------------------------------------------
+def _eigh(x, UPLO="L"):
+    _square(x, "eigh")
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return tuple(np.linalg.eigh(x, UPLO=UPLO))
+
+
+def _gap_inverse(m, lam, like, what):
+    """F_ij = 1/(λ_j − λ_i) off the diagonal, 0 on it; raises on (numerically) repeated λ."""
+    lam_raw = np.asarray(lam.data if hasattr(lam, "data") and not isinstance(lam, np.ndarray) else lam)
+    e_raw = lam_raw[..., None, :] - lam_raw[..., :, None]
+    n = lam_raw.shape[-1]
+    off = ~np.eye(n, dtype=bool)
+    scale = np.max(np.abs(lam_raw), axis=-1, keepdims=True)[..., None] + np.finfo(lam_raw.dtype).tiny
+    if np.any((np.abs(e_raw) <= n * np.finfo(lam_raw.dtype).eps * scale) & off):
+        raise RuntimeError(
+            f"{what}: the derivative is not defined for repeated (or numerically equal) "
+            f"{'eigenvalues' if 'eigh' in what else 'singular values'} when the gradient depends on "
+            "the vectors, which are not unique then (torch would return inf/nan here)")
+    i = _eye(m, n, like)
+    e = m.unsqueeze(lam, -2) - m.unsqueeze(lam, -1)
+    return (1 - i) / (e + i)
+
+
+def _eigh_back(m, g, out, x, needs, UPLO="L"):
+    gw, gv = g
+    w, v = out
+    inner = _diag_embed(m, gw, x)
+    if _nonzero(gv):
+        f = _gap_inverse(m, w, x, "linalg.eigh backward")
+        inner = inner + f * m.matmul(_T(m, v), gv)
+    return (m.matmul(m.matmul(v, inner), _T(m, v)),)
+
+
+def _eigh_tangent(m, ts, out, x, UPLO="L"):
+    w, v = out
+    k = m.matmul(m.matmul(_T(m, v), ts[0]), v)
+    f = _gap_inverse(m, w, x, "linalg.eigh forward AD")
+    return _diagonal(m, k), m.matmul(v, f * k)
+
+
+defop("eigh", _eigh, vjp_all=_eigh_back, jvp_all=_eigh_tangent, nout=2, public=False,
+      method=False, cls="LinalgEigh", formula="d eigh: V (diag(G_λ) + F∘(Vᵀ G_V)) Vᵀ, F_ij = 1/(λ_j − λ_i)")
+
+
+@public("eigh", function=False, method=False, ns=_LA)
+def eigh(A, UPLO: str = "L"):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices (one triangle read)."""
+    return return_types.eigh(*_apply("eigh", A, UPLO))
+
+
+@public("eigvalsh", function=False, method=False, ns=_LA)
+def eigvalsh(A, UPLO: str = "L"):
+    """Eigenvalues of symmetric matrices (differentiable also at repeated eigenvalues)."""
+    return _apply("eigh", A, UPLO)[0]
+
+
+# ---- singular value decomposition --------------------------------------------------------------
+def _svd(x, full_matrices=True):
+    if x.ndim < 2:
+        raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions.")
+    return tuple(_lapack("svd", np.linalg.svd, x, full_matrices))
+
+
+def _svd_back(m, g, out, x, needs, full_matrices=True):
+    gu, gs, gvh = g
+    u, s, vh = out
+    rows, cols = x.shape[-2], x.shape[-1]
+    k = min(rows, cols)
+    vec = _nonzero(gu) or _nonzero(gvh)
+    if full_matrices and rows != cols:
+        if vec:
+            raise RuntimeError("linalg.svd: backward through U or Vh with full_matrices=True is not "
+                               "supported for non-square inputs; use full_matrices=False")
+        u, vh, gu, gvh = u[..., :, :k], vh[..., :k, :], gu[..., :, :k], gvh[..., :k, :]
+    if not vec:
+        return (m.matmul(u * m.unsqueeze(gs, -2), vh),)
+    v, gv = _T(m, vh), _T(m, gvh)
+    f = _gap_inverse(m, s * s, x, "linalg.svd backward")  # 1/(s_k² − s_j²)
+    uhgu = m.matmul(_T(m, u), gu)
+    vhgv = m.matmul(_T(m, v), gv)
+    uhgu = uhgu - _T(m, uhgu)
+    vhgv = vhgv - _T(m, vhgv)
+    ga = (uhgu * m.unsqueeze(s, -2) + m.unsqueeze(s, -1) * vhgv) * f + _diag_embed(m, gs, x)
+    if rows > k:
+        ga = m.matmul(u, ga)
+        gus = gu / m.unsqueeze(s, -2)
+        ga = m.matmul(ga + gus - m.matmul(u, m.matmul(_T(m, u), gus)), vh)
+    elif cols > k:
+        ga = m.matmul(ga, vh)
+        gvs = _T(m, gv / m.unsqueeze(s, -2))
+        ga = m.matmul(u, ga + gvs - m.matmul(m.matmul(gvs, v), vh))
+    else:
+        ga = m.matmul(m.matmul(u, ga), vh)
+    return (ga,)
+
+
+def _svd_tangent(m, ts, out, x, full_matrices=True):
+    u, s, vh = out
+    rows, cols = x.shape[-2], x.shape[-1]
+    if full_matrices and rows != cols:
+        raise RuntimeError("linalg.svd: forward-mode derivative needs full_matrices=False for "
+                           "non-square inputs")
+    t = ts[0]
+    v = _T(m, vh)
+    dp = m.matmul(m.matmul(_T(m, u), t), v)
+    ds = _diagonal(m, dp)
+    f = _gap_inverse(m, s * s, x, "linalg.svd forward AD")
+    sr, sc = m.unsqueeze(s, -2), m.unsqueeze(s, -1)
+    du = m.matmul(u, f * (dp * sr + sc * _T(m, dp)))
+    dv = m.matmul(v, f * (sc * dp + _T(m, dp) * sr))
+    if rows > cols:
+        du = du + (m.matmul(t, v) - m.matmul(u, m.matmul(_T(m, u), m.matmul(t, v)))) / sr
+    elif cols > rows:
+        tu = m.matmul(_T(m, t), u)
+        dv = dv + (tu - m.matmul(v, m.matmul(_T(m, v), tu))) / sr
+    return du, ds, _T(m, dv)
+
+
+defop("svd", _svd, vjp_all=_svd_back, jvp_all=_svd_tangent, nout=3, public=False, method=False,
+      cls="LinalgSvd", formula="d svd: torch's svd_backward (skew parts over s_k² − s_j²)")
+
+
+@public("svd", function=False, method=False, ns=_LA)
+def linalg_svd(A, full_matrices: bool = True):
+    """A = U diag(S) Vh, as a named tuple (U, S, Vh)."""
+    return return_types.svd(*_apply("svd", A, full_matrices))
+
+
+@public("svd")
+def svd(input, some: bool = True, compute_uv: bool = True):
+    """torch.svd: (U, S, V) with V (not Vh); reduced unless ``some=False``."""
+    u, s, vh = _apply("svd", input, not some)
+    return return_types.torch_svd(u, s, vh.mT)
+
+
+@public("svdvals", function=False, method=False, ns=_LA)
+def svdvals(A):
+    """Singular values, descending (differentiable also when they repeat)."""
+    return _apply("svd", A, False)[1]
+
+
+# ---- pseudo-inverse and least squares ----------------------------------------------------------
+def _pinv(x, atol=None, rtol=None):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else max(x.shape[-2:]) * np.finfo(x.dtype).eps
+    cut = np.maximum(atol or 0.0, rtol * (s[..., :1] if s.shape[-1] else 0))
+    with np.errstate(divide="ignore"):
+        sinv = np.where(s > cut, 1 / s, 0).astype(x.dtype)
+    return np.matmul(np.swapaxes(vh, -1, -2) * sinv[..., None, :], np.swapaxes(u, -1, -2))
+
+
+def _pinv_dx(m, g, out, x, atol=None, rtol=None):
+    p, pt, gt = out, _T(m, out), _T(m, g)
+    rows, cols = x.shape[-2], x.shape[-1]
+    q = _eye(m, rows, x) - m.matmul(x, p)  # I − A A⁺
+    r = _eye(m, cols, x) - m.matmul(p, x)  # I − A⁺ A
+    return (-m.matmul(m.matmul(pt, g), pt) + m.matmul(m.matmul(q, gt), m.matmul(p, pt))
+            + m.matmul(m.matmul(pt, p), m.matmul(gt, r)))
+
+
+def _pinv_t(m, t, out, x, atol=None, rtol=None):
+    p, pt, tt = out, _T(m, out), _T(m, t)
+    rows, cols = x.shape[-2], x.shape[-1]
+    q = _eye(m, rows, x) - m.matmul(x, p)
+    r = _eye(m, cols, x) - m.matmul(p, x)
+    return (-m.matmul(m.matmul(p, t), p) + m.matmul(m.matmul(p, pt), m.matmul(tt, q))
+            + m.matmul(m.matmul(r, tt), m.matmul(pt, p)))
+
+
+defop("pinv", _pinv, _pinv_dx, _pinv_t, public=False, method=False, cls="LinalgPinv",
+      formula="d A⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺ (constant rank)")
+
+
+@public("pinv", function=False, method=False, ns=_LA)
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):
+    """Moore–Penrose pseudo-inverse (singular values ≤ max(atol, rtol·σ_max) are dropped)."""
+    return _apply("pinv", A, atol, rtol)
+
+
+@public("pinverse")
+def pinverse(input, rcond: float = 1e-15):
+    return _apply("pinv", input, None, rcond)
+
+
+@public("lstsq", function=False, method=False, ns=_LA)
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B (named tuple: solution, residuals, rank, singular_values;
+    as torch's default CPU driver 'gelsy', residuals and singular_values are empty)."""
+    from .._creation import tensor
+
+    p = _apply("pinv", A, None, rcond)
+    sol = p @ B
+    rank = np.linalg.matrix_rank(A.data).astype(np.int64)
+    empty = tensor(np.zeros((0,), A.data.dtype))
+    return return_types.lstsq(sol, empty, tensor(rank), empty)
+
+
+# ---- matrix functions --------------------------------------------------------------------------
+@public("matrix_power", ns=_LA)
+def matrix_power(A, n: int):
+    """A to the integer power n (n < 0: of the inverse), by repeated squaring."""
+    from .._creation import tensor
+
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError("linalg.matrix_power: A must be batches of square matrices")
+    if n == 0:
+        return tensor(np.broadcast_to(np.eye(A.shape[-1], dtype=A.data.dtype), A.shape).copy())
+    base = _apply("inv", A) if n < 0 else A
+    n = abs(n)
+    result = None
+    while n:
+        if n & 1:
+            result = base if result is None else _apply("matmul", result, base)
+        n >>= 1
+        if n:
+            base = _apply("matmul", base, base)
+    return result
+
+
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+
+
+def _expm(x):
+    """Scaling and squaring with the degree-13 Padé approximant (Higham 2005)."""
+    _square(x, "matrix_exp")
+    a = x.astype(np.float64)
+    n = a.shape[-1]
+    norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1) if n else np.zeros(a.shape[:-2])
+    s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152))).astype(int)
+    a = a / (2.0 ** s)[..., None, None]
+    b = _PADE13
+    eye = np.eye(n)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(s.max()) if s.size else 0):
+        sq = r @ r
+        r = np.where((s > k)[..., None, None], sq, r)
+    return r.astype(x.dtype, copy=False)
+
+
+def _frechet(m, a, e):
+    """L(a, e) = exp([[a, e], [0, a]])[:n, n:], the Fréchet derivative of exp at a along e."""
+    n = a.shape[-1]
+    top = m.cat([a, e], -1)
+    bottom = m.cat([m.zeros_like(a), a], -1)
+    big = m.matrix_exp(m.cat([top, bottom], -2))
+    return big[..., :n, n:]
+
+
+defop("matrix_exp", _expm, lambda m, g, out, x: _frechet(m, _T(m, x), g),
+      lambda m, t, out, x: _frechet(m, x, t), cls="LinalgMatrixExp",
+      formula="d exp(A): the Fréchet derivative L(Aᵀ, G), from exp of a block matrix")
+public("matrix_exp", function=False, method=False, ns=_LA)(lambda A: _apply("matrix_exp", A))
