@@ -52,8 +52,12 @@ def test_det_gradient_at_singular_matrices_is_the_adjugate():
     np.testing.assert_allclose(a.grad.data, [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
     # rank 2 of 3: the cofactors by hand; torch returns zeros here
     m = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]])
-    cof = np.array([[np.linalg.det(np.delete(np.delete(m, i, 0), j, 1)) * (-1) ** (i + j)
-                     for j in range(3)] for i in range(3)])
+    cof = np.array(
+        [
+            [np.linalg.det(np.delete(np.delete(m, i, 0), j, 1)) * (-1) ** (i + j) for j in range(3)]
+            for i in range(3)
+        ]
+    )
     b = t64(m, rg=True)
     LA.det(b).backward()
     np.testing.assert_allclose(b.grad.data, cof, atol=1e-12)
@@ -88,7 +92,7 @@ def test_eigh_repeated_eigenvalues_raise_only_when_vectors_carry_gradient():
 
 def test_svd_repeated_singular_values_raise_for_vectors_not_for_values():
     a = t64(np.eye(3) * 2.0, rg=True)
-    u, s, vh = LA.svd(a, full_matrices=False)
+    u, _s, vh = LA.svd(a, full_matrices=False)
     with pytest.raises(RuntimeError, match="repeated"):
         (u.sum() + vh.sum()).backward()
     a.grad = None
@@ -98,7 +102,7 @@ def test_svd_repeated_singular_values_raise_for_vectors_not_for_values():
 
 def test_svd_full_matrices_non_square_backward_through_vectors_raises():
     a = t64(np.random.default_rng(1).standard_normal((4, 3)), rg=True)
-    u, s, vh = LA.svd(a)  # full_matrices=True by default
+    u, _s, _vh = LA.svd(a)  # full_matrices=True by default
     with pytest.raises(RuntimeError, match="full_matrices"):
         u.sum().backward()
     a.grad = None
@@ -124,13 +128,19 @@ def test_matrix_exp_matches_scipy_and_closed_forms():
     rng = np.random.default_rng(3)
     for scale in (1e-3, 0.5, 3.0, 20.0):
         a = rng.standard_normal((4, 4)) * scale
-        np.testing.assert_allclose(LA.matrix_exp(t64(a)).data, scipy_linalg.expm(a), rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(
+            LA.matrix_exp(t64(a)).data, scipy_linalg.expm(a), rtol=1e-11, atol=1e-12
+        )
     d = np.diag([0.5, -1.0, 2.0])
-    np.testing.assert_allclose(cr.matrix_exp(t64(d)).data, np.diag(np.exp([0.5, -1.0, 2.0])), rtol=1e-13)
+    np.testing.assert_allclose(
+        cr.matrix_exp(t64(d)).data, np.diag(np.exp([0.5, -1.0, 2.0])), rtol=1e-13
+    )
     # rotation generator: exp([[0, −θ], [θ, 0]]) = [[cos, −sin], [sin, cos]]
     th = 0.7
     rot = LA.matrix_exp(t64([[0.0, -th], [th, 0.0]])).data
-    np.testing.assert_allclose(rot, [[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]], atol=1e-14)
+    np.testing.assert_allclose(
+        rot, [[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]], atol=1e-14
+    )
     # d/dθ tr exp(θ·[[0, −1], [1, 0]]) = −2 sin θ
     t = t64(th, rg=True)
     gen = t64([[0.0, -1.0], [1.0, 0.0]])
@@ -165,8 +175,9 @@ def test_matrix_power_edge_cases():
     np.testing.assert_allclose(LA.matrix_power(a, 5).data, [[1.0, 5.0], [0.0, 1.0]])
     np.testing.assert_allclose(cr.matrix_power(a, -3).data, [[1.0, -3.0], [0.0, 1.0]], atol=1e-12)
     # d tr(A³)/dA = 3 (A²)ᵀ
-    cr.trace(LA.matrix_power(a, 3)).backward() if hasattr(cr, "trace") else \
-        (LA.matrix_power(a, 3) * t64(np.eye(2))).sum().backward()
+    cr.trace(LA.matrix_power(a, 3)).backward() if hasattr(cr, "trace") else (
+        LA.matrix_power(a, 3) * t64(np.eye(2))
+    ).sum().backward()
     np.testing.assert_allclose(a.grad.data, 3 * (a.data @ a.data).T, atol=1e-12)
 
 
@@ -180,5 +191,8 @@ def test_batched_inputs_broadcast_like_torch():
     np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-12)
     for name in ("inv", "det", "cholesky"):
         x = a @ np.swapaxes(a, -1, -2) if name == "cholesky" else a
-        np.testing.assert_allclose(getattr(LA, name)(t64(x)).data,
-                                   getattr(torch.linalg, name)(torch.tensor(x)).numpy(), atol=1e-10)
+        np.testing.assert_allclose(
+            getattr(LA, name)(t64(x)).data,
+            getattr(torch.linalg, name)(torch.tensor(x)).numpy(),
+            atol=1e-10,
+        )

@@ -17,8 +17,10 @@ TF = torch.nn.functional
 
 
 def _grad(m, fn, xs, dtype="float64"):
-    ts = [m.tensor(np.asarray(x, dtype=np.float64), dtype=getattr(m, dtype), requires_grad=True)
-          for x in xs]
+    ts = [
+        m.tensor(np.asarray(x, dtype=np.float64), dtype=getattr(m, dtype), requires_grad=True)
+        for x in xs
+    ]
     out = fn(m, *ts)
     (out.sum() if out.ndim else out).backward()
     return [t.grad.numpy() if m is torch else t.grad.data for t in ts], out
@@ -43,8 +45,11 @@ KINKS = [
     ("floor", lambda m, x: m.floor(x), [1.0, 1.5, -0.5]),
     ("round", lambda m, x: m.round(x), [0.5, 1.5, 2.5]),
     ("trunc_frac", lambda m, x: m.trunc(x) + m.frac(x) * 2, [1.0, -1.5, 2.25]),
-    ("copysign_zero", lambda m, x: m.copysign(x, m.tensor([-1.0, 1.0, -1.0], dtype=x.dtype)),
-     [0.0, 0.0, 2.0]),
+    (
+        "copysign_zero",
+        lambda m, x: m.copysign(x, m.tensor([-1.0, 1.0, -1.0], dtype=x.dtype)),
+        [0.0, 0.0, 2.0],
+    ),
     ("sqrt_at_0", lambda m, x: m.sqrt(x), [0.0, 1.0]),
     ("sinc_at_0", lambda m, x: m.sinc(x), [0.0, 0.5]),
     ("nan_to_num", lambda m, x: m.nan_to_num(x * 1.0), [float("nan"), float("inf"), 2.0]),
@@ -58,14 +63,21 @@ def test_kink_gradients_match_torch(name, fn, xs):
     (ours,), out = _grad(cr, fn, [xs])
     (theirs,), tout = _grad(torch, fn, [xs])
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=0)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=0, err_msg=name)  # torch: 1/6 in float32
+    np.testing.assert_allclose(
+        ours, theirs, rtol=1e-7, atol=0, err_msg=name
+    )  # torch: 1/6 in float32
 
 
 def test_binary_ties_match_torch():
     x, y = [1.0, 2.0, 3.0], [1.0, 1.0, 4.0]
-    for fn in (lambda m, a, b: m.maximum(a, b), lambda m, a, b: m.minimum(a, b),
-               lambda m, a, b: m.fmax(a, b), lambda m, a, b: m.fmin(a, b),
-               lambda m, a, b: m.clamp(a, min=b), lambda m, a, b: m.clamp(a, max=b)):
+    for fn in (
+        lambda m, a, b: m.maximum(a, b),
+        lambda m, a, b: m.minimum(a, b),
+        lambda m, a, b: m.fmax(a, b),
+        lambda m, a, b: m.fmin(a, b),
+        lambda m, a, b: m.clamp(a, min=b),
+        lambda m, a, b: m.clamp(a, max=b),
+    ):
         ours, _ = _grad(cr, fn, [x, y])
         theirs, _ = _grad(torch, fn, [x, y])
         for a, b in zip(ours, theirs):
@@ -75,7 +87,7 @@ def test_binary_ties_match_torch():
 def test_fmax_nan_gradient_goes_to_the_number():
     x, y = [float("nan"), 1.0], [2.0, float("nan")]
     ours, out = _grad(cr, lambda m, a, b: m.fmax(a, b), [x, y])
-    theirs, tout = _grad(torch, lambda m, a, b: m.fmax(a, b), [x, y])
+    theirs, _tout = _grad(torch, lambda m, a, b: m.fmax(a, b), [x, y])
     np.testing.assert_array_equal(out.data, [2.0, 1.0])
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a, b)
@@ -100,7 +112,7 @@ DOMAIN = [
     ("erfinv", lambda m, x: m.erfinv(x), [1.0, 1.5, 0.5]),
     ("lgamma", lambda m, x: m.lgamma(x), [0.0, -1.0, 2.5]),
     ("digamma", lambda m, x: m.digamma(x), [0.0, 0.0, 2.5]),
-    ("pow_half", lambda m, x: x ** 0.5, [-1.0, -2.0, 4.0]),
+    ("pow_half", lambda m, x: x**0.5, [-1.0, -2.0, 4.0]),
     ("pow_tensor", lambda m, x: m.pow(x, m.ones_like(x) * 1.5), [-1.0, -2.0, 4.0]),
     ("xlogy", lambda m, x: m.xlogy(m.ones_like(x), x), [-1.0, 0.0, 2.0]),
 ]
@@ -152,16 +164,24 @@ def test_integer_division_modes_match_torch():
         theirs = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
         assert ours.dtype == cr.int64
         np.testing.assert_array_equal(ours.data, theirs.numpy())
-    for op in (lambda m, x, y: x // y, lambda m, x, y: x % y, lambda m, x, y: m.fmod(x, y),
-               lambda m, x, y: m.remainder(x, 3), lambda m, x, y: m.div(x, y)):
+    for op in (
+        lambda m, x, y: x // y,
+        lambda m, x, y: x % y,
+        lambda m, x, y: m.fmod(x, y),
+        lambda m, x, y: m.remainder(x, 3),
+        lambda m, x, y: m.div(x, y),
+    ):
         o, t = op(cr, cr.tensor(a), cr.tensor(b)), op(torch, torch.tensor(a), torch.tensor(b))
         assert str(o.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
         np.testing.assert_array_equal(o.data, t.numpy())
 
 
 def test_integer_division_by_zero_raises_like_torch():
-    for op in (lambda m, x, y: x // y, lambda m, x, y: x % y,
-               lambda m, x, y: m.div(x, y, rounding_mode="trunc")):
+    for op in (
+        lambda m, x, y: x // y,
+        lambda m, x, y: x % y,
+        lambda m, x, y: m.div(x, y, rounding_mode="trunc"),
+    ):
         with pytest.raises(RuntimeError, match="ZeroDivisionError"):
             op(torch, torch.tensor([1, 2]), torch.tensor([1, 0]))
         with pytest.raises(RuntimeError, match="ZeroDivisionError"):
@@ -173,8 +193,9 @@ def test_float_remainder_has_python_sign_and_fmod_c_sign():
     y = np.array([2.0, 2.0, -2.0, -2.0])
     np.testing.assert_array_equal((cr.tensor(x) % cr.tensor(y)).data, [1.5, 0.5, -0.5, -1.5])
     np.testing.assert_array_equal(cr.fmod(cr.tensor(x), cr.tensor(y)).data, [1.5, -1.5, 1.5, -1.5])
-    np.testing.assert_array_equal(cr.div(cr.tensor(x), cr.tensor(y), rounding_mode="floor").data,
-                                  [2.0, -3.0, -3.0, 2.0])
+    np.testing.assert_array_equal(
+        cr.div(cr.tensor(x), cr.tensor(y), rounding_mode="floor").data, [2.0, -3.0, -3.0, 2.0]
+    )
 
 
 def test_xlogy_is_zero_where_x_is_zero_even_at_y_zero():
@@ -192,8 +213,10 @@ def test_closeness_functions_match_torch():
     a = np.array([1.0, 2.0, np.nan, np.inf, -np.inf, 1e-9])
     b = np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, np.inf, 0.0])
     for k in ({}, {"equal_nan": True}, {"rtol": 0.1}, {"atol": 1e-3}):
-        np.testing.assert_array_equal(cr.isclose(cr.tensor(a), cr.tensor(b), **k).data,
-                                      torch.isclose(torch.tensor(a), torch.tensor(b), **k).numpy())
+        np.testing.assert_array_equal(
+            cr.isclose(cr.tensor(a), cr.tensor(b), **k).data,
+            torch.isclose(torch.tensor(a), torch.tensor(b), **k).numpy(),
+        )
     assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9])) is True
     assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.1])) is False
     assert cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2])) is True
@@ -203,8 +226,14 @@ def test_closeness_functions_match_torch():
 
 # ---- special functions -------------------------------------------------------------------------
 def _wide(rng):
-    return np.concatenate([rng.standard_normal(2000) * 3, rng.uniform(-40, 40, 2000),
-                           rng.uniform(1e-6, 1e-2, 100), [0.5, 1.0, 2.0, 3.0, 1e-8, 30.0, 170.0, 1e4]])
+    return np.concatenate(
+        [
+            rng.standard_normal(2000) * 3,
+            rng.uniform(-40, 40, 2000),
+            rng.uniform(1e-6, 1e-2, 100),
+            [0.5, 1.0, 2.0, 3.0, 1e-8, 30.0, 170.0, 1e4],
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", ["erf", "erfc", "lgamma", "digamma"])
@@ -219,34 +248,55 @@ def test_special_functions_match_torch_to_1e10(name):
 
 
 def test_erfinv_matches_torch_and_inverts_erf():
-    y = np.concatenate([np.random.default_rng(2).uniform(-1, 1, 5000), 1 - np.logspace(-15, -1, 30),
-                        [0.0, -0.5, 0.5, 1e-12]])
+    y = np.concatenate(
+        [
+            np.random.default_rng(2).uniform(-1, 1, 5000),
+            1 - np.logspace(-15, -1, 30),
+            [0.0, -0.5, 0.5, 1e-12],
+        ]
+    )
     ours = cr.erfinv(cr.tensor(y)).data
     np.testing.assert_allclose(ours, torch.erfinv(torch.tensor(y)).numpy(), rtol=1e-10, atol=1e-12)
     x = np.linspace(-3, 3, 61)
     np.testing.assert_allclose(cr.erfinv(cr.erf(cr.tensor(x))).data, x, rtol=1e-9)
-    np.testing.assert_array_equal(cr.erfinv(cr.tensor([1.0, -1.0, 1.5])).data, [np.inf, -np.inf, np.nan])
+    np.testing.assert_array_equal(
+        cr.erfinv(cr.tensor([1.0, -1.0, 1.5])).data, [np.inf, -np.inf, np.nan]
+    )
 
 
 def test_special_functions_at_poles_and_infinities_match_torch():
     x = np.array([0.0, -0.0, -1.0, -2.0, np.inf, -np.inf, np.nan])
     for name in ("lgamma", "digamma", "erf", "erfc"):
-        np.testing.assert_allclose(getattr(cr, name)(cr.tensor(x)).data,
-                                   getattr(torch, name)(torch.tensor(x)).numpy(), rtol=1e-15, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(cr, name)(cr.tensor(x)).data,
+            getattr(torch, name)(torch.tensor(x)).numpy(),
+            rtol=1e-15,
+            err_msg=name,
+        )
 
 
 def test_polygamma_closed_forms():
     # ψ⁽¹⁾(1) = π²/6, ψ⁽¹⁾(½) = π²/2, ψ⁽²⁾(1) = −2ζ(3), ψ⁽³⁾(1) = π⁴/15; ψ(1) = −γ
     zeta3 = 1.2020569031595942
-    f64 = dict(dtype=cr.float64)
-    got = [cr.polygamma(1, cr.tensor([1.0, 0.5], **f64)).data, cr.polygamma(2, cr.tensor([1.0], **f64)).data,
-           cr.polygamma(3, cr.tensor([1.0], **f64)).data, cr.digamma(cr.tensor([1.0], **f64)).data]
-    want = [[math.pi**2 / 6, math.pi**2 / 2], [-2 * zeta3], [math.pi**4 / 15], [-0.5772156649015329]]
+    f64 = {"dtype": cr.float64}
+    got = [
+        cr.polygamma(1, cr.tensor([1.0, 0.5], **f64)).data,
+        cr.polygamma(2, cr.tensor([1.0], **f64)).data,
+        cr.polygamma(3, cr.tensor([1.0], **f64)).data,
+        cr.digamma(cr.tensor([1.0], **f64)).data,
+    ]
+    want = [
+        [math.pi**2 / 6, math.pi**2 / 2],
+        [-2 * zeta3],
+        [math.pi**4 / 15],
+        [-0.5772156649015329],
+    ]
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-14)
     x = np.random.default_rng(3).uniform(0.1, 30, 500)
-    np.testing.assert_allclose(cr.polygamma(2, cr.tensor(x)).data,
-                               torch.polygamma(2, torch.tensor(x)).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        cr.polygamma(2, cr.tensor(x)).data, torch.polygamma(2, torch.tensor(x)).numpy(), rtol=1e-10
+    )
 
 
 def test_digamma_double_backward_is_polygamma():
@@ -261,18 +311,43 @@ def test_digamma_double_backward_is_polygamma():
 
 def test_special_namespace_matches_torch_special():
     x = np.linspace(-2, 2, 9)
-    for name in ("erf", "erfc", "expit", "gammaln", "digamma", "psi", "exp2", "expm1", "log1p",
-                 "sinc", "ndtr", "round"):
-        np.testing.assert_allclose(getattr(cr.special, name)(cr.tensor(x)).data,
-                                   getattr(torch.special, name)(torch.tensor(x)).numpy(),
-                                   rtol=1e-12, atol=1e-14, err_msg=name)
+    for name in (
+        "erf",
+        "erfc",
+        "expit",
+        "gammaln",
+        "digamma",
+        "psi",
+        "exp2",
+        "expm1",
+        "log1p",
+        "sinc",
+        "ndtr",
+        "round",
+    ):
+        np.testing.assert_allclose(
+            getattr(cr.special, name)(cr.tensor(x)).data,
+            getattr(torch.special, name)(torch.tensor(x)).numpy(),
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=name,
+        )
     p = np.linspace(0.1, 0.9, 5)
-    np.testing.assert_allclose(cr.special.logit(cr.tensor(p)).data, torch.special.logit(torch.tensor(p)).numpy())
-    np.testing.assert_allclose(cr.special.erfinv(cr.tensor(p)).data, torch.special.erfinv(torch.tensor(p)).numpy())
-    np.testing.assert_allclose(cr.special.xlogy(cr.tensor(p), cr.tensor(x[:5] + 3)).data,
-                               torch.special.xlogy(torch.tensor(p), torch.tensor(x[:5] + 3)).numpy())
-    np.testing.assert_allclose(cr.special.polygamma(1, cr.tensor(p)).data,
-                               torch.special.polygamma(1, torch.tensor(p)).numpy(), rtol=1e-8)
+    np.testing.assert_allclose(
+        cr.special.logit(cr.tensor(p)).data, torch.special.logit(torch.tensor(p)).numpy()
+    )
+    np.testing.assert_allclose(
+        cr.special.erfinv(cr.tensor(p)).data, torch.special.erfinv(torch.tensor(p)).numpy()
+    )
+    np.testing.assert_allclose(
+        cr.special.xlogy(cr.tensor(p), cr.tensor(x[:5] + 3)).data,
+        torch.special.xlogy(torch.tensor(p), torch.tensor(x[:5] + 3)).numpy(),
+    )
+    np.testing.assert_allclose(
+        cr.special.polygamma(1, cr.tensor(p)).data,
+        torch.special.polygamma(1, torch.tensor(p)).numpy(),
+        rtol=1e-8,
+    )
 
 
 def test_activation_errors_and_functional_aliases():
@@ -284,14 +359,32 @@ def test_activation_errors_and_functional_aliases():
         F.prelu(cr.randn(2, 3), cr.tensor([0.1, 0.2]))
     x = np.linspace(-3, 3, 7)
     for name in ("relu", "sigmoid", "tanh", "silu", "mish", "softsign", "logsigmoid", "tanhshrink"):
-        np.testing.assert_allclose(getattr(F, name)(cr.tensor(x)).data,
-                                   getattr(TF, name)(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(cr.selu(cr.tensor(x)).data, torch.selu(torch.tensor(x)).numpy(), rtol=1e-12)
-    np.testing.assert_allclose(cr.celu(cr.tensor(x)).data, torch.celu(torch.tensor(x)).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            getattr(F, name)(cr.tensor(x)).data,
+            getattr(TF, name)(torch.tensor(x)).numpy(),
+            rtol=1e-12,
+            atol=1e-15,
+        )
+    np.testing.assert_allclose(
+        cr.selu(cr.tensor(x)).data, torch.selu(torch.tensor(x)).numpy(), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        cr.celu(cr.tensor(x)).data, torch.celu(torch.tensor(x)).numpy(), rtol=1e-12
+    )
 
 
 def test_float32_stays_float32_with_python_scalars():
     x = cr.tensor([1.0, 2.0], dtype=cr.float32)
-    for out in (cr.xlogy(x, 2.5), cr.special.xlog1py(x, 1.5), cr.lerp(x, x * 2, 0.3), cr.copysign(x, -1.0),
-                cr.atan2(x, 2.0), cr.fmod(x, 1.5), x % 1.5, cr.erfinv(x / 4), cr.lgamma(x), cr.polygamma(1, x)):
+    for out in (
+        cr.xlogy(x, 2.5),
+        cr.special.xlog1py(x, 1.5),
+        cr.lerp(x, x * 2, 0.3),
+        cr.copysign(x, -1.0),
+        cr.atan2(x, 2.0),
+        cr.fmod(x, 1.5),
+        x % 1.5,
+        cr.erfinv(x / 4),
+        cr.lgamma(x),
+        cr.polygamma(1, x),
+    ):
         assert out.dtype == cr.float32

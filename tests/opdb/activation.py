@@ -1,7 +1,6 @@
 """Op database: activation functions (chainrule.nn.functional)."""
 
 import numpy as np
-
 from op_db import OpInfo, S, away, randn
 
 
@@ -25,15 +24,15 @@ def _act(name, kinks=(0.0,), scale=3.0, **kw):
 OPS = [
     _act("relu", ref=lambda x: np.maximum(x, 0)),
     _act("relu6", kinks=(0.0, 6.0), scale=5.0, covers=("hardtanh",)),
-    _act("leaky_relu", extra=[dict(negative_slope=0.2)]),
-    _act("hardtanh", kinks=(-1.0, 1.0, -0.5, 2.0), extra=[dict(min_val=-0.5, max_val=2.0)]),
-    _act("elu", extra=[dict(alpha=0.5)]),
+    _act("leaky_relu", extra=[{"negative_slope": 0.2}]),
+    _act("hardtanh", kinks=(-1.0, 1.0, -0.5, 2.0), extra=[{"min_val": -0.5, "max_val": 2.0}]),
+    _act("elu", extra=[{"alpha": 0.5}]),
     _act("selu", covers=("elu",)),
-    _act("celu", covers=("elu",), extra=[dict(alpha=2.0)]),
-    _act("gelu", extra=[dict(approximate="tanh")]),
+    _act("celu", covers=("elu",), extra=[{"alpha": 2.0}]),
+    _act("gelu", extra=[{"approximate": "tanh"}]),
     _act("silu"),
     _act("mish"),
-    _act("softplus", kinks=(2.5,), extra=[dict(beta=2.0, threshold=5.0)]),
+    _act("softplus", kinks=(2.5,), extra=[{"beta": 2.0, "threshold": 5.0}]),
     _act("softsign"),
     _act("hardsigmoid", kinks=(-3.0, 3.0)),
     _act("hardswish", kinks=(-3.0, 3.0)),

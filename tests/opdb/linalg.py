@@ -1,7 +1,6 @@
 """Op database: matrix products and linear algebra."""
 
 import numpy as np
-
 from op_db import OpInfo, S, randn
 
 

@@ -1,7 +1,6 @@
 """Op database: elementwise arithmetic and unary functions."""
 
 import numpy as np
-
 from op_db import OpInfo, S, away, pos, randn
 
 

@@ -8,13 +8,11 @@ documentation asks, rather than returning infinities.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
-from . import public
-from ._table import A, LINEAR, TABLE, defop
 from .._tensor import _make
+from . import public
+from ._table import TABLE, A, defop
 
 _LA = "linalg"
 
@@ -149,9 +147,9 @@ def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
-        raise RuntimeError("inconsistent tensor size, expected tensor [{}] and src [{}] to have the "
-                           "same number of elements, but got {} and {} elements respectively"
-                           .format(input.shape[0], other.shape[0], input.shape[0], other.shape[0]))
+        a, b = input.shape[0], other.shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a}] and src [{b}] to have "
+                           f"the same number of elements, but got {a} and {b} elements respectively")
     return _apply("matmul", input, other)
 
 
@@ -214,7 +212,7 @@ def _parse(equation: str, ndims: tuple) -> tuple[list[str], str]:
     ins = lhs.split(",")
     if len(ins) != len(ndims):
         raise RuntimeError(f"einsum(): {len(ins)} operands in the equation but {len(ndims)} given")
-    used = set(c for c in eq if c.isalpha())
+    used = {c for c in eq if c.isalpha()}
     free = [c for c in _LETTERS if c not in used]
     nell = max([nd - (len(s) - 3) for s, nd in zip(ins, ndims) if "..." in s] or [0])
     ell = "".join(free[:nell])
@@ -371,4 +369,4 @@ def linalg_cross(input, other, *, dim=-1):
     return _apply("cross", input, other, dim)
 
 
-from . import linalg_decomp  # noqa: E402,F401  (decompositions, solvers, matrix functions)
+from . import linalg_decomp  # noqa: F401  (decompositions, solvers, matrix functions)

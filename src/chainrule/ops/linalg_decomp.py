@@ -392,7 +392,7 @@ def eigvalsh(A, UPLO: str = "L"):
 # ---- singular value decomposition --------------------------------------------------------------
 def _svd(x, full_matrices=True):
     if x.ndim < 2:
-        raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     return tuple(_lapack("svd", np.linalg.svd, x, full_matrices))
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import public
-from ._table import A, ELEMENTWISE, TABLE, defop
+from ._table import ELEMENTWISE, TABLE, A, defop
 
 
 def _quiet(f):
@@ -35,7 +35,7 @@ def _nz(m, g, r):
     if m is A:
         if isinstance(r, np.ndarray) and r.dtype.kind == "f" and np.isnan(np.add.reduce(r, None)):
             return np.where(g == 0, r.dtype.type(0), r)
-        if isinstance(r, np.floating) and r != r and g == 0:
+        if isinstance(r, np.floating) and np.isnan(r) and g == 0:
             return r.dtype.type(0)
         return r
     return m.where(g == 0, 0.0, r)

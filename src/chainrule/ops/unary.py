@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
-from . import public, special_fns as sf
+from . import public
+from . import special_fns as sf
 from ._table import ELEMENTWISE, TABLE, defop
-from .pointwise import _nz, _quiet, _w
+from .pointwise import _nz, _quiet
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -199,7 +200,7 @@ defop("frac", lambda x: x - np.trunc(x), lambda m, g, out, x: g, ELEMENTWISE,
 
 
 @public("round")
-def round(input, *, decimals: int = 0):  # noqa: A001
+def round(input, *, decimals: int = 0):
     """Round half to even, to ``decimals`` decimal places. Zero gradient, as torch."""
     return _apply("round", input, decimals=decimals)
 
