@@ -66,7 +66,7 @@ OPS = [
     OpInfo("repeat_interleave", lambda m, x, rep, *a: m.repeat_interleave(x, rep, *a),
            lambda r: [S(randn(r, 2, 3), 2), S(randn(r, 2, 3), 3, 1), S(randn(r, 3, 2), np.array([1, 0, 2]), 0)],
            covers=("index_select",)),
-    OpInfo("flip", lambda m, x, *d: m.flip(x, *d),
+    OpInfo("flip", lambda m, x, *d: x.flip(*d),
            lambda r: [S(randn(r, 3, 4), 0), S(randn(r, 2, 3, 4), 0, 2), S(randn(r, 3, 4), (-1,))]),
     OpInfo("fliplr_flipud", lambda m, x: (m.fliplr(x), m.flipud(x)), lambda r: [S(randn(r, 3, 4))],
            covers=("flip",)),

@@ -109,7 +109,10 @@ def _index_put(x, values, index):
 defop("index_put", _index_put,
       (lambda m, g, out, x, values, index: m.index_put(g, 0.0, index),
        lambda m, g, out, x, values, index: m.getitem(g, index)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      # not LINEAR: a number ``values`` is a constant, its tangent is 0
+      (lambda m, t, out, x, values, index: m.index_put(t, 0.0, index),
+       lambda m, t, out, x, values, index: m.index_put(m.zeros_like(out), t, index)),
+      nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("x[i] = v: the gradient of x is zero at i", "the gradient of v is g[i]"))
 
 
@@ -254,7 +257,9 @@ def _fit(m, gs, src):
 defop("scatter", _scatter,
       (lambda m, g, out, x, src, dim, index: m.scatter(g, 0.0, dim, index),
        lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      (lambda m, t, out, x, src, dim, index: m.scatter(t, 0.0, dim, index),
+       lambda m, t, out, x, src, dim, index: m.scatter(m.zeros_like(out), t, dim, index)),
+      nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("scatter: zero at the written positions", "scatter: the gradient is gathered"))
 
 
@@ -476,7 +481,8 @@ defop("index_copy", _index_copy,
 defop("index_fill", _index_fill,
       (lambda m, g, out, x, value, dim, index: m.index_fill(g, 0.0, dim, index),
        lambda m, g, out, x, value, dim, index: m.sum(m.index_select(g, dim, _unique(index, g, dim)))),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
+      (lambda m, t, out, x, value, dim, index: m.index_fill(t, 0.0, dim, index),
+       lambda m, t, out, x, value, dim, index: m.index_fill(m.zeros_like(out), t, dim, index)), nin=2, dtype="keep", saves=(), method=False, public=False,
       formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"))
 
 public("index_add")(lambda input, dim, index, source, *, alpha=1:
@@ -519,7 +525,9 @@ def _masked_select_back(m, g, out, x, mask):
     return m.index_put(m.expand(m.zeros_like(x), shape), g, (m.expand(mask, shape),))
 
 
-defop("masked_select", _masked_select, (_masked_select_back, None), LINEAR, nin=2, dtype="keep",
+# the mask is an input without tangent: not LINEAR (that would zero the mask)
+defop("masked_select", _masked_select, (_masked_select_back, None),
+      (lambda m, t, out, x, mask: m.masked_select(t, mask), None), nin=2, dtype="keep",
       saves=(1,), formula="masked_select: the gradient is scattered back to the selected positions")
 
 
@@ -546,7 +554,8 @@ def _masked_scatter_src(m, g, out, x, mask, source):
 
 defop("masked_scatter", _masked_scatter,
       (lambda m, g, out, x, mask, source: m.where(mask, 0.0, g), None, _masked_scatter_src),
-      LINEAR, nin=3, dtype="keep", saves=(1,),
+      (lambda m, t, out, x, mask, source: m.where(mask, 0.0, t), None,
+       lambda m, t, out, x, mask, source: m.masked_scatter(m.zeros_like(out), mask, t)), nin=3, dtype="keep", saves=(1,),
       formula=("masked_scatter: zero where written", "", "masked_scatter: the masked gradient, in order"))
 
 
@@ -699,7 +708,7 @@ def _constant_pad(x, pad, value=0.0):
 
 defop("constant_pad", _constant_pad,
       lambda m, g, out, x, pad, value=0.0: m.constant_pad(g, tuple(-p for p in pad), 0.0),
-      LINEAR, dtype="keep", saves=(), method=False, public=False, cls="ConstantPadNd",
+      lambda m, t, out, x, pad, value=0.0: m.constant_pad(t, pad, 0.0), dtype="keep", saves=(), method=False, public=False, cls="ConstantPadNd",
       formula="constant pad: the gradient is cropped back")
 
 _NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

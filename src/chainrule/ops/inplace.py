@@ -268,7 +268,8 @@ def _fill(x, value):
     return np.full(x.shape, value, dtype=x.dtype)
 
 
-defop("fill", _fill, (lambda m, g, out, x, value: None, lambda m, g, out, x, value: m.sum(g)),
+# the overwritten values get a zero gradient (not None), as torch
+defop("fill", _fill, (lambda m, g, out, x, value: m.zeros_like(g), lambda m, g, out, x, value: m.sum(g)),
       (lambda m, t, out, x, value: None, lambda m, t, out, x, value: t),
       nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
       formula=("fill: no gradient to the overwritten values", "fill: the sum of the gradient"))
@@ -283,7 +284,7 @@ def _copy(x, src):
     return b.astype(x.dtype, copy=True)
 
 
-defop("copy", _copy, (lambda m, g, out, x, src: None, lambda m, g, out, x, src: g),
+defop("copy", _copy, (lambda m, g, out, x, src: m.zeros_like(g), lambda m, g, out, x, src: g),
       (lambda m, t, out, x, src: None, lambda m, t, out, x, src: t),
       nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
       formula=("copy_: no gradient to the overwritten values", "copy_: the gradient, cast back"))

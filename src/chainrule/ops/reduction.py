@@ -351,19 +351,25 @@ def _prod(x, dim=None, keepdim=False, dtype=None):
     return np.asarray(r).astype(np.int64) if x.dtype.kind in "biu" and dtype is None else r
 
 
+def _excl(m, x, d, n):
+    # exclusive cumulative product along d: (1, x_0, x_0 x_1, …)
+    pads = (0, 0) * (x.ndim - 1 - d) + (1, 0)
+    head = m.getitem(x, (slice(None),) * d + (slice(0, n - 1),))
+    return m.cumprod(m.constant_pad(head, pads, 1.0), d)
+
+
 def _prod_dx(m, g, out, x, dim=None, keepdim=False, dtype=None):
-    # exact with zeros (as torch): one zero in a slice gets the product of the others, the rest 0;
-    # two or more zeros give 0 everywhere
-    if dim is not None and x.ndim:
-        d = _axes(dim, x.ndim, "prod")[0]
-    else:
-        d = None
-    zero = x == 0
-    safe = m.where(zero, 1.0, x)
-    others = m.prod(safe, dim=d, keepdim=True) if d is not None else m.prod(safe)
-    nz = m.sum(zero, dim=d, keepdim=True) if d is not None else m.sum(zero)
-    ge = _expand_back(m, g, x, dim, keepdim)
-    return ge * m.where(zero, m.where(nz == 1, others, 0.0), m.where(nz == 0, others / safe, 0.0))
+    # Π_{j≠i} u_j as (product before i)·(product after i): exact with any number of zeros, and its
+    # own derivative (through cumprod's rule) is exact too (torch's prod_safe_zeros_backward)
+    xs = x if dim is not None and x.ndim else m.reshape(x, (-1,))
+    d = _axes(dim, x.ndim, "prod")[0] if dim is not None and x.ndim else 0
+    n = xs.shape[d]
+    if n == 0:
+        return _expand_back(m, g, x, dim, keepdim) * 0.0
+    left = _excl(m, xs, d, n)
+    right = m.flip(_excl(m, m.flip(xs, (d,)), d, n), (d,))
+    others = m.reshape(left * right, tuple(x.shape))
+    return _expand_back(m, g, x, dim, keepdim) * others
 
 
 defop("prod", _prod, _prod_dx,
