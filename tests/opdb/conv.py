@@ -55,9 +55,9 @@ def _with_idx(name):
 
 
 OPS = [
-    OpInfo("conv2d", lambda m, *a, **k: F(m).conv2d(*a, **k), _conv2d, covers=("im2col",)),
-    OpInfo("conv1d", lambda m, *a, **k: F(m).conv1d(*a, **k), _conv1d, covers=("im2col",)),
-    OpInfo("conv3d", lambda m, *a, **k: F(m).conv3d(*a, **k), _conv3d, covers=("im2col",)),
+    OpInfo("conv2d", lambda m, *a, **k: F(m).conv2d(*a, **k), _conv2d, covers=("conv",)),
+    OpInfo("conv1d", lambda m, *a, **k: F(m).conv1d(*a, **k), _conv1d, covers=("conv",)),
+    OpInfo("conv3d", lambda m, *a, **k: F(m).conv3d(*a, **k), _conv3d, covers=("conv",)),
     OpInfo("conv_transpose2d", lambda m, *a, **k: F(m).conv_transpose2d(*a, **k), _conv_t2d, covers=("col2im",)),
     OpInfo("conv_transpose1d", lambda m, *a, **k: F(m).conv_transpose1d(*a, **k), _conv_t1d, covers=("col2im",)),
     OpInfo("unfold", lambda m, x, *a, **k: F(m).unfold(x, *a, **k),

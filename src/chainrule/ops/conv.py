@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import _ns
 from .._tensor import Tensor
 from . import public
-from ._table import LINEAR, defop
+from ._table import LINEAR, A, defop
 
 
 def _tup(v, n: int, name: str, what: str) -> tuple:
@@ -136,6 +136,76 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 
 # ---- convolution ------------------------------------------------------------------------------------
+# One fused row for the convolution itself: im2col + one (batched) matmul + bias in place; the
+# columns are a second, non-differentiable output kept for the weight gradient. Under create_graph
+# the rules are compositions of matmul / im2col / col2im rows, so every order is exact.
+def _conv_fwd(x, w, b, stride, padding, dilation, groups):
+    n, o, ks = x.shape[0], w.shape[0], w.shape[2:]
+    cols = _im2col(x, ks, dilation, padding, stride)
+    out = _out_sizes(x.shape[2:], ks, dilation, padding, stride, "conv")
+    L = cols.shape[-1]
+    if groups == 1:
+        y = np.matmul(w.reshape(o, -1), cols)
+    else:
+        y = np.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, L)).reshape(n, o, L)
+    if b is not None:
+        y += b[:, None]
+    return y.reshape((n, o) + out), cols
+
+
+def _conv_vjp(m, gs, out, x, w, b, needs, stride, padding, dilation, groups):
+    g = gs[0]
+    n, o, ks = x.shape[0], w.shape[0], tuple(w.shape[2:])
+    L = math.prod(g.shape[2:])
+    gg = groups
+    if m is A:
+        g2 = g.reshape(n, o, L) if gg == 1 else g.reshape(n, gg, o // gg, L)
+        cols = out[1] if gg == 1 else out[1].reshape(n, gg, -1, L)
+        w2 = w.reshape(o, -1) if gg == 1 else w.reshape(gg, o // gg, -1)
+        dx = dw = db = None
+        if needs[0]:
+            dcols = np.matmul(np.swapaxes(w2, -1, -2), g2).reshape(n, -1, L)
+            dx = _col2im(dcols, x.shape[2:], ks, dilation, padding, stride)
+        if needs[1]:
+            dw = np.matmul(g2, np.swapaxes(cols, -1, -2)).sum(0).reshape(w.shape)
+        if needs[2]:
+            db = g2.sum((0, 2)) if gg == 1 else g2.sum((0, 3)).reshape(o)
+        return dx, dw, db
+    g2 = m.reshape(g, (n, o, L) if gg == 1 else (n, gg, o // gg, L))
+    w2 = m.reshape(w, (o, -1) if gg == 1 else (gg, o // gg, -1))
+    dx = dw = db = None
+    if needs[0]:
+        dcols = m.reshape(m.matmul(m.transpose(w2, -1, -2), g2), (n, -1, L))
+        dx = m.col2im(dcols, tuple(x.shape[2:]), ks, dilation, padding, stride)
+    if needs[1]:
+        cols = m.im2col(x, ks, dilation, padding, stride)
+        if gg != 1:
+            cols = m.reshape(cols, (n, gg, -1, L))
+        dw = m.reshape(m.sum(m.matmul(g2, m.transpose(cols, -1, -2)), 0), tuple(w.shape))
+    if needs[2]:
+        db = m.sum(g2, (0, 2)) if gg == 1 else m.reshape(m.sum(g2, (0, 3)), (o,))
+    return dx, dw, db
+
+
+def _conv_jvp(m, ts, out, x, w, b, stride, padding, dilation, groups):
+    tx, tw, tb = ts
+    r = None
+    if tx is not None:
+        r = m.conv(tx, w, None, stride, padding, dilation, groups)[0]
+    if tw is not None:
+        r2 = m.conv(x, tw, None, stride, padding, dilation, groups)[0]
+        r = r2 if r is None else r + r2
+    if tb is not None:
+        r3 = m.reshape(tb, (w.shape[0],) + (1,) * (x.ndim - 2))
+        r = r3 if r is None else r + r3
+    return r, None
+
+
+defop("conv", _conv_fwd, vjp_all=_conv_vjp, jvp_all=_conv_jvp, nin=3, nout=2, nondiff_out=(1,),
+      cls="Convolution", public=False, method=False,
+      formula="y = W·im2col(x) + b; dx = col2im(Wᵀ·g), dW = Σ_n g·colsᵀ, db = Σ g")
+
+
 def _check_same_dtype(name, input, weight, bias):
     if input.dtype != weight.dtype:
         raise RuntimeError(f"{name}(): Input type ({input.dtype}) and weight type ({weight.dtype}) "
@@ -159,7 +229,7 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     x, unb = _batched(name, input, nd)
     if weight.ndim != nd + 2:
         raise RuntimeError(f"{name}(): weight should have {nd + 2} dimensions, got {list(weight.shape)}")
-    n, c = x.shape[:2]
+    c = x.shape[1]
     o, cg = weight.shape[:2]
     ks = tuple(weight.shape[2:])
     stride = _tup(stride, nd, name, "stride")
@@ -187,17 +257,11 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
         pads = _pad_pairs(padding, nd, name)
         if any(p < 0 for p, _ in pads):
             raise RuntimeError(f"{name}(): negative padding is not supported")
-    sp = tuple(x.shape[2:])
-    out = _out_sizes(sp, ks, dilation, pads, stride, name)
-    cols = _ns.im2col(x, ks, dilation, pads, stride)  # (N, C·K, L)
-    if groups == 1:
-        y = _ns.matmul(_ns.reshape(weight, (o, -1)), cols)
-    else:
-        cols = _ns.reshape(cols, (n, groups, -1, cols.shape[-1]))
-        y = _ns.matmul(_ns.reshape(weight, (groups, o // groups, -1)), cols)
-    y = _ns.reshape(y, (n, o) + out)
-    if bias is not None:
-        y = y + _ns.reshape(bias, (o,) + (1,) * nd)
+    _out_sizes(tuple(x.shape[2:]), ks, dilation, pads, stride, name)
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {o} elements, but got bias of size {list(bias.shape)} instead")
+    y = _ns.conv(x, weight, bias, stride, pads, dilation, groups)[0]
     return _ns.squeeze(y, 0) if unb else y
 
 
