@@ -2,7 +2,6 @@
 the page in headless Chromium; forward vs reverse accumulation against closed forms."""
 
 import math
-import os
 import shutil
 import subprocess
 import zlib
@@ -28,7 +27,7 @@ def scalar_example():
 
 
 def test_scalar_steps_reproduce_the_chain_rule_by_hand():
-    ex, x, u, y, z = scalar_example()
+    ex, x, _u, _y, _z = scalar_example()
     t = math.tanh(1.5)
     # engine order: z's add, y*y, tanh, 3*x, then x's accumulation (both paths arrived)
     assert [s.name for s in ex.steps] == ["AddBackward0", "MulBackward0", "TanhBackward0",
@@ -47,7 +46,7 @@ def test_scalar_steps_reproduce_the_chain_rule_by_hand():
     np.testing.assert_allclose(th.local[0], 1 - t * t, rtol=1e-14)
     np.testing.assert_allclose(th.passed[0], 2 * t * (1 - t * t), rtol=1e-14)
     # 3*x: local 3 toward x
-    i = [k for k, d in enumerate(mul3.dest) if d is not None][0]
+    i = next(k for k, d in enumerate(mul3.dest) if d is not None)
     assert mul3.local[i] == 3.0
     np.testing.assert_allclose(mul3.passed[i], 6 * t * (1 - t * t), rtol=1e-14)
     # x.grad = 1 + 6t(1 − t²), arrived along 2 paths
@@ -61,7 +60,7 @@ def test_scalar_steps_reproduce_the_chain_rule_by_hand():
 
 
 def test_table_rows_and_destinations():
-    ex, x, u, y, z = scalar_example()
+    ex, _x, _u, _y, _z = scalar_example()
     rows = ex.rows()
     assert [r["to"] for r in rows] == [
         "MulBackward0", "x.grad", "TanhBackward0 (y)",
@@ -95,7 +94,7 @@ def test_vector_steps_show_vj_with_shapes():
         y = 2 * x + 1
         z = cr.norm(y, 2, dim=1)
         z.backward(cr.ones(1))
-    norm, add, mul, acc = ex.steps
+    norm, _add, mul, _acc = ex.steps
     np.testing.assert_allclose(norm.passed[0], np.full((1, 4), 0.5))  # y/‖y‖ = 3/6
     np.testing.assert_allclose(mul.passed[1], np.ones((1, 4)))  # · dy/dx = 2
     np.testing.assert_allclose(mul.local[1], np.full((1, 4), 2.0))  # the diagonal of the Jacobian
@@ -117,7 +116,7 @@ def test_create_graph_and_missing_formula():
         (g,) = cr.autograd.grad((x.clone() ** 3).sum(), x, create_graph=True)
     np.testing.assert_allclose(g.data, [3.0, 12.0])
     rows = ex.rows()
-    clone = [r for r in rows if r["node"] == "CloneBackward0"][0]
+    clone = next(r for r in rows if r["node"] == "CloneBackward0")
     assert clone["formula"] == "(no formula in the rule table for clone)"
     assert any(r["formula"] == "d(u^v)/du = v·u^(v−1)" for r in rows)
 
@@ -152,9 +151,8 @@ def test_nothing_recorded_outside_the_block():
         assert len(engine.OBSERVERS) == 1
     (x * 2).backward()
     assert ex.steps == [] and engine.OBSERVERS == []
-    with pytest.raises(ZeroDivisionError):
-        with cr.explain():
-            1 / 0
+    with pytest.raises(ZeroDivisionError), cr.explain():
+        _ = 1 / 0
     assert engine.OBSERVERS == []
 
 
@@ -173,9 +171,9 @@ def test_markdown():
 
 
 def test_html_is_self_contained_and_links_nodes_to_steps(tmp_path):
-    ex, x, u, y, z = scalar_example()
+    ex, _x, _u, y, _z = scalar_example()
     page = ex.html(str(tmp_path / "ex.html"))
-    assert open(tmp_path / "ex.html", encoding="utf-8").read() == page
+    assert (tmp_path / "ex.html").read_text(encoding="utf-8") == page
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<script>" in page
     assert "http://" not in page.replace("http://www.w3.org", "")  # nothing fetched
     g = ex.graph()
@@ -188,7 +186,8 @@ def test_html_is_self_contained_and_links_nodes_to_steps(tmp_path):
 # ---- the page in headless Chromium -------------------------------------------------------------
 def read_png(path):
     """A minimal PNG reader (8-bit RGB/RGBA, not interlaced) → (h, w, 3) uint8."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat = 8, b""
     while pos < len(data):
@@ -234,7 +233,7 @@ def chromium(args, tmp_path):
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def near(img, rgb, tol=6):
@@ -243,7 +242,7 @@ def near(img, rgb, tol=6):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium)")
 def test_html_page_renders_graph_and_steps_in_chromium(tmp_path):
-    ex, x, u, y, z = scalar_example()
+    ex, _x, _u, y, _z = scalar_example()
     path = tmp_path / "explain.html"
     ex.html(str(path))
     tanh_id = ex.graph().ids[id(y.grad_fn)]
@@ -253,7 +252,7 @@ def test_html_page_renders_graph_and_steps_in_chromium(tmp_path):
     assert dom.count('class="hl"') == 1  # the clicked node's step is highlighted
     hl = dom[dom.index('class="hl"'):]
     assert "TanhBackward0 (y)" in hl[:400]
-    assert f'class="node sel"' in dom
+    assert 'class="node sel"' in dom
     shot = tmp_path / "shot.png"
     out = chromium(["--window-size=1400,800", f"--screenshot={shot}", url], tmp_path)
     assert shot.exists(), out.stderr[-2000:]

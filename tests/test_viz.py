@@ -16,11 +16,11 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
 def parse(dot: str):
     """(labels by node id, styles by node id, set of edges) from DOT text."""
     labels, kinds = {}, {}
-    for m in re.finditer(r'^\s+(\w+) \[id="(\w+)" label="((?:[^"\\]|\\.)*)" (.*)\];$', dot, re.M):
+    for m in re.finditer(r'^\s+(\w+) \[id="(\w+)" label="((?:[^"\\]|\\.)*)" (.*)\];$', dot, re.MULTILINE):
         assert m.group(1) == m.group(2)
         labels[m.group(1)] = m.group(3).replace("\\n", "\n").replace('\\"', '"')
         kinds[m.group(1)] = m.group(4)
-    edges = set(re.findall(r"^\s+(\w+) -> (\w+);$", dot, re.M))
+    edges = set(re.findall(r"^\s+(\w+) -> (\w+);$", dot, re.MULTILINE))
     return labels, kinds, edges
 
 
@@ -36,9 +36,11 @@ def seed_graph():
 
 
 def test_dot_structure_of_the_seed_graph():
-    x, y, z = seed_graph()
-    labels, kinds, edges = parse(viz.graph(z).dot)
+    x, _y, z = seed_graph()  # the leaf is named by the caller's variable
+    g = viz.graph(z)
+    labels, kinds, edges = parse(g.dot)
     t = by_title(labels)
+    assert g.ids[id(x)] == t["x"]
     assert set(t) == {"x", "MulBackward0", "AddBackward0", "NormBackward1", "z"}
     # data flows leaf → ops → output
     assert edges == {(t["x"], t["MulBackward0"]), (t["MulBackward0"], t["AddBackward0"]),
@@ -159,8 +161,8 @@ def test_collapse_repeated_layers():
     small = viz.graph(loss, params=params, max_nodes=20)
     labels, kinds, edges = parse(small.dot)
     groups = [v for k, v in labels.items() if "box3d" in kinds[k]]
-    assert groups == ["12 × [MatmulBackward0 → AddBackward0 → TanhBackward0] → SumBackward0\n"
-                      "37 ops collapsed\nparams: layers.{0–11}.weight, layers.{0–11}.bias"]
+    assert groups == [("12 × [MatmulBackward0 → AddBackward0 → TanhBackward0] → SumBackward0\n"
+                      "37 ops collapsed\nparams: layers.{0–11}.weight, layers.{0–11}.bias")]
     assert len(labels) == 2 and len(edges) == 1
     assert viz.graph(loss, params=params, collapse=False, max_nodes=5).nodes.__len__() == 62
 
@@ -183,7 +185,8 @@ def test_collapse_keeps_branches():
 
 
 def test_tree_text():
-    x, y, z = seed_graph()
+    x, _y, z = seed_graph()
+    assert x.grad is None
     assert viz.tree(z) == (
         "z (1,) float32 ← NormBackward1 #0\n"
         "└─ AddBackward0 #1\n"
@@ -200,7 +203,7 @@ def test_tree_text():
 
 
 def test_builtin_svg_has_every_node_and_edge():
-    x, y, z = seed_graph()
+    _x, _y, z = seed_graph()
     g = viz.graph(z, show_values=True)
     svg = g.builtin_svg()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
@@ -212,21 +215,25 @@ def test_builtin_svg_has_every_node_and_edge():
 
 @needs_dot
 def test_svg_and_render(tmp_path):
-    x, y, z = seed_graph()
+    _x, _y, z = seed_graph()
     g = viz.graph(z)
     svg = g.svg()
     assert "<svg" in svg and svg.count('class="node"') == 5
     for title in ("NormBackward1", "AddBackward0", "MulBackward0"):
         assert title in svg
     assert g._repr_svg_() == svg
-    assert open(g.render(str(tmp_path / "z.svg")), encoding="utf-8").read().count("<svg") == 1
-    assert open(g.render(str(tmp_path / "z.png")), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-    assert open(g.render(str(tmp_path / "z.pdf")), "rb").read(5) == b"%PDF-"
-    assert open(g.render(str(tmp_path / "z.dot")), encoding="utf-8").read() == g.dot
+    def read(name):
+        with open(g.render(str(tmp_path / name)), "rb") as f:
+            return f.read()
+
+    assert read("z.svg").decode().count("<svg") == 1
+    assert read("z.png")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert read("z.pdf")[:5] == b"%PDF-"
+    assert read("z.dot").decode() == g.dot
 
 
 def test_missing_graphviz_names_the_package(monkeypatch, tmp_path):
-    x, y, z = seed_graph()
+    _x, _y, z = seed_graph()
     g = viz.graph(z)
     monkeypatch.setattr(viz.shutil, "which", lambda name: None)
     with pytest.raises(viz.GraphvizNotFound, match="apt-get install graphviz") as e:

@@ -24,16 +24,17 @@ import html as _html
 import re
 import sys
 import types
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
+from typing_extensions import Self
 
 from . import viz
 from ._tensor import Tensor
 from .autograd import engine as _engine
 from .autograd.graph import AccumulateGrad, Node
 
-__all__ = ["Explain", "Step", "accumulation", "Accumulation"]
+__all__ = ["Accumulation", "Explain", "Step", "accumulation"]
 
 
 def _arr(g):
@@ -70,8 +71,22 @@ class Step:
     show (scalar outputs, elementwise ops), ``formula`` and ``dest`` per input.
     """
 
-    __slots__ = ("index", "node", "kind", "g", "passed", "local", "formula", "dest", "inputs",
-                 "leaf", "grad_after", "paths", "had_grad", "elementwise")
+    __slots__ = (
+        "dest",
+        "elementwise",
+        "formula",
+        "g",
+        "grad_after",
+        "had_grad",
+        "index",
+        "inputs",
+        "kind",
+        "leaf",
+        "local",
+        "node",
+        "passed",
+        "paths",
+    )
 
     def __repr__(self) -> str:
         return f"<Step {self.index} {self.node.name()}>"
@@ -104,7 +119,7 @@ class Explain:
         self._active = False
 
     # ---- recording ------------------------------------------------------------------------
-    def __enter__(self) -> Explain:
+    def __enter__(self) -> Self:
         if self._active:
             raise RuntimeError("explain(): this recording is already active")
         self._active = True
@@ -194,7 +209,7 @@ class Explain:
                     return None
         try:
             res = _engine._call_rules(node, [np.ones_like(out)], False, set())
-        except Exception:  # a rule that cannot run on its own here: show the vJ only
+        except Exception:  # noqa: BLE001  (a rule that cannot rerun here: show the vJ only)
             return None
         return [None if r is None else np.array(r) for r in res]
 
@@ -231,9 +246,9 @@ class Explain:
                 nm = self._name(st.leaf)
                 verb = "+=" if st.had_grad else "="
                 via = f" (sum of {st.paths} paths)" if st.paths > 1 else ""
-                out.append(dict(step=st.index, node="AccumulateGrad", nid=st.node, input=nm,
-                                formula=f"{nm}.grad {verb} incoming{via}", g=_cell(st.g[0]),
-                                local="", passed=_cell(st.grad_after), to=f"{nm}.grad"))
+                out.append({"step": st.index, "node": "AccumulateGrad", "nid": st.node, "input": nm,
+                                "formula": f"{nm}.grad {verb} incoming{via}", "g": _cell(st.g[0]),
+                                "local": "", "passed": _cell(st.grad_after), "to": f"{nm}.grad"})
                 continue
             g = st.g[0] if len(st.g) == 1 else None
             gtext = _cell(g) if len(st.g) == 1 else "; ".join(_cell(x) for x in st.g)
@@ -255,11 +270,11 @@ class Explain:
                     f"(no formula in the rule table for {st.node.op.name})"
                     if type(st.node) is Node else
                     f"(custom Function {st.node.op.name}: no `formula` attribute on the class)")
-                out.append(dict(step=st.index if first else "",
-                                node=self._node_label(st.node) if first else "",
-                                nid=st.node, input=st.inputs[i], formula=f,
-                                g=gtext if first else "″", local=ltxt, passed=ptxt,
-                                to=self._dest_text(st, i)))
+                out.append({"step": st.index if first else "",
+                                "node": self._node_label(st.node) if first else "",
+                                "nid": st.node, "input": st.inputs[i], "formula": f,
+                                "g": gtext if first else "″", "local": ltxt, "passed": ptxt,
+                                "to": self._dest_text(st, i)})
                 first = False
         return out
 
@@ -355,7 +370,7 @@ class Explain:
         g = self.graph()
         try:
             pic = g.svg() if viz.dot_available() else g.builtin_svg()
-        except Exception:
+        except RuntimeError:  # dot failed: the built-in layout still draws the graph
             pic = g.builtin_svg()
         pic = pic[pic.find("<svg"):]
         rows = []
@@ -500,8 +515,8 @@ class Accumulation:
                    "reverse": f"reverse is cheaper (m = {m} < n = {n})",
                    "equal": f"both cost the same (n = m = {n})"}[self.cheaper]
         L += ["", "cheaper: " + verdict,
-              f"both give the same J: max |J_fwd − J_rev| = "
-              f"{float(np.max(np.abs(self.jacobian_forward - self.jacobian_reverse), initial=0)):.3g}"]
+              (f"both give the same J: max |J_fwd − J_rev| = "
+              f"{float(np.max(np.abs(self.jacobian_forward - self.jacobian_reverse), initial=0)):.3g}")]
         return "\n".join(L)
 
     __str__ = table

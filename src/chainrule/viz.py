@@ -21,14 +21,15 @@ import shutil
 import subprocess
 import sys
 from collections import deque
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from ._tensor import Tensor
 from .autograd.graph import AccumulateGrad, Node, accumulate_node
 
-__all__ = ["graph", "tree", "Graph", "GraphvizNotFound", "summarize"]
+__all__ = ["Graph", "GraphvizNotFound", "graph", "summarize", "tree"]
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
@@ -149,7 +150,7 @@ def _input_names(op) -> list:
 class GNode:
     """One box of the picture: a leaf, an op (``MulBackward0``), an output, or a collapsed group."""
 
-    __slots__ = ("id", "kind", "title", "lines", "obj")
+    __slots__ = ("id", "kind", "lines", "obj", "title")
 
     def __init__(self, id: str, kind: str, title: str, lines: list, obj=None) -> None:
         self.id = id
@@ -235,7 +236,7 @@ class Graph:
                 "`conda install graphviz`; the DOT text is available without it as Graph.dot"
             )
         r = subprocess.run([exe, f"-T{format}"], input=self.dot.encode(), capture_output=True,
-                           timeout=120)
+                           timeout=120, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"dot -T{format} failed: {r.stderr.decode(errors='replace')}")
         return r.stdout
@@ -318,12 +319,12 @@ class Graph:
                 pos[i] = (cx + dx, top, w, h)
         height = y
         out = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" '
-            'font-size="11">',
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+            'font-size="11">'),
+            ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
             'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
-            "</defs>",
+            "</defs>"),
         ]
         for a, b in self.edges:
             xa, ya, _, ha = pos[a]
@@ -538,7 +539,7 @@ def _repeats(seq: list) -> tuple[int, int, int]:
     best = (0, len(seq), 1)
     cover = 0
     for p in range(1, len(seq) // 2 + 1):
-        for o in range(0, min(p, len(seq) - 2 * p) + 1):
+        for o in range(min(p, len(seq) - 2 * p) + 1):
             k = 1
             while o + (k + 1) * p <= len(seq) and seq[o + k * p:o + (k + 1) * p] == seq[o:o + p]:
                 k += 1

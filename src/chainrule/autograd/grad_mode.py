@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import threading
 
 
@@ -11,10 +13,15 @@ class _State(threading.local):
     off_at = None  # file:line where grad mode was last turned off (for autograd.why)
 
 
-def _off_site() -> str | None:
-    from .why import _site
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-    return _site()
+
+def _site() -> str | None:
+    """``file:line`` of the innermost frame outside chainrule (the user's line)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG):
+        f = f.f_back
+    return None if f is None else f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
 
 
 _state = _State()
@@ -34,7 +41,7 @@ class _Mode:
         self._prev = _state.enabled
         _state.enabled = self._target
         if not self._target:
-            _state.off_at = _off_site()
+            _state.off_at = _site()
 
     def __exit__(self, *exc) -> None:
         _state.enabled = self._prev
@@ -83,7 +90,7 @@ class set_grad_enabled(_Mode):
         self._target = bool(mode)
         _state.enabled = self._target
         if not self._target:
-            _state.off_at = _off_site()
+            _state.off_at = _site()
 
     def __enter__(self) -> None:
         pass

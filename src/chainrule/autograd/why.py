@@ -11,58 +11,56 @@ input requires grad and no graph is recorded, so the ordinary paths pay nothing.
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._tensor import Tensor
-from .grad_mode import _state
-
-_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_marks = itertools.count()
+from .grad_mode import _PKG, _site, _state
 
 #: ops whose backward multiplies by a 0/1 mask (the usual reason for a zero gradient)
 MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "hardtanh",
             "relu6", "maximum", "minimum", "amax", "amin", "max", "min", "abs", "masked_fill")
 
 
-def _site() -> str | None:
-    """``file:line`` of the innermost frame outside chainrule (the user's line)."""
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG):
-        f = f.f_back
-    return None if f is None else f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
-
-
-def _mark(t: Tensor, key: str, mark: tuple) -> None:
-    x = t._x
-    if x is None:
-        t._x = {key: mark}
-    else:
-        x[key] = mark
-
-
 def _cut(res, op, tensors) -> None:
-    """Dispatcher hook: ``op`` ran on inputs that require grad but recorded no graph."""
-    if _state.enabled:
-        mark = ("non-differentiable", op.name, _site(), next(_marks))
+    """Dispatcher hook: ``op`` ran on inputs that require grad but recorded no graph.
+
+    Marks the result (``_x["cut"]``) with ``(kind, op name, file:line)``, and for a
+    non-differentiable op also the inputs that required grad (``_x["cut_use"]``). Runs only on
+    that path; under no_grad (inference) it costs one small dict per result.
+    """
+    st = _state
+    if not st.enabled and type(res) is Tensor and res._x is None:  # the common case, fast
+        res._x = {"cut": ("no_grad", op.name, st.off_at)}
+        return
+    if st.enabled:
+        mark = ("non-differentiable", op.name, _site())
     else:
-        mark = ("no_grad", op.name, _state.off_at, next(_marks))
-    for r in res if isinstance(res, tuple) else (res,):
-        _mark(r, "cut", mark)
+        mark = ("no_grad", op.name, st.off_at)
+    for r in res if type(res) is tuple else (res,):
+        x = r._x
+        if x is None:
+            r._x = {"cut": mark}
+        else:
+            x["cut"] = mark
+    if not st.enabled:  # the inputs are not marked under no_grad: that path must stay lean
+        return
     for a in tensors:
         if isinstance(a, Tensor) and a._rg:
-            _mark(a, "cut_use", mark)
+            x = a._x
+            if x is None:
+                a._x = {"cut_use": mark}
+            else:
+                x["cut_use"] = mark
 
 
 def _detached(src: Tensor, res: Tensor) -> None:
     """``detach`` hook: ``res = src.detach()`` with ``src`` requiring grad."""
-    mark = ("detached", "detach", _site(), next(_marks))
-    _mark(res, "cut", mark)
-    _mark(src, "cut_use", mark)
+    mark = ("detached", "detach", _site())
+    res._extra()["cut"] = mark
+    src._extra()["cut_use"] = mark
 
 
 @dataclass
@@ -96,13 +94,40 @@ def _name(t: Tensor) -> str:
 
 
 def _where(mark: tuple) -> str:
-    kind, op, site, _ = mark
+    kind, op, site = mark
     at = f" at {site}" if site else ""
     if kind == "detached":
         return f"was detached{at} (.detach() returns a tensor cut from the graph)"
     if kind == "no_grad":
         return f"went through {op} under no_grad (grad mode was turned off{at})"
     return f"went through {op}{at}, which is not differentiable (its result carries no gradient)"
+
+
+def _hint() -> str:
+    site = _state.off_at
+    return "" if site is None else (f". If it went through no_grad: grad mode was last turned "
+                                    f"off at {site}, and results computed there carry no gradient")
+
+
+def _first_cut(loss: Tensor):
+    """Walking back from loss (breadth first): the first input that needs no grad and carries a
+    cut mark — ``(node, input index, tensor, mark)`` — while the graph still holds its inputs."""
+    from collections import deque
+
+    seen = {loss.grad_fn}
+    q = deque([loss.grad_fn])
+    while q:
+        n = q.popleft()
+        saved = getattr(n, "saved", None)
+        for i, e in enumerate(n.next):
+            if e is None:
+                t = saved[i] if type(saved) is tuple and i < len(saved) else None
+                if isinstance(t, Tensor) and t._x and "cut" in t._x:
+                    return n, i, t, t._x["cut"]
+            elif e[0] not in seen:
+                seen.add(e[0])
+                q.append(e[0])
+    return None
 
 
 def _reach(loss: Tensor) -> tuple[dict, set]:
@@ -165,7 +190,7 @@ def why(x: Tensor, loss: Tensor) -> Diagnosis:
                              f"{_where(uses)}; the path from {nx} to loss breaks there",
                              uses[2], [uses[1]])
         return Diagnosis("loss_no_grad", "loss does not require grad: no tensor that requires grad "
-                         f"was used to compute it (is {nx} part of the computation?)")
+                         f"was used to compute it (is {nx} part of the computation?)" + _hint())
     edges, keys = _reach(loss)
     key = (x.grad_fn, x._nr) if x.grad_fn is not None else (
         x._acc() if x._acc is not None else None, 0)
@@ -174,9 +199,16 @@ def why(x: Tensor, loss: Tensor) -> Diagnosis:
             return Diagnosis(uses[0].replace("-", "_"), f"{nx} is not on any path to loss: it "
                              f"{_where(uses)}; the path from {nx} to loss breaks there",
                              uses[2], [uses[1]])
+        brk = _first_cut(loss)
+        if brk is not None:
+            node, i, _t, mark = brk
+            return Diagnosis(mark[0].replace("-", "_"), f"{nx} is not on any path to loss: walking "
+                             f"back from loss, the graph stops at input {i} of {node.name()}, a "
+                             f"tensor that {_where(mark)}", mark[2], [mark[1]])
         leaves = [_name(n.variable) for n in edges if type(n).__name__ == "AccumulateGrad"]
         return Diagnosis("not_on_path", f"{nx} is not on any path to loss: loss was computed "
-                         f"from the leaves {', '.join(leaves) or '(none)'}, not from {nx}")
+                         f"from the leaves {', '.join(leaves) or '(none)'}, not from {nx}"
+                         + _hint())
     if x.grad_fn is not None and not x.retains_grad:
         return Diagnosis("non_leaf", f"{nx} is a non-leaf tensor (grad_fn={x.grad_fn.name()}): "
                          ".grad is only filled for leaves. Call "
