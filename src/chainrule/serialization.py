@@ -1,8 +1,8 @@
 """``chainrule.save`` / ``chainrule.load``: checkpoints that never execute code when read.
 
-Format: a NumPy ``.npz`` archive (a zip of ``.npy`` arrays, read with ``allow_pickle=False``) holding
-one array per tensor (``t0``, ``t1`` …) and ``__chainrule__``, the UTF-8 bytes of a JSON manifest
-that describes the saved object: dicts (with their key types), lists, tuples, numbers, strings,
+Format: a NumPy ``.npz`` archive (a zip of ``.npy`` arrays, read with ``allow_pickle=False``)
+holding one array per tensor (``t0``, ``t1`` …) and ``__chainrule__``, the UTF-8 bytes of a JSON
+manifest that describes the saved object: dicts (with their key types), lists, tuples, numbers, strings,
 dtypes and tensors (by array name, with dtype, shape, requires_grad, Parameter-ness). A tensor
 reached twice is stored once and loads as one object, as torch. Zip members carry CRC-32 checks, so
 corrupted bytes are detected. Writes are atomic: temporary file in the same folder, fsync, rename.
@@ -46,7 +46,7 @@ def _encode(obj: Any, arrays: dict, seen: dict, path: str):
         if key is None:
             key = f"t{len(arrays)}"
             seen[id(obj)] = key
-            arrays[key] = np.ascontiguousarray(obj.data)
+            arrays[key] = obj.data if obj.data.flags.c_contiguous else obj.data.copy()
         from .nn.parameter import Parameter
 
         return {"$": "tensor", "k": key, "dtype": obj.dtype.name, "shape": list(obj.shape),
@@ -56,7 +56,7 @@ def _encode(obj: Any, arrays: dict, seen: dict, path: str):
             raise TypeError(f"chainrule.save: cannot save a NumPy array of dtype {obj.dtype} at "
                             f"{path}")
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = obj if obj.flags.c_contiguous else obj.copy()
         return {"$": "ndarray", "k": key}
     if isinstance(obj, np.generic):
         return _encode(obj.item(), arrays, seen, path)

@@ -27,8 +27,16 @@ def functional(name: str):
     return fn
 
 
+def _legacy_reduction(size_average, reduce) -> str:
+    # torch's _Reduction.legacy_get_string
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "mean" if (size_average and reduce) else ("sum" if reduce else "none")
+
+
 def make(cls_name: str, fname: str, params: tuple = (), *, training: bool = False,
-         drop_default: tuple = ("inplace",), buffers: tuple = (), doc: str = "") -> type:
+         drop_default: tuple = ("inplace",), buffers: tuple = (), doc: str = "",
+         repr_keys: tuple | None = None, repr_fn=None, post_init=None) -> type:
     """A Module class ``cls_name(*params)`` whose forward is ``F.fname(*inputs, **params)``.
 
     ``params``: ``(name, default)`` pairs (default ``_NO_DEFAULT`` for required ones), forwarded by
@@ -38,11 +46,14 @@ def make(cls_name: str, fname: str, params: tuple = (), *, training: bool = Fals
     """
     names = tuple(p for p, _ in params)
     defaults = dict(params)
+    # torch's older losses still take the deprecated size_average/reduce (positionally, too)
+    legacy = "size_average" in names
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         Module.__init__(self)
         if len(args) > len(names):
-            raise TypeError(f"{cls_name}() takes at most {len(names)} arguments ({len(args)} given)")
+            raise TypeError(
+                f"{cls_name}() takes at most {len(names)} arguments ({len(args)} given)")
         vals = dict(zip(names, args))
         for k, v in kwargs.items():
             if k not in defaults:
@@ -50,20 +61,29 @@ def make(cls_name: str, fname: str, params: tuple = (), *, training: bool = Fals
             if k in vals:
                 raise TypeError(f"{cls_name}() got multiple values for argument '{k}'")
             vals[k] = v
+        if legacy and (vals.get("size_average") is not None or vals.get("reduce") is not None):
+            vals["reduction"] = _legacy_reduction(vals.get("size_average"), vals.get("reduce"))
         for k in names:
             if k not in vals:
                 if defaults[k] is _NO_DEFAULT:
                     raise TypeError(f"{cls_name}() missing required argument '{k}'")
                 vals[k] = defaults[k]
+            if k in ("size_average", "reduce"):
+                continue
             if k in buffers:
                 self.register_buffer(k, vals[k] if isinstance(vals[k], Tensor) or vals[k] is None
                                      else Tensor(vals[k]))
             else:
                 object.__setattr__(self, k, vals[k])
 
+        if post_init is not None:
+            post_init(self)
+
+    fwd_names = tuple(k for k in names if k not in ("size_average", "reduce"))
+
     def forward(self, *inputs):
         kw = {}
-        for k in names:
+        for k in fwd_names:
             v = getattr(self, k)
             if k in drop_default and _is_default(v, defaults[k]):
                 continue
@@ -73,8 +93,14 @@ def make(cls_name: str, fname: str, params: tuple = (), *, training: bool = Fals
         return functional(fname)(*inputs, **kw)
 
     def extra_repr(self) -> str:
-        shown = [f"{k}={getattr(self, k)}" for k in names
-                 if k not in buffers and not (k == "inplace" and not getattr(self, k))]
+        if repr_fn is not None:
+            return repr_fn(self)
+        keys = fwd_names if repr_keys is None else repr_keys
+        shown = [f"{k}={getattr(self, k)!r}" if isinstance(getattr(self, k), str)
+                 else f"{k}={getattr(self, k)}" for k in keys
+                 if k not in buffers and k != "inplace"]
+        if "inplace" in names and getattr(self, "inplace"):
+            shown.append("inplace=True")
         return ", ".join(shown)
 
     cls = type(cls_name, (Module,), {

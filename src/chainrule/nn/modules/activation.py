@@ -32,8 +32,10 @@ Tanh = make("Tanh", "tanh")
 Softplus = make("Softplus", "softplus", (("beta", 1.0), ("threshold", 20.0)),
                 drop_default=("beta", "threshold"))
 Softsign = make("Softsign", "softsign")
-Softshrink = make("Softshrink", "softshrink", (("lambd", 0.5),), drop_default=("lambd",))
-Hardshrink = make("Hardshrink", "hardshrink", (("lambd", 0.5),), drop_default=("lambd",))
+Softshrink = make("Softshrink", "softshrink", (("lambd", 0.5),), drop_default=("lambd",),
+                  repr_fn=lambda self: str(self.lambd))
+Hardshrink = make("Hardshrink", "hardshrink", (("lambd", 0.5),), drop_default=("lambd",),
+                  repr_fn=lambda self: str(self.lambd))
 Tanhshrink = make("Tanhshrink", "tanhshrink")
 Hardtanh = make("Hardtanh", "hardtanh", (("min_val", -1.0), ("max_val", 1.0), _IP),
                 drop_default=("min_val", "max_val", "inplace"))
@@ -102,7 +104,8 @@ class Softmax2d(Module):
 class PReLU(Module):
     """max(0, x) + a·min(0, x) with a learnable slope per channel (or one shared)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init

@@ -313,9 +313,14 @@ class Module:
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module (children first) and on self; e.g. custom init."""
-        order = list(self.modules())
-        for m in reversed(order):
-            fn(m)
+        stack: list = [(self, False)]
+        while stack:  # post-order, children first (iterative: no recursion limit)
+            m, done = stack.pop()
+            if done:
+                fn(m)
+                continue
+            stack.append((m, True))
+            stack.extend((c, False) for c in reversed(list(m.children())))
         return self
 
     def _apply_arrays(self, fn: Callable[[np.ndarray], np.ndarray]) -> Module:
@@ -344,7 +349,8 @@ class Module:
             elif a is not None and str(a) not in ("cpu", "cpu:0"):
                 raise RuntimeError(f"Module.to(): chainrule runs on the CPU only, got {a!r}")
         if kwargs.get("device") not in (None, "cpu", "cpu:0"):
-            raise RuntimeError(f"Module.to(): chainrule runs on the CPU only, got {kwargs['device']!r}")
+            raise RuntimeError(
+                f"Module.to(): chainrule runs on the CPU only, got {kwargs['device']!r}")
         if dtype is None:
             return self
         npd = _dtype.to_np(dtype)
@@ -429,7 +435,8 @@ class Module:
                               + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
             )
         return _IncompatibleKeys(missing, unexpected)
 
