@@ -112,7 +112,6 @@ class BackwardCFunction(Node, FunctionCtx):
     _forward_cls: Any = None
 
     def __init__(self, args: tuple) -> None:  # noqa: D107  (Node.__init__ is not used)
-        self.op = _FnOp(self._forward_cls)
         self.kw = {}
         self.out = None
         self.variant = 0
@@ -245,7 +244,8 @@ def _dtype_of(npdt):
 class _FunctionMeta(type):
     def __init__(cls, name, bases, attrs):
         super().__init__(name, bases, attrs)
-        cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,),
+                                 {"_forward_cls": cls, "op": _FnOp(cls)})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -332,14 +332,16 @@ class Function(metaclass=_FunctionMeta):
             ctx._num_call = (args, kwargs)
         if fw:
             _dispatch.FW_LEVELS[0] = 0  # ops inside forward carry no tangents; jvp gives them
+        prev = _state.enabled
+        _state.enabled = False  # forward records no graph (no_grad without its bookkeeping)
         try:
-            with no_grad():
-                if custom_setup:
-                    output = cls.forward(*args, **kwargs)
-                    cls.setup_context(ctx, args, output)
-                else:
-                    output = cls.forward(ctx, *args, **kwargs)
+            if custom_setup:
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
         finally:
+            _state.enabled = prev
             if fw:
                 _dispatch.FW_LEVELS[0] = fw
         ctx._fwd_cls_done = True
