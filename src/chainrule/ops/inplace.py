@@ -231,8 +231,51 @@ def _make_inplace(name: str, doc: str | None = None):
     return inplace
 
 
+_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+
+
+def _make_arith_inplace(name: str):
+    """add_/sub_/mul_/div_: with no graph and no tangents, one NumPy ufunc writing in place."""
+    generic = _make_inplace(name)
+    uf = _UFUNC[name]
+    from .._dispatch import FW_LEVELS
+
+    def inplace(self, other, *args, **kw):
+        if args or (kw and set(kw) != {"alpha"}) or FW_LEVELS[0] or (
+                _state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))):
+            return generic(self, other, *args, **kw)
+        o = other.data if isinstance(other, Tensor) else other
+        alpha = kw.get("alpha", 1)
+        d = self.data
+        dk = d.dtype.kind
+        if not (dk == "f" and (type(o) is float or type(o) is int
+                               or (type(o) is np.ndarray and o.dtype.kind == "f"))):
+            rt = _dtype.result_type([d, o])
+            if name == "div" and rt is not None and rt.kind != "f":
+                rt = _dtype.default_np()
+            if rt is not None and rt != d.dtype and not _can_cast(rt, d.dtype):
+                raise RuntimeError(f"result type {_tname(rt)} can't be cast to the desired output type "
+                                   f"{_tname(d.dtype)}")
+        if not d.flags.writeable or 0 in d.strides:
+            _check_target(self, None, False)
+        if alpha != 1:
+            o = o * alpha
+        try:
+            uf(d, o, out=d, casting="unsafe")
+        except ValueError:
+            raise RuntimeError(
+                f"output with shape {list(d.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}") from None
+        self._bump()
+        return self
+
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    inplace.__doc__ = generic.__doc__
+    return inplace
+
+
 _REQUIRED = ("add", "sub", "mul", "div", "pow", "clamp", "relu", "sigmoid", "tanh", "exp",
-             "masked_fill", "index_add", "scatter", "index_copy", "index_fill", "masked_scatter",
+             "masked_fill", "index_put", "index_add", "scatter", "index_copy", "index_fill", "masked_scatter",
              "scatter_add", "scatter_reduce")
 _OPTIONAL = ("neg", "abs", "sqrt", "rsqrt", "log", "log1p", "log2", "log10", "expm1", "sin", "cos",
              "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil",
@@ -247,7 +290,7 @@ _META = {"t", "transpose", "squeeze", "unsqueeze"}  # metadata in-place ops: not
 for _n in _REQUIRED + tuple(n for n in _OPTIONAL if n in TABLE or n in PUBLIC):
     if _n in _META:
         continue
-    _f = _make_inplace(_n)
+    _f = _make_arith_inplace(_n) if _n in _UFUNC else _make_inplace(_n)
     public(_n + "_", function=False)(_f)
     setattr(_ns, _n + "_", _f)
 
