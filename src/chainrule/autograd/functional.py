@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .. import _dispatch
+from .. import _dispatch, _ns
 from .._tensor import Tensor
 from ..ops._table import TABLE
 
@@ -295,7 +295,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                 flat = _apply("reshape", o, (m,))
                 parts: list = [[] for _ in ins]
                 for k in range(m):
-                    gs = grad(_apply("getitem", flat, k), ins, retain_graph=True,
+                    gs = grad(_ns.getitem(flat, k), ins, retain_graph=True,
                               create_graph=create_graph, allow_unused=True)
                     for j, (g, x) in enumerate(zip(gs, ins)):
                         parts[j].append(_zeros(x) if g is None else g)
@@ -488,8 +488,17 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
         B._NO_RECORD[0] += 1
     try:
         gs = [None if g is None else Batched(g, lvl) for g in gos]
-        res = grad(outs, ins, gs, retain_graph=retain_graph, create_graph=True,
+        res = grad(outs, ins, gs, retain_graph=True, create_graph=True,
                    allow_unused=allow_unused or materialize_grads)
+    except B.BatchedDataError as e:
+        if e.level != lvl:
+            raise
+        B.warn_loop("a backward rule reads the values of its gradient")
+        rows = [grad(outs, ins, [None if g is None else g[b] for g in gos], retain_graph=True,
+                     create_graph=create_graph, allow_unused=True) for b in range(size)]
+        res = [None if all(r[i] is None for r in rows) else Batched(_apply("stack", [
+            _zeros(x) if r[i] is None else r[i] for r in rows], 0), lvl)
+            for i, x in enumerate(ins)]
     finally:
         if not create_graph:
             B._NO_RECORD[0] -= 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from .. import _dispatch
+from .. import _dispatch, _ns
 from .._tensor import Tensor
 from ..ops._table import TABLE
 from . import _batching
@@ -182,7 +182,7 @@ def _split_rows(r: Tensor, sizes: list, shapes: list, in_shape: tuple) -> list:
     """Rows of ``r`` (m, *in_shape) for each output j, reshaped to (*out_shape_j, *in_shape)."""
     out, off = [], 0
     for k, s in zip(sizes, shapes):
-        part = r if len(sizes) == 1 else _apply("getitem", r, slice(off, off + k))
+        part = r if len(sizes) == 1 else _ns.getitem(r, slice(off, off + k))
         out.append(_apply("reshape", part, tuple(s) + tuple(in_shape)))
         off += k
     return out
@@ -317,7 +317,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
                     r = _apply("permute", r, tuple(range(1, nd + 1)) + (0,))
                 off = 0
                 for i, (k, s) in enumerate(zip(sizes, shapes)):
-                    part = r if len(sizes) == 1 else _apply("getitem", r, (Ellipsis, slice(off, off + k)))
+                    part = r if len(sizes) == 1 else _ns.getitem(r, (Ellipsis, slice(off, off + k)))
                     per_in[i].append(_apply("reshape", part, tuple(o.shape) + s))
                     off += k
         finally:

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .. import _dispatch
+from .. import _dispatch, _ns
 from .._tensor import Tensor
 from ..autograd.grad_mode import _state
 from ..ops._table import TABLE
@@ -38,14 +38,23 @@ _NO_RECORD = [0]
 _warned: set = set()
 
 
+class BatchedDataError(RuntimeError):
+    """Code read the array of a batched tensor; ``vmap`` then runs the function per example."""
+
+    def __init__(self, msg: str, level: int) -> None:
+        super().__init__(msg)
+        self.level = level
+
+
 class _Meta:
     """What ``Batched.data`` gives: the logical shape and dtype (the values are per example)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "level")
 
-    def __init__(self, shape: tuple, dtype) -> None:
+    def __init__(self, shape: tuple, dtype, level: int) -> None:
         self.shape = shape
         self.dtype = dtype
+        self.level = level
 
     @property
     def ndim(self) -> int:
@@ -56,10 +65,18 @@ class _Meta:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __getattr__(self, name):
-        raise RuntimeError(
+        raise BatchedDataError(
             f"vmap: the data of a batched tensor (logical shape {list(self.shape)}) is not "
-            f"available inside a batched function (tried to read .data.{name}); use tensor ops"
+            f"available inside a batched function (tried to read .data.{name}); use tensor ops",
+            self.level,
         )
+
+    def _refuse(self, *a, **k):
+        self.__getattr__("<value>")
+
+    __array__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __sub__ = __rsub__ = \
+        __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = __abs__ = __bool__ = \
+        __float__ = __int__ = __getitem__ = __iter__ = __len__ = _refuse
 
 
 class Batched(Tensor):
@@ -81,10 +98,13 @@ class Batched(Tensor):
     @property
     def data(self) -> _Meta:  # type: ignore[override]
         v = self.value.data
-        return _Meta(v.shape[1:], v.dtype)
+        return _Meta(v.shape[1:], v.dtype, self.level)
 
     def __repr__(self) -> str:
         return f"BatchedTensor(lvl={self.level}, bdim=0, value={self.value!r})"
+
+    def detach(self) -> Batched:
+        return Batched(self.value.detach(), self.level)
 
     def item(self):
         raise RuntimeError(
@@ -212,7 +232,7 @@ def batched_apply(op, tensors, kw):
     if _NO_RECORD[0]:
         _state.enabled = False
     try:
-        rule = RULES.get(op.name) or _by_kind(op)
+        rule = None if op.name in NO_RULE else RULES.get(op.name) or _by_kind(op)
         outs = rule(op, tensors, kw, level) if rule is not None else None
         if outs is None:
             outs = _loop(op, tensors, kw, level)
@@ -440,7 +460,7 @@ def _getitem(op, tensors, kw, level):
     items = _index_items(kw["index"])
     if items is None or not _advanced_ok(items):
         return None
-    return _apply("getitem", x.value, (slice(None),) + tuple(items))
+    return _apply(op.name, x.value, index=(slice(None),) + tuple(items))
 
 
 def _index_backward(op, tensors, kw, level):
@@ -485,6 +505,15 @@ def _where(op, tensors, kw, level):
     return _elementwise(op, tensors, kw, level)
 
 
+def warn_loop(why: str) -> None:
+    if why not in _warned:
+        _warned.add(why)
+        warnings.warn(
+            f"batched pass: {why}, so it runs as a Python loop over the batch (exact but slow)",
+            UserWarning, stacklevel=4,
+        )
+
+
 def _loop(op, tensors, kw, level):
     """Fallback: run the op once per example and stack (exact for every op; slow)."""
     if op.name not in _warned:
@@ -500,9 +529,9 @@ def _loop(op, tensors, kw, level):
     batched_kw = {k: v for k, v in kw.items() if type(v) is Batched and v.level == level}
     outs = []
     for i in range(SIZES[level]):
-        args = [_apply("getitem", v, i) if b else v for v, b in zip(vals, bs)]
+        args = [_ns.getitem(v, i) if b else v for v, b in zip(vals, bs)]
         for k, v in batched_kw.items():
-            kwb[k] = _apply("getitem", v.value, i)
+            kwb[k] = _ns.getitem(v.value, i)
         outs.append(_call(op, args, kwb))
     if op.nout == 1:
         return _apply("stack", outs, 0)
@@ -517,7 +546,7 @@ RULES: dict = {
     "reshape": _reshape, "view": _reshape, "expand": _expand, "sum_to_size": _sum_to_size,
     "transpose": _transpose, "permute": _permute, "squeeze": _squeeze, "unsqueeze": _unsqueeze,
     "cat": _catstack, "stack": _catstack, "matmul": _matmul,
-    "getitem": _getitem, "index_backward": _index_backward,
+    "basic_index": _getitem, "index": _getitem, "index_backward": _index_backward,
     "take_along_dim": _along, "put_along_dim": _along, "where": _where,
     "to_dtype": _unary, "clone": _unary,
 }
@@ -528,10 +557,38 @@ ELEMENTWISE_NAMES = {
 }
 
 
+def _dim_shift(op, tensors, kw, level):
+    """One tensor input, acting along ``dim`` (other dims independent): shift ``dim`` by one."""
+    if len(tensors) != 1 or type(tensors[0]) is not Batched:
+        return None
+    (x,) = tensors
+    d = kw.get("dim", _DEFAULT)
+    if any(isinstance(v, (Tensor, np.ndarray, list)) for v in kw.values()):
+        return None  # an index-like parameter would need the batch dim too (gather, scatter…)
+    if d is _DEFAULT or d is None or not isinstance(d, (int, np.integer)) or x.ndim == 0:
+        return None
+    kw = dict(kw)
+    kw["dim"] = _wrap_dim(int(d), x.ndim) + 1
+    return _call(op, [x.value], kw)
+
+
+_DEFAULT = object()
+_SHAPE_PARAMS = ("shape", "dims", "size", "dim0", "dim1", "start_dim", "end_dim", "sizes")
+
+
 def _by_kind(op):
     if op.name in ELEMENTWISE_NAMES:
         return _elementwise
-    if op.vjp is not None and op.jvp is op.vjp and op.nin >= 0 and not op.name.endswith("_"):
-        if not any(p in ("dim", "shape", "dims", "size") for p in op.params):
-            return _elementwise
+    if op.name in NO_RULE or op.name.endswith("_"):
+        return None
+    if any(p in _SHAPE_PARAMS for p in op.params):
+        return None
+    if op.vjp is not None and op.jvp is op.vjp and op.nin >= 0 and "dim" not in op.params:
+        return _elementwise
+    if op.nin == 1 and "dim" in op.params:
+        return _dim_shift
     return None
+
+
+#: ops the generic kinds above would get wrong (checked by tests/test_vmap.py over the op database)
+NO_RULE: set = {"masked_fill", "masked_fill_", "masked_select", "masked_scatter", "nonzero"}

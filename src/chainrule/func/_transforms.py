@@ -169,6 +169,10 @@ class VJP:
             try:
                 res = _grad(roots, self.targets, gs, retain_graph=retain_graph,
                             create_graph=create or batched, allow_unused=True)
+            except B.BatchedDataError as e:
+                if e.level != new[-1]:
+                    raise
+                return self._loop(cotangents, new[-1])
             finally:
                 if batched and not create:
                     B._NO_RECORD[0] -= 1
@@ -181,6 +185,24 @@ class VJP:
                 r = _from_root(r, V, new, allv)
             out.append(r)
         return out
+
+
+    def _loop(self, cotangents, lvl: int) -> list:
+        """A backward rule read the cotangent's values: one backward pass per row of ``lvl``."""
+        B.warn_loop("a backward rule reads the values of its gradient")
+        rows = []
+        for b in range(B.SIZES[lvl]):
+            cts = [_apply_index(c, b) if isinstance(c, Batched) and c.level == lvl else c
+                   for c in cotangents]
+            rows.append(self(cts))
+        return [Batched(_apply("stack", [r[i] for r in rows], 0), lvl)
+                for i in range(len(self.targets))]
+
+
+def _apply_index(c: Batched, b: int) -> Tensor:
+    from .. import _ns
+
+    return _ns.getitem(c.value, b)
 
 
 def _zeros(a: Tensor) -> Tensor:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, Callable
 
-from .. import _dispatch
+from .. import _dispatch, _ns
 from .._tensor import Tensor
 from ..ops._table import TABLE
 from . import _batching
@@ -119,7 +120,43 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 
 
 def _run(func, flat, spec, dims, size, kwargs, out_dims):
-    lvl = _batching.new_level(size, vmapped=True)
+    box: dict = {}
+    try:
+        return _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box)
+    except _batching.BatchedDataError as e:
+        if e.level != box.get("level"):
+            raise  # an outer vmap's tensor: that vmap runs per example
+        name = getattr(func, "__name__", repr(func))
+        if name not in _batching._warned:
+            _batching._warned.add(name)
+            warnings.warn(
+                f"vmap: {name} reads the values of a batched tensor ({e}), so it runs once per "
+                "example (a Python loop over the batch)",
+                UserWarning, stacklevel=3,
+            )
+        return _run_loop(func, flat, spec, dims, size, kwargs, out_dims)
+
+
+def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
+    outs = []
+    for b in range(size):
+        ex = [x if d is None else _ns.getitem(x, (slice(None),) * (d % x.ndim) + (b,))
+              for x, d in zip(flat, dims)]
+        outs.append(func(*tree_unflatten(ex, spec), **kwargs))
+    leaves = [tree_flatten(o) for o in outs]
+    o_spec = leaves[0][1]
+    n = len(leaves[0][0])
+    odims = [out_dims] * n if isinstance(out_dims, int) else _dims_for(out_dims, outs[0], "out_dims")
+    res = []
+    for j in range(n):
+        items = [lv[0][j] for lv in leaves]
+        d = odims[j]
+        res.append(items[0] if d is None else _apply("stack", items, d % (items[0].ndim + 1)))
+    return tree_unflatten(res, o_spec)
+
+
+def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
+    lvl = box["level"] = _batching.new_level(size, vmapped=True)
     try:
         wrapped = [
             x if d is None else Batched(_movedim(x, d % x.ndim, 0), lvl)
@@ -157,7 +194,7 @@ def _run(func, flat, spec, dims, size, kwargs, out_dims):
 def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
     parts = []
     for s in range(0, size, chunk):
-        sub = [x if d is None else _apply("getitem", x, (slice(None),) * (d % x.ndim)
+        sub = [x if d is None else _ns.getitem(x, (slice(None),) * (d % x.ndim)
                                           + (slice(s, min(s + chunk, size)),))
                for x, d in zip(flat, dims)]
         parts.append(_run(func, sub, spec, dims, min(chunk, size - s), kwargs, out_dims))

@@ -1,0 +1,273 @@
+"""vmap and batched passes: every op_db case under vmap, batched backward (is_grads_batched) and
+batched forward mode against the per-example loop; per-example gradients vs torch.func."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.func as TF
+
+import chainrule as cr
+from chainrule import func as F
+from chainrule.func import _batching
+from _check import float_outputs, make_inputs
+from op_db import OPS
+
+NB = 3
+CASES = [(info, k) for info in OPS for k in range(len(info.samples(info.rng())))]
+GRAD_CASES = [(i, k) for i, k in CASES if i.grad]
+
+
+def _ids(case):
+    return f"{case[0].name}-{case[1]}"
+
+
+def _sample(info, k):
+    return info.samples(info.rng())[k]
+
+
+def _batch_args(s, rng):
+    """Float array args get a batch of NB perturbed copies (dim 0); others stay unbatched."""
+    out, dims = [], []
+    for i, a in enumerate(s.args):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            out.append(a[None] * (1 + 0.05 * rng.standard_normal((NB,) + a.shape)))
+            dims.append(0)
+        else:
+            out.append(a)
+            dims.append(None)
+    return out, dims
+
+
+def _to_tensor(a):
+    return cr.tensor(a) if isinstance(a, np.ndarray) else a
+
+
+def _close(a, b, what):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True, err_msg=what)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_vmap_matches_loop_over_op_db(case):
+    """vmap(op) over a batch of perturbed inputs equals the op applied example by example."""
+    info, k = case
+    s = _sample(info, k)
+    rng = np.random.default_rng(k)
+    args, dims = _batch_args(s, rng)
+    if all(d is None for d in dims):
+        pytest.skip("no float input to batch")
+    pos = [i for i, d in enumerate(dims) if d is not None]
+
+    def f(*xs):
+        full = [_to_tensor(a) for a in args]
+        for i, x in zip(pos, xs):
+            full[i] = x
+        return tuple(float_outputs(info.fn(cr, *full, **s.kwargs)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = F.vmap(f)(*[cr.tensor(args[i]) for i in pos])
+    for b in range(NB):
+        want = f(*[cr.tensor(args[i][b]) for i in pos])
+        for j, (g, w) in enumerate(zip(got, want)):
+            _close(g.data[b], w.data, f"{info.name}: output {j}, example {b}, {s!r}")
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=_ids)
+def test_batched_backward_matches_loop(case):
+    """grad(..., is_grads_batched=True): one pass with NB cotangents equals NB single passes."""
+    info, k = case
+    s = _sample(info, k)
+    rng = np.random.default_rng(10 + k)
+    ins, diff = make_inputs(s)
+    outs = [o for o in float_outputs(info.fn(cr, *ins, **s.kwargs)) if o.requires_grad]
+    if not outs or not diff:
+        pytest.skip("no differentiable output")
+    us = [rng.standard_normal((NB,) + tuple(o.shape)) for o in outs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = cr.autograd.grad(outs, [ins[i] for i in diff], [cr.tensor(u) for u in us],
+                               retain_graph=True, allow_unused=True, is_grads_batched=True)
+    for b in range(NB):
+        want = cr.autograd.grad(outs, [ins[i] for i in diff], [cr.tensor(u[b]) for u in us],
+                                retain_graph=True, allow_unused=True)
+        for i, g, w in zip(diff, got, want):
+            if w is None:
+                assert g is None or not np.any(g.data[b]), f"{info.name}: input {i}"
+                continue
+            _close(g.data[b], w.data, f"{info.name}: batched vJ for input {i}, row {b}, {s!r}")
+
+
+@pytest.mark.parametrize("case", [c for c in GRAD_CASES if c[0].fwd_ad], ids=_ids)
+def test_batched_forward_matches_loop(case):
+    """vmap over tangents of jvp (batched forward mode) equals one jvp per tangent."""
+    info, k = case
+    s = _sample(info, k)
+    rng = np.random.default_rng(20 + k)
+    ins, diff = make_inputs(s, requires_grad=False)
+    if not diff:
+        _, diff = make_inputs(s)
+    if not diff:
+        pytest.skip("no differentiable input")
+    primals = tuple(ins[i] for i in diff)
+    ts = [rng.standard_normal((NB,) + tuple(p.shape)) for p in primals]
+
+    def f(*xs):
+        full = list(ins)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return tuple(float_outputs(info.fn(cr, *full, **s.kwargs)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = F.vmap(lambda *t: F.jvp(f, primals, t)[1])(*[cr.tensor(t) for t in ts])
+    for b in range(NB):
+        want = F.jvp(f, primals, tuple(cr.tensor(t[b]) for t in ts))[1]
+        for j, (g, w) in enumerate(zip(got, want)):
+            _close(g.data[b], w.data, f"{info.name}: batched Jv for output {j}, row {b}, {s!r}")
+
+
+# ---- vmap semantics vs torch.func.vmap ---------------------------------------------------------
+def _both(fn_cr, fn_t, *arrays, **kw):
+    got = F.vmap(fn_cr, **kw)(*[cr.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
+    want = TF.vmap(fn_t, **kw)(*[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    for g, w in zip(got, want):
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.data, w.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_vmap_in_dims_out_dims_and_unbatched_inputs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 4))
+    w = rng.standard_normal((4, 2))
+    _both(lambda x, w: (x @ w).tanh(), lambda x, w: (x @ w).tanh(), x, w, in_dims=(1, None))
+    _both(lambda x: x.sum(0), lambda x: x.sum(0), x, in_dims=2, out_dims=1)
+    _both(lambda x: (x.softmax(-1), x.mean()), lambda x: (x.softmax(-1), x.mean()), x,
+          out_dims=(1, 0))
+
+
+def test_vmap_vector_matrix_products_all_cases():
+    rng = np.random.default_rng(1)
+    v, M = rng.standard_normal((4, 3)), rng.standard_normal((4, 3, 3))
+    mm = lambda a, b: a @ b
+    for dims in [(0, 0), (0, None), (None, 0)]:
+        a = v[0] if dims[0] is None else v
+        b = v[0] if dims[1] is None else v
+        _both(mm, mm, a, b, in_dims=dims)  # vector · vector
+        _both(mm, mm, a, M[0] if dims[1] is None else M, in_dims=dims)  # vector · matrix
+        _both(mm, mm, M[0] if dims[0] is None else M, b, in_dims=dims)  # matrix · vector
+        _both(mm, mm, M[0] if dims[0] is None else M, M[0] if dims[1] is None else M,
+              in_dims=dims)
+
+
+def test_nested_vmap_outer_product_and_reductions():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
+    f = lambda m: (lambda x, y: (x * y).sum() + m.exp(x).amax())
+    got = F.vmap(F.vmap(f(cr), in_dims=(None, 0)), in_dims=(0, None))(cr.tensor(a), cr.tensor(b))
+    want = TF.vmap(TF.vmap(f(torch), in_dims=(None, 0)), in_dims=(0, None))(
+        torch.tensor(a), torch.tensor(b))
+    assert tuple(got.shape) == (3, 5)
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+
+
+def test_vmap_grad_per_example_gradients_of_mlp_match_torch():
+    rng = np.random.default_rng(3)
+    W1, b1 = rng.standard_normal((6, 8)) * 0.3, rng.standard_normal(8) * 0.1
+    W2 = rng.standard_normal((8, 3)) * 0.3
+    X, Y = rng.standard_normal((10, 6)), rng.integers(0, 3, 10)
+
+    def loss(m):
+        def f(params, x, y):
+            w1, bb, w2 = params
+            h = m.tanh(x @ w1 + bb)
+            logp = (h @ w2).log_softmax(-1)
+            return -(logp * (m.arange(3) == y)).sum()
+        return f
+
+    p_cr = tuple(cr.tensor(a) for a in (W1, b1, W2))
+    p_t = tuple(torch.tensor(a) for a in (W1, b1, W2))
+    got = F.vmap(F.grad(loss(cr)), in_dims=(None, 0, 0))(p_cr, cr.tensor(X), cr.tensor(Y))
+    want = TF.vmap(TF.grad(loss(torch)), in_dims=(None, 0, 0))(p_t, torch.tensor(X), torch.tensor(Y))
+    for g, w in zip(got, want):
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.data, w.numpy(), rtol=1e-10, atol=1e-12)
+    # and each per-example gradient is the plain gradient of that example's loss
+    g0 = F.grad(loss(cr))(p_cr, cr.tensor(X[4]), cr.tensor(Y[4]))
+    for g, w in zip(got, g0):
+        np.testing.assert_allclose(g.data[4], w.data, rtol=1e-12, atol=1e-14)
+
+
+def test_vmap_of_jacrev_jacfwd_hessian_match_torch():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((3, 3))
+    xs = rng.standard_normal((5, 3))
+    f = lambda m: (lambda x: m.tanh(m.tensor(A) @ x) * x.sum())
+    for ours, theirs in [(F.jacrev, TF.jacrev), (F.jacfwd, TF.jacfwd)]:
+        got = F.vmap(ours(f(cr)))(cr.tensor(xs))
+        want = TF.vmap(theirs(f(torch)))(torch.tensor(xs))
+        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+    h = lambda m: (lambda x: (m.tanh(m.tensor(A) @ x) ** 2).sum())
+    got = F.vmap(F.hessian(h(cr)))(cr.tensor(xs))
+    want = TF.vmap(TF.hessian(h(torch)))(torch.tensor(xs))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_of_vmap_and_jvp_of_vmap():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3))
+    got = F.grad(lambda x: F.vmap(lambda r: (r.sin() * r).sum())(x).pow(2).sum())(cr.tensor(x))
+    want = TF.grad(lambda x: TF.vmap(lambda r: (r.sin() * r).sum())(x).pow(2).sum())(torch.tensor(x))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    t = rng.standard_normal((4, 3))
+    got = F.jvp(F.vmap(lambda r: r.exp() * r), (cr.tensor(x),), (cr.tensor(t),))[1]
+    want = TF.jvp(TF.vmap(lambda r: r.exp() * r), (torch.tensor(x),), (torch.tensor(t),))[1]
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+
+
+def test_function_reading_batched_values_runs_per_example_with_a_warning(monkeypatch):
+    """A function that reads raw values (here through .data) cannot batch: vmap loops, exactly."""
+    monkeypatch.setattr(_batching, "_warned", set())
+
+    def f(r):
+        return r * float(r.data.sum()) if not isinstance(r, _batching.Batched) else \
+            r * float(np.asarray(r.data).sum())
+
+    x = np.arange(6.0).reshape(3, 2)
+    with pytest.warns(UserWarning, match="runs once per example"):
+        got = F.vmap(f)(cr.tensor(x))
+    np.testing.assert_allclose(got.data, x * x.sum(1, keepdims=True))
+
+
+def test_vmap_chunk_size_and_errors():
+    x = cr.tensor(np.arange(12.0).reshape(6, 2))
+    np.testing.assert_allclose(F.vmap(lambda r: r * 2, chunk_size=4)(x).data, x.data * 2)
+    with pytest.raises(ValueError, match="same size in the mapped dimension"):
+        F.vmap(lambda a, b: a + b)(cr.ones(3), cr.ones(4))
+    with pytest.raises(ValueError, match="in_dim"):
+        F.vmap(lambda a: a, in_dims=2)(cr.ones(3, 2))
+    with pytest.raises(RuntimeError, match=r"\.item\(\)"):
+        F.vmap(lambda a: a.sum().item())(cr.ones(3, 2))
+
+
+def test_op_without_batching_rule_loops_and_warns_once(monkeypatch):
+    """An op with no rule runs per example (exact) and warns once, naming the op."""
+    from chainrule.ops import TABLE
+
+    monkeypatch.setattr(_batching, "_warned", set())
+    op = TABLE["softmax"]
+    monkeypatch.setattr(_batching, "NO_RULE", {"softmax"})
+    x = np.random.default_rng(6).standard_normal((4, 3))
+    with pytest.warns(UserWarning, match="no batching rule for op 'softmax'"):
+        got = F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
+    want = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    np.testing.assert_allclose(got.data, want, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # second time: no warning
+        F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
+    assert op.name == "softmax"
