@@ -50,3 +50,7 @@ OPS = [
                       S(away(r, 5), np.array([0.3]))],
            covers=("where",)),
 ]
+OPS += [
+    _act("hardshrink", kinks=(-0.5, 0.5, -1.0, 1.0), extra=[{"lambd": 1.0}]),
+    _act("softshrink", kinks=(-0.5, 0.5, -1.0, 1.0), extra=[{"lambd": 1.0}]),
+]

@@ -206,3 +206,17 @@ OPS += [
            lambda r: [S(np.array([1.0, 2.0, np.nan, np.inf, 1e-9]), np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, 0.0])),
                       S(np.array([1.0, np.nan]), np.array([1.05, np.nan]), rtol=0.1, equal_nan=True)], grad=False),
 ]
+
+OPS += [
+    OpInfo("numpy_aliases", lambda m, x: (m.arcsin(x), m.arccos(x), m.arctan(x), m.arcsinh(x), m.arctanh(x),
+                                          m.arccosh(x + 2), m.fix(x * 3), m.absolute(x), m.sgn(x) * x),
+           lambda r: [S(unit(r, 3, 4))], covers=("asin", "acos", "atan", "asinh", "atanh", "acosh", "abs")),
+    OpInfo("deg_rad", lambda m, x: (m.deg2rad(x), m.rad2deg(x)), lambda r: [S(randn(r, 5) * 90)], covers=("mul",)),
+    OpInfo("float_power", lambda m, x, y: m.float_power(x, y),
+           lambda r: [S(pos(r, 3, 4), randn(r, 4)), S(pos(r, 5), 2.5)], covers=("pow",)),
+    OpInfo("signbit", lambda m, x: m.signbit(x), lambda r: [S(np.array([-1.0, -0.0, 0.0, 2.0, -np.inf]))],
+           grad=False),
+    OpInfo("multigammaln", lambda m, x, p: m.special.multigammaln(x, p),
+           lambda r: [S(pos(r, 3, 4, low=2.0, high=6.0), 3), S(pos(r, 5, low=1.0, high=3.0), 1)],
+           covers=("lgamma",), float32=False),
+]

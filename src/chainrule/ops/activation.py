@@ -132,6 +132,19 @@ defop("hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6,
       formula="d hardswish(u)/du = 0 (u ≤ −3), u/3 + ½ (u < 3), 1")
 
 
+defop("hardshrink", lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x, 0).astype(x.dtype),
+      lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE,
+      formula="d hardshrink(u)/du = 1 if |u| > λ else 0")
+defop("softshrink", lambda x, lambd=0.5: np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd,
+                                                                                 0)).astype(x.dtype),
+      lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE, public=False,
+      method=False, formula="d softshrink(u)/du = 1 if |u| > λ else 0")
+public("hardshrink", function=False, method=False, ns=_FN)(
+    lambda input, lambd=0.5: _apply("hardshrink", input, lambd))
+public("softshrink", function=False, method=False, ns=_FN)(
+    lambda input, lambd=0.5: _apply("softshrink", input, lambd))
+
+
 # ---- public functions with torch's signatures ----------------------------------------------------
 @public("relu", function=False, method=False, ns=_FN)
 def relu(input, inplace: bool = False):

@@ -231,3 +231,49 @@ for _name, _row in (("erf", "erf"), ("erfc", "erfc"), ("erfinv", "erfinv"), ("ex
 def ndtr(input):
     """The standard normal CDF, ½·erfc(−x/√2)."""
     return _apply("erfc", input * -0.7071067811865476) * 0.5
+
+
+# ---- NumPy-style aliases and small composites torch also has -------------------------------------
+for _alias, _row in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"), ("arcsinh", "asinh"),
+                     ("arccosh", "acosh"), ("arctanh", "atanh"), ("fix", "trunc"),
+                     ("absolute", "abs"), ("sgn", "sign")):
+    public(_alias)(lambda input, _r=_row: _apply(_r, input))
+
+defop("signbit", lambda x: np.signbit(x), dtype="bool")
+
+
+@public("deg2rad")
+def deg2rad(input):
+    """Degrees to radians."""
+    return input * (_PI / 180)
+
+
+@public("rad2deg")
+def rad2deg(input):
+    """Radians to degrees."""
+    return input * (180 / _PI)
+
+
+@public("float_power")
+def float_power(input, exponent):
+    """``input ** exponent`` computed in float64, as torch."""
+    from .. import _dtype
+
+    f64 = _dtype.float64
+    a = input.to(f64) if hasattr(input, "to") else float(input)
+    b = exponent.to(f64) if hasattr(exponent, "to") else float(exponent)
+    return _apply("pow", a, b)
+
+
+@public("multigammaln", function=False, method=False, ns="special")
+def multigammaln(input, p: int):
+    """log of the multivariate gamma function of dimension ``p``."""
+    if bool(np.any(input.data <= (p - 1) / 2)):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 (p = {p})")
+    r = _apply("lgamma", input)
+    for j in range(2, p + 1):
+        r = r + _apply("lgamma", input + (1 - j) / 2)
+    return r + p * (p - 1) / 4 * math.log(_PI)
+
+
+public("mvlgamma")(lambda input, p: multigammaln(input, p))
