@@ -220,7 +220,14 @@ def load(f, *, map_location=None, weights_only: bool = True, mmap=None) -> Any:
         except KeyError:
             raise CheckpointError(f"{name}: array {key!r} named in the manifest is missing "
                                   "(the file is corrupted)") from None
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        except ValueError as e:
+            if "allow_pickle" in str(e):
+                raise CheckpointError(
+                    f"{name}: array {key!r} is a pickled object array; refused, since unpickling "
+                    "could run code (not a file chainrule.save wrote)") from None
+            raise CheckpointError(f"{name} is truncated or corrupted (array {key!r}: {e})") \
+                from None
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise CheckpointError(f"{name} is truncated or corrupted (array {key!r}: {e})") \
                 from None
 
