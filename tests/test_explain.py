@@ -2,6 +2,7 @@
 the page in headless Chromium; forward vs reverse accumulation against closed forms."""
 
 import math
+import os
 import shutil
 import subprocess
 import zlib
@@ -108,6 +109,33 @@ def test_vector_steps_show_vj_with_shapes():
     r = ex2.rows()[0]
     assert r["node"] == "MatmulBackward0" and r["passed"].startswith("vJ (2, 4)→(2, 3): ")
     np.testing.assert_allclose(a.grad.data, np.full((2, 3), 4.0))
+
+
+def test_graph_of_a_recording_shows_the_recorded_grads():
+    x = cr.tensor([1.0, 2.0], requires_grad=True, name="x")
+    with cr.explain() as ex:
+        (x * x).sum().backward()
+    x.grad = None
+    (x * 10).sum().backward()  # later changes to .grad do not rewrite the recording
+    g = ex.graph()
+    leaf = g.node(x)
+    assert leaf.lines[-1] == "grad [2, 4]" and leaf.lines[-2] == "value [1, 2]"
+    assert [n.title for n in g.nodes] == ["SumBackward0", "MulBackward0", "x"]
+    assert g.nodes[0].lines == ["value 5", "grad 1"]
+
+
+def test_seed_walkthrough_example(tmp_path):
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "seed_walkthrough.py")
+    spec = importlib.util.spec_from_file_location("seed_walkthrough", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    files = mod.main(str(tmp_path / "seed"))  # the example checks its own numbers
+    names = {os.path.basename(f) for f in files}
+    assert {"seed_graph.dot", "seed_graph.svg", "seed_explain.html", "seed_explain.md",
+            "jacobian_vJ_explain.html", "accumulation.txt", "why.txt"} <= names
+    assert all(os.path.getsize(f) > 100 for f in files)
 
 
 def test_create_graph_and_missing_formula():

@@ -153,6 +153,7 @@ class Explain:
             st.kind = "accumulate"
             st.leaf = node.variable
             st.grad_after = _arr(node.variable._grad)
+            self._grads[node] = [st.grad_after]
             st.paths = self._count.get((node, 0), 0)
             st.had_grad = self._had.get(node, False)
             st.passed = st.local = st.formula = st.dest = st.inputs = None

@@ -425,7 +425,8 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
             if show_values:
                 lines.append("value " + summarize(v.data))
             if show_grads:
-                lines.append("grad " + summarize(v._grad))
+                rec = trace.grad_of(n) if trace is not None else None  # .grad as recorded
+                lines.append("grad " + summarize(rec[0] if rec else v._grad))
             nodes.append(GNode(nid, "leaf", nm or "leaf", lines, n))
             ids[id(v)] = nid
             continue

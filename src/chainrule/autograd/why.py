@@ -11,6 +11,7 @@ input requires grad and no graph is recorded, so the ordinary paths pay nothing.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -163,6 +164,14 @@ def why(x: Tensor, loss: Tensor) -> Diagnosis:
     if not isinstance(x, Tensor) or not isinstance(loss, Tensor):
         raise TypeError("why(x, loss): both arguments must be Tensors")
     nx = _name(x)
+    d = _why(x, loss, nx)
+    nl = _name(loss)
+    if nl != "loss" and nx != "loss" and not nl.startswith("tensor of"):
+        d.message = re.sub(r"\bloss\b", nl, d.message)  # the caller's name for it
+    return d
+
+
+def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
     if x.data.dtype.kind not in "fc":
         return Diagnosis("integer", f"{nx} is an integer tensor ({x.dtype}): only floating point "
                          "and complex tensors can require gradients; convert it with .float() "
