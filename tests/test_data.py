@@ -90,7 +90,7 @@ def test_collate_dicts_tuples_numbers_strings():
 
 
 def test_collate_matches_torch():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data import default_collate as tcollate
 
     batch = [(1, 2.5, np.ones(2)), (3, 4.5, np.zeros(2))]

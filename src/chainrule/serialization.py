@@ -2,10 +2,11 @@
 
 Format: a NumPy ``.npz`` archive (a zip of ``.npy`` arrays, read with ``allow_pickle=False``)
 holding one array per tensor (``t0``, ``t1`` …) and ``__chainrule__``, the UTF-8 bytes of a JSON
-manifest that describes the saved object: dicts (with their key types), lists, tuples, numbers, strings,
-dtypes and tensors (by array name, with dtype, shape, requires_grad, Parameter-ness). A tensor
-reached twice is stored once and loads as one object, as torch. Zip members carry CRC-32 checks, so
-corrupted bytes are detected. Writes are atomic: temporary file in the same folder, fsync, rename.
+manifest that describes the saved object: dicts (with their key types), lists, tuples, numbers,
+strings, dtypes and tensors (by array name, with dtype, shape, requires_grad, Parameter-ness). A
+tensor reached twice is stored once and loads as one object, as torch. Zip members carry CRC-32
+checks, so corrupted bytes are detected. Writes are atomic: temporary file in the same folder,
+fsync, rename.
 """
 
 from __future__ import annotations
