@@ -93,8 +93,10 @@ def apply(op, *args, **kw):
             if op.view:
                 _share_version(res, tensors[0])
                 node.outv = (res._vc, res._vc[0])
-            else:  # a fresh counter: the node expects version 0 (see Node.check_versions)
+            elif op.saves_out:  # a fresh counter: the node expects version 0 (check_versions)
                 res._vc = node.outv = [0]
+            # else: the counter is created on first use (Tensor._bump, views, detach); nodes
+            # that save this tensor as an input recorded version 0 for it (``ver`` None)
         else:
             res = _make(out)
             if op.view:

@@ -38,17 +38,19 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     # ---- discover the graph and count dependencies (explicit stack) -----------------------
     deps: dict = {}
     if targets is None:
-        seen = set(root_nodes)
         stack = list(root_nodes)
+        for n in root_nodes:
+            deps[n] = 0
         while stack:
-            n = stack.pop()
-            for e in n.next:
+            for e in stack.pop().next:
                 if e is not None:
                     c = e[0]
-                    deps[c] = deps.get(c, 0) + 1
-                    if c not in seen:
-                        seen.add(c)
+                    d = deps.get(c)
+                    if d is None:
+                        deps[c] = 1
                         stack.append(c)
+                    else:
+                        deps[c] = d + 1
         needed = None
         capture = None
     else:
@@ -160,6 +162,50 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     finally:
         _state.enabled = prev_mode
     return results
+
+
+def _raw_rules(node, gs, passed: set) -> list:
+    """``_call_rules`` without ``create_graph`` (the hot path): the rules run on raw arrays."""
+    op = node.op
+    saved = node.saved
+    if saved is None:
+        raise RuntimeError(_FREED + f" (while running {node.name()})")
+    node.check_versions()
+    kw = node.kw
+    out = node.out
+    nxt = node.next
+    ins = [x.data if isinstance(x, Tensor) else x for x in saved]
+    g = gs[0] if op.nout == 1 else tuple(
+        gi if gi is not None else np.zeros_like(o) for gi, o in zip(gs, out))
+    if op.vjp_all is not None:
+        needs = [e is not None for e in nxt]
+        res = list(op.vjp_all(A, g, out, tuple(ins), needs=needs, **kw) if op.nin < 0 else
+                   op.vjp_all(A, g, out, *ins, needs=needs, **kw))
+    else:
+        res = [None if e is None else rule(A, g, out, *ins, **kw) for rule, e in zip(op.vjp, nxt)]
+    g0 = gs[0]
+    for i, r in enumerate(res):
+        if r is None:
+            continue
+        if nxt[i] is None:
+            res[i] = None
+            continue
+        xd = ins[i]
+        if type(r) is not np.ndarray:
+            r = np.asarray(r, dtype=xd.dtype)
+        elif r is g0:
+            passed.add(id(r))
+        if r.shape != xd.shape:
+            if not broadcastable_to(xd.shape, r.shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(r.shape)} but expected shape compatible with {list(xd.shape)}"
+                )
+            r = sum_to_shape(r, xd.shape)
+        if r.dtype != xd.dtype:
+            r = r.astype(xd.dtype)
+        res[i] = r
+    return res
 
 
 def _raw_rules(node, gs, passed: set) -> list:
