@@ -208,50 +208,6 @@ def _raw_rules(node, gs, passed: set) -> list:
     return res
 
 
-def _raw_rules(node, gs, passed: set) -> list:
-    """``_call_rules`` without ``create_graph`` (the hot path): the rules run on raw arrays."""
-    op = node.op
-    saved = node.saved
-    if saved is None:
-        raise RuntimeError(_FREED + f" (while running {node.name()})")
-    node.check_versions()
-    kw = node.kw
-    out = node.out
-    nxt = node.next
-    ins = [x.data if isinstance(x, Tensor) else x for x in saved]
-    g = gs[0] if op.nout == 1 else tuple(
-        gi if gi is not None else np.zeros_like(o) for gi, o in zip(gs, out))
-    if op.vjp_all is not None:
-        needs = [e is not None for e in nxt]
-        res = list(op.vjp_all(A, g, out, tuple(ins), needs=needs, **kw) if op.nin < 0 else
-                   op.vjp_all(A, g, out, *ins, needs=needs, **kw))
-    else:
-        res = [None if e is None else rule(A, g, out, *ins, **kw) for rule, e in zip(op.vjp, nxt)]
-    g0 = gs[0]
-    for i, r in enumerate(res):
-        if r is None:
-            continue
-        if nxt[i] is None:
-            res[i] = None
-            continue
-        xd = ins[i]
-        if type(r) is not np.ndarray:
-            r = np.asarray(r, dtype=xd.dtype)
-        elif r is g0:
-            passed.add(id(r))
-        if r.shape != xd.shape:
-            if not broadcastable_to(xd.shape, r.shape):
-                raise RuntimeError(
-                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
-                    f"{list(r.shape)} but expected shape compatible with {list(xd.shape)}"
-                )
-            r = sum_to_shape(r, xd.shape)
-        if r.dtype != xd.dtype:
-            r = r.astype(xd.dtype)
-        res[i] = r
-    return res
-
-
 def _call_rules(node, gs, create: bool, passed: set) -> list:
     """Apply the node's backward rules; sum each gradient to its input's shape and dtype."""
     op = node.op
