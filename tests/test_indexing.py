@@ -20,12 +20,18 @@ def _same(fn, *arrays, ints=()):
     """Values and gradients of ``fn(m, *tensors)`` from both libraries (float64)."""
     res = []
     for m in (cr, torch):
-        xs = [m.tensor(a) if i in ints else m.tensor(a, dtype=m.float64, requires_grad=True)
-              for i, a in enumerate(arrays)]
+        xs = [
+            m.tensor(a) if i in ints else m.tensor(a, dtype=m.float64, requires_grad=True)
+            for i, a in enumerate(arrays)
+        ]
         out = fn(m, *xs)
         outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         w = np.random.default_rng(7)
-        s = sum((o * m.tensor(w.standard_normal(tuple(o.shape)))).sum() for o in outs if o.is_floating_point())
+        s = sum(
+            (o * m.tensor(w.standard_normal(tuple(o.shape)))).sum()
+            for o in outs
+            if o.is_floating_point()
+        )
         diff = [x for i, x in enumerate(xs) if i not in ints]
         gs = m.autograd.grad(s, diff, allow_unused=True)
         res.append(([_np(o) for o in outs], [None if g is None else _np(g) for g in gs]))
@@ -34,14 +40,16 @@ def _same(fn, *arrays, ints=()):
         assert a.shape == b.shape and a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     for a, b in zip(cg, tg):
-        np.testing.assert_allclose(0 if a is None else a, 0 if b is None else b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            0 if a is None else a, 0 if b is None else b, rtol=1e-12, atol=1e-12
+        )
 
 
 R = np.random.default_rng(11)
 X = R.standard_normal((4, 5))
 
 
-# ---- getitem views and copies -------------------------------------------------------------------------
+# ---- getitem views and copies --------------------------------------------------------------------
 @BOTH
 def test_basic_indexing_is_a_view_advanced_indexing_a_copy(m):
     x = m.zeros(3, 4)
@@ -55,19 +63,40 @@ def test_basic_indexing_is_a_view_advanced_indexing_a_copy(m):
 
 
 def test_getitem_gradients_with_repeats_and_masks():
-    _same(lambda m, x: (x[m.tensor([0, 2, 2])], x[..., m.tensor([[1, 1], [4, 0]])], x[x > 0], x[1, None, ::2]), X)
+    _same(
+        lambda m, x: (
+            x[m.tensor([0, 2, 2])],
+            x[..., m.tensor([[1, 1], [4, 0]])],
+            x[x > 0],
+            x[1, None, ::2],
+        ),
+        X,
+    )
 
 
 def test_index_put_accumulates_repeated_indices():
-    _same(lambda m, x, v: x.index_put((m.tensor([1, 3, 1]),), v, accumulate=True), X, R.standard_normal((3, 5)))
+    _same(
+        lambda m, x, v: x.index_put((m.tensor([1, 3, 1]),), v, accumulate=True),
+        X,
+        R.standard_normal((3, 5)),
+    )
 
 
-# ---- gather / scatter ----------------------------------------------------------------------------------
+# ---- gather / scatter ----------------------------------------------------------------------------
 def test_gather_scatter_family_matches_torch():
     idx = np.array([[0, 4, 4], [1, 1, 2], [3, 0, 0]])
     src = R.standard_normal((3, 3))
-    _same(lambda m, x, i, s: (m.gather(x, 1, i), m.scatter_add(x, 1, i, s), x.scatter(1, i[:, :1], s[:, :1])),
-          X[:3], idx, src, ints=(1,))
+    _same(
+        lambda m, x, i, s: (
+            m.gather(x, 1, i),
+            m.scatter_add(x, 1, i, s),
+            x.scatter(1, i[:, :1], s[:, :1]),
+        ),
+        X[:3],
+        idx,
+        src,
+        ints=(1,),
+    )
 
 
 @pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
@@ -76,7 +105,13 @@ def test_scatter_reduce_matches_torch(reduce, include_self):
     idx = np.array([[0, 4, 4, 1], [1, 1, 1, 2], [3, 0, 3, 3]])
     x = R.standard_normal((3, 5))
     s = R.standard_normal((3, 4))
-    _same(lambda m, a, i, b: m.scatter_reduce(a, 1, i, b, reduce, include_self=include_self), x, idx, s, ints=(1,))
+    _same(
+        lambda m, a, i, b: m.scatter_reduce(a, 1, i, b, reduce, include_self=include_self),
+        x,
+        idx,
+        s,
+        ints=(1,),
+    )
 
 
 def test_scatter_reduce_prod_with_zeros_matches_torch():
@@ -84,7 +119,13 @@ def test_scatter_reduce_prod_with_zeros_matches_torch():
     x = np.array([[0.0, 2.0, 3.0]])
     s = np.array([[0.0, 5.0, 0.0, 0.0, 4.0]])  # a zero in self, a single zero, a double zero in src
     for inc in (True, False):
-        _same(lambda m, a, i, b: m.scatter_reduce(a, 1, i, b, "prod", include_self=inc), x, idx, s, ints=(1,))
+        _same(
+            lambda m, a, i, b, inc=inc: m.scatter_reduce(a, 1, i, b, "prod", include_self=inc),
+            x,
+            idx,
+            s,
+            ints=(1,),
+        )
 
 
 def test_scatter_with_a_larger_src_gets_a_zero_padded_gradient():
@@ -106,27 +147,53 @@ def test_gather_index_errors(m):
         m.gather(x, 1, m.tensor([[3]]))  # out of bounds
 
 
-# ---- index_* -------------------------------------------------------------------------------------------
+# ---- index_* -------------------------------------------------------------------------------------
 def test_index_ops_match_torch():
     i = np.array([3, 0, 3])
-    _same(lambda m, x, idx, s, c, v: (m.index_select(x, 0, idx), m.index_add(x, 0, idx, s, alpha=3.0),
-                                      m.index_copy(x, 1, idx[:2], c), m.index_fill(x, 1, idx, v)),
-          X, i, R.standard_normal((3, 5)), R.standard_normal((4, 2)), np.array(1.5), ints=(1,))
+    _same(
+        lambda m, x, idx, s, c, v: (
+            m.index_select(x, 0, idx),
+            m.index_add(x, 0, idx, s, alpha=3.0),
+            m.index_copy(x, 1, idx[:2], c),
+            m.index_fill(x, 1, idx, v),
+        ),
+        X,
+        i,
+        R.standard_normal((3, 5)),
+        R.standard_normal((4, 2)),
+        np.array(1.5),
+        ints=(1,),
+    )
 
 
-# ---- masks ---------------------------------------------------------------------------------------------
+# ---- masks ---------------------------------------------------------------------------------------
 def test_masked_ops_match_torch():
     c = R.standard_normal((4, 5)) > 0
-    _same(lambda m, x, mask, s, v: (m.masked_fill(x, mask, v), m.masked_select(x, mask), x.masked_scatter(mask, s)),
-          X, c, R.standard_normal((5, 5)), np.array(-2.0), ints=(1,))
+    _same(
+        lambda m, x, mask, s, v: (
+            m.masked_fill(x, mask, v),
+            m.masked_select(x, mask),
+            x.masked_scatter(mask, s),
+        ),
+        X,
+        c,
+        R.standard_normal((5, 5)),
+        np.array(-2.0),
+        ints=(1,),
+    )
 
 
 def test_masked_fill_and_where_do_not_leak_nan_from_the_branch_not_taken():
     a = np.array([0.0, -1.0, 4.0])
-    for f in (lambda m, x: m.masked_fill(m.log(x), x <= 0, 0.0), lambda m, x: m.where(x > 0, m.sqrt(x), 0.0)):
+    for f in (
+        lambda m, x: m.masked_fill(m.log(x), x <= 0, 0.0),
+        lambda m, x: m.where(x > 0, m.sqrt(x), 0.0),
+    ):
         x = cr.tensor(a, requires_grad=True)
         f(cr, x).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1 / a[2] if f(cr, x).data[2] != 2.0 else 0.25])
+        np.testing.assert_array_equal(
+            x.grad.data, [0.0, 0.0, 1 / a[2] if f(cr, x).data[2] != 2.0 else 0.25]
+        )
         t = torch.tensor(a, requires_grad=True)
         f(torch, t).sum().backward()
         assert torch.isnan(t.grad).any()  # torch leaks the NaN of log(0)/sqrt(0) through the mask
@@ -136,16 +203,30 @@ def test_nonzero_and_where_with_one_argument():
     a = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
     c, t = cr.nonzero(cr.tensor(a)), torch.nonzero(torch.tensor(a))
     assert c.tolist() == t.tolist() and c.dtype == cr.int64
-    assert [u.tolist() for u in cr.where(cr.tensor(a) > 0)] == [u.tolist() for u in torch.where(torch.tensor(a) > 0)]
-    assert [u.tolist() for u in cr.nonzero(cr.tensor(a), as_tuple=True)] == \
-        [u.tolist() for u in torch.nonzero(torch.tensor(a), as_tuple=True)]
+    assert [u.tolist() for u in cr.where(cr.tensor(a) > 0)] == [
+        u.tolist() for u in torch.where(torch.tensor(a) > 0)
+    ]
+    assert [u.tolist() for u in cr.nonzero(cr.tensor(a), as_tuple=True)] == [
+        u.tolist() for u in torch.nonzero(torch.tensor(a), as_tuple=True)
+    ]
 
 
-# ---- take, triangles, diagonals ------------------------------------------------------------------------
+# ---- take, triangles, diagonals ------------------------------------------------------------------
 def test_take_triangles_and_diagonals_match_torch():
-    _same(lambda m, x, i: (m.take(x, i), m.tril(x, -1), m.triu(x, 2), m.diagonal(x, 1), m.diag(x, -1),
-                           m.trace(x), m.diag_embed(x[:2, :3], 1, 0, 2)),
-          X, np.array([[0, 19], [7, 7]]), ints=(1,))
+    _same(
+        lambda m, x, i: (
+            m.take(x, i),
+            m.tril(x, -1),
+            m.triu(x, 2),
+            m.diagonal(x, 1),
+            m.diag(x, -1),
+            m.trace(x),
+            m.diag_embed(x[:2, :3], 1, 0, 2),
+        ),
+        X,
+        np.array([[0, 19], [7, 7]]),
+        ints=(1,),
+    )
 
 
 def test_inplace_through_diagonal_view():
@@ -157,13 +238,20 @@ def test_inplace_through_diagonal_view():
     _same(f, X)
 
 
-# ---- padding -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("mode,pad,shape", [
-    ("constant", (1, 2, 0, 1), (2, 3, 4)), ("constant", (-1, 2), (3, 4)),
-    ("reflect", (2, 1), (2, 3, 4)), ("reflect", (1, 2, 2, 0), (1, 2, 3, 4)),
-    ("replicate", (3, 1), (2, 2, 3)), ("replicate", (1, 1, 2, 2, 0, 1), (1, 1, 2, 3, 2)),
-    ("circular", (2, 3), (1, 2, 4)), ("circular", (1, 0, 2, 1), (1, 1, 3, 3)),
-])
+# ---- padding -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "mode,pad,shape",
+    [
+        ("constant", (1, 2, 0, 1), (2, 3, 4)),
+        ("constant", (-1, 2), (3, 4)),
+        ("reflect", (2, 1), (2, 3, 4)),
+        ("reflect", (1, 2, 2, 0), (1, 2, 3, 4)),
+        ("replicate", (3, 1), (2, 2, 3)),
+        ("replicate", (1, 1, 2, 2, 0, 1), (1, 1, 2, 3, 2)),
+        ("circular", (2, 3), (1, 2, 4)),
+        ("circular", (1, 0, 2, 1), (1, 1, 3, 3)),
+    ],
+)
 def test_pad_modes_match_torch(mode, pad, shape):
     a = R.standard_normal(shape)
     _same(lambda m, x: m.nn.functional.pad(x, pad, mode=mode), a)
@@ -178,7 +266,7 @@ def test_pad_constant_value_and_errors():
         cr.nn.functional.pad(x, (1,))
 
 
-# ---- shape ops -----------------------------------------------------------------------------------------
+# ---- shape ops -----------------------------------------------------------------------------------
 def test_split_chunk_unbind_are_views_sharing_the_version():
     x = cr.zeros(4, 3)
     a, b = cr.split(x, 2)
@@ -189,8 +277,16 @@ def test_split_chunk_unbind_are_views_sharing_the_version():
 
 
 def test_split_family_matches_torch():
-    _same(lambda m, x: (*m.split(x, [1, 3], 0), *m.chunk(x, 3, 1), *m.tensor_split(x, [1, 3], 1),
-                        *m.tensor_split(x, 3, 0), *m.unbind(x, 1)), X)
+    _same(
+        lambda m, x: (
+            *m.split(x, [1, 3], 0),
+            *m.chunk(x, 3, 1),
+            *m.tensor_split(x, [1, 3], 1),
+            *m.tensor_split(x, 3, 0),
+            *m.unbind(x, 1),
+        ),
+        X,
+    )
 
 
 def test_partial_use_of_multi_output_ops():
@@ -198,28 +294,51 @@ def test_partial_use_of_multi_output_ops():
 
 
 def test_shape_ops_match_torch():
-    _same(lambda m, x: (m.movedim(x.reshape(2, 2, 5), 0, -1), m.rot90(x, 3), m.roll(x, (1, -2), (0, 1)),
-                        m.repeat_interleave(x, m.tensor([1, 0, 2, 1]), 0), x.repeat(2, 1, 1), m.tile(x, (2,)),
-                        m.flip(x, (0, 1)), m.fliplr(x), m.flipud(x), m.hstack([x, x]), m.vstack([x[0], x[1]]),
-                        m.dstack([x, x]), m.unflatten(x, 1, (5, 1)), *m.meshgrid(x[0], x[1, :2], indexing="xy"),
-                        *m.broadcast_tensors(x[:1], x[:, :1]), m.narrow(x, 1, 2, 2), m.select(x, 1, -1),
-                        m.swapaxes(x, 0, 1), x.t(), m.atleast_3d(x), m.column_stack([x[0], x[1]])), X)
+    _same(
+        lambda m, x: (
+            m.movedim(x.reshape(2, 2, 5), 0, -1),
+            m.rot90(x, 3),
+            m.roll(x, (1, -2), (0, 1)),
+            m.repeat_interleave(x, m.tensor([1, 0, 2, 1]), 0),
+            x.repeat(2, 1, 1),
+            m.tile(x, (2,)),
+            m.flip(x, (0, 1)),
+            m.fliplr(x),
+            m.flipud(x),
+            m.hstack([x, x]),
+            m.vstack([x[0], x[1]]),
+            m.dstack([x, x]),
+            m.unflatten(x, 1, (5, 1)),
+            *m.meshgrid(x[0], x[1, :2], indexing="xy"),
+            *m.broadcast_tensors(x[:1], x[:, :1]),
+            m.narrow(x, 1, 2, 2),
+            m.select(x, 1, -1),
+            m.swapaxes(x, 0, 1),
+            x.t(),
+            m.atleast_3d(x),
+            m.column_stack([x[0], x[1]]),
+        ),
+        X,
+    )
 
 
-@pytest.mark.parametrize("fn, err", [
-    (lambda m: m.ones(2, 3).t().view(6), RuntimeError),
-    (lambda m: m.ones(2, 3, 4).t(), RuntimeError),
-    (lambda m: m.split(m.ones(4), [1, 2]), RuntimeError),
-    (lambda m: m.chunk(m.ones(4), 0), RuntimeError),
-    (lambda m: m.ones(2, 3).repeat(2), RuntimeError),
-    (lambda m: m.flip(m.ones(2, 3), (0, 0)), RuntimeError),
-    (lambda m: m.narrow(m.ones(3), 0, 2, 2), RuntimeError),
-    (lambda m: m.select(m.ones(3), 0, 3), IndexError),
-    (lambda m: m.rot90(m.ones(3), 1), RuntimeError),
-    (lambda m: m.cat([m.ones(2, 3), m.ones(2, 4)]), RuntimeError),
-    (lambda m: m.stack([m.ones(2), m.ones(3)]), RuntimeError),
-    (lambda m: m.ones(2, 3).index_select(0, m.tensor([[0]])), IndexError),
-])
+@pytest.mark.parametrize(
+    "fn, err",
+    [
+        (lambda m: m.ones(2, 3).t().view(6), RuntimeError),
+        (lambda m: m.ones(2, 3, 4).t(), RuntimeError),
+        (lambda m: m.split(m.ones(4), [1, 2]), RuntimeError),
+        (lambda m: m.chunk(m.ones(4), 0), RuntimeError),
+        (lambda m: m.ones(2, 3).repeat(2), RuntimeError),
+        (lambda m: m.flip(m.ones(2, 3), (0, 0)), RuntimeError),
+        (lambda m: m.narrow(m.ones(3), 0, 2, 2), RuntimeError),
+        (lambda m: m.select(m.ones(3), 0, 3), IndexError),
+        (lambda m: m.rot90(m.ones(3), 1), RuntimeError),
+        (lambda m: m.cat([m.ones(2, 3), m.ones(2, 4)]), RuntimeError),
+        (lambda m: m.stack([m.ones(2), m.ones(3)]), RuntimeError),
+        (lambda m: m.ones(2, 3).index_select(0, m.tensor([[0]])), IndexError),
+    ],
+)
 def test_shape_errors_as_torch(fn, err):
     for m in (torch, cr):
         with pytest.raises(err):

@@ -26,7 +26,9 @@ def _run_both(fn, *arrays):
         out = fn(m, *leaves)
         outs = out if isinstance(out, tuple) else (out,)
         w = np.random.default_rng(0)
-        total = sum((o * m.tensor(w.standard_normal(tuple(o.shape)), dtype=m.float64)).sum() for o in outs)
+        total = sum(
+            (o * m.tensor(w.standard_normal(tuple(o.shape)), dtype=m.float64)).sum() for o in outs
+        )
         grads = m.autograd.grad(total, leaves, allow_unused=True)
         res.append(([_np(o) for o in outs], [None if g is None else _np(g) for g in grads]))
     return res
@@ -48,7 +50,7 @@ X = R.standard_normal((3, 4))
 W = R.standard_normal((3, 4))
 
 
-# ---- gradients through in-place ops match torch ---------------------------------------------------
+# ---- gradients through in-place ops match torch --------------------------------------------------
 def test_chain_of_inplace_ops_on_a_non_leaf():
     def f(m, x, w):
         y = x * 1.0
@@ -193,7 +195,7 @@ def test_forward_mode_through_inplace_and_views():
     np.testing.assert_allclose(t, want, rtol=1e-12)
 
 
-# ---- version counters ------------------------------------------------------------------------------
+# ---- version counters ----------------------------------------------------------------------------
 @BOTH
 def test_version_counter_bumps_and_is_shared_by_views_and_detach(m):
     x = m.zeros(3, 4)
@@ -217,7 +219,11 @@ def test_modifying_a_saved_input_raises_before_backward(m):
     with pytest.raises(RuntimeError, match="modified by an inplace operation") as e:
         c.sum().backward()
     if m is cr:
-        assert "MulBackward0" in str(e.value) and "version 1" in str(e.value) and "version 0" in str(e.value)
+        assert (
+            "MulBackward0" in str(e.value)
+            and "version 1" in str(e.value)
+            and "version 0" in str(e.value)
+        )
 
 
 @BOTH
@@ -234,8 +240,11 @@ def test_modifying_a_saved_output_raises(m):
     b = (a * 1.0).exp_()  # exp saves its result: b itself
     c = b * 1.0
     b.add_(1)
-    with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation has been "
-                                           "modified by an inplace operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="one of the variables needed for gradient computation has been "
+        "modified by an inplace operation",
+    ):
         c.sum().backward()
 
 
@@ -256,8 +265,10 @@ def test_no_error_where_the_backward_does_not_read_the_value(m):
 @BOTH
 def test_leaf_requiring_grad_cannot_be_modified_in_place(m):
     p = m.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place "
-                                           "operation."):
+    with pytest.raises(
+        RuntimeError,
+        match="a leaf Variable that requires grad is being used in an in-place operation.",
+    ):
         p.add_(1)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         p[0] = 3.0
@@ -283,9 +294,13 @@ def test_optimizer_style_update_under_no_grad(m):
 @BOTH
 def test_integer_tensor_with_float_result_raises(m):
     i = m.tensor([1, 2, 3])
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
         i.add_(1.5)
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
         i.div_(2)
     i.mul_(2)
     assert i.tolist() == [2, 4, 6]
@@ -294,22 +309,28 @@ def test_integer_tensor_with_float_result_raises(m):
 @BOTH
 def test_broadcast_that_grows_the_target_raises(m):
     x = m.zeros(3)
-    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"
+    ):
         x.add_(m.ones(2, 3))
 
 
 @BOTH
 def test_expanded_tensor_cannot_be_written(m):
     x = m.zeros(1, 3).expand(2, 3)
-    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
-                                           "memory location"):
+    with pytest.raises(
+        RuntimeError,
+        match="more than one element of the written-to tensor refers to a single memory location",
+    ):
         x.add_(1)
 
 
 @BOTH
 def test_advanced_setitem_requires_matching_dtypes(m):
     x = m.zeros(3, dtype=m.float64)
-    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+    with pytest.raises(
+        RuntimeError, match="Index put requires the source and destination dtypes match"
+    ):
         x[m.tensor([0, 1])] = m.tensor([1.5, 2.0], dtype=m.float32)
     x[0] = m.tensor(1.5, dtype=m.float32)  # basic indexing copies with a cast
     xi = m.zeros(3, dtype=m.int64)

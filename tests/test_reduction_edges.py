@@ -19,7 +19,9 @@ def _np(t):
 
 
 def _both(fn, *arrays, create_graph=False):
-    """Values and gradients (of a fixed random weighting of the float outputs) from both libraries."""
+    """Values and gradients (of a fixed random weighting of the float outputs) from both
+    libraries.
+    """
     res = []
     for m in (cr, torch):
         xs = [m.tensor(a, dtype=m.float64, requires_grad=True) for a in arrays]
@@ -32,8 +34,13 @@ def _both(fn, *arrays, create_graph=False):
         hs = None
         if create_graph:
             hs = m.autograd.grad(sum((g * g).sum() for g in gs), xs, allow_unused=True)
-        res.append(([_np(o) for o in outs], [_np(g) for g in gs],
-                    None if hs is None else [None if h is None else _np(h) for h in hs]))
+        res.append(
+            (
+                [_np(o) for o in outs],
+                [_np(g) for g in gs],
+                None if hs is None else [None if h is None else _np(h) for h in hs],
+            )
+        )
     return res
 
 
@@ -46,10 +53,12 @@ def _assert_same(fn, *arrays, create_graph=False):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     if create_graph:
         for a, b in zip(ch, th):
-            np.testing.assert_allclose(0 if a is None else a, 0 if b is None else b, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(
+                0 if a is None else a, 0 if b is None else b, rtol=1e-9, atol=1e-12
+            )
 
 
-# ---- prod and cumprod with zeros ----------------------------------------------------------------------
+# ---- prod and cumprod with zeros -----------------------------------------------------------------
 ONE_ZERO = np.array([[2.0, 0.0, 3.0, -1.5], [1.0, 2.0, 0.5, 4.0]])
 TWO_ZEROS = np.array([[2.0, 0.0, 3.0, 0.0], [0.0, 2.0, 0.5, 4.0]])
 
@@ -86,12 +95,14 @@ def test_cumprod_gradient_by_hand():
     np.testing.assert_allclose(x.grad.data, [1 + b, a, a * b + a * b * c, 0.0])
 
 
-# ---- ties ----------------------------------------------------------------------------------------------
+# ---- ties ----------------------------------------------------------------------------------------
 def test_max_min_amax_without_dim_share_the_gradient_evenly_among_ties():
     for m in (cr, torch):
         x = m.tensor([[1.0, 5.0, 5.0], [5.0, 0.0, 0.0]], requires_grad=True)
         (m.max(x) + m.min(x) + 2 * m.amax(x, dim=1).sum()).backward()
-        np.testing.assert_allclose(_np(x.grad), [[0, 1 / 3 + 1, 1 / 3 + 1], [1 / 3 + 2, 0.5, 0.5]], rtol=1e-6)
+        np.testing.assert_allclose(
+            _np(x.grad), [[0, 1 / 3 + 1, 1 / 3 + 1], [1 / 3 + 2, 0.5, 0.5]], rtol=1e-6
+        )
 
 
 def test_max_min_with_dim_pick_the_first_index_and_give_it_the_gradient():
@@ -124,7 +135,11 @@ def test_median_is_the_lower_median_and_without_dim_shares_ties():
 @pytest.mark.parametrize("row", [[3.0, 1.0, 3.0, 1.0, 2.0, 2.0], [1.0, 5.0, 5.0, 2.0, 2.0]])
 def test_median_and_kthvalue_with_dim_indices_as_torch(row):
     # torch documents no order among equal values; the stable sort reproduces what it returns
-    for fn in (lambda m, x: m.median(x, 0), lambda m, x: m.kthvalue(x, 2, 0), lambda m, x: m.kthvalue(x, 3, 0)):
+    for fn in (
+        lambda m, x: m.median(x, 0),
+        lambda m, x: m.kthvalue(x, 2, 0),
+        lambda m, x: m.kthvalue(x, 3, 0),
+    ):
         c, t = fn(cr, cr.tensor(row)), fn(torch, torch.tensor(row))
         assert c.values.item() == t.values.item() and c.indices.item() == t.indices.item()
 
@@ -160,7 +175,7 @@ def test_sort_and_topk_gradients_go_back_to_the_original_positions():
     _assert_same(lambda m, x: m.topk(x, 1, 0, largest=False), a)
 
 
-# ---- NaN, infinities, zeros ------------------------------------------------------------------------------
+# ---- NaN, infinities, zeros ----------------------------------------------------------------------
 def test_nansum_nanmean_ignore_nan_in_values_and_gradients():
     a = np.array([[1.0, NAN, 2.0], [NAN, NAN, 3.0]])
     _assert_same(lambda m, x: (m.nansum(x), m.nansum(x, 1), m.nanmean(x, 1), m.nanmean(x)), a)
@@ -177,9 +192,15 @@ def test_logsumexp_with_infinities_and_large_values():
     for m in (cr, torch):
         assert m.logsumexp(m.tensor([-INF, -INF]), 0).item() == -INF
         assert m.logsumexp(m.tensor([INF, 1.0]), 0).item() == INF
-    _assert_same(lambda m, x: m.logsumexp(x, 1), np.array([[1000.0, 1001.0, -5.0], [-1000.0, -999.0, -1000.0]]))
-    _assert_same(lambda m, x: m.logcumsumexp(x, 1), np.array([[1000.0, 1001.0, -5.0], [-1000.0, -999.0, 20.0]]),
-                 create_graph=True)
+    _assert_same(
+        lambda m, x: m.logsumexp(x, 1),
+        np.array([[1000.0, 1001.0, -5.0], [-1000.0, -999.0, -1000.0]]),
+    )
+    _assert_same(
+        lambda m, x: m.logcumsumexp(x, 1),
+        np.array([[1000.0, 1001.0, -5.0], [-1000.0, -999.0, 20.0]]),
+        create_graph=True,
+    )
 
 
 def test_norms_at_zero_have_zero_subgradient():
@@ -198,36 +219,59 @@ def test_matrix_norm_matches_torch(ord):
 
 def test_var_std_correction_and_means():
     a = np.random.default_rng(4).standard_normal((3, 5))
-    _assert_same(lambda m, x: (m.var(x, 1, correction=0), m.std(x, 0, keepdim=True), m.var(x, unbiased=False),
-                               *m.var_mean(x, 1, correction=2), *m.std_mean(x, 0)), a, create_graph=True)
+    _assert_same(
+        lambda m, x: (
+            m.var(x, 1, correction=0),
+            m.std(x, 0, keepdim=True),
+            m.var(x, unbiased=False),
+            *m.var_mean(x, 1, correction=2),
+            *m.std_mean(x, 0),
+        ),
+        a,
+        create_graph=True,
+    )
 
 
-# ---- dtypes and errors ---------------------------------------------------------------------------------
+# ---- dtypes and errors ---------------------------------------------------------------------------
 def test_result_dtypes_as_torch():
     for c, t in [
-        (cr.sum(cr.tensor([1, 2], dtype=cr.int32)), torch.sum(torch.tensor([1, 2], dtype=torch.int32))),
+        (
+            cr.sum(cr.tensor([1, 2], dtype=cr.int32)),
+            torch.sum(torch.tensor([1, 2], dtype=torch.int32)),
+        ),
         (cr.prod(cr.tensor([True, True])), torch.prod(torch.tensor([True, True]))),
-        (cr.cumsum(cr.tensor([1, 2], dtype=cr.int32), 0), torch.cumsum(torch.tensor([1, 2], dtype=torch.int32), 0)),
+        (
+            cr.cumsum(cr.tensor([1, 2], dtype=cr.int32), 0),
+            torch.cumsum(torch.tensor([1, 2], dtype=torch.int32), 0),
+        ),
         (cr.all(cr.tensor([1, 2])), torch.all(torch.tensor([1, 2]))),
         (cr.any(cr.tensor([[0.0, 1.0]]), 1), torch.any(torch.tensor([[0.0, 1.0]]), 1)),
-        (cr.count_nonzero(cr.tensor([[0.0, 1.0], [2.0, 0.0]]), 0),
-         torch.count_nonzero(torch.tensor([[0.0, 1.0], [2.0, 0.0]]), 0)),
+        (
+            cr.count_nonzero(cr.tensor([[0.0, 1.0], [2.0, 0.0]]), 0),
+            torch.count_nonzero(torch.tensor([[0.0, 1.0], [2.0, 0.0]]), 0),
+        ),
         (cr.logsumexp(cr.tensor([1, 2]), 0), torch.logsumexp(torch.tensor([1, 2]), 0)),
-        (cr.argmax(cr.tensor([[1.0, 3.0]]), 1, keepdim=True), torch.argmax(torch.tensor([[1.0, 3.0]]), 1, keepdim=True)),
+        (
+            cr.argmax(cr.tensor([[1.0, 3.0]]), 1, keepdim=True),
+            torch.argmax(torch.tensor([[1.0, 3.0]]), 1, keepdim=True),
+        ),
     ]:
         assert str(c.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
         assert tuple(c.shape) == tuple(t.shape)
         np.testing.assert_allclose(_np(c), _np(t), rtol=1e-6)
 
 
-@pytest.mark.parametrize("fn, err", [
-    (lambda m: m.kthvalue(m.ones(3), 4), RuntimeError),
-    (lambda m: m.topk(m.ones(3), 4), RuntimeError),
-    (lambda m: m.argmax(m.tensor([])), IndexError),
-    (lambda m: m.mean(m.tensor([1, 2])), RuntimeError),
-    (lambda m: m.sum(m.ones(2, 3), 2), IndexError),
-    (lambda m: m.cumsum(m.ones(2, 3), 3), IndexError),
-])
+@pytest.mark.parametrize(
+    "fn, err",
+    [
+        (lambda m: m.kthvalue(m.ones(3), 4), RuntimeError),
+        (lambda m: m.topk(m.ones(3), 4), RuntimeError),
+        (lambda m: m.argmax(m.tensor([])), IndexError),
+        (lambda m: m.mean(m.tensor([1, 2])), RuntimeError),
+        (lambda m: m.sum(m.ones(2, 3), 2), IndexError),
+        (lambda m: m.cumsum(m.ones(2, 3), 3), IndexError),
+    ],
+)
 def test_errors_as_torch(fn, err):
     for m in (torch, cr):
         with pytest.raises(err):

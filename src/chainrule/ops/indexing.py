@@ -10,7 +10,7 @@ from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
 from . import public
-from ._table import A, ELEMENTWISE, LINEAR, TABLE, defop
+from ._table import ELEMENTWISE, LINEAR, TABLE, A, defop
 
 
 def _norm_index(index):
@@ -24,7 +24,11 @@ def _norm_one(i):
     if isinstance(i, Tensor):
         i = i.data
     elif isinstance(i, list):
-        i = np.asarray([v.item() if isinstance(v, Tensor) else v for v in i]) if i else np.zeros(0, np.int64)
+        i = (
+            np.asarray([v.item() if isinstance(v, Tensor) else v for v in i])
+            if i
+            else np.zeros(0, np.int64)
+        )
     if isinstance(i, np.ndarray):
         if i.dtype.kind == "f":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -69,17 +73,43 @@ def _unindex(g, index, shape):
     return z
 
 
-_index_back = lambda m, g, out, x, index: m.index_backward(g, index, tuple(x.shape))  # noqa: E731
+_index_back = lambda m, g, out, x, index: m.index_backward(g, index, tuple(x.shape))
 # basic indexing (ints, slices, None, ...) gives a view sharing x's memory and version counter;
 # advanced indexing (integer/bool tensors) gives a copy, as in torch
-defop("basic_index", _getitem, _index_back, LINEAR, dtype="keep", view=True, cls="Slice",
-      method=False, public=False, saves=(),
-      formula="x[i]: the gradient is written back to the indexed positions")
-defop("index", _getitem, _index_back, LINEAR, dtype="keep", method=False, public=False, saves=(),
-      formula="x[i]: the gradient is scattered back to the indexed positions (added where repeated)")
-defop("index_backward", _unindex, lambda m, g, out, x, index, shape: m.getitem(g, index), LINEAR,
-      dtype="keep", method=False, public=False,
-      formula="scatter-add: the gradient is gathered from the indexed positions")
+defop(
+    "basic_index",
+    _getitem,
+    _index_back,
+    LINEAR,
+    dtype="keep",
+    view=True,
+    cls="Slice",
+    method=False,
+    public=False,
+    saves=(),
+    formula="x[i]: the gradient is written back to the indexed positions",
+)
+defop(
+    "index",
+    _getitem,
+    _index_back,
+    LINEAR,
+    dtype="keep",
+    method=False,
+    public=False,
+    saves=(),
+    formula="x[i]: the gradient is scattered back to the indexed positions (added where repeated)",
+)
+defop(
+    "index_backward",
+    _unindex,
+    lambda m, g, out, x, index, shape: m.getitem(g, index),
+    LINEAR,
+    dtype="keep",
+    method=False,
+    public=False,
+    formula="scatter-add: the gradient is gathered from the indexed positions",
+)
 
 
 def getitem(input, index):
@@ -106,14 +136,25 @@ def _index_put(x, values, index):
     return out
 
 
-defop("index_put", _index_put,
-      (lambda m, g, out, x, values, index: m.index_put(g, 0.0, index),
-       lambda m, g, out, x, values, index: m.getitem(g, index)),
-      # not LINEAR: a number ``values`` is a constant, its tangent is 0
-      (lambda m, t, out, x, values, index: m.index_put(t, 0.0, index),
-       lambda m, t, out, x, values, index: m.index_put(m.zeros_like(out), t, index)),
-      nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("x[i] = v: the gradient of x is zero at i", "the gradient of v is g[i]"))
+defop(
+    "index_put",
+    _index_put,
+    (
+        lambda m, g, out, x, values, index: m.index_put(g, 0.0, index),
+        lambda m, g, out, x, values, index: m.getitem(g, index),
+    ),
+    # not LINEAR: a number ``values`` is a constant, its tangent is 0
+    (
+        lambda m, t, out, x, values, index: m.index_put(t, 0.0, index),
+        lambda m, t, out, x, values, index: m.index_put(m.zeros_like(out), t, index),
+    ),
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("x[i] = v: the gradient of x is zero at i", "the gradient of v is g[i]"),
+)
 
 
 @public("index_put")
@@ -127,7 +168,7 @@ def index_put(input, indices, values, accumulate: bool = False):
     return input + apply(TABLE["index_backward"], _ns.expand(v, shape), idx, tuple(input.shape))
 
 
-# ---- where -----------------------------------------------------------------------------------------
+# ---- where ---------------------------------------------------------------------------------------
 def _where(cond, x, y):
     if isinstance(cond, (bool, np.bool_)):
         cond = np.asarray(cond)
@@ -135,8 +176,10 @@ def _where(cond, x, y):
         if isinstance(cond, np.ndarray) and cond.dtype == np.uint8:
             cond = cond.astype(bool)
         else:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                               f"{getattr(cond, 'dtype', type(cond).__name__)}")
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{getattr(cond, 'dtype', type(cond).__name__)}"
+            )
     from .. import _dtype
 
     rt = _dtype.result_type([x, y])
@@ -146,21 +189,34 @@ def _where(cond, x, y):
     return np.where(cond, x, y)
 
 
-defop("where", _where,
-      (None, lambda m, g, out, c, x, y: m.where(c, g, 0.0), lambda m, g, out, c, x, y: m.where(c, 0.0, g)),
-      ELEMENTWISE, nin=3, dtype="keep", saves=(0,), saves_out=False,
-      formula=("", "d where(c,u,v)/du = [c]", "d where(c,u,v)/dv = [not c]"))
+defop(
+    "where",
+    _where,
+    (
+        None,
+        lambda m, g, out, c, x, y: m.where(c, g, 0.0),
+        lambda m, g, out, c, x, y: m.where(c, 0.0, g),
+    ),
+    ELEMENTWISE,
+    nin=3,
+    dtype="keep",
+    saves=(0,),
+    saves_out=False,
+    formula=("", "d where(c,u,v)/du = [c]", "d where(c,u,v)/dv = [not c]"),
+)
 
 
 @public("where")
 def where(condition, input=None, other=None):
-    """Elementwise ``input if condition else other``; ``where(condition)`` is ``nonzero(as_tuple=True)``."""
+    """Elementwise ``input if condition else other``; ``where(condition)`` is
+    ``nonzero(as_tuple=True)``.
+    """
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     return apply(TABLE["where"], condition, input, other)
 
 
-# ---- gather-like ops along one dimension -----------------------------------------------------------
+# ---- gather-like ops along one dimension ---------------------------------------------------------
 def _long_index(idx, op: str) -> np.ndarray:
     raw = idx.data if isinstance(idx, Tensor) else idx
     if isinstance(raw, np.ndarray) and raw.dtype.kind not in "iu":
@@ -191,30 +247,51 @@ def _put_along(g, indices, shape, dim):
     return z
 
 
-defop("take_along_dim", _take_along,
-      lambda m, g, out, x, indices, dim: m.put_along_dim(g, indices, tuple(x.shape), dim), LINEAR,
-      dtype="keep", saves=(), formula="gather: the gradient is scatter-added back")
-defop("put_along_dim", _put_along,
-      lambda m, g, out, x, indices, shape, dim: m.take_along_dim(g, indices, dim), LINEAR,
-      dtype="keep", method=False, public=False, formula="scatter-add: the gradient is gathered")
+defop(
+    "take_along_dim",
+    _take_along,
+    lambda m, g, out, x, indices, dim: m.put_along_dim(g, indices, tuple(x.shape), dim),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="gather: the gradient is scatter-added back",
+)
+defop(
+    "put_along_dim",
+    _put_along,
+    lambda m, g, out, x, indices, shape, dim: m.take_along_dim(g, indices, dim),
+    LINEAR,
+    dtype="keep",
+    method=False,
+    public=False,
+    formula="scatter-add: the gradient is gathered",
+)
 
 
 def _check_gather(x, idx, d, op, src=None):
     if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
-        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
-                           f"{'self' if src is None else 'input'} tensor")
+        raise RuntimeError(
+            f"{op}(): Index tensor must have the same number of dimensions as "
+            f"{'self' if src is None else 'input'} tensor"
+        )
     for k in range(idx.ndim):
         if k != d and x.ndim and idx.shape[k] > x.shape[k]:
             raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be smaller "
-                f"than self {list(x.shape)} apart from dimension {d}")
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} "
+                f"to be smaller "
+                f"than self {list(x.shape)} apart from dimension {d}"
+            )
         if src is not None and np.ndim(src) and idx.shape[k] > np.shape(src)[k]:
             raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be smaller "
-                f"than src {list(np.shape(src))}")
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} "
+                f"to be smaller "
+                f"than src {list(np.shape(src))}"
+            )
     if idx.size and x.ndim and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise RuntimeError(f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} with "
-                           f"size {x.shape[d]}")
+        raise RuntimeError(
+            f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} with "
+            f"size {x.shape[d]}"
+        )
 
 
 def _src_part(src, idx):
@@ -230,9 +307,15 @@ def _gather(x, dim, index):
     return x[_grid(idx, d)] if x.ndim else x[idx] if idx.ndim else x.copy()
 
 
-defop("gather", _gather,
-      lambda m, g, out, x, dim, index: m.scatter_add(m.zeros_like(x), g, dim, index), LINEAR,
-      dtype="keep", saves=(), formula="gather: the gradient is scatter-added back")
+defop(
+    "gather",
+    _gather,
+    lambda m, g, out, x, dim, index: m.scatter_add(m.zeros_like(x), g, dim, index),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="gather: the gradient is scatter-added back",
+)
 
 
 def _scatter(x, src, dim, index):
@@ -254,13 +337,24 @@ def _fit(m, gs, src):
     return m.constant_pad(gs, tuple(pads), 0.0)
 
 
-defop("scatter", _scatter,
-      (lambda m, g, out, x, src, dim, index: m.scatter(g, 0.0, dim, index),
-       lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src)),
-      (lambda m, t, out, x, src, dim, index: m.scatter(t, 0.0, dim, index),
-       lambda m, t, out, x, src, dim, index: m.scatter(m.zeros_like(out), t, dim, index)),
-      nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("scatter: zero at the written positions", "scatter: the gradient is gathered"))
+defop(
+    "scatter",
+    _scatter,
+    (
+        lambda m, g, out, x, src, dim, index: m.scatter(g, 0.0, dim, index),
+        lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src),
+    ),
+    (
+        lambda m, t, out, x, src, dim, index: m.scatter(t, 0.0, dim, index),
+        lambda m, t, out, x, src, dim, index: m.scatter(m.zeros_like(out), t, dim, index),
+    ),
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("scatter: zero at the written positions", "scatter: the gradient is gathered"),
+)
 
 
 def _scatter_add(x, src, dim, index):
@@ -272,18 +366,30 @@ def _scatter_add(x, src, dim, index):
     return out
 
 
-defop("scatter_add", _scatter_add,
-      (lambda m, g, out, x, src, dim, index: g,
-       lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("scatter_add: identity", "scatter_add: the gradient is gathered"))
+defop(
+    "scatter_add",
+    _scatter_add,
+    (
+        lambda m, g, out, x, src, dim, index: g,
+        lambda m, g, out, x, src, dim, index: _fit(m, m.gather(g, dim, index), src),
+    ),
+    LINEAR,
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("scatter_add: identity", "scatter_add: the gradient is gathered"),
+)
 
 _RED = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum, "mean": np.add}
 
 
 def _scatter_reduce(x, src, dim, index, reduce, include_self=True):
     if reduce not in _RED:
-        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
     idx = _long_index(index, "scatter_reduce")
     d = _wrap_dim(dim, x.ndim, "scatter_reduce")
     _check_gather(x, idx, d, "scatter_reduce", src)
@@ -310,7 +416,9 @@ def _counts(m, x, dim, index, include_self):
 
 
 def _scatter_reduce_back(m, g, out, x, src, needs, dim, index, reduce, include_self=True):
-    gx, gs = _scatter_reduce_parts(m, g, out, x, _src_in(m, src, index), dim, index, reduce, include_self)
+    gx, gs = _scatter_reduce_parts(
+        m, g, out, x, _src_in(m, src, index), dim, index, reduce, include_self
+    )
     return gx, _fit(m, gs, src)
 
 
@@ -357,14 +465,24 @@ def _scatter_reduce_t(m, ts, out, x, src, dim, index, reduce, include_self=True)
         return m.scatter_reduce(tx, tsrc, dim, index, reduce, include_self)
     src = _src_in(m, src, index)
     tsrc = _src_in(m, tsrc, index)
-    gx, gs = _scatter_reduce_parts(m, m.ones_like(out), out, x, src, dim, index, reduce, include_self)
+    gx, gs = _scatter_reduce_parts(
+        m, m.ones_like(out), out, x, src, dim, index, reduce, include_self
+    )
     # d out = (∂out/∂x)·t_x + the src tangents scatter-added with their partials
     return gx * tx + m.scatter_add(m.zeros_like(out), gs * tsrc, dim, index)
 
 
-defop("scatter_reduce", _scatter_reduce, vjp_all=_scatter_reduce_back, jvp_all=_scatter_reduce_t,
-      nin=2, dtype="keep", method=False, public=False,
-      formula="scatter_reduce: sum/mean linear; amax/amin shared among ties; prod exact with zeros")
+defop(
+    "scatter_reduce",
+    _scatter_reduce,
+    vjp_all=_scatter_reduce_back,
+    jvp_all=_scatter_reduce_t,
+    nin=2,
+    dtype="keep",
+    method=False,
+    public=False,
+    formula="scatter_reduce: sum/mean linear; amax/amin shared among ties; prod exact with zeros",
+)
 
 
 def _scatter_args(src, value, op):
@@ -375,7 +493,9 @@ def _scatter_args(src, value, op):
 
 @public("scatter")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
-    """Write ``src`` (or a scalar ``value``) into ``input`` at ``index`` along ``dim`` (out of place)."""
+    """Write ``src`` (or a scalar ``value``) into ``input`` at ``index`` along ``dim`` (out
+    of place).
+    """
     s = _scatter_args(src, value, "scatter")
     if reduce is not None:
         red = {"add": "sum", "multiply": "prod"}.get(reduce)
@@ -389,19 +509,25 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return apply(TABLE["scatter"], input, s, dim, index)
 
 
-public("scatter_add")(lambda input, dim, index, src: apply(TABLE["scatter_add"], input, src, dim, index))
+public("scatter_add")(
+    lambda input, dim, index, src: apply(TABLE["scatter_add"], input, src, dim, index)
+)
 
 
 @public("scatter_reduce")
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
-    """Reduce ``src`` into ``input`` at ``index`` (``sum``, ``prod``, ``mean``, ``amax``, ``amin``)."""
+    """Reduce ``src`` into ``input`` at ``index`` (``sum``, ``prod``, ``mean``, ``amax``,
+    ``amin``).
+    """
     return apply(TABLE["scatter_reduce"], input, src, dim, index, reduce, include_self)
 
 
-public("gather")(lambda input, dim, index, *, sparse_grad=False: apply(TABLE["gather"], input, dim, index))
+public("gather")(
+    lambda input, dim, index, *, sparse_grad=False: apply(TABLE["gather"], input, dim, index)
+)
 
 
-# ---- index_* along one dimension ---------------------------------------------------------------------
+# ---- index_* along one dimension -----------------------------------------------------------------
 def _index1(index, x, d, op):
     idx = _long_index(index, op)
     if idx.ndim > 1:
@@ -419,9 +545,15 @@ def _index_select(x, dim, index):
     return np.take(x, idx, axis=d) if x.ndim else x.reshape(-1)[idx].reshape(())
 
 
-defop("index_select", _index_select,
-      lambda m, g, out, x, dim, index: m.index_add(m.zeros_like(x), g, dim, index), LINEAR,
-      dtype="keep", saves=(), formula="index_select: the gradient is index-added back")
+defop(
+    "index_select",
+    _index_select,
+    lambda m, g, out, x, dim, index: m.index_add(m.zeros_like(x), g, dim, index),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="index_select: the gradient is index-added back",
+)
 
 
 def _moved(a, d):
@@ -437,17 +569,29 @@ def _index_add(x, source, dim, index, alpha=1):
         raise RuntimeError(
             f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim) "
             f"({src.shape[d] if src.ndim > d else src.size}) (source {list(src.shape)}, self "
-            f"{list(x.shape)})")
+            f"{list(x.shape)})"
+        )
     np.add.at(_moved(out, d), idx, _moved(src * alpha if alpha != 1 else src, d))
     return out
 
 
-defop("index_add", _index_add,
-      (lambda m, g, out, x, source, dim, index, alpha=1: g,
-       lambda m, g, out, x, source, dim, index, alpha=1:
-       m.index_select(g, dim, index) * alpha if alpha != 1 else m.index_select(g, dim, index)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("index_add: identity", "index_add: α·(the gradient selected at index)"))
+defop(
+    "index_add",
+    _index_add,
+    (
+        lambda m, g, out, x, source, dim, index, alpha=1: g,
+        lambda m, g, out, x, source, dim, index, alpha=1: (
+            m.index_select(g, dim, index) * alpha if alpha != 1 else m.index_select(g, dim, index)
+        ),
+    ),
+    LINEAR,
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("index_add: identity", "index_add: α·(the gradient selected at index)"),
+)
 
 
 def _unique(index, g, dim):
@@ -473,45 +617,94 @@ def _index_fill(x, value, dim, index):
     return out
 
 
-defop("index_copy", _index_copy,
-      (lambda m, g, out, x, source, dim, index: m.index_fill(g, 0.0, dim, index),
-       lambda m, g, out, x, source, dim, index: m.index_select(g, dim, index)),
-      LINEAR, nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("index_copy: zero at the copied slices", "index_copy: the gradient selected at index"))
-defop("index_fill", _index_fill,
-      (lambda m, g, out, x, value, dim, index: m.index_fill(g, 0.0, dim, index),
-       lambda m, g, out, x, value, dim, index: m.sum(m.index_select(g, dim, _unique(index, g, dim)))),
-      (lambda m, t, out, x, value, dim, index: m.index_fill(t, 0.0, dim, index),
-       lambda m, t, out, x, value, dim, index: m.index_fill(m.zeros_like(out), t, dim, index)), nin=2, dtype="keep", saves=(), method=False, public=False,
-      formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"))
+defop(
+    "index_copy",
+    _index_copy,
+    (
+        lambda m, g, out, x, source, dim, index: m.index_fill(g, 0.0, dim, index),
+        lambda m, g, out, x, source, dim, index: m.index_select(g, dim, index),
+    ),
+    LINEAR,
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("index_copy: zero at the copied slices", "index_copy: the gradient selected at index"),
+)
+defop(
+    "index_fill",
+    _index_fill,
+    (
+        lambda m, g, out, x, value, dim, index: m.index_fill(g, 0.0, dim, index),
+        lambda m, g, out, x, value, dim, index: m.sum(
+            m.index_select(g, dim, _unique(index, g, dim))
+        ),
+    ),
+    (
+        lambda m, t, out, x, value, dim, index: m.index_fill(t, 0.0, dim, index),
+        lambda m, t, out, x, value, dim, index: m.index_fill(m.zeros_like(out), t, dim, index),
+    ),
+    nin=2,
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"),
+)
 
-public("index_add")(lambda input, dim, index, source, *, alpha=1:
-                    apply(TABLE["index_add"], input, source, dim, index, alpha))
-public("index_copy")(lambda input, dim, index, source: apply(TABLE["index_copy"], input, source, dim, index))
-public("index_fill")(lambda input, dim, index, value: apply(TABLE["index_fill"], input, value, dim, index))
+public("index_add")(
+    lambda input, dim, index, source, *, alpha=1: apply(
+        TABLE["index_add"], input, source, dim, index, alpha
+    )
+)
+public("index_copy")(
+    lambda input, dim, index, source: apply(TABLE["index_copy"], input, source, dim, index)
+)
+public("index_fill")(
+    lambda input, dim, index, value: apply(TABLE["index_fill"], input, value, dim, index)
+)
 
 
-# ---- masks -------------------------------------------------------------------------------------------
+# ---- masks ---------------------------------------------------------------------------------------
 def _bool_mask(mask, op):
     if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_):
-        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype "
-                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        raise RuntimeError(
+            f"{op} only supports boolean masks, but got mask with dtype "
+            f"{getattr(mask, 'dtype', type(mask).__name__)}"
+        )
     return mask
 
 
 def _masked_fill(x, mask, value):
     _bool_mask(mask, "masked_fill_")
     if isinstance(value, np.ndarray) and value.ndim:
-        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
-                           f"with {value.ndim} dimension(s).")
+        raise RuntimeError(
+            "masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+            f"with {value.ndim} dimension(s)."
+        )
     return np.where(mask, np.asarray(value).astype(x.dtype), x)
 
 
-defop("masked_fill", _masked_fill,
-      (lambda m, g, out, x, mask, value: m.where(mask, 0.0, g), None,
-       lambda m, g, out, x, mask, value: m.where(mask, g, 0.0)),
-      ELEMENTWISE, nin=3, dtype="keep", saves=(1,), saves_out=False,
-      formula=("masked_fill: zero where filled", "", "masked_fill: the sum over the filled positions"))
+defop(
+    "masked_fill",
+    _masked_fill,
+    (
+        lambda m, g, out, x, mask, value: m.where(mask, 0.0, g),
+        None,
+        lambda m, g, out, x, mask, value: m.where(mask, g, 0.0),
+    ),
+    ELEMENTWISE,
+    nin=3,
+    dtype="keep",
+    saves=(1,),
+    saves_out=False,
+    formula=(
+        "masked_fill: zero where filled",
+        "",
+        "masked_fill: the sum over the filled positions",
+    ),
+)
 
 
 def _masked_select(x, mask):
@@ -526,9 +719,16 @@ def _masked_select_back(m, g, out, x, mask):
 
 
 # the mask is an input without tangent: not LINEAR (that would zero the mask)
-defop("masked_select", _masked_select, (_masked_select_back, None),
-      (lambda m, t, out, x, mask: m.masked_select(t, mask), None), nin=2, dtype="keep",
-      saves=(1,), formula="masked_select: the gradient is scattered back to the selected positions")
+defop(
+    "masked_select",
+    _masked_select,
+    (_masked_select_back, None),
+    (lambda m, t, out, x, mask: m.masked_select(t, mask), None),
+    nin=2,
+    dtype="keep",
+    saves=(1,),
+    formula="masked_select: the gradient is scattered back to the selected positions",
+)
 
 
 def _masked_scatter(x, mask, source):
@@ -537,8 +737,10 @@ def _masked_scatter(x, mask, source):
     n = int(mb.sum())
     src = np.asarray(source).reshape(-1)
     if src.size < n:
-        raise RuntimeError("masked_scatter: expected source to have at least as many elements as "
-                           f"ones in mask ({src.size} < {n})")
+        raise RuntimeError(
+            "masked_scatter: expected source to have at least as many elements as "
+            f"ones in mask ({src.size} < {n})"
+        )
     out = np.array(x, copy=True)
     out[mb] = src[:n]
     return out
@@ -552,19 +754,34 @@ def _masked_scatter_src(m, g, out, x, mask, source):
     return m.reshape(m.constant_pad(flat, (0, size - flat.shape[0]), 0.0), tuple(source.shape))
 
 
-defop("masked_scatter", _masked_scatter,
-      (lambda m, g, out, x, mask, source: m.where(mask, 0.0, g), None, _masked_scatter_src),
-      (lambda m, t, out, x, mask, source: m.where(mask, 0.0, t), None,
-       lambda m, t, out, x, mask, source: m.masked_scatter(m.zeros_like(out), mask, t)), nin=3, dtype="keep", saves=(1,),
-      formula=("masked_scatter: zero where written", "", "masked_scatter: the masked gradient, in order"))
+defop(
+    "masked_scatter",
+    _masked_scatter,
+    (lambda m, g, out, x, mask, source: m.where(mask, 0.0, g), None, _masked_scatter_src),
+    (
+        lambda m, t, out, x, mask, source: m.where(mask, 0.0, t),
+        None,
+        lambda m, t, out, x, mask, source: m.masked_scatter(m.zeros_like(out), mask, t),
+    ),
+    nin=3,
+    dtype="keep",
+    saves=(1,),
+    formula=(
+        "masked_scatter: zero where written",
+        "",
+        "masked_scatter: the masked gradient, in order",
+    ),
+)
 
 
 def _take(x, index):
     idx = _long_index(index, "take")
     n = x.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"take(): out of range: tried to access index {int(idx.max())} on a tensor of "
-                         f"{n} elements.")
+        raise IndexError(
+            f"take(): out of range: tried to access index {int(idx.max())} on a tensor of "
+            f"{n} elements."
+        )
     return x.reshape(-1)[idx]
 
 
@@ -578,8 +795,15 @@ def _flat_index(index):
     return i.reshape(-1) if isinstance(i, np.ndarray) else i
 
 
-defop("take", _take, (_take_back,), LINEAR, dtype="keep", saves=(),
-      formula="take: the gradient is added back at the flat indices")
+defop(
+    "take",
+    _take,
+    (_take_back,),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="take: the gradient is added back at the flat indices",
+)
 
 
 def _nonzero(x):
@@ -591,7 +815,9 @@ defop("nonzero", _nonzero, dtype="int", method=False, public=False)
 
 @public("nonzero")
 def nonzero(input, *, as_tuple: bool = False):
-    """Indices of the non-zero elements: an (n, ndim) LongTensor, or one 1-D tensor per dimension."""
+    """Indices of the non-zero elements: an (n, ndim) LongTensor, or one 1-D tensor per
+    dimension.
+    """
     r = apply(TABLE["nonzero"], input)
     if not as_tuple:
         return r
@@ -603,7 +829,7 @@ def nonzero(input, *, as_tuple: bool = False):
 public("argwhere")(lambda input: apply(TABLE["nonzero"], input))
 
 
-# ---- triangles and diagonals ---------------------------------------------------------------------------
+# ---- triangles and diagonals ---------------------------------------------------------------------
 def _tri(f, name):
     def fwd(x, diagonal=0):
         if x.ndim < 2:
@@ -613,10 +839,24 @@ def _tri(f, name):
     return fwd
 
 
-defop("tril", _tri(np.tril, "tril"), lambda m, g, out, x, diagonal=0: m.tril(g, diagonal), LINEAR,
-      dtype="keep", saves=(), formula="tril: the gradient's lower triangle")
-defop("triu", _tri(np.triu, "triu"), lambda m, g, out, x, diagonal=0: m.triu(g, diagonal), LINEAR,
-      dtype="keep", saves=(), formula="triu: the gradient's upper triangle")
+defop(
+    "tril",
+    _tri(np.tril, "tril"),
+    lambda m, g, out, x, diagonal=0: m.tril(g, diagonal),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="tril: the gradient's lower triangle",
+)
+defop(
+    "triu",
+    _tri(np.triu, "triu"),
+    lambda m, g, out, x, diagonal=0: m.triu(g, diagonal),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="triu: the gradient's upper triangle",
+)
 
 
 def _diagonal(x, offset=0, dim1=0, dim2=1):
@@ -637,13 +877,28 @@ def _diag_back(g, shape, offset, dim1, dim2):
     return z
 
 
-defop("diagonal", _diagonal,
-      lambda m, g, out, x, offset=0, dim1=0, dim2=1:
-      m.diagonal_backward(g, tuple(x.shape), offset, dim1, dim2),
-      LINEAR, dtype="keep", view=True, saves=(), formula="diagonal: the gradient on the diagonal")
-defop("diagonal_backward", _diag_back,
-      lambda m, g, out, x, shape, offset, dim1, dim2: m.diagonal(g, offset, dim1, dim2), LINEAR,
-      dtype="keep", method=False, public=False, formula="the gradient's diagonal")
+defop(
+    "diagonal",
+    _diagonal,
+    lambda m, g, out, x, offset=0, dim1=0, dim2=1: m.diagonal_backward(
+        g, tuple(x.shape), offset, dim1, dim2
+    ),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    saves=(),
+    formula="diagonal: the gradient on the diagonal",
+)
+defop(
+    "diagonal_backward",
+    _diag_back,
+    lambda m, g, out, x, shape, offset, dim1, dim2: m.diagonal(g, offset, dim1, dim2),
+    LINEAR,
+    dtype="keep",
+    method=False,
+    public=False,
+    formula="the gradient's diagonal",
+)
 
 
 def _diag_embed(x, offset=0, dim1=-2, dim2=-1):
@@ -660,9 +915,15 @@ def _diag_embed(x, offset=0, dim1=-2, dim2=-1):
     return _diag_back(x, tuple(shape), offset, d1, d2)
 
 
-defop("diag_embed", _diag_embed,
-      lambda m, g, out, x, offset=0, dim1=-2, dim2=-1: m.diagonal(g, offset, dim1, dim2), LINEAR,
-      dtype="keep", saves=(), formula="diag_embed: the gradient's diagonal")
+defop(
+    "diag_embed",
+    _diag_embed,
+    lambda m, g, out, x, offset=0, dim1=-2, dim2=-1: m.diagonal(g, offset, dim1, dim2),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="diag_embed: the gradient's diagonal",
+)
 
 
 @public("diag")
@@ -683,13 +944,15 @@ def trace(input):
     return _ns.sum(_ns.diagonal(input, 0, 0, 1))
 
 
-# ---- padding -----------------------------------------------------------------------------------------
+# ---- padding -------------------------------------------------------------------------------------
 def _pad_widths(ndim, pad):
     if len(pad) % 2:
         raise RuntimeError(f"Padding length must be divisible by 2, got {len(pad)}")
     if len(pad) // 2 > ndim:
-        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
-                           f"dimension but got padding length {len(pad)} and input of dimension {ndim}")
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input "
+            f"dimension but got padding length {len(pad)} and input of dimension {ndim}"
+        )
     w = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         w[ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
@@ -701,15 +964,25 @@ def _constant_pad(x, pad, value=0.0):
     crop = tuple(slice(max(-a, 0), x.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))
     y = x[crop]
     if any(s < 0 for s in y.shape) or any(x.shape[i] + a + b < 0 for i, (a, b) in enumerate(w)):
-        raise RuntimeError(f"The input size {list(x.shape)}, plus negative padding {list(pad)} resulted "
-                           "in a negative output size, which is invalid.")
+        raise RuntimeError(
+            f"The input size {list(x.shape)}, plus negative padding {list(pad)} resulted "
+            "in a negative output size, which is invalid."
+        )
     return np.pad(y, [(max(a, 0), max(b, 0)) for a, b in w], constant_values=value)
 
 
-defop("constant_pad", _constant_pad,
-      lambda m, g, out, x, pad, value=0.0: m.constant_pad(g, tuple(-p for p in pad), 0.0),
-      lambda m, t, out, x, pad, value=0.0: m.constant_pad(t, pad, 0.0), dtype="keep", saves=(), method=False, public=False, cls="ConstantPadNd",
-      formula="constant pad: the gradient is cropped back")
+defop(
+    "constant_pad",
+    _constant_pad,
+    lambda m, g, out, x, pad, value=0.0: m.constant_pad(g, tuple(-p for p in pad), 0.0),
+    lambda m, t, out, x, pad, value=0.0: m.constant_pad(t, pad, 0.0),
+    dtype="keep",
+    saves=(),
+    method=False,
+    public=False,
+    cls="ConstantPadNd",
+    formula="constant pad: the gradient is cropped back",
+)
 
 _NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -727,19 +1000,21 @@ def pad(input, pad, mode: str = "constant", value=None):
     if mode not in _NP_MODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value:
-        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     nd = len(pad) // 2
     if not 1 <= nd <= 3 or input.ndim not in (nd + 1, nd + 2):
         raise NotImplementedError(
             f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
-            f"(got {mode} padding of {nd} dimension(s) for a {input.ndim}-D input)")
+            f"(got {mode} padding of {nd} dimension(s) for a {input.ndim}-D input)"
+        )
     w = _pad_widths(input.ndim, pad)
     for i, (a, b) in enumerate(w):
         n = input.shape[i]
         if mode == "reflect" and (a >= n or b >= n):
             raise RuntimeError(
                 f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                f"but got: padding ({a}, {b}) at dimension {i} of input {list(input.shape)}")
+                f"but got: padding ({a}, {b}) at dimension {i} of input {list(input.shape)}"
+            )
         if mode == "circular" and (a > n or b > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if min(a, b) < 0 and mode != "circular":
@@ -751,18 +1026,21 @@ def pad(input, pad, mode: str = "constant", value=None):
     return _ns.take(input, Tensor(idx))
 
 
-# ---- meshgrid -----------------------------------------------------------------------------------------
+# ---- meshgrid ------------------------------------------------------------------------------------
 @public("meshgrid", method=False)
 def meshgrid(*tensors, indexing: str = "ij"):
     """Coordinate grids from 1-D tensors (``indexing="ij"`` by default, as torch; or ``"xy"``)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
     for t in tensors:
         if t.ndim > 1:
-            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: "
-                               f"{t.ndim}D")
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D"
+            )
     ts = [_ns.reshape(t, (-1,)) for t in tensors]
     n = len(ts)
     swap = indexing == "xy" and n >= 2

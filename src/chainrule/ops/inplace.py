@@ -24,8 +24,17 @@ from ..autograd.grad_mode import _state
 from . import PUBLIC, public
 from ._table import LINEAR, TABLE, _reads, defop
 
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_TORCH_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def _tname(npd) -> str:
@@ -47,15 +56,20 @@ def _check_target(self: Tensor, base, recording: bool) -> None:
     if _state.enabled:
         if self._rg and self.grad_fn is None and base is None:
             raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
         if base is not None and base._rg and base.grad_fn is None:
             raise RuntimeError(
-                "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                "a view of a leaf Variable that requires grad is being used in an "
+                "in-place operation."
+            )
     d = self.data
     if not d.flags.writeable or any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
         raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location. Please clone() the tensor before performing the operation.")
+            "unsupported operation: more than one element of the written-to tensor "
+            "refers to a single "
+            "memory location. Please clone() the tensor before performing the operation."
+        )
 
 
 def _alias(self: Tensor, copy: bool) -> Tensor:
@@ -95,11 +109,13 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
     if rd.dtype != self.data.dtype and not _can_cast(rd.dtype, self.data.dtype):
         raise RuntimeError(
             f"result type {_tname(rd.dtype)} can't be cast to the desired output type "
-            f"{_tname(self.data.dtype)}")
+            f"{_tname(self.data.dtype)}"
+        )
     if rd.shape != self.data.shape:
         raise RuntimeError(
             f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
-            f"{list(rd.shape)}")
+            f"{list(rd.shape)}"
+        )
     np.copyto(self.data, rd, casting="unsafe")
     self._bump()
     node = res.grad_fn
@@ -170,7 +186,9 @@ def _offsets(a: np.ndarray) -> np.ndarray:
 
 
 def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
-    """Flat (C-order) indices into ``base`` of each element of ``view`` (which lies in its memory)."""
+    """Flat (C-order) indices into ``base`` of each element of ``view`` (which lies in its
+    memory).
+    """
     ob = _offsets(base).reshape(-1)
     ov = _offsets(view).reshape(-1)
     if base.flags.c_contiguous:
@@ -187,12 +205,25 @@ def _copy_slices_fwd(base, src, positions):
     return out
 
 
-defop("copy_slices", _copy_slices_fwd,
-      (lambda m, g, out, base, src, positions: m.copy_slices(g, 0.0, positions),
-       lambda m, g, out, base, src, positions: m.take(g, positions)),
-      LINEAR, nin=2, dtype="keep", saves=(), public=False, method=False, cls="CopySlices",
-      formula=("CopySlices: the base's gradient, zero where the view was written",
-               "CopySlices: the gradient at the view's elements"))
+defop(
+    "copy_slices",
+    _copy_slices_fwd,
+    (
+        lambda m, g, out, base, src, positions: m.copy_slices(g, 0.0, positions),
+        lambda m, g, out, base, src, positions: m.take(g, positions),
+    ),
+    LINEAR,
+    nin=2,
+    dtype="keep",
+    saves=(),
+    public=False,
+    method=False,
+    cls="CopySlices",
+    formula=(
+        "CopySlices: the base's gradient, zero where the view was written",
+        "CopySlices: the gradient at the view's elements",
+    ),
+)
 
 
 def _copy_slices(view: Tensor, base: Tensor, res: Tensor) -> None:
@@ -241,21 +272,33 @@ def _make_arith_inplace(name: str):
     from .._dispatch import FW_LEVELS
 
     def inplace(self, other, *args, **kw):
-        if args or (kw and set(kw) != {"alpha"}) or FW_LEVELS[0] or (
-                _state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))):
+        if (
+            args
+            or (kw and set(kw) != {"alpha"})
+            or FW_LEVELS[0]
+            or (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg)))
+        ):
             return generic(self, other, *args, **kw)
         o = other.data if isinstance(other, Tensor) else other
         alpha = kw.get("alpha", 1)
         d = self.data
         dk = d.dtype.kind
-        if not (dk == "f" and (type(o) is float or type(o) is int
-                               or (type(o) is np.ndarray and o.dtype.kind == "f"))):
+        if not (
+            dk == "f"
+            and (
+                type(o) is float
+                or type(o) is int
+                or (type(o) is np.ndarray and o.dtype.kind == "f")
+            )
+        ):
             rt = _dtype.result_type([d, o])
             if name == "div" and rt is not None and rt.kind != "f":
                 rt = _dtype.default_np()
             if rt is not None and rt != d.dtype and not _can_cast(rt, d.dtype):
-                raise RuntimeError(f"result type {_tname(rt)} can't be cast to the desired output type "
-                                   f"{_tname(d.dtype)}")
+                raise RuntimeError(
+                    f"result type {_tname(rt)} can't be cast to the desired output type "
+                    f"{_tname(d.dtype)}"
+                )
         if not d.flags.writeable or 0 in d.strides:
             _check_target(self, None, False)
         if alpha != 1:
@@ -265,7 +308,8 @@ def _make_arith_inplace(name: str):
         except ValueError:
             raise RuntimeError(
                 f"output with shape {list(d.shape)} doesn't match the broadcast shape "
-                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}") from None
+                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}"
+            ) from None
         self._bump()
         return self
 
@@ -274,17 +318,99 @@ def _make_arith_inplace(name: str):
     return inplace
 
 
-_REQUIRED = ("add", "sub", "mul", "div", "pow", "clamp", "relu", "sigmoid", "tanh", "exp",
-             "masked_fill", "index_put", "index_add", "scatter", "index_copy", "index_fill", "masked_scatter",
-             "scatter_add", "scatter_reduce")
-_OPTIONAL = ("neg", "abs", "sqrt", "rsqrt", "log", "log1p", "log2", "log10", "expm1", "sin", "cos",
-             "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil",
-             "round", "trunc", "frac", "sign", "square", "reciprocal", "clip", "clamp_min",
-             "clamp_max", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "hypot", "atan2",
-             "true_divide", "floor_divide", "maximum", "minimum", "erf", "erfc", "erfinv", "sinc",
-             "nan_to_num", "logit", "digamma", "lgamma", "exp2", "xlogy", "copysign", "tril", "triu",
-             "leaky_relu", "elu", "hardtanh", "silu", "mish", "hardsigmoid", "hardswish", "selu",
-             "celu", "threshold", "relu6", "t", "transpose", "squeeze", "unsqueeze")
+_REQUIRED = (
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "clamp",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "exp",
+    "masked_fill",
+    "index_put",
+    "index_add",
+    "scatter",
+    "index_copy",
+    "index_fill",
+    "masked_scatter",
+    "scatter_add",
+    "scatter_reduce",
+)
+_OPTIONAL = (
+    "neg",
+    "abs",
+    "sqrt",
+    "rsqrt",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "expm1",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "frac",
+    "sign",
+    "square",
+    "reciprocal",
+    "clip",
+    "clamp_min",
+    "clamp_max",
+    "fmod",
+    "remainder",
+    "lerp",
+    "addcmul",
+    "addcdiv",
+    "hypot",
+    "atan2",
+    "true_divide",
+    "floor_divide",
+    "maximum",
+    "minimum",
+    "erf",
+    "erfc",
+    "erfinv",
+    "sinc",
+    "nan_to_num",
+    "logit",
+    "digamma",
+    "lgamma",
+    "exp2",
+    "xlogy",
+    "copysign",
+    "tril",
+    "triu",
+    "leaky_relu",
+    "elu",
+    "hardtanh",
+    "silu",
+    "mish",
+    "hardsigmoid",
+    "hardswish",
+    "selu",
+    "celu",
+    "threshold",
+    "relu6",
+    "t",
+    "transpose",
+    "squeeze",
+    "unsqueeze",
+)
 _META = {"t", "transpose", "squeeze", "unsqueeze"}  # metadata in-place ops: not through copyto
 
 for _n in _REQUIRED + tuple(n for n in _OPTIONAL if n in TABLE or n in PUBLIC):
@@ -306,31 +432,53 @@ for _n in ("relu_", "sigmoid_", "tanh_", "exp_", "clamp_", "clip_"):
 
 def _fill(x, value):
     if isinstance(value, np.ndarray) and value.ndim:
-        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
-                           f"{value.ndim} dimensions.")
+        raise RuntimeError(
+            f"fill_ only supports 0-dimension value tensor but got tensor with "
+            f"{value.ndim} dimensions."
+        )
     return np.full(x.shape, value, dtype=x.dtype)
 
 
 # the overwritten values get a zero gradient (not None), as torch
-defop("fill", _fill, (lambda m, g, out, x, value: m.zeros_like(g), lambda m, g, out, x, value: m.sum(g)),
-      (lambda m, t, out, x, value: None, lambda m, t, out, x, value: t),
-      nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
-      formula=("fill: no gradient to the overwritten values", "fill: the sum of the gradient"))
+defop(
+    "fill",
+    _fill,
+    (lambda m, g, out, x, value: m.zeros_like(g), lambda m, g, out, x, value: m.sum(g)),
+    (lambda m, t, out, x, value: None, lambda m, t, out, x, value: t),
+    nin=2,
+    dtype="keep",
+    saves=(),
+    saves_out=False,
+    public=False,
+    method=False,
+    formula=("fill: no gradient to the overwritten values", "fill: the sum of the gradient"),
+)
 
 
 def _copy(x, src):
     try:
         b = np.broadcast_to(src, x.shape)
     except ValueError:
-        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape "
-                           f"{list(np.broadcast_shapes(x.shape, np.shape(src)))}") from None
+        raise RuntimeError(
+            f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(x.shape, np.shape(src)))}"
+        ) from None
     return b.astype(x.dtype, copy=True)
 
 
-defop("copy", _copy, (lambda m, g, out, x, src: m.zeros_like(g), lambda m, g, out, x, src: g),
-      (lambda m, t, out, x, src: None, lambda m, t, out, x, src: t),
-      nin=2, dtype="keep", saves=(), saves_out=False, public=False, method=False,
-      formula=("copy_: no gradient to the overwritten values", "copy_: the gradient, cast back"))
+defop(
+    "copy",
+    _copy,
+    (lambda m, g, out, x, src: m.zeros_like(g), lambda m, g, out, x, src: g),
+    (lambda m, t, out, x, src: None, lambda m, t, out, x, src: t),
+    nin=2,
+    dtype="keep",
+    saves=(),
+    saves_out=False,
+    public=False,
+    method=False,
+    formula=("copy_: no gradient to the overwritten values", "copy_: the gradient, cast back"),
+)
 
 
 @public("fill_", function=False)
@@ -347,7 +495,9 @@ def zero_(input: Tensor) -> Tensor:
 
 @public("copy_", function=False)
 def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast, cast to ``input``'s dtype) into ``input``; ``src`` gets the gradient."""
+    """Copy ``src`` (broadcast, cast to ``input``'s dtype) into ``input``; ``src`` gets the
+    gradient.
+    """
     if not isinstance(src, Tensor):
         src = Tensor(src)
     return _run_inplace(input, _ns.copy, (src,), reads_self=False)
@@ -359,12 +509,17 @@ def setitem(input: Tensor, index, value) -> None:
 
     if isinstance(value, (list, tuple, np.ndarray)):
         value = Tensor(value, dtype=input.dtype)
-    if isinstance(value, Tensor) and value.data.dtype != input.data.dtype and value.ndim \
-            and not _is_basic(index):
+    if (
+        isinstance(value, Tensor)
+        and value.data.dtype != input.data.dtype
+        and value.ndim
+        and not _is_basic(index)
+    ):
         raise RuntimeError(
             f"Index put requires the source and destination dtypes match, got "
             f"{_tname(input.data.dtype)} for the destination and {_tname(value.data.dtype)} for "
-            "the source.")
+            "the source."
+        )
     if not _wants_graph(input, (value,), {}) and not _has_tangent(input, value):
         # fast path, no graph: write the indexed elements only
         _check_target(input, _root(input), False)
@@ -375,8 +530,9 @@ def setitem(input: Tensor, index, value) -> None:
             raise RuntimeError(f"setitem: {e} (tensor of shape {list(input.shape)})") from None
         input._bump()
         return
-    _run_inplace(input, lambda a, v: _ns.index_put(a, _cast_like(v, a), index), (value,),
-                 reads_self=False)
+    _run_inplace(
+        input, lambda a, v: _ns.index_put(a, _cast_like(v, a), index), (value,), reads_self=False
+    )
 
 
 def _cast_like(v, a):

@@ -67,9 +67,15 @@ def _sum(x, dim=None, keepdim=False, dtype=None):
     return r
 
 
-defop("sum", _sum, lambda m, g, out, x, dim=None, keepdim=False, dtype=None:
-      _expand_back(m, g, x, dim, keepdim), LINEAR, dtype="keep",
-      variant=lambda a, kw: 0 if kw.get("dim") is None else 1, formula="d Σu/du_i = 1")
+defop(
+    "sum",
+    _sum,
+    lambda m, g, out, x, dim=None, keepdim=False, dtype=None: _expand_back(m, g, x, dim, keepdim),
+    LINEAR,
+    dtype="keep",
+    variant=lambda a, kw: 0 if kw.get("dim") is None else 1,
+    formula="d Σu/du_i = 1",
+)
 
 
 def _mean(x, dim=None, keepdim=False, dtype=None):
@@ -83,9 +89,17 @@ def _mean(x, dim=None, keepdim=False, dtype=None):
     return np.mean(x, axis=_axes(dim, x.ndim, "mean"), keepdims=keepdim)
 
 
-defop("mean", _mean, lambda m, g, out, x, dim=None, keepdim=False, dtype=None:
-      _expand_back(m, g, x, dim, keepdim) / _count(x, dim), LINEAR, dtype="keep",
-      variant=lambda a, kw: 0 if kw.get("dim") is None else 1, formula="d mean(u)/du_i = 1/N")
+defop(
+    "mean",
+    _mean,
+    lambda m, g, out, x, dim=None, keepdim=False, dtype=None: (
+        _expand_back(m, g, x, dim, keepdim) / _count(x, dim)
+    ),
+    LINEAR,
+    dtype="keep",
+    variant=lambda a, kw: 0 if kw.get("dim") is None else 1,
+    formula="d mean(u)/du_i = 1/N",
+)
 
 
 # ---- variance and standard deviation -----------------------------------------------------------
@@ -97,10 +111,13 @@ def _corr(unbiased, correction) -> float:
 
 def _var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if x.dtype.kind != "f":
-        raise RuntimeError(f"var(): expected a floating point input, got {_dtype.from_np(x.dtype).name}")
+        raise RuntimeError(
+            f"var(): expected a floating point input, got {_dtype.from_np(x.dtype).name}"
+        )
     with np.errstate(all="ignore"):
-        return np.var(x, axis=_axes(dim, x.ndim, "var"), ddof=_corr(unbiased, correction),
-                      keepdims=keepdim)
+        return np.var(
+            x, axis=_axes(dim, x.ndim, "var"), ddof=_corr(unbiased, correction), keepdims=keepdim
+        )
 
 
 def _std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -128,10 +145,15 @@ def _var_t(m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None
 
 
 defop("var", _var, _var_dx, _var_t, formula="d var(u)/du_i = 2(u_i − ū)/(N − c)")
-defop("std", _std, _std_dx,
-      lambda m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None:
-      _var_t(m, t, out, x, dim, unbiased, keepdim, correction) / (2 * out),
-      formula="d std(u)/du_i = (u_i − ū)/((N − c)·std(u))")
+defop(
+    "std",
+    _std,
+    _std_dx,
+    lambda m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None: (
+        _var_t(m, t, out, x, dim, unbiased, keepdim, correction) / (2 * out)
+    ),
+    formula="d std(u)/du_i = (u_i − ū)/((N − c)·std(u))",
+)
 
 
 def _varstd(name):
@@ -143,7 +165,9 @@ def _varstd(name):
         return apply(op, input, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
 
     fn.__name__ = name
-    fn.__doc__ = f"{name} over ``dim`` with Bessel's correction by default (``correction=1``), as torch."
+    fn.__doc__ = (
+        f"{name} over ``dim`` with Bessel's correction by default (``correction=1``), as torch."
+    )
     return fn
 
 
@@ -151,10 +175,14 @@ public("var")(_varstd("var"))
 public("std")(_varstd("std"))
 
 
-# ---- max / min / amax / amin -----------------------------------------------------------------------
+# ---- max / min / amax / amin ---------------------------------------------------------------------
 def _share_ties(m, g, out, x, dim, keepdim):
     # the gradient is split evenly among the elements that attain the extreme value (torch's rule)
-    o = out if (keepdim or dim is None and x.ndim == 0) else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    o = (
+        out
+        if (keepdim or dim is None and x.ndim == 0)
+        else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    )
     mask = x == o
     cnt = m.sum(mask, dim=dim, keepdim=True)
     return _expand_back(m, g, x, dim, keepdim) * mask / cnt
@@ -173,19 +201,39 @@ def _ties_rule(m, g, out, x, dim=None, keepdim=False):
 
 
 def _ties_tangent(m, t, out, x, dim=None, keepdim=False):
-    o = out if keepdim or dim is None and x.ndim == 0 else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    o = (
+        out
+        if keepdim or dim is None and x.ndim == 0
+        else m.reshape(out, _kept(None, tuple(x.shape), dim, keepdim))
+    )
     mask = x == o
     return m.sum(t * mask, dim=dim, keepdim=keepdim) / m.sum(mask, dim=dim, keepdim=keepdim)
 
 
 defop("amax", _amax, _ties_rule, _ties_tangent, formula="d max(u)/du_i = [u_i = max] / #ties")
 defop("amin", _amin, _ties_rule, _ties_tangent, formula="d min(u)/du_i = [u_i = min] / #ties")
-defop("max_all", lambda x: np.max(x), lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
-      lambda m, t, out, x: _ties_tangent(m, t, out, x), cls="Max", variant=lambda a, kw: 1,
-      public=False, method=False, formula="d max(u)/du_i = [u_i = max] / #ties")
-defop("min_all", lambda x: np.min(x), lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
-      lambda m, t, out, x: _ties_tangent(m, t, out, x), cls="Min", variant=lambda a, kw: 1,
-      public=False, method=False, formula="d min(u)/du_i = [u_i = min] / #ties")
+defop(
+    "max_all",
+    lambda x: np.max(x),
+    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, t, out, x: _ties_tangent(m, t, out, x),
+    cls="Max",
+    variant=lambda a, kw: 1,
+    public=False,
+    method=False,
+    formula="d max(u)/du_i = [u_i = max] / #ties",
+)
+defop(
+    "min_all",
+    lambda x: np.min(x),
+    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, t, out, x: _ties_tangent(m, t, out, x),
+    cls="Min",
+    variant=lambda a, kw: 1,
+    public=False,
+    method=False,
+    formula="d min(u)/du_i = [u_i = min] / #ties",
+)
 
 
 def _arg_fwd(reduce_arg):
@@ -223,10 +271,28 @@ def _sel_tangent(m, ts, out, x, dim, keepdim=False):
     return (r if keepdim or x.ndim == 0 else m.squeeze(r, d), None)
 
 
-defop("max_dim", _arg_fwd(np.argmax), vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
-      jvp_all=_sel_tangent, nout=2, nondiff_out=(1,), cls="Max", public=False, method=False)
-defop("min_dim", _arg_fwd(np.argmin), vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
-      jvp_all=_sel_tangent, nout=2, nondiff_out=(1,), cls="Min", public=False, method=False)
+defop(
+    "max_dim",
+    _arg_fwd(np.argmax),
+    vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
+    jvp_all=_sel_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    cls="Max",
+    public=False,
+    method=False,
+)
+defop(
+    "min_dim",
+    _arg_fwd(np.argmin),
+    vjp_all=lambda m, g, out, x, needs, **kw: _sel_rule(m, g, out, x, **kw),
+    jvp_all=_sel_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    cls="Min",
+    public=False,
+    method=False,
+)
 
 return_types = type("return_types", (), {})
 return_types.max = namedtuple("max", ["values", "indices"])
@@ -252,9 +318,11 @@ def _maxmin(kind: str):
         return rt(*apply(dim_op, input, dim=dim, keepdim=keepdim))
 
     fn.__name__ = kind
-    fn.__doc__ = (f"``{kind}(x)``: the {kind}imum (gradient shared among ties); ``{kind}(x, dim)``: "
-                  f"(values, indices), the gradient going to the chosen index; ``{kind}(a, b)``: "
-                  f"{pair}.")
+    fn.__doc__ = (
+        f"``{kind}(x)``: the {kind}imum (gradient shared among ties); ``{kind}(x, dim)``: "
+        f"(values, indices), the gradient going to the chosen index; ``{kind}(a, b)``: "
+        f"{pair}."
+    )
     return fn
 
 
@@ -297,12 +365,20 @@ def _norm_dx(m, g, out, x, p=2, dim=None, keepdim=False):
 
 
 def _norm_t(m, t, out, x, p=2, dim=None, keepdim=False):
-    return m.sum(t * _norm_dx(m, m.ones_like(out), out, x, p, dim, keepdim), dim=dim, keepdim=keepdim)
+    return m.sum(
+        t * _norm_dx(m, m.ones_like(out), out, x, p, dim, keepdim), dim=dim, keepdim=keepdim
+    )
 
 
-defop("norm", _norm_fwd, _norm_dx, _norm_t, dtype="float",
-      variant=lambda a, kw: 1 if kw.get("dim") is not None else 0,
-      formula="d ‖u‖₂/du = u/‖u‖₂ (0 at 0); ‖·‖₁: sign(u); ‖·‖∞: sign(u)·[|u_i| = max]/#ties")
+defop(
+    "norm",
+    _norm_fwd,
+    _norm_dx,
+    _norm_t,
+    dtype="float",
+    variant=lambda a, kw: 1 if kw.get("dim") is not None else 0,
+    formula="d ‖u‖₂/du = u/‖u‖₂ (0 at 0); ‖·‖₁: sign(u); ‖·‖∞: sign(u)·[|u_i| = max]/#ties",
+)
 
 
 @public("norm")
@@ -310,13 +386,16 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements by default); p = 1, 2, inf, -inf, 0 or any float."""
     if p in ("fro", None):
         p = 2
+    if p == "nuc":  # the nuclear norm of a matrix (dim: its two dimensions)
+        r = matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+        return r if dtype is None else r.to(dtype)
     if isinstance(p, str):
-        raise ValueError(f"norm(): p={p!r} is a matrix norm; use chainrule.linalg.matrix_norm")
+        raise RuntimeError(f"norm(): unsupported p={p!r}; use 'fro', 'nuc' or a number")  # noqa: TRY004
     r = apply(TABLE["norm"], input, p=float(p) if p not in (1, 2) else p, dim=dim, keepdim=keepdim)
     return r if dtype is None else r.to(dtype)
 
 
-# ---- NaN-ignoring sums and means, prod ------------------------------------------------------------
+# ---- NaN-ignoring sums and means, prod -----------------------------------------------------------
 def _nansum(x, dim=None, keepdim=False, dtype=None):
     r = np.nansum(x, axis=_axes(dim, x.ndim, "nansum"), keepdims=keepdim)
     if dtype is not None:
@@ -324,23 +403,39 @@ def _nansum(x, dim=None, keepdim=False, dtype=None):
     return np.asarray(r).astype(np.int64) if x.dtype.kind in "biu" else r
 
 
-defop("nansum", _nansum,
-      lambda m, g, out, x, dim=None, keepdim=False, dtype=None: _expand_back(m, g, x, dim, keepdim) * (x == x),
-      lambda m, t, out, x, dim=None, keepdim=False, dtype=None:
-      m.sum(m.where(x == x, t, 0.0), dim=dim, keepdim=keepdim),
-      dtype="keep", formula="d nansum(u)/du_i = [u_i is not NaN]")
+def _notnan(x):
+    return x == x  # noqa: PLR0124  (False exactly at NaN; works on arrays and Tensors)
+
+
+defop(
+    "nansum",
+    _nansum,
+    lambda m, g, out, x, dim=None, keepdim=False, dtype=None: (
+        _expand_back(m, g, x, dim, keepdim) * _notnan(x)
+    ),
+    lambda m, t, out, x, dim=None, keepdim=False, dtype=None: m.sum(
+        m.where(_notnan(x), t, 0.0), dim=dim, keepdim=keepdim
+    ),
+    dtype="keep",
+    formula="d nansum(u)/du_i = [u_i is not NaN]",
+)
 
 
 @public("nanmean")
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Mean over the non-NaN elements."""
     if input.data.dtype.kind != "f" and dtype is None:
-        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
-                           f"{input.dtype}")
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{input.dtype}"
+        )
     from .. import _ns
 
-    n = _ns.sum(_ns.logical_not(_ns.isnan(input)) if hasattr(_ns, "isnan") else input == input,
-                dim=dim, keepdim=keepdim)
+    n = _ns.sum(
+        _ns.logical_not(_ns.isnan(input)) if hasattr(_ns, "isnan") else input == input,  # noqa: PLR0124
+        dim=dim,
+        keepdim=keepdim,
+    )
     return _ns.nansum(input, dim=dim, keepdim=keepdim, dtype=dtype) / n
 
 
@@ -372,18 +467,26 @@ def _prod_dx(m, g, out, x, dim=None, keepdim=False, dtype=None):
     return _expand_back(m, g, x, dim, keepdim) * others
 
 
-defop("prod", _prod, _prod_dx,
-      lambda m, t, out, x, dim=None, keepdim=False, dtype=None:
-      m.sum(t * _prod_dx(m, m.ones_like(out), out, x, dim, keepdim), dim=dim, keepdim=keepdim),
-      dtype="keep", variant=lambda a, kw: 0 if kw.get("dim") is None else 1,
-      formula="d Πu/du_i = Π_{j≠i} u_j (exact with zeros)")
+defop(
+    "prod",
+    _prod,
+    _prod_dx,
+    lambda m, t, out, x, dim=None, keepdim=False, dtype=None: m.sum(
+        t * _prod_dx(m, m.ones_like(out), out, x, dim, keepdim), dim=dim, keepdim=keepdim
+    ),
+    dtype="keep",
+    variant=lambda a, kw: 0 if kw.get("dim") is None else 1,
+    formula="d Πu/du_i = Π_{j≠i} u_j (exact with zeros)",
+)
 
 
-# ---- arg reductions, logical reductions, counts -----------------------------------------------------
+# ---- arg reductions, logical reductions, counts --------------------------------------------------
 def _argext(f, name):
     def fwd(x, dim=None, keepdim=False):
         if x.size == 0:
-            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
         if dim is None:
             r = np.asarray(f(x.reshape(-1)))
             return r.reshape((1,) * x.ndim) if keepdim else r
@@ -411,20 +514,24 @@ defop("any", _logical(np.any, "any"), dtype="keep")
 
 
 def _count_nonzero(x, dim=None):
-    return np.asarray(np.count_nonzero(x, axis=_axes(dim, x.ndim, "count_nonzero"))).astype(np.int64)
+    return np.asarray(np.count_nonzero(x, axis=_axes(dim, x.ndim, "count_nonzero"))).astype(
+        np.int64
+    )
 
 
 defop("count_nonzero", _count_nonzero, dtype="int")
 
 
-# ---- var_mean, std_mean ---------------------------------------------------------------------------
+# ---- var_mean, std_mean --------------------------------------------------------------------------
 def _pair(name):
     def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         from .. import _ns
 
         if isinstance(dim, bool):
             dim, unbiased = None, dim
-        v = apply(TABLE[name], input, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
+        v = apply(
+            TABLE[name], input, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction
+        )
         return v, _ns.mean(input, dim=dim, keepdim=keepdim)
 
     fn.__name__ = name + "_mean"
@@ -436,7 +543,7 @@ public("var_mean", method=False)(_pair("var"))
 public("std_mean", method=False)(_pair("std"))
 
 
-# ---- logsumexp and logcumsumexp --------------------------------------------------------------------
+# ---- logsumexp and logcumsumexp ------------------------------------------------------------------
 def _logsumexp(x, dim, keepdim=False):
     if x.dtype.kind != "f":
         x = x.astype(_dtype.default_np())
@@ -455,10 +562,18 @@ def _lse_w(m, out, x, dim, keepdim):
     return m.exp(x - o)  # softmax weights
 
 
-defop("logsumexp", _logsumexp,
-      lambda m, g, out, x, dim, keepdim=False: _expand_back(m, g, x, dim, keepdim) * _lse_w(m, out, x, dim, keepdim),
-      lambda m, t, out, x, dim, keepdim=False: m.sum(t * _lse_w(m, out, x, dim, keepdim), dim=dim, keepdim=keepdim),
-      dtype="float", formula="d logsumexp(u)/du_i = softmax(u)_i")
+defop(
+    "logsumexp",
+    _logsumexp,
+    lambda m, g, out, x, dim, keepdim=False: (
+        _expand_back(m, g, x, dim, keepdim) * _lse_w(m, out, x, dim, keepdim)
+    ),
+    lambda m, t, out, x, dim, keepdim=False: m.sum(
+        t * _lse_w(m, out, x, dim, keepdim), dim=dim, keepdim=keepdim
+    ),
+    dtype="float",
+    formula="d logsumexp(u)/du_i = softmax(u)_i",
+)
 
 
 def _cum_dim(x, dim, name):
@@ -494,13 +609,23 @@ def _lcse_dx(m, g, out, x, dim):
     return m.exp(x + _rev_lcse(m, lp - out, d)) - m.exp(x + _rev_lcse(m, ln - out, d))
 
 
-defop("logcumsumexp", _logcumsumexp, _lcse_dx,
-      lambda m, t, out, x, dim: t if x.ndim == 0 else m.exp(
-          -out) * m.cumsum(t * m.exp(x - m.amax(x, dim, True)), dim) * m.exp(m.amax(x, dim, True)),
-      dtype="float", formula="d lcse(u)_j/du_i = exp(u_i − lcse(u)_j) for i ≤ j")
+defop(
+    "logcumsumexp",
+    _logcumsumexp,
+    _lcse_dx,
+    lambda m, t, out, x, dim: (
+        t
+        if x.ndim == 0
+        else m.exp(-out)
+        * m.cumsum(t * m.exp(x - m.amax(x, dim, True)), dim)
+        * m.exp(m.amax(x, dim, True))
+    ),
+    dtype="float",
+    formula="d lcse(u)_j/du_i = exp(u_i − lcse(u)_j) for i ≤ j",
+)
 
 
-# ---- cumulative sums and products -------------------------------------------------------------------
+# ---- cumulative sums and products ----------------------------------------------------------------
 def _cumsum(x, dim, dtype=None):
     d = _cum_dim(x, dim, "cumsum")
     if dtype is not None:
@@ -510,9 +635,15 @@ def _cumsum(x, dim, dtype=None):
     return np.cumsum(x, axis=d) if x.ndim else x.copy()
 
 
-defop("cumsum", _cumsum,
-      lambda m, g, out, x, dim, dtype=None: g if x.ndim == 0 else _rev_cumsum(m, g, dim % x.ndim),
-      LINEAR, dtype="keep", saves=(), formula="d cumsum(u)_j/du_i = [i ≤ j]")
+defop(
+    "cumsum",
+    _cumsum,
+    lambda m, g, out, x, dim, dtype=None: g if x.ndim == 0 else _rev_cumsum(m, g, dim % x.ndim),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    formula="d cumsum(u)_j/du_i = [i ≤ j]",
+)
 
 
 def _cumprod(x, dim, dtype=None):
@@ -540,7 +671,7 @@ def _cumprod_dx(m, g, out, x, dim, dtype=None):
     if x.ndim == 0:
         return g
     d = dim % x.ndim
-    before, first, nz, safe, skip_first = _cumprod_parts(m, x, d)
+    before, first, _nz, safe, skip_first = _cumprod_parts(m, x, d)
     a = _rev_cumsum(m, g * out, d) / safe
     b = _rev_cumsum(m, g * skip_first, d)
     return m.where(before, a, m.where(first, b, 0.0))
@@ -556,8 +687,14 @@ def _cumprod_t(m, t, out, x, dim, dtype=None):
     return a + m.where(nz > 0, skip_first, 0.0) * tz
 
 
-defop("cumprod", _cumprod, _cumprod_dx, _cumprod_t, dtype="keep",
-      formula="d cumprod(u)_j/du_i = Π_{k≤j, k≠i} u_k for i ≤ j (exact with zeros)")
+defop(
+    "cumprod",
+    _cumprod,
+    _cumprod_dx,
+    _cumprod_t,
+    dtype="keep",
+    formula="d cumprod(u)_j/du_i = Π_{k≤j, k≠i} u_k for i ≤ j (exact with zeros)",
+)
 
 
 def _cumext(acc, name, ge):
@@ -570,7 +707,9 @@ def _cumext(acc, name, ge):
         shp = [1] * x.ndim
         shp[d] = n
         ar = np.arange(n).reshape(shp)
-        prev = np.concatenate([np.take(vals, [0], axis=d), np.take(vals, range(n - 1), axis=d)], axis=d)
+        prev = np.concatenate(
+            [np.take(vals, [0], axis=d), np.take(vals, range(n - 1), axis=d)], axis=d
+        )
         # ties: the latest index reaching the running extreme (torch's >= / <=); NaN propagates
         with np.errstate(invalid="ignore"):
             new = np.isnan(x) | ge(x, prev) if x.dtype.kind == "f" else ge(x, prev)
@@ -593,10 +732,20 @@ def _take_tangent(m, ts, out, x, dim):
     return (t if x.ndim == 0 else m.take_along_dim(t, out[1], dim % x.ndim), None)
 
 
-for _n, _acc, _ge in (("cummax", np.fmax if False else np.maximum, np.greater_equal),
-                      ("cummin", np.minimum, np.less_equal)):
-    defop(_n, _cumext(_acc, _n, _ge), vjp_all=_take_rule, jvp_all=_take_tangent, nout=2,
-          nondiff_out=(1,), dtype="keep", formula=f"{_n}: the gradient goes to the index picked")
+for _n, _acc, _ge in (
+    ("cummax", np.fmax if False else np.maximum, np.greater_equal),
+    ("cummin", np.minimum, np.less_equal),
+):
+    defop(
+        _n,
+        _cumext(_acc, _n, _ge),
+        vjp_all=_take_rule,
+        jvp_all=_take_tangent,
+        nout=2,
+        nondiff_out=(1,),
+        dtype="keep",
+        formula=f"{_n}: the gradient goes to the index picked",
+    )
 
 return_types.cummax = namedtuple("cummax", ["values", "indices"])
 return_types.cummin = namedtuple("cummin", ["values", "indices"])
@@ -604,9 +753,11 @@ for _n in ("cummax", "cummin"):
     public(_n)(lambda input, dim, _n=_n: getattr(return_types, _n)(*apply(TABLE[_n], input, dim)))
 
 
-# ---- sorting and order statistics ------------------------------------------------------------------
+# ---- sorting and order statistics ----------------------------------------------------------------
 def _sort_idx(x, d, descending, name="sort"):
-    """Stable order along ``d``; NaN sorts as the largest (torch). Ties keep their original order."""
+    """Stable order along ``d``; NaN sorts as the largest (torch). Ties keep their original
+    order.
+    """
     if not descending:
         return np.argsort(x, axis=d, kind="stable")
     n = x.shape[d]
@@ -643,8 +794,16 @@ def _sel_dim_tangent(m, ts, out, x, dim=-1, keepdim=True, **kw):
     return (r if keepdim else m.squeeze(r, d), None)
 
 
-defop("sort", _sort, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
-      dtype="keep", formula="sort: the gradient goes back to each value's original position")
+defop(
+    "sort",
+    _sort,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    formula="sort: the gradient goes back to each value's original position",
+)
 return_types.sort = namedtuple("sort", ["values", "indices"])
 
 
@@ -677,8 +836,17 @@ def _topk(x, k, dim=-1, largest=True, sorted=True):
     return np.take_along_axis(x, idx, d), idx
 
 
-defop("topk", _topk, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
-      dtype="keep", method=False, formula="topk: the gradient goes to the selected positions")
+defop(
+    "topk",
+    _topk,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    method=False,
+    formula="topk: the gradient goes to the selected positions",
+)
 return_types.topk = namedtuple("topk", ["values", "indices"])
 
 
@@ -691,12 +859,16 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 def _kth(x, k, dim=-1, keepdim=False):
     if x.ndim == 0:
         if k != 1:
-            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension 0 (k = {k})")
+            raise RuntimeError(
+                f"kthvalue(): selected number k out of range for dimension 0 (k = {k})"
+            )
         return x.copy(), np.zeros((), np.int64)
     d = _wrap_dim(dim, x.ndim, "kthvalue")
     n = x.shape[d]
     if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
+        raise RuntimeError(
+            f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})"
+        )
     idx = np.take(_sort_idx(x, d, False), [k - 1], axis=d).astype(np.int64)
     vals = np.take_along_axis(x, idx, d)
     if not keepdim:
@@ -705,11 +877,23 @@ def _kth(x, k, dim=-1, keepdim=False):
 
 
 # ties: the k-th element of a stable sort (the first of equal values in input order)
-defop("kthvalue", _kth, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
-      dtype="keep", method=False, formula="kthvalue: the gradient goes to the index picked")
+defop(
+    "kthvalue",
+    _kth,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    method=False,
+    formula="kthvalue: the gradient goes to the index picked",
+)
 return_types.kthvalue = namedtuple("kthvalue", ["values", "indices"])
-public("kthvalue")(lambda input, k, dim=-1, keepdim=False:
-                   return_types.kthvalue(*apply(TABLE["kthvalue"], input, k, dim, keepdim)))
+public("kthvalue")(
+    lambda input, k, dim=-1, keepdim=False: return_types.kthvalue(
+        *apply(TABLE["kthvalue"], input, k, dim, keepdim)
+    )
+)
 
 
 def _median_dim(x, dim, keepdim=False):
@@ -738,13 +922,32 @@ def _median_all(x):
     return np.asarray(np.sort(f, kind="stable")[(f.size - 1) // 2])
 
 
-defop("median_dim", _median_dim, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2,
-      nondiff_out=(1,), dtype="keep", cls="Median", variant=lambda a, kw: 1, public=False, method=False,
-      formula="median(dim): the gradient goes to the index picked")
+defop(
+    "median_dim",
+    _median_dim,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    cls="Median",
+    variant=lambda a, kw: 1,
+    public=False,
+    method=False,
+    formula="median(dim): the gradient goes to the index picked",
+)
 # without dim the gradient is shared evenly among the elements equal to the median (as torch)
-defop("median_all", _median_all, lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
-      lambda m, t, out, x: _ties_tangent(m, t, out, x), dtype="keep", cls="Median", public=False,
-      method=False, formula="median: shared evenly among elements equal to the median")
+defop(
+    "median_all",
+    _median_all,
+    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, t, out, x: _ties_tangent(m, t, out, x),
+    dtype="keep",
+    cls="Median",
+    public=False,
+    method=False,
+    formula="median: shared evenly among elements equal to the median",
+)
 return_types.median = namedtuple("median", ["values", "indices"])
 
 
@@ -783,23 +986,38 @@ def _mode(x, dim=-1, keepdim=False):
     return vals, idx
 
 
-defop("mode", _mode, vjp_all=_sel_dim_rule, jvp_all=_sel_dim_tangent, nout=2, nondiff_out=(1,),
-      dtype="keep", method=False, formula="mode: the gradient goes to the index picked")
+defop(
+    "mode",
+    _mode,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    method=False,
+    formula="mode: the gradient goes to the index picked",
+)
 return_types.mode = namedtuple("mode", ["values", "indices"])
-public("mode")(lambda input, dim=-1, keepdim=False: return_types.mode(*apply(TABLE["mode"], input, dim, keepdim)))
+public("mode")(
+    lambda input, dim=-1, keepdim=False: return_types.mode(
+        *apply(TABLE["mode"], input, dim, keepdim)
+    )
+)
 
 
-# ---- linalg.vector_norm / matrix_norm ------------------------------------------------------------------
+# ---- linalg.vector_norm / matrix_norm ------------------------------------------------------------
 @public("vector_norm", method=False, function=False, ns="linalg")
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
     """The ``ord``-norm of ``x`` flattened (or over ``dim``): 2, 1, inf, -inf, 0 or any float."""
     if isinstance(ord, str):
-        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")  # noqa: TRY004
     if dtype is not None:
         x = x.to(dtype)
     if x.data.dtype.kind != "f":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {x.dtype}")
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {x.dtype}"
+        )
     p = ord if ord in (1, 2) else float(ord)
     return apply(TABLE["norm"], x, p=p, dim=dim, keepdim=keepdim)
 
@@ -819,13 +1037,15 @@ def _sv_uv(m, x, out, ord, dim, keepdim):
     d0, d1 = (_wrap_dim(d, x.ndim, "matrix_norm") for d in dim)
     perm = tuple(i for i in range(x.ndim) if i not in (d0, d1)) + (d0, d1)
     a = m.permute(x, perm)
-    u, s, vh = m.svd_uvh(a)
+    u, _s, vh = m.svd_uvh(a)
     if ord == "nuc":
         w = m.matmul(u, vh)
     else:
         k = 0 if ord == 2 else -1
-        w = m.matmul(u[..., :, k:k + 1] if k == 0 else u[..., :, -1:], vh[..., :1, :] if k == 0
-                     else vh[..., -1:, :])
+        w = m.matmul(
+            u[..., :, k : k + 1] if k == 0 else u[..., :, -1:],
+            vh[..., :1, :] if k == 0 else vh[..., -1:, :],
+        )
     return m.permute(w, tuple(int(i) for i in np.argsort(perm))), d0, d1
 
 
@@ -849,8 +1069,17 @@ def _svd_uvh(a):
 # the singular vectors are treated as constants of x here, so second derivatives of the 2/nuc
 # norms are not available through this row (first order and forward mode are exact)
 defop("svd_uvh", _svd_uvh, nout=3, dtype="float", public=False, method=False)
-defop("matrix_norm_sv", _sv_fwd, _sv_dx, _sv_t, dtype="float", public=False, method=False,
-      cls="LinalgMatrixNorm", formula="d σ_i/dA = u_i v_iᵀ (2: top, -2: bottom, nuc: all)")
+defop(
+    "matrix_norm_sv",
+    _sv_fwd,
+    _sv_dx,
+    _sv_t,
+    dtype="float",
+    public=False,
+    method=False,
+    cls="LinalgMatrixNorm",
+    formula="d σ_i/dA = u_i v_iᵀ (2: top, -2: bottom, nuc: all)",
+)
 
 
 @public("matrix_norm", method=False, function=False, ns="linalg")
@@ -861,7 +1090,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     if dtype is not None:
         A = A.to(dtype)
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError(
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
     dim = tuple(dim)
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")

@@ -35,10 +35,26 @@ def _view(x, shape):
     return r
 
 
-_back = lambda m, g, out, x, shape: m.reshape(g, tuple(x.shape))  # noqa: E731
-defop("reshape", _reshape, _back, LINEAR, dtype="keep", view=True, cls="Reshape",
-      formula="reshape: the gradient is reshaped back")
-defop("view", _view, _back, LINEAR, dtype="keep", view=True, formula="view: the gradient is viewed back")
+_back = lambda m, g, out, x, shape: m.reshape(g, tuple(x.shape))
+defop(
+    "reshape",
+    _reshape,
+    _back,
+    LINEAR,
+    dtype="keep",
+    view=True,
+    cls="Reshape",
+    formula="reshape: the gradient is reshaped back",
+)
+defop(
+    "view",
+    _view,
+    _back,
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="view: the gradient is viewed back",
+)
 
 
 @public("reshape")
@@ -65,8 +81,15 @@ def _transpose(x, dim0, dim1):
     return np.swapaxes(x, _wrap_dim(dim0, n, "transpose"), _wrap_dim(dim1, n, "transpose"))
 
 
-defop("transpose", _transpose, lambda m, g, out, x, dim0, dim1: m.transpose(g, dim0, dim1), LINEAR,
-      dtype="keep", view=True, formula="transpose: the gradient is transposed back")
+defop(
+    "transpose",
+    _transpose,
+    lambda m, g, out, x, dim0, dim1: m.transpose(g, dim0, dim1),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="transpose: the gradient is transposed back",
+)
 public("swapaxes")(lambda input, axis0, axis1: apply(TABLE["transpose"], input, axis0, axis1))
 public("swapdims")(lambda input, dim0, dim1: apply(TABLE["transpose"], input, dim0, dim1))
 
@@ -76,16 +99,24 @@ def _permute(x, dims):
     if len(dims) != x.ndim or len(set(dims)) != len(dims):
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
-            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal "
-            f"to len(dims) = {len(dims)}" if len(dims) != x.ndim else
-            f"permute(): duplicate dims are not allowed (dims={list(dims)})"
+            f"length of the desired ordering of dimensions i.e. input.dim() = "
+            f"{x.ndim} is not equal "
+            f"to len(dims) = {len(dims)}"
+            if len(dims) != x.ndim
+            else f"permute(): duplicate dims are not allowed (dims={list(dims)})"
         )
     return np.transpose(x, dims)
 
 
-defop("permute", _permute,
-      lambda m, g, out, x, dims: m.permute(g, tuple(np.argsort([d % max(x.ndim, 1) for d in dims]))),
-      LINEAR, dtype="keep", view=True, formula="permute: the gradient is permuted back")
+defop(
+    "permute",
+    _permute,
+    lambda m, g, out, x, dims: m.permute(g, tuple(np.argsort([d % max(x.ndim, 1) for d in dims]))),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="permute: the gradient is permuted back",
+)
 
 
 @public("permute")
@@ -98,20 +129,36 @@ def _squeeze(x, dim=None):
     if dim is None:
         return np.squeeze(x)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    ax = tuple(d for d in (_wrap_dim(d, x.ndim, "squeeze") for d in dims) if x.ndim and x.shape[d] == 1)
+    ax = tuple(
+        d for d in (_wrap_dim(d, x.ndim, "squeeze") for d in dims) if x.ndim and x.shape[d] == 1
+    )
     return np.squeeze(x, ax) if ax else x.view()
 
 
-defop("squeeze", _squeeze, lambda m, g, out, x, dim=None: m.reshape(g, tuple(x.shape)), LINEAR,
-      dtype="keep", view=True, formula="squeeze: the gradient is reshaped back")
+defop(
+    "squeeze",
+    _squeeze,
+    lambda m, g, out, x, dim=None: m.reshape(g, tuple(x.shape)),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="squeeze: the gradient is reshaped back",
+)
 
 
 def _unsqueeze(x, dim):
     return np.expand_dims(x, _wrap_dim(dim, x.ndim + 1, "unsqueeze"))
 
 
-defop("unsqueeze", _unsqueeze, lambda m, g, out, x, dim: m.reshape(g, tuple(x.shape)), LINEAR,
-      dtype="keep", view=True, formula="unsqueeze: the gradient is reshaped back")
+defop(
+    "unsqueeze",
+    _unsqueeze,
+    lambda m, g, out, x, dim: m.reshape(g, tuple(x.shape)),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="unsqueeze: the gradient is reshaped back",
+)
 
 
 def _expand(x, shape):
@@ -126,7 +173,9 @@ def _expand(x, shape):
     for i, s in enumerate(shape):
         if i < lead:
             if s < 0:
-                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension ({i})")
+                raise RuntimeError(
+                    f"expand: -1 is not allowed in a leading, non-existing dimension ({i})"
+                )
             tgt.append(s)
             continue
         cur = x.shape[i - lead]
@@ -143,8 +192,15 @@ def _expand(x, shape):
 
 
 # the gradient keeps the expanded shape: the engine sums it back to the input's shape
-defop("expand", _expand, lambda m, g, out, x, shape: g, LINEAR, dtype="keep", view=True,
-      formula="expand: the gradient is summed over the expanded dimensions")
+defop(
+    "expand",
+    _expand,
+    lambda m, g, out, x, shape: g,
+    LINEAR,
+    dtype="keep",
+    view=True,
+    formula="expand: the gradient is summed over the expanded dimensions",
+)
 
 
 @public("expand", function=False)
@@ -169,7 +225,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     if s == e:
         return input
     shp = tuple(input.shape)
-    return reshape(input, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
+    return reshape(input, shp[:s] + (-1 if 0 not in shp[s : e + 1] else 0,) + shp[e + 1 :])
 
 
 # ---- joining -------------------------------------------------------------------------------------
@@ -218,7 +274,8 @@ def _stack(xs, dim=0):
     for i, x in enumerate(xs):
         if x.shape != xs[0].shape:
             raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {list(xs[0].shape)} at entry 0 "
+                f"stack expects each tensor to be equal size, but got "
+                f"{list(xs[0].shape)} at entry 0 "
                 f"and {list(x.shape)} at entry {i}"
             )
     return np.stack(xs, axis=_wrap_dim(dim, xs[0].ndim + 1, "stack"))
@@ -226,10 +283,19 @@ def _stack(xs, dim=0):
 
 def _stack_back(m, g, out, xs, needs, dim=0):
     d = dim % out.ndim
-    return [m.getitem(g, (slice(None),) * d + (i,)) if need else None for i, need in enumerate(needs)]
+    return [
+        m.getitem(g, (slice(None),) * d + (i,)) if need else None for i, need in enumerate(needs)
+    ]
 
 
-defop("stack", _stack, vjp_all=_stack_back, jvp=LINEAR, nin=-1, formula="stack: the gradient is unstacked")
+defop(
+    "stack",
+    _stack,
+    vjp_all=_stack_back,
+    jvp=LINEAR,
+    nin=-1,
+    formula="stack: the gradient is unstacked",
+)
 
 
 def _atleast(t, n: int):
@@ -243,9 +309,15 @@ def _atleast(t, n: int):
     return reshape(t, (1, 1, 1) if not s else ((1,) + s + (1,) if len(s) == 1 else s + (1,)))
 
 
-public("atleast_1d", method=False)(lambda *ts: _atleast(ts[0], 1) if len(ts) == 1 else tuple(_atleast(t, 1) for t in ts))
-public("atleast_2d", method=False)(lambda *ts: _atleast(ts[0], 2) if len(ts) == 1 else tuple(_atleast(t, 2) for t in ts))
-public("atleast_3d", method=False)(lambda *ts: _atleast(ts[0], 3) if len(ts) == 1 else tuple(_atleast(t, 3) for t in ts))
+public("atleast_1d", method=False)(
+    lambda *ts: _atleast(ts[0], 1) if len(ts) == 1 else tuple(_atleast(t, 1) for t in ts)
+)
+public("atleast_2d", method=False)(
+    lambda *ts: _atleast(ts[0], 2) if len(ts) == 1 else tuple(_atleast(t, 2) for t in ts)
+)
+public("atleast_3d", method=False)(
+    lambda *ts: _atleast(ts[0], 3) if len(ts) == 1 else tuple(_atleast(t, 3) for t in ts)
+)
 
 
 @public("hstack", method=False)
@@ -277,12 +349,14 @@ def column_stack(tensors):
     return apply(TABLE["cat"], ts, 1)
 
 
-# ---- splitting: one multi-output op each, outputs are views (as torch) ----------------------------
+# ---- splitting: one multi-output op each, outputs are views (as torch) ---------------------------
 def _split(x, sizes, dim=0):
     d = _wrap_dim(dim, x.ndim, "split")
     if sum(sizes) != x.shape[d]:
-        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {x.shape[d]} "
-                           f"(input tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {x.shape[d]} "
+            f"(input tensor's size at dimension {d}), but got split_sizes={list(sizes)}"
+        )
     cuts = np.cumsum(sizes)[:-1]
     return tuple(np.split(x, cuts, axis=d))
 
@@ -291,15 +365,28 @@ def _split_back(m, g, out, x, needs, sizes, dim=0):
     return (m.cat(list(g), dim),)
 
 
-defop("split", _split, vjp_all=_split_back, jvp=LINEAR, nout=-1, dtype="keep", view=True,
-      method=False, public=False, cls="SplitWithSizes", formula="split: the gradients are concatenated")
+defop(
+    "split",
+    _split,
+    vjp_all=_split_back,
+    jvp=LINEAR,
+    nout=-1,
+    dtype="keep",
+    view=True,
+    method=False,
+    public=False,
+    cls="SplitWithSizes",
+    formula="split: the gradients are concatenated",
+)
 
 
 def _split_sizes(n: int, size: int) -> list:
     if size <= 0:
         if size == 0 and n == 0:
             return [0]
-        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        raise RuntimeError(
+            f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+        )
     return [size] * (n // size) + ([n % size] if n % size else []) or [0]
 
 
@@ -312,7 +399,9 @@ def split(tensor, split_size_or_sections, dim: int = 0):
     return apply(TABLE["split"], tensor, sizes=sizes, dim=dim)
 
 
-public("split_with_sizes")(lambda input, split_sizes, dim=0: apply(TABLE["split"], input, sizes=list(split_sizes), dim=dim))
+public("split_with_sizes")(
+    lambda input, split_sizes, dim=0: apply(TABLE["split"], input, sizes=list(split_sizes), dim=dim)
+)
 
 
 @public("chunk")
@@ -355,8 +444,16 @@ def _unbind(x, dim=0):
     return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
 
 
-defop("unbind", _unbind, vjp_all=lambda m, g, out, x, needs, dim=0: (m.stack(list(g), dim),), jvp=LINEAR,
-      nout=-1, dtype="keep", view=True, formula="unbind: the gradients are stacked")
+defop(
+    "unbind",
+    _unbind,
+    vjp_all=lambda m, g, out, x, needs, dim=0: (m.stack(list(g), dim),),
+    jvp=LINEAR,
+    nout=-1,
+    dtype="keep",
+    view=True,
+    formula="unbind: the gradients are stacked",
+)
 
 
 @public("narrow")
@@ -366,7 +463,9 @@ def narrow(input, dim: int, start: int, length: int):
     n = input.shape[d]
     start = int(start)
     if not -n <= start <= n:
-        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
     if start < 0:
         start += n
     if length < 0 or start + length > n:
@@ -380,8 +479,10 @@ def select(input, dim: int, index: int):
     d = _wrap_dim(dim, input.ndim, "select")
     n = input.shape[d]
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
-                         f"dimension {d}")
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {d}"
+        )
     return _ns_getitem(input, (slice(None),) * d + (int(index) % n,))
 
 
@@ -399,9 +500,11 @@ def unflatten(input, dim: int, sizes):
     shp = tuple(input.shape)
     sizes = tuple(int(s) for s in sizes)
     if -1 not in sizes and int(np.prod(sizes)) != shp[d]:
-        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
-                           f"{dim} ({shp[d]}) in the input tensor")
-    return reshape(input, shp[:d] + sizes + shp[d + 1:])
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+            f"{dim} ({shp[d]}) in the input tensor"
+        )
+    return reshape(input, shp[:d] + sizes + shp[d + 1 :])
 
 
 @public("movedim")
@@ -411,8 +514,10 @@ def movedim(input, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should "
-                           f"contain the same number of dims as destination ({dst} dims)")
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should "
+            f"contain the same number of dims as destination ({dst} dims)"
+        )
     src = [_wrap_dim(s, n, "movedim") for s in src]
     dst = [_wrap_dim(s, n, "movedim") for s in dst]
     order = [i for i in range(n) if i not in src]
@@ -446,16 +551,20 @@ def broadcast_tensors(*tensors):
     try:
         shape = np.broadcast_shapes(*[tuple(t.shape) for t in tensors])
     except ValueError:
-        raise RuntimeError("The size of tensors must match at non-singleton dimensions: "
-                           f"{[list(t.shape) for t in tensors]}") from None
+        raise RuntimeError(
+            "The size of tensors must match at non-singleton dimensions: "
+            f"{[list(t.shape) for t in tensors]}"
+        ) from None
     return tuple(expand(t, tuple(shape)) for t in tensors)
 
 
 def _repeat(x, repeats):
     repeats = tuple(int(r) for r in repeats)
     if len(repeats) < x.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
-                           f"dimensions of tensor (repeats {list(repeats)}, tensor {list(x.shape)})")
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of "
+            f"dimensions of tensor (repeats {list(repeats)}, tensor {list(x.shape)})"
+        )
     if any(r < 0 for r in repeats):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(repeats)}")
     x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
@@ -472,8 +581,16 @@ def _repeat_back(m, g, out, x, repeats):
     return m.reshape(m.sum(g, dim=tuple(range(0, len(split), 2))), tuple(x.shape))
 
 
-defop("repeat", _repeat, _repeat_back, LINEAR, dtype="keep", saves=(), method=False,
-      formula="repeat: the gradient is summed over the copies")
+defop(
+    "repeat",
+    _repeat,
+    _repeat_back,
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    method=False,
+    formula="repeat: the gradient is summed over the copies",
+)
 
 
 @public("repeat", function=False)
@@ -507,11 +624,15 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if np.any(r < 0):
         raise RuntimeError("repeats can not be negative")
     if r.ndim and r.size not in (1, n):
-        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) "
-                           f"= {r.size} and input.size({d}) = {n}")
+        raise RuntimeError(
+            f"repeats must have the same size as input along dim, but got repeats.size(0) "
+            f"= {r.size} and input.size({d}) = {n}"
+        )
     idx = np.repeat(np.arange(n), r.reshape(-1) if r.ndim else r)
     if output_size is not None and idx.size != output_size:
-        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match {idx.size}")
+        raise RuntimeError(
+            f"repeat_interleave: output_size {output_size} does not match {idx.size}"
+        )
     from .. import _ns
 
     return _ns.index_select(input, d, Tensor(idx))
@@ -524,8 +645,16 @@ def _flip(x, dims):
     return np.flip(x, dims) if x.ndim else x.copy()
 
 
-defop("flip", _flip, lambda m, g, out, x, dims: m.flip(g, dims), LINEAR, dtype="keep", saves=(),
-      method=False, formula="flip: the gradient is flipped back")
+defop(
+    "flip",
+    _flip,
+    lambda m, g, out, x, dims: m.flip(g, dims),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    method=False,
+    formula="flip: the gradient is flipped back",
+)
 
 
 @public("flip")
@@ -554,14 +683,24 @@ def _roll(x, shifts, dims=None):
     if dims is None:
         return np.roll(x.reshape(-1), shifts).reshape(x.shape)
     if len(shifts) != len(dims):
-        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
+        )
     return np.roll(x, shifts, tuple(_wrap_dim(d, x.ndim, "roll") for d in dims))
 
 
-defop("roll", _roll,
-      lambda m, g, out, x, shifts, dims=None:
-      m.roll(g, -shifts if isinstance(shifts, int) else tuple(-s for s in shifts), dims),
-      LINEAR, dtype="keep", saves=(), method=False, formula="roll: the gradient is rolled back")
+defop(
+    "roll",
+    _roll,
+    lambda m, g, out, x, shifts, dims=None: m.roll(
+        g, -shifts if isinstance(shifts, int) else tuple(-s for s in shifts), dims
+    ),
+    LINEAR,
+    dtype="keep",
+    saves=(),
+    method=False,
+    formula="roll: the gradient is rolled back",
+)
 
 
 @public("roll")
@@ -570,7 +709,9 @@ def roll(input, shifts, dims=None):
     if dims is None:
         if not isinstance(shifts, int):
             if len(shifts) != 1:
-                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+                raise RuntimeError(
+                    f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0"
+                )
             shifts = int(shifts[0])
         return apply(TABLE["roll"], input, int(shifts), None)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
@@ -587,7 +728,9 @@ def rot90(input, k: int = 1, dims=(0, 1)):
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
     d0, d1 = (_wrap_dim(d, input.ndim, "rot90") for d in dims)
     if d0 == d1:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
+        )
     k %= 4
     if k == 1:
         return apply(TABLE["transpose"], flip(input, d1), d0, d1)
