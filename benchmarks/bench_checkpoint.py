@@ -24,12 +24,12 @@ if __name__ == "__main__" and os.environ.get("CHAINRULE_BENCH_CLEAN_ENV") != "1"
     env.pop("OPENBLAS_L2_SIZE", None)
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
 
-import subprocess  # noqa: E402
+import subprocess
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Bench, Skip, median_time  # noqa: E402
+from _harness import Bench, Skip, median_time
 
 DEPTH, WIDTH, BATCH = 20, 512, 1024
 

@@ -221,8 +221,8 @@ def test_wrong_gradient_shape_names_function_and_input():
             return g, cr.ones(3, dtype=cr.float64)
 
     x, y = f64([1.0, 2.0]), f64([3.0, 4.0])
-    with pytest.raises(RuntimeError, match=r"Function BadShapeBackward returned an invalid gradient "
-                                           r"at index 1 - got \[3\] but expected shape compatible "
+    with pytest.raises(RuntimeError, match=r"Function BadShapeBackward returned an invalid "
+                                           r"gradient at index 1 - got \[3\] but expected shape compatible "
                                            r"with \[2\]"):
         BadShape.apply(x, y).sum().backward()
 
@@ -485,7 +485,7 @@ def test_numerical_opt_in_for_function_without_backward():
             return (1 + x.exp()).log()
 
     x = f64([-1.0, 0.0, 2.0])
-    with pytest.warns(cr.autograd.NumericalDerivativeWarning, match="Softplus.*central differences"):
+    with pytest.warns(cr.autograd.NumericalDerivativeWarning, match="Softplus.*central"):
         Softplus.apply(x).sum().backward()
     np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-x.data)), rtol=1e-8)
 

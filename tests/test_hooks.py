@@ -133,7 +133,7 @@ def test_hook_must_keep_shape():
         (x * 1).sum().backward()
 
 
-# ---- saved-tensor hooks ---------------------------------------------------------------------------
+# ---- saved-tensor hooks --------------------------------------------------------------------------
 def count_packs(m, op):
     x = m.tensor(np.array([[0.5, 1.0], [2.0, 3.0]]), requires_grad=True)
     w = m.tensor(np.array([[1.0, 2.0], [0.5, 0.25]]), requires_grad=True)

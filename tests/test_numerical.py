@@ -39,7 +39,7 @@ def test_gradient_within_stated_bound(case, method):
     exact = u * dfn(pts)
     (bound,) = op.last_error
     err = np.abs(x.grad.data - exact)
-    assert np.all(err <= bound), f"{name}: error {err.max():.3g} exceeds bound at {np.argmax(err - bound)}"
+    assert np.all(err <= bound), f"{name}: error {err.max():.3g} exceeds its bound"
     assert np.all(bound <= 1e-6 * (1 + np.abs(exact)))  # and the bound is tight enough to be useful
     expected = "central" if method == "central" or (method == "auto" and fn is sp.gammaln) \
         else "complex"
@@ -49,7 +49,7 @@ def test_gradient_within_stated_bound(case, method):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
 def test_general_jacobian_path_matches_elementwise(case):
     """Without ``elementwise`` each element is perturbed on its own (a full Jacobian)."""
-    name, fn, dfn, pts = case
+    _, fn, dfn, pts = case
     op = numerical(fn, method="central")
     x = f64(pts[:5])
     with warnings.catch_warnings():
@@ -119,7 +119,7 @@ def test_float32_input_gives_float32_output_and_grad():
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
 def test_forward_mode_within_bound(case):
-    name, fn, dfn, pts = case
+    _, fn, dfn, pts = case
     op = numerical(fn, elementwise=True)
     x = f64(pts, rg=False)
     v = np.random.default_rng(1).standard_normal(pts.shape)

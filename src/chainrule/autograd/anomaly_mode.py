@@ -19,8 +19,12 @@ from .._tensor import Tensor
 from . import engine
 from .graph import add_node_hook, remove_node_hook
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled"]
+__all__ = [
+    "detect_anomaly",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
+]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _state = {"enabled": False, "check_nan": True}
@@ -139,7 +143,7 @@ def _set(mode: bool, check_nan: bool) -> None:
 
 
 class detect_anomaly:
-    """Context manager (or decorator) enabling anomaly detection, as ``torch.autograd.detect_anomaly``.
+    """Context manager (or decorator) turning anomaly detection on, as torch's detect_anomaly.
 
     Example:
         >>> x = chainrule.tensor([0.0, 1.0], requires_grad=True)

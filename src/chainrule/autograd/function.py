@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,13 +20,13 @@ from ..ops._table import broadcastable_to
 from .grad_mode import _state, no_grad
 from .graph import _FREED, _SAVED_HOOKS, Node, _inplace_msg, _unpacked, accumulate_node
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable", "nondifferentiable", "InplaceFunction"]
+__all__ = ["Function", "FunctionCtx", "InplaceFunction", "nondifferentiable", "once_differentiable"]
 
 
 class _FnOp:
     """What code reading ``node.op`` (viz, explain, memory) finds on a custom Function's node."""
 
-    __slots__ = ("name", "cls", "formula", "nout", "saves", "saves_out", "nondiff_out", "doc")
+    __slots__ = ("cls", "doc", "formula", "name", "nondiff_out", "nout", "saves", "saves_out")
 
     def __init__(self, cls) -> None:
         self.name = cls.__name__
@@ -41,7 +42,7 @@ class _FnOp:
 class _SavedOutput:
     """An output saved for backward: kept as data + version, rebuilt on unpack (no ref cycle)."""
 
-    __slots__ = ("data", "vc", "nr")
+    __slots__ = ("data", "nr", "vc")
 
     def __init__(self, t: Tensor) -> None:
         self.data = t.data
@@ -111,7 +112,7 @@ class BackwardCFunction(Node, FunctionCtx):
 
     _forward_cls: Any = None
 
-    def __init__(self, args: tuple) -> None:  # noqa: D107  (Node.__init__ is not used)
+    def __init__(self, args: tuple) -> None:
         self.kw = {}
         self.out = None
         self.variant = 0

@@ -295,6 +295,8 @@ def _pack_node(node) -> None:
             if i in reads:
                 packed[i] = pack(x)
             s = _make(_stub(x.data))
+            if x._vc is None:
+                x._vc = [0]
             s._vc = x._vc  # keeps the in-place check working on the stand-in
             stand[i] = s
     out = node.out
@@ -465,7 +467,8 @@ class MemoryReport:
             prev = None
             for name, role, shape, dtype, nbytes, kind in self.rows:
                 held = f"{role}: {dtype}{list(shape)}"
-                lines.append(f"  {name if name != prev else '':<{w}}  {held:<36} {nbytes:>12,}  {kind}")
+                label = name if name != prev else ""
+                lines.append(f"  {label:<{w}}  {held:<36} {nbytes:>12,}  {kind}")
                 prev = name
         lines.append(
             f"total kept alive: {_fmt_bytes(self.total_bytes)} (intermediates "

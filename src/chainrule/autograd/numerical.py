@@ -23,14 +23,15 @@ The numerical rules are not differentiated again: differentiating them twice rai
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor, _make
 from .function import Function, once_differentiable, user_stacklevel
 
-__all__ = ["numerical", "NumericalOp", "NumericalDerivativeWarning", "finite_difference"]
+__all__ = ["NumericalDerivativeWarning", "NumericalOp", "finite_difference", "numerical"]
 
 _EPS = float(np.finfo(np.float64).eps)
 _CBRT_EPS = _EPS ** (1 / 3)
@@ -121,8 +122,8 @@ def _column(f, xs, i, k, scale, method, step):
         d = [np.imag(o) / h for o in outs]
         return d, [8 * _EPS * np.abs(dj) for dj in d], h
     h = _CBRT_EPS * scale if step is None else step * scale
-    hp, hm = shifted(np.asarray(h, dtype=np.float64)), shifted(-np.asarray(h, dtype=np.float64))
-    h2p, h2m = shifted(2 * np.asarray(h, dtype=np.float64)), shifted(-2 * np.asarray(h, dtype=np.float64))
+    hh = np.asarray(h, dtype=np.float64)
+    hp, hm, h2p, h2m = shifted(hh), shifted(-hh), shifted(2 * hh), shifted(-2 * hh)
     d, e = [], []
     for a, b, a2, b2 in zip(hp, hm, h2p, h2m):
         dh = (a - b) / (2 * h)
@@ -138,7 +139,8 @@ def _directional(f, xs, ts, method, step) -> tuple[list, list, float]:
     tnorm = max((float(np.max(np.abs(t))) if t.size else 0.0 for t in ts), default=0.0)
     if tnorm == 0.0:
         outs = f(xs)
-        return [np.zeros_like(o, dtype=np.float64) for o in outs], [np.zeros_like(o, dtype=np.float64) for o in outs], 0.0
+        zeros = [np.zeros_like(o, dtype=np.float64) for o in outs]
+        return zeros, [z.copy() for z in zeros], 0.0
     scale = max(1.0, xnorm) / tnorm
 
     def moved(c):
@@ -171,7 +173,8 @@ class NumericalOp:
     def __init__(self, fn: Callable, name: str | None = None, method: str = "auto",
                  step: float | None = None, elementwise: bool = False) -> None:
         if method not in ("auto", "central", "complex"):
-            raise ValueError(f"numerical(): method must be 'auto', 'central' or 'complex', got {method!r}")
+            raise ValueError(
+                f"numerical(): method must be 'auto', 'central' or 'complex', got {method!r}")
         self.fn = fn
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self.method = method
@@ -212,7 +215,7 @@ class NumericalOp:
                 NumericalDerivativeWarning, stacklevel=user_stacklevel())
 
     def vjp(self, args: tuple, kwargs: dict, grads: list) -> tuple[list, list]:
-        pos, xs, f = self._closure(args, kwargs)
+        _, xs, f = self._closure(args, kwargs)
         method = self._resolve(f, xs)
         gr, er, h = finite_difference(f, xs, grads, method=method, step=self.step,
                                       elementwise=self.elementwise)
@@ -221,7 +224,7 @@ class NumericalOp:
         return gr, er
 
     def jvp(self, args: tuple, kwargs: dict, tangents: list) -> tuple[list, list]:
-        pos, xs, f = self._closure(args, kwargs)
+        _, xs, f = self._closure(args, kwargs)
         method = self._resolve(f, xs)
         ts = [np.zeros_like(x) if t is None else np.asarray(t, dtype=np.float64)
               for x, t in zip(xs, tangents)]
@@ -304,7 +307,7 @@ def numerical(fn: Callable | None = None, *, name: str | None = None, method: st
     return NumericalOp(fn, name, method, step, elementwise)
 
 
-# ---- the opt-in fallback of a custom Function without backward/jvp --------------------------------
+# ---- the opt-in fallback of a custom Function without backward/jvp ------------------------------
 def _options(cls) -> dict:
     opts = cls.numerical if isinstance(cls.numerical, dict) else {}
     return {"method": opts.get("method", "central"), "step": opts.get("step")}

@@ -1,4 +1,4 @@
-"""Activation checkpointing: trade compute for memory by recomputing a segment's forward in backward.
+"""Activation checkpointing: trade compute for memory, recomputing a segment's forward in backward.
 
 ``checkpoint(fn, *args)`` runs ``fn`` keeping none of the values its backward needs; the first time
 backward asks for one, ``fn`` is run again (same inputs, same random numbers) and the values are
@@ -17,7 +17,8 @@ Double backward through a checkpointed segment is not supported (the rerun's val
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import _creation
 from .._tensor import Tensor
@@ -25,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state, enable_grad
 from ..autograd.graph import saved_tensors_hooks
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]
+__all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential"]
 
 
 class CheckpointError(RuntimeError):
@@ -52,7 +53,6 @@ class _Frame:
 
         def pack(t):
             store.append(t.data)
-            return None
 
         def unpack(_):  # pragma: no cover - the rerun's graph is never backpropagated
             raise CheckpointError("checkpoint: the recomputed graph cannot be backpropagated")
@@ -192,7 +192,7 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None,
                           **kwargs):
-    """Split a sequence of layers into ``segments`` checkpointed chunks (the last one runs plainly)."""
+    """Split a sequence of layers into ``segments`` checkpointed chunks (the last runs plainly)."""
     fns = list(functions.children()) if hasattr(functions, "children") else list(functions)
 
     def run(start, end):
