@@ -33,7 +33,7 @@ def _nz(m, g, r):
     the check is one reduction; the masking only runs when a NaN is present.
     """
     if m is A:
-        if isinstance(r, np.ndarray) and r.dtype.kind == "f" and np.isnan(np.add.reduce(r, None)):
+        if type(r) is np.ndarray and r.dtype.kind == "f" and math.isnan(np.add.reduce(r, None)):
             return np.where(g == 0, r.dtype.type(0), r)
         if isinstance(r, np.floating) and np.isnan(r) and g == 0:
             return r.dtype.type(0)
