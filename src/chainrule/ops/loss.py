@@ -333,3 +333,93 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(−y x))``."""
     return _reduce(_softplus_neg(target * input), _legacy(size_average, reduce, reduction))
+
+
+@public("gaussian_nll_loss", function=False, method=False, ns="nn.functional")
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """``½ (log var + (input − target)² / var)`` (+ ½ log 2π when ``full``); var clamped at ``eps``
+    in value only, as torch."""
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = _ns.unsqueeze(var, -1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if np.any(var.data < 0):
+        raise ValueError("var has negative entry/entries")
+    d = var.detach()
+    v = var + (_ns.clamp(d, eps, None) - d)  # clamped value, unclamped gradient (torch clamps under no_grad)
+    diff = input - target
+    loss = (_ns.log(v) + diff * diff / v) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _class_targets(name, input, target):
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): expected an integer target, got {t.dtype}")
+    return t.astype(np.int64)
+
+
+@public("multi_margin_loss", function=False, method=False, ns="nn.functional")
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: ``Σ_{i≠y} max(0, margin − x_y + x_i)^p / C`` (weighted by ``weight[y]``)."""
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else _ns.unsqueeze(input, 0)
+    c = x.shape[1]
+    t = _class_targets("multi_margin_loss", input, target).reshape(-1)
+    if t.shape[0] != x.shape[0] or np.any((t < 0) | (t >= c)):
+        raise RuntimeError(f"multi_margin_loss(): inconsistent target {list(target.shape)} for input "
+                           f"{list(input.shape)} (targets must be in [0, {c}))")
+    xy = _ns.take_along_dim(x, t[:, None], 1)
+    z = _ns.clamp(x - xy + margin, 0.0, None)
+    if p == 2:
+        z = z * z
+    keep = np.ones((x.shape[0], c))
+    keep[np.arange(x.shape[0]), t] = 0.0
+    if weight is not None:
+        keep = keep * weight.data.astype(np.float64)[t][:, None]
+    loss = _ns.sum(z * _const(keep, x), 1) / c
+    if input.ndim == 1:
+        loss = _ns.reshape(loss, tuple(target.shape))  # torch: a 1-D input's loss has the target's shape
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("multilabel_margin_loss", function=False, method=False, ns="nn.functional")
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """``Σ_{j ∈ targets} Σ_{i ∉ targets} max(0, 1 − (x_j − x_i)) / C``; each target row lists class
+    indices and ends at the first −1."""
+    x = input if input.ndim == 2 else _ns.unsqueeze(input, 0)
+    n, c = x.shape
+    t = _class_targets("multilabel_margin_loss", input, target).reshape(n, c)
+    listed = np.zeros((n, c))  # how often class j is listed before the first -1
+    for r in range(n):
+        for j in t[r]:
+            if j < 0:
+                break
+            listed[r, j] += 1
+    pair = listed[:, :, None] * (listed[:, None, :] == 0)  # (n, j, i)
+    d = _ns.clamp(1.0 - (_ns.unsqueeze(x, 2) - _ns.unsqueeze(x, 1)), 0.0, None)
+    loss = _ns.sum(d * _const(pair, x), (1, 2)) / c
+    if input.ndim == 1:
+        loss = _ns.squeeze(loss, 0)
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
+
+
+@public("multilabel_soft_margin_loss", function=False, method=False, ns="nn.functional")
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """``−mean_c [t log σ(x) + (1 − t) log σ(−x)]`` (weighted per class)."""
+    loss = target * _softplus_neg(input) + (1 - target) * _softplus_neg(-input)
+    if weight is not None:
+        loss = loss * weight
+    loss = _ns.mean(loss, input.ndim - 1) if input.ndim else loss
+    return _reduce(loss, _legacy(size_average, reduce, reduction))
