@@ -220,3 +220,7 @@ OPS += [
            lambda r: [S(pos(r, 3, 4, low=2.0, high=6.0), 3), S(pos(r, 5, low=1.0, high=3.0), 1)],
            covers=("lgamma",), float32=False),
 ]
+OPS += [
+    OpInfo("clamp_min_max", lambda m, x: (m.clamp_min(x, -0.5), x.clamp_max(0.5)),
+           lambda r: [S(away(r, 3, 4) * 2)], covers=("clamp",)),
+]

@@ -382,3 +382,5 @@ def equal(input, other) -> bool:
 
 for _alias, _row in (("multiply", "mul"), ("subtract", "sub"), ("negative", "neg")):
     public(_alias)(lambda *a, _r=_row, **k: _apply(_r, *a, **k))
+public("clamp_min")(lambda input, min: clamp(input, min=min))
+public("clamp_max")(lambda input, max: clamp(input, max=max))
