@@ -145,3 +145,11 @@ def test_memory_report_lists_checkpoint_handles():
     loss = forward(x, ws[:2], bs[:2], "non_reentrant")
     text = str(memory(loss))
     assert "_Handle" in text and "MatmulBackward0" in text
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_double_backward_is_refused_not_silently_wrong(reentrant):
+    x = cr.tensor([0.5, 1.5], requires_grad=True, dtype=cr.float64)
+    y = checkpoint(lambda t: t.sin() * t, x, use_reentrant=reentrant)
+    with pytest.raises(CheckpointError, match="create_graph=True"):
+        cr.autograd.grad(y.sum(), x, create_graph=True)

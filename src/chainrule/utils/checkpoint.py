@@ -30,7 +30,14 @@ __all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential"]
 
 
 class CheckpointError(RuntimeError):
-    """The recomputation did not reproduce what the first forward saved."""
+    """The recomputation did not reproduce what the first forward saved (or double backward)."""
+
+
+_NO_DOUBLE = (
+    "checkpoint: backward with create_graph=True (double backward) through a checkpointed "
+    "segment is not supported; its recomputed values carry no graph. Run that part without "
+    "checkpoint to get higher-order gradients."
+)
 
 
 class _Frame:
@@ -122,6 +129,8 @@ def _non_reentrant(fn, args, kwargs, preserve_rng_state: bool):
         return _Handle(frame, len(frame.meta) - 1)
 
     def unpack(h):
+        if _state.enabled:  # backward with create_graph=True
+            raise CheckpointError(_NO_DOUBLE)
         f = h.frame
         if f.values is None:
             f.recompute()
@@ -144,6 +153,9 @@ class _CheckpointFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         from ..autograd import backward
+
+        if _state.enabled:  # backward with create_graph=True
+            raise CheckpointError(_NO_DOUBLE)
 
         inputs = list(ctx.inputs)
         for p, t in zip(ctx.tensor_pos, ctx.saved_tensors):
