@@ -297,10 +297,11 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                 for k in range(m):
                     gs = grad(_ns.getitem(flat, k), ins, retain_graph=True,
                               create_graph=create_graph, allow_unused=True)
-                    for j, (g, x) in enumerate(zip(gs, ins)):
-                        parts[j].append(_zeros(x) if g is None else g)
+                    for j, g in enumerate(gs):
+                        parts[j].append(g)
                 row = [None if all(g is None for g in p) else
-                       _apply("reshape", _apply("stack", p, 0), tuple(o.shape) + tuple(x.shape))
+                       _apply("reshape", _apply("stack", [_zeros(x) if g is None else g for g in p],
+                                                0), tuple(o.shape) + tuple(x.shape))
                        for p, x in zip(parts, ins)]
         for j, x in enumerate(ins):
             if row[j] is None:
@@ -332,6 +333,9 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def gradient(*xs):
+        from .gradcheck import _leaf
+
+        xs = tuple(x if x.requires_grad else _leaf(x) for x in xs)  # keeps forward tangents
         out = func(*xs)
         _, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
         if len(outs) != 1 or outs[0].numel() != 1:
@@ -353,7 +357,7 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
 
     res = jacobian(gradient, ins, create_graph=create_graph, strict=False, vectorize=vectorize,
                    strategy=outer_jacobian_strategy)
-    return res if it else res[0]
+    return res if it else res[0][0]
 
 
 def vhp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
