@@ -173,3 +173,13 @@ def test_inplace_error_names_op():
     y.mul_(2)
     with pytest.raises(RuntimeError, match=r"output 0 of ExpBackward0"):
         y.sum().backward()
+
+
+def test_origin_found_under_saved_tensor_hooks_too():
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with cr.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        with detect_anomaly():
+            z = cr.log(x) * 0
+            loss = (z * z).sum()
+            with pytest.raises(RuntimeError, match="first produced inf .* in LogBackward0"):
+                loss.backward()

@@ -132,7 +132,7 @@ engine.ON_ERROR.append(_note)
 
 def _set(mode: bool, check_nan: bool) -> None:
     if mode and not _state["enabled"]:
-        add_node_hook(_record_site)
+        add_node_hook(_record_site, first=True)  # sees node.out before any pack hook
         engine.OBSERVERS.append(_check)
     elif not mode and _state["enabled"]:
         remove_node_hook(_record_site)

@@ -200,14 +200,18 @@ def _on_node(node) -> None:
         h(node)
 
 
-def add_node_hook(fn: Callable) -> None:
-    """Call ``fn(node)`` for every node recorded from now on (chains with ``_dispatch.ON_NODE``)."""
+def add_node_hook(fn: Callable, first: bool = False) -> None:
+    """Call ``fn(node)`` for every node recorded from now on (chains with ``_dispatch.ON_NODE``);
+    ``first``: before the hooks already there (observers that must see the node unpacked)."""
     from .. import _dispatch
 
     cur = _dispatch.ON_NODE[0]
     if cur is not None and cur is not _on_node:
         _NODE_HOOKS.insert(0, cur)  # someone else's observer: keep it running first
-    _NODE_HOOKS.append(fn)
+    if first:
+        _NODE_HOOKS.insert(0, fn)
+    else:
+        _NODE_HOOKS.append(fn)
     _dispatch.ON_NODE[0] = _on_node
 
 
