@@ -33,7 +33,8 @@ _S = (1.0, 2.26052863220117276590e0, 9.39603524938001434673e0, 1.204895398080966
 def _poly(x, coef):
     r = np.full_like(x, coef[0])
     for c in coef[1:]:
-        r = r * x + c
+        r *= x
+        r += c
     return r
 
 
@@ -51,34 +52,40 @@ def _erf_small(x):  # |x| <= 1
     return x * _poly(z, _T) / _poly(z, _U)
 
 
-def _erfc_large(a):  # |a| >= 1, a of any sign
-    a = np.where(np.isinf(a), 30.0, a)
+def _erfc_large(a):  # |a| >= 1 (or nan), a of any sign; each branch on its own elements
+    a = np.where(np.isinf(a), np.copysign(30.0, a), a)
     x = np.abs(a)
-    with np.errstate(all="ignore"):
-        z = np.exp(-a * a)
-        near = _poly(x, _P) / _poly(x, _Q)
-        far = _poly(x, _R) / _poly(x, _S)
-    y = z * np.where(x < 8.0, near, far)
-    return np.where(a < 0, 2.0 - y, y)
+    y = np.exp(-a * a)
+    near = x < 8.0
+    xn = x[near]
+    y[near] *= _poly(xn, _P) / _poly(xn, _Q)
+    far = ~near
+    xf = x[far]
+    y[far] *= _poly(xf, _R) / _poly(xf, _S)
+    neg = a < 0
+    y[neg] = 2.0 - y[neg]
+    return y
+
+
+def _split(x, small_fn, large_fn, small):
+    r = np.empty_like(x)
+    r[small] = small_fn(x[small])
+    big = ~small
+    r[big] = large_fn(x[big])
+    return r
 
 
 def erf(x):
     x, dt = _f64(x)
-    small = np.abs(x) <= 1.0
-    xs = np.where(small, x, 0.0)
-    xl = np.where(small, 1.0, x)
-    r = np.where(small, _erf_small(xs), 1.0 - _erfc_large(xl))
-    r = np.where(np.isinf(x), np.sign(x), np.where(np.isnan(x), np.nan, r))
+    with np.errstate(all="ignore"):
+        r = _split(x, _erf_small, lambda v: 1.0 - _erfc_large(v), np.abs(x) <= 1.0)
     return _back(r, dt)
 
 
 def erfc(x):
     x, dt = _f64(x)
-    small = np.abs(x) < 1.0
-    xs = np.where(small, x, 0.0)
-    xl = np.where(small, 1.0, x)
-    r = np.where(small, 1.0 - _erf_small(xs), _erfc_large(xl))
-    r = np.where(np.isinf(x), 1.0 - np.sign(x), np.where(np.isnan(x), np.nan, r))
+    with np.errstate(all="ignore"):
+        r = _split(x, lambda v: 1.0 - _erf_small(v), _erfc_large, np.abs(x) < 1.0)
     return _back(r, dt)
 
 
