@@ -107,6 +107,9 @@ def save(obj: Any, f, *, compress: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a saved file is as open() makes it
         with os.fdopen(fd, "wb") as fh:
             writer(fh, allow_pickle=False, **arrays)
             fh.flush()
