@@ -594,3 +594,15 @@ def test_builtin_non_differentiable_ops_as_torch(op):
     assert res[0][0] == res[1][0]
     if res[1][1] is not None:
         np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
+def test_vmap_and_jacrev_over_a_custom_function():
+    """Under vmap a Function runs per example (with a warning); jacrev batches its backward."""
+    from chainrule import func
+
+    Cube = CR[0]
+    x = f64([[1.0, 2.0], [3.0, 4.0]], rg=False)
+    with pytest.warns(UserWarning, match="custom Function Cube .* once per example"):
+        g = func.vmap(func.grad(lambda t: Cube.apply(t).sum()))(x)
+    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(func.jacrev(Cube.apply)(x[0]).data, np.diag(3 * x.data[0] ** 2))

@@ -8,6 +8,7 @@ is written with chainrule ops, ``create_graph=True`` differentiates it again (do
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -326,6 +327,8 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` and, when an input requires grad, record ``<Name>Backward``."""
+        if _BATCHING[0] is not None or "chainrule.func._batching" in sys.modules:
+            _refuse_batched(cls, args)
         ctx = cls._backward_cls(args)
         fw = _dispatch.FW_LEVELS[0]
         custom_setup = cls.setup_context is not Function.setup_context
@@ -365,6 +368,20 @@ class Function(metaclass=_FunctionMeta):
 
 
 InplaceFunction = Function
+
+_BATCHING: list = [None]
+
+
+def _refuse_batched(cls, args) -> None:
+    """Under ``vmap`` a Function runs once per example: its forward/backward see plain tensors
+    (its graph cannot live on a batched wrapper), so ask vmap for its per-example loop."""
+    mod = _BATCHING[0]
+    if mod is None:
+        mod = _BATCHING[0] = sys.modules["chainrule.func._batching"]
+    levels = [a.level for a in args if isinstance(a, mod.Batched)]
+    if levels:
+        raise mod.BatchedDataError(
+            f"the custom Function {cls.__name__} is applied to a batched tensor", max(levels))
 
 
 def _wrap_outputs(cls, ctx, args, outs, requires: bool) -> list:
