@@ -1,7 +1,9 @@
 """Normalization functions (``chainrule.nn.functional``): layer, batch, group, instance and RMS norm.
 
-Each is a composition of exact, differentiable rows (mean, sub, mul, sqrt, div), so gradients of
-every order come from those rows; running statistics are updated in place without a graph, as torch.
+Layer, batch, group and instance norm share one fused row, ``standardize``: ``(x − mean) · rstd``
+over some axes, then ``· weight + bias``, with the closed-form backward on raw arrays and the
+same formulas on Tensors (recomputed with graph) under ``create_graph``. Running statistics are
+updated in place without a graph, as torch. RMS norm is a composition of rows.
 """
 
 from __future__ import annotations
@@ -11,14 +13,72 @@ import numpy as np
 from .. import _ns
 from .._tensor import Tensor
 from . import public
+from ._table import A, defop, sum_to_shape
 
 
-def _standardize(x: Tensor, dims, eps: float) -> Tensor:
-    """(x − mean) / sqrt(biased var + eps) over ``dims``."""
-    mu = _ns.mean(x, dims, True)
-    xc = x - mu
-    var = _ns.mean(xc * xc, dims, True)
-    return xc / _ns.sqrt(var + eps)
+# ---- the fused row ---------------------------------------------------------------------------------
+def _standardize_fwd(x, weight, bias, dims, eps):
+    mu = x.mean(dims, keepdims=True)
+    y = x - mu
+    var = np.mean(np.square(y), dims, keepdims=True)
+    y *= 1.0 / np.sqrt(var + eps)  # every step in place: large temporaries cost page faults
+    if weight is not None:
+        y *= weight
+    if bias is not None:
+        y += bias
+    return y, mu, var
+
+
+def _std_graph(m, x, dims, eps):
+    """(y, rstd) rebuilt from ``x`` with graph (for create_graph)."""
+    xc = x - m.mean(x, dims, True)
+    rstd = 1.0 / m.sqrt(m.mean(xc * xc, dims, True) + eps)
+    return xc * rstd, rstd
+
+
+def _standardize_vjp(m, gs, out, x, weight, bias, needs, dims, eps):
+    g = gs[0]
+    if m is A:
+        mu, rstd = out[1], 1.0 / np.sqrt(out[2] + eps)
+        y = x - mu
+        y *= rstd
+        dw = None
+        if weight is not None and needs[1]:
+            dw = sum_to_shape(g * y, weight.shape)
+        dx = None
+        if needs[0]:
+            gw = g * weight if weight is not None else g
+            dx = gw * y
+            gy = dx.mean(dims, keepdims=True)
+            np.subtract(gw, gw.mean(dims, keepdims=True), out=dx)
+            y *= gy
+            dx -= y
+            dx *= rstd
+        return dx, dw, (g if bias is not None and needs[2] else None)
+    y, rstd = _std_graph(m, x, dims, eps)
+    gw = g * weight if weight is not None else g
+    dx = rstd * (gw - m.mean(gw, dims, True) - y * m.mean(gw * y, dims, True))
+    return dx, (g * y if weight is not None else None), (g if bias is not None else None)
+
+
+def _standardize_jvp(m, ts, out, x, weight, bias, dims, eps):
+    tx, tw, tb = ts
+    y, rstd = _std_graph(m, x, dims, eps)
+    r = None
+    if tx is not None:
+        r = rstd * (tx - m.mean(tx, dims, True) - y * m.mean(tx * y, dims, True))
+        if weight is not None:
+            r = r * weight
+    if tw is not None:
+        r = tw * y if r is None else r + tw * y
+    if tb is not None:
+        r = tb if r is None else r + tb
+    return r, None, None
+
+
+defop("standardize", _standardize_fwd, vjp_all=_standardize_vjp, jvp_all=_standardize_jvp, nin=3, nout=3,
+      nondiff_out=(1, 2), cls="NativeNorm", public=False, method=False,
+      formula="y = (u − μ)·r (outputs y, μ, σ²), r = (σ² + ε)^(−1/2); dx = r·(g′ − mean(g′) − y·mean(g′y)), g′ = g·w")
 
 
 def _affine(y: Tensor, weight, bias, shape) -> Tensor:
@@ -45,8 +105,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     Example: ``layer_norm(x, (64,), w, b)`` for x of shape (N, T, 64).
     """
     ns = _norm_shape("layer_norm", input, normalized_shape)
-    dims = tuple(range(-len(ns), 0))
-    return _affine(_standardize(input, dims, eps), weight, bias, None)
+    dims = tuple(range(input.ndim - len(ns), input.ndim))
+    return _ns.standardize(input, weight, bias, dims, eps)[0]
 
 
 @public("rms_norm", method=False, ns="nn.functional")
@@ -91,13 +151,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input size "
                              f"{list(input.shape)}")
-        mu = _ns.mean(input, dims, True)
-        xc = input - mu
-        var = _ns.mean(xc * xc, dims, True)
+        w = None if weight is None else _ns.reshape(weight, shape)
+        b = None if bias is None else _ns.reshape(bias, shape)
+        y, mu, var = _ns.standardize(input, w, b, dims, eps)
+        var = var.data
         m = 0.0 if momentum is None else momentum
         _update(running_mean, mu.data.reshape(c), m)
-        _update(running_var, var.data.reshape(c) * (n / (n - 1)), m)
-        y = xc / _ns.sqrt(var + eps)
+        _update(running_var, var.reshape(c) * (n / (n - 1)), m)
+        return y
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm(): running_mean and running_var must be defined in evaluation mode")
@@ -119,13 +180,14 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         if n <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                              f"{list(input.shape)}")
-        mu = _ns.mean(input, dims, True)
-        xc = input - mu
-        var = _ns.mean(xc * xc, dims, True)
+        w = None if weight is None else _ns.reshape(weight, shape)
+        b = None if bias is None else _ns.reshape(bias, shape)
+        y, mu, var = _ns.standardize(input, w, b, dims, eps)
+        var = var.data
         c = input.shape[1]
         _update(running_mean, mu.data.reshape(-1, c).mean(0), momentum)
-        _update(running_var, (var.data.reshape(-1, c) * (n / (n - 1))).mean(0), momentum)
-        y = xc / _ns.sqrt(var + eps)
+        _update(running_var, (var.reshape(-1, c) * (n / (n - 1))).mean(0), momentum)
+        return y
     else:
         y = (input - _ns.reshape(running_mean, shape)) / _ns.sqrt(_ns.reshape(running_var, shape) + eps)
     return _affine(y, weight, bias, shape)
@@ -142,5 +204,5 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {list(input.shape)} and num_groups={num_groups}")
     x = _ns.reshape(input, (n, num_groups, -1))
-    y = _ns.reshape(_standardize(x, (-1,), eps), tuple(input.shape))
+    y = _ns.reshape(_ns.standardize(x, None, None, (2,), eps)[0], tuple(input.shape))
     return _affine(y, weight, bias, _channel_shape(input))
