@@ -388,3 +388,21 @@ def test_float32_stays_float32_with_python_scalars():
         cr.polygamma(1, x),
     ):
         assert out.dtype == cr.float32
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "celu", "relu6", "hardtanh",
+                                  "silu", "hardswish", "hardsigmoid", "mish"])
+def test_inplace_activations_write_into_input_and_backprop_like_torch(name):
+    grads = []
+    for m in (cr, torch):
+        w = m.tensor([-1.0, 0.5, 2.0], dtype=m.float64, requires_grad=True)
+        x = w * 1.0
+        v = x._version
+        y = getattr(m.nn.functional, name)(x, inplace=True)
+        assert y is x and x._version > v
+        (x * x).sum().backward()
+        grads.append(w.grad.numpy() if m is torch else w.grad.data)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-7)  # torch hardsigmoid: 1/6 in float32
+    leaf = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        getattr(F, name)(leaf, inplace=True)

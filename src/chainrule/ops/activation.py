@@ -2,8 +2,9 @@
 the top level are ``chainrule.<name>`` too).
 
 Subgradients at the kinks follow torch: relu'(0) = 0, leaky_relu'(0) = slope, elu'(0) = α,
-hardtanh and relu6 pass the gradient only strictly inside (min, max), hardswish'(−3) = 0, hardswish'(3) = 1.
-``inplace=True`` is accepted for compatibility and computes out of place (use the returned tensor).
+hardtanh and relu6 pass the gradient only strictly inside (min, max), hardswish'(−3) = 0 and
+hardswish'(3) = 1.
+``inplace=True`` writes the result into the input with ``copy_`` (version counter bumped).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def _apply(name, *a, **k):
     from .._dispatch import apply
 
     return apply(TABLE[name], *a, **k)
+
+
+def _act(name, input, inplace, *args):
+    """Run activation row ``name``; ``inplace=True`` writes the result into ``input`` (through
+    ``copy_``, so versions and leaf checks are torch's; the rule reads a private clone)."""
+    if not inplace:
+        return _apply(name, input, *args)
+    return input.copy_(_apply(name, input.clone(), *args))
 
 
 def _softplus_np(x):
@@ -73,7 +82,8 @@ def _gelu(x, approximate="none"):
     if approximate == "tanh":
         return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
     if approximate != "none":
-        raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
+        raise RuntimeError(
+            f"approximate argument must be either none or tanh (got {approximate!r})")
     from .special_fns import erf
 
     return 0.5 * x * (1 + erf(x * _INV_SQRT_2))
@@ -135,8 +145,7 @@ defop("hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6,
 defop("hardshrink", lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x, 0).astype(x.dtype),
       lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE,
       formula="d hardshrink(u)/du = 1 if |u| > λ else 0")
-defop("softshrink", lambda x, lambd=0.5: np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd,
-                                                                                 0)).astype(x.dtype),
+defop("softshrink", lambda x, lambd=0.5: (x - np.clip(x, -lambd, lambd)).astype(x.dtype),
       lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE, public=False,
       method=False, formula="d softshrink(u)/du = 1 if |u| > λ else 0")
 public("hardshrink", function=False, method=False, ns=_FN)(
@@ -154,19 +163,19 @@ def relu(input, inplace: bool = False):
         >>> chainrule.nn.functional.relu(chainrule.tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
-    return _apply("relu", input)
+    return _act("relu", input, inplace)
 
 
 @public("relu6", function=False, method=False, ns=_FN)
 def relu6(input, inplace: bool = False):
     """min(max(input, 0), 6) (torch's hardtanh(0, 6))."""
-    return _apply("hardtanh", input, 0.0, 6.0)
+    return _act("hardtanh", input, inplace, 0.0, 6.0)
 
 
 @public("leaky_relu", function=False, method=False, ns=_FN)
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """input if input > 0 else negative_slope · input."""
-    return _apply("leaky_relu", input, negative_slope)
+    return _act("leaky_relu", input, inplace, negative_slope)
 
 
 @public("hardtanh", function=False, method=False, ns=_FN)
@@ -174,25 +183,25 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     """Clamp to [min_val, max_val]; the gradient passes strictly inside."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _apply("hardtanh", input, min_val, max_val)
+    return _act("hardtanh", input, inplace, min_val, max_val)
 
 
 @public("threshold", method=False, ns=_FN)
 def threshold(input, threshold: float, value: float, inplace: bool = False):
     """input if input > threshold else value."""
-    return _apply("threshold", input, threshold, value)
+    return _act("threshold", input, inplace, threshold, value)
 
 
 @public("elu", function=False, method=False, ns=_FN)
 def elu(input, alpha: float = 1.0, inplace: bool = False):
     """input if input > 0 else α(exp(input) − 1)."""
-    return _apply("elu", input, alpha)
+    return _act("elu", input, inplace, alpha)
 
 
 @public("selu", method=False, ns=_FN)
 def selu(input, inplace: bool = False):
     """scale · elu(input, α) with the self-normalizing constants."""
-    return _apply("elu", input, _SELU_ALPHA, _SELU_SCALE)
+    return _act("elu", input, inplace, _SELU_ALPHA, _SELU_SCALE)
 
 
 @public("celu", method=False, ns=_FN)
@@ -200,7 +209,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
     """max(0, x) + min(0, α(exp(x/α) − 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: celu with alpha = 0")
-    return _apply("elu", input, alpha, 1.0, 1.0 / alpha)
+    return _act("elu", input, inplace, alpha, 1.0, 1.0 / alpha)
 
 
 @public("gelu", function=False, method=False, ns=_FN)
@@ -211,7 +220,7 @@ def gelu(input, approximate: str = "none"):
 
 def _fn(name, doc):
     def f(input, inplace: bool = False):
-        return _apply(name, input)
+        return _act(name, input, inplace)
 
     f.__name__ = name
     f.__doc__ = doc
@@ -223,8 +232,8 @@ _fn("mish", "x·tanh(softplus(x)).")
 _fn("hardsigmoid", "clamp(x/6 + ½, 0, 1).")
 _fn("hardswish", "x·clamp(x + 3, 0, 6)/6.")
 public("softsign", function=False, method=False, ns=_FN)(lambda input: _apply("softsign", input))
-public("logsigmoid", function=False, method=False, ns=_FN)(lambda input: _apply("logsigmoid", input))
-public("tanhshrink", function=False, method=False, ns=_FN)(lambda input: _apply("tanhshrink", input))
+for _n in ("logsigmoid", "tanhshrink"):
+    public(_n, function=False, method=False, ns=_FN)(lambda input, _n=_n: _apply(_n, input))
 public("sigmoid", function=False, method=False, ns=_FN)(lambda input: _apply("sigmoid", input))
 public("tanh", function=False, method=False, ns=_FN)(lambda input: _apply("tanh", input))
 
@@ -252,7 +261,7 @@ def glu(input, dim: int = -1):
 
 @public("prelu", method=True, ns=_FN)
 def prelu(input, weight):
-    """input if input > 0 else weight · input; ``weight`` has 1 element or one per channel (dim 1)."""
+    """input if input > 0 else weight · input; ``weight``: 1 element or one per channel (dim 1)."""
     from .indexing import where
 
     k = weight.numel()

@@ -62,8 +62,8 @@ def _lapack(name, f, *a):
     except np.linalg.LinAlgError as e:
         text = str(e)
         if "positive definite" in text:
-            raise RuntimeError(f"linalg.{name}: The factorization could not be completed because the "
-                               "input is not positive-definite.") from None
+            raise RuntimeError(f"linalg.{name}: The factorization could not be completed because "
+                               "the input is not positive-definite.") from None
         raise RuntimeError(f"linalg.{name}: The solver failed because the input matrix is singular "
                            f"({text}).") from None
 
@@ -148,8 +148,9 @@ def dot(input, other):
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
         a, b = input.shape[0], other.shape[0]
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a}] and src [{b}] to have "
-                           f"the same number of elements, but got {a} and {b} elements respectively")
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a}] and src [{b}] to "
+                           f"have the same number of elements, but got {a} and {b} elements "
+                           "respectively")
     return _apply("matmul", input, other)
 
 
@@ -222,8 +223,8 @@ def _parse(equation: str, ndims: tuple) -> tuple[list[str], str]:
             k = nd - (len(s) - 3)
             s = s.replace("...", ell[nell - k:] if k else "")
         elif len(s) != nd:
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does "
-                               f"not match the number of dimensions ({nd}) for an operand")
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) "
+                               f"does not match the number of dimensions ({nd}) for an operand")
         subs.append(s)
     if arrow:
         out = rhs.replace("...", ell)
@@ -242,7 +243,7 @@ def _einsum(operands, equation):
 
 
 def _einsum_grad(m, g, ops, subs, out, i):
-    """d⟨g, einsum⟩/d(operand i): einsum of g with the other operands onto operand i's subscripts."""
+    """d⟨g, einsum⟩/d(operand i): einsum of g with the other operands onto operand i's letters."""
     target = subs[i]
     others = [(s, o) for j, (s, o) in enumerate(zip(subs, ops)) if j != i]
     avail = set(out).union(*[set(s) for s, _ in others])
@@ -252,7 +253,8 @@ def _einsum_grad(m, g, ops, subs, out, i):
     size = {c: shape[k] for k, c in enumerate(target)}
     uniq = list(dict.fromkeys(target))
     present = "".join(c for c in uniq if c in avail)
-    res = m.einsum([g] + [o for _, o in others], ",".join([out] + [s for s, _ in others]) + "->" + present)
+    spec = ",".join([out] + [s for s, _ in others]) + "->" + present
+    res = m.einsum([g] + [o for _, o in others], spec)
     if len(present) < len(uniq):
         res = m.expand(m.reshape(res, tuple(size[c] if c in avail else 1 for c in uniq)),
                        tuple(size[c] for c in uniq))
@@ -322,7 +324,8 @@ def tensordot(a, b, dims=2):
     lb = list(_LETTERS[a.ndim: a.ndim + b.ndim])
     for x, y in zip(da, db):
         lb[y] = la[x]
-    out = [c for k, c in enumerate(la) if k not in da] + [c for k, c in enumerate(lb) if k not in db]
+    out = [c for k, c in enumerate(la) if k not in da]
+    out += [c for k, c in enumerate(lb) if k not in db]
     return _apply("einsum", [a, b], "".join(la) + "," + "".join(lb) + "->" + "".join(out))
 
 
@@ -349,8 +352,10 @@ def _cross(x, y, dim=-1):
 
 
 defop("cross", _cross,
-      (lambda m, g, out, x, y, dim=-1: m.cross(y, g, dim), lambda m, g, out, x, y, dim=-1: m.cross(g, x, dim)),
-      (lambda m, t, out, x, y, dim=-1: m.cross(t, y, dim), lambda m, t, out, x, y, dim=-1: m.cross(x, t, dim)),
+      (lambda m, g, out, x, y, dim=-1: m.cross(y, g, dim),
+       lambda m, g, out, x, y, dim=-1: m.cross(g, x, dim)),
+      (lambda m, t, out, x, y, dim=-1: m.cross(t, y, dim),
+       lambda m, t, out, x, y, dim=-1: m.cross(x, t, dim)),
       nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"))
 
 

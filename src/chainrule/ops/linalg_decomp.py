@@ -88,7 +88,8 @@ def _det_dx(m, g, out, x):
     return _u2(m, g * out) * _T(m, m.inv(x))
 
 
-defop("det", _det, _det_dx, lambda m, t, out, x: m.sum(_det_dx(m, m.ones_like(out), out, x) * t, (-2, -1)),
+defop("det", _det, _det_dx,
+      lambda m, t, out, x: m.sum(_det_dx(m, m.ones_like(out), out, x) * t, (-2, -1)),
       public=False, method=False, cls="LinalgDet", formula="d det A: det A · A⁻ᵀ")
 
 
@@ -221,7 +222,8 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 
 
 @public("triangular_solve")
-def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False):
     """torch.triangular_solve: (solution of op(A) X = b, a copy of A)."""
     a = A.mT if transpose else A
     x = _apply("solve_triangular", a, b, upper != transpose, True, unitriangular)
@@ -260,7 +262,7 @@ defop("cholesky", _cholesky, _chol_dx, _chol_t, public=False, method=False, cls=
 
 @public("cholesky", function=False, method=False, ns=_LA)
 def cholesky(A, *, upper: bool = False):
-    """Cholesky factor L (A = L Lᵀ) of a symmetric positive-definite matrix (lower triangle read)."""
+    """Cholesky factor L (A = L Lᵀ) of a symmetric positive-definite matrix (lower part read)."""
     return _apply("cholesky", A, upper)
 
 
@@ -311,7 +313,8 @@ def _qr_tangent(m, ts, out, x, mode="reduced"):
     q, r = out
     n = x.shape[-1]
     if mode != "reduced" or x.shape[-2] < n:
-        raise RuntimeError("linalg.qr: forward-mode derivative only for mode='reduced', nrows >= ncols")
+        raise RuntimeError("linalg.qr: forward-mode derivative only for mode='reduced' and "
+                           "nrows >= ncols")
     y = m.solve_triangular(r, t, True, False)  # dA R⁻¹
     c = m.matmul(_T(m, q), y)
     low = c * _tril_mask(m, n, x, -1)
@@ -341,16 +344,17 @@ def _eigh(x, UPLO="L"):
 
 def _gap_inverse(m, lam, like, what):
     """F_ij = 1/(λ_j − λ_i) off the diagonal, 0 on it; raises on (numerically) repeated λ."""
-    lam_raw = np.asarray(lam.data if hasattr(lam, "data") and not isinstance(lam, np.ndarray) else lam)
+    lam_raw = lam if isinstance(lam, np.ndarray) else np.asarray(lam.data)
     e_raw = lam_raw[..., None, :] - lam_raw[..., :, None]
     n = lam_raw.shape[-1]
     off = ~np.eye(n, dtype=bool)
-    scale = np.max(np.abs(lam_raw), axis=-1, keepdims=True)[..., None] + np.finfo(lam_raw.dtype).tiny
+    scale = np.max(np.abs(lam_raw), axis=-1, keepdims=True)[..., None]
+    scale = scale + np.finfo(lam_raw.dtype).tiny
     if np.any((np.abs(e_raw) <= n * np.finfo(lam_raw.dtype).eps * scale) & off):
         raise RuntimeError(
             f"{what}: the derivative is not defined for repeated (or numerically equal) "
-            f"{'eigenvalues' if 'eigh' in what else 'singular values'} when the gradient depends on "
-            "the vectors, which are not unique then (torch would return inf/nan here)")
+            f"{'eigenvalues' if 'eigh' in what else 'singular values'} when the gradient depends "
+            "on the vectors, which are not unique then (torch would return inf/nan here)")
     i = _eye(m, n, like)
     e = m.unsqueeze(lam, -2) - m.unsqueeze(lam, -1)
     return (1 - i) / (e + i)
@@ -374,7 +378,8 @@ def _eigh_tangent(m, ts, out, x, UPLO="L"):
 
 
 defop("eigh", _eigh, vjp_all=_eigh_back, jvp_all=_eigh_tangent, nout=2, public=False,
-      method=False, cls="LinalgEigh", formula="d eigh: V (diag(G_λ) + F∘(Vᵀ G_V)) Vᵀ, F_ij = 1/(λ_j − λ_i)")
+      method=False, cls="LinalgEigh",
+      formula="d eigh: V (diag(G_λ) + F∘(Vᵀ G_V)) Vᵀ, F_ij = 1/(λ_j − λ_i)")
 
 
 @public("eigh", function=False, method=False, ns=_LA)
@@ -404,8 +409,8 @@ def _svd_back(m, g, out, x, needs, full_matrices=True):
     vec = _nonzero(gu) or _nonzero(gvh)
     if full_matrices and rows != cols:
         if vec:
-            raise RuntimeError("linalg.svd: backward through U or Vh with full_matrices=True is not "
-                               "supported for non-square inputs; use full_matrices=False")
+            raise RuntimeError("linalg.svd: backward through U or Vh with full_matrices=True is "
+                               "not supported for non-square inputs; use full_matrices=False")
         u, vh, gu, gvh = u[..., :, :k], vh[..., :k, :], gu[..., :, :k], gvh[..., :k, :]
     if not vec:
         return (m.matmul(u * m.unsqueeze(gs, -2), vh),)
@@ -571,7 +576,8 @@ def _expm(x):
     a2 = a @ a
     a4 = a2 @ a2
     a6 = a4 @ a2
-    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * eye)
     v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
     r = np.linalg.solve(v - u, v + u)
     for k in range(int(s.max()) if s.size else 0):

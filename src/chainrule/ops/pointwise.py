@@ -51,11 +51,13 @@ def _w(m, c, a, b):
 defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + y * alpha,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
-      ELEMENTWISE, nin=2, saves=(), saves_out=False, formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
+      ELEMENTWISE, nin=2, saves=(), saves_out=False,
+      formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
 defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - y * alpha,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
-      ELEMENTWISE, nin=2, saves=(), saves_out=False, formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
+      ELEMENTWISE, nin=2, saves=(), saves_out=False,
+      formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
 defop("mul", lambda x, y: x * y,
       (lambda m, g, out, x, y: g * y,
        lambda m, g, out, x, y: g * x),
@@ -71,7 +73,8 @@ defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves
 def _pow_dx(m, g, out, x, y):
     if not hasattr(y, "shape"):  # Python scalar exponent
         return g * 0 if y == 0 else _nz(m, g, g * (y * x ** (y - 1)))
-    return _nz(m, g, _w(m, y == 0, 0.0, g * (y * x ** (y - 1))))  # d/dx x^0 = 0 even at x = 0, as torch
+    # d/dx x^0 = 0 even at x = 0, as torch
+    return _nz(m, g, _w(m, y == 0, 0.0, g * (y * x ** (y - 1))))
 
 
 def _pow_dy(m, g, out, x, y):
@@ -82,7 +85,8 @@ def _pow_dy(m, g, out, x, y):
 
 
 defop("pow", _quiet(lambda x, y: np.power(x, y)), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
-      variant=lambda a, kw: 0 if not hasattr(a[1], "shape") else (2 if not hasattr(a[0], "shape") else 1),
+      variant=lambda a, kw: (0 if not hasattr(a[1], "shape")
+                             else (2 if not hasattr(a[0], "shape") else 1)),
       formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))
 
 # ---- binary selections -------------------------------------------------------------------------
@@ -236,7 +240,8 @@ defop("atan2", _quiet(lambda x, y: np.arctan2(x, y)),
       formula=("d atan2(u, v)/du = v/(u² + v²)", "d atan2(u, v)/dv = −u/(u² + v²)"))
 public("arctan2")(lambda input, other: _apply("atan2", input, other))
 defop("hypot", lambda x, y: np.hypot(x, y),
-      (lambda m, g, out, x, y: _nz(m, g, g * x / out), lambda m, g, out, x, y: _nz(m, g, g * y / out)),
+      (lambda m, g, out, x, y: _nz(m, g, g * x / out),
+       lambda m, g, out, x, y: _nz(m, g, g * y / out)),
       ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"))
 defop("logaddexp", lambda x, y: np.logaddexp(x, y),
       (lambda m, g, out, x, y: g * m.exp(x - out), lambda m, g, out, x, y: g * m.exp(y - out)),
@@ -369,9 +374,11 @@ defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
 
 
 @public("allclose")
-def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
     """Whether every element of ``input`` is close to ``other`` (see ``isclose``)."""
-    return bool(_apply("isclose", input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
+    close = _apply("isclose", input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return bool(close.data.all())
 
 
 @public("equal")

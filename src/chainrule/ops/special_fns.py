@@ -40,7 +40,8 @@ def _poly(x, coef):
 
 def _f64(x):
     x = np.asarray(x)
-    return x.astype(np.float64) if x.dtype != np.float64 else x, x.dtype if x.dtype.kind == "f" else None
+    dt = x.dtype if x.dtype.kind == "f" else None
+    return (x.astype(np.float64) if x.dtype != np.float64 else x), dt
 
 
 def _back(r, dt):
@@ -131,7 +132,8 @@ def _tanpi(x):
     return np.tan(np.pi * r)
 
 
-_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156, -3617 / 122400)
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156,
+             -3617 / 122400)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 

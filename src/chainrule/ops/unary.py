@@ -234,8 +234,9 @@ def ndtr(input):
 
 
 # ---- NumPy-style aliases and small composites torch also has -------------------------------------
-for _alias, _row in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"), ("arcsinh", "asinh"),
-                     ("arccosh", "acosh"), ("arctanh", "atanh"), ("fix", "trunc"),
+for _alias, _row in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"),
+                     ("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh"),
+                     ("fix", "trunc"),
                      ("absolute", "abs"), ("sgn", "sign")):
     public(_alias)(lambda input, _r=_row: _apply(_r, input))
 
