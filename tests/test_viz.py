@@ -161,10 +161,31 @@ def test_collapse_repeated_layers():
     small = viz.graph(loss, params=params, max_nodes=20)
     labels, kinds, edges = parse(small.dot)
     groups = [v for k, v in labels.items() if "box3d" in kinds[k]]
-    assert groups == [("12 × [MatmulBackward0 → AddBackward0 → TanhBackward0] → SumBackward0\n"
-                      "37 ops collapsed\nparams: layers.{0–11}.weight, layers.{0–11}.bias")]
-    assert len(labels) == 2 and len(edges) == 1
-    assert viz.graph(loss, params=params, collapse=False, max_nodes=5).nodes.__len__() == 62
+    assert groups == [("12 × [MatmulBackward0 → AddBackward0 → TanhBackward0]\n36 ops collapsed\n"
+                       "params: layers.{0–11}.weight, layers.{0–11}.bias")]
+    t = by_title(labels)
+    assert set(t) == {groups[0].split("\n")[0], "SumBackward0", "loss"}
+    assert edges == {(t[groups[0].split("\n")[0]], t["SumBackward0"]),
+                     (t["SumBackward0"], t["loss"])}
+    assert len(viz.graph(loss, params=params, collapse=False, max_nodes=5).nodes) == 62
+
+
+def test_collapse_a_cnn_step():
+    nn = cr.nn
+    cr.manual_seed(0)
+    blocks = []
+    for i in range(6):
+        blocks += [nn.Conv2d(8 if i else 3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()]
+    model = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    loss = nn.functional.cross_entropy(model(cr.randn(4, 3, 16, 16)), cr.tensor([1, 2, 3, 4]))
+    full = viz.graph(loss, params=model, collapse=False)
+    n_params = len(list(model.parameters()))
+    assert sum(n.kind == "leaf" for n in full.nodes) == n_params == 26
+    g = viz.graph(loss, params=model, max_nodes=20)
+    titles = [n.title for n in g.nodes if n.kind == "group"]
+    block = [t for t in titles if t.startswith("6 × [")]
+    assert len(block) == 1 and "ConvolutionBackward0" in block[0] and "Relu" in block[0]
+    assert len(g.nodes) <= 8 and not any(n.kind == "leaf" for n in g.nodes)
 
 
 def test_collapse_keeps_branches():
@@ -176,12 +197,15 @@ def test_collapse_keeps_branches():
     out = (a * b).sum()
     labels, kinds, edges = parse(viz.graph(out, collapse=True).dot)
     groups = {v.split("\n")[0]: k for k, v in labels.items() if "box3d" in kinds[k]}
-    assert sorted(groups) == ["5 × [SinBackward0]", "MulBackward0 → 5 × [CosBackward0]"]
-    t = by_title(labels)
-    sin, cos = groups["5 × [SinBackward0]"], groups["MulBackward0 → 5 × [CosBackward0]"]
-    assert edges == {(t["x"], sin), (t["x"], cos), (sin, t["MulBackward0"]),
-                     (cos, t["MulBackward0"]), (t["MulBackward0"], t["SumBackward0"]),
-                     (t["SumBackward0"], t["out"])}
+    assert sorted(groups) == ["5 × [CosBackward0]", "5 × [SinBackward0]"]
+    sin, cos = groups["5 × [SinBackward0]"], groups["5 × [CosBackward0]"]
+    named = {v.split("\n")[0]: k for k, v in labels.items() if not v.startswith("MulBackward0")}
+    x_id = named["x"]
+    muls = [k for k, v in labels.items() if v.startswith("MulBackward0")]
+    times2 = next(m for m in muls if (x_id, m) in edges)  # x * 2
+    prod = next(m for m in muls if m != times2)  # a * b
+    assert edges == {(x_id, sin), (x_id, times2), (times2, cos), (sin, prod), (cos, prod),
+                     (prod, named["SumBackward0"]), (named["SumBackward0"], named["out"])}
 
 
 def test_tree_text():
@@ -250,3 +274,22 @@ def test_missing_graphviz_names_the_package(monkeypatch, tmp_path):
 def test_non_tensor_argument():
     with pytest.raises(TypeError, match="expected Tensors"):
         viz.graph([1.0])
+
+
+def test_deep_graph_no_recursion_and_bounded_text():
+    x = cr.tensor([0.5], dtype=cr.float64, requires_grad=True)
+    y = x
+    for _ in range(3000):
+        y = y * 1.0001
+    g = viz.graph(y, collapse=False)
+    assert len(g.nodes) == 3002 and len(g.edges) == 3001
+    small = viz.graph(y)  # default max_nodes: one box
+    assert [n.title for n in small.nodes if n.kind == "group"] == ["3000 × [MulBackward0]"]
+    t = viz.tree(y)
+    lines = t.splitlines()
+    assert len(lines) > 3000 and max(len(s) for s in lines) < 3 * 24 + 80
+    assert sum("x (1,) float64 leaf" in s for s in lines) == 1
+    assert sum("(constant or input that needs no grad)" in s for s in lines) == 3000
+    with cr.explain() as ex:
+        y.backward()
+    assert len(ex.steps) == 3001 and abs(x.grad.item() - 1.0001 ** 3000) < 1e-9
