@@ -430,10 +430,26 @@ def _matmul(op, tensors, kw, level):
     to = max(nx, ny)
     x = _pad(x, nx, to) if bx else x
     y = _pad(y, ny, to) if by else y
-    r = _apply("matmul", x, y)
+    if bx != by and (y if bx else x).ndim == 2:
+        r = _fold_matmul(x, y, bx)
+    else:
+        r = _apply("matmul", x, y)
     if squeeze:
         r = _apply("squeeze", r, (-2, -1) if len(squeeze) == 2 else squeeze[0])
     return r
+
+
+def _fold_matmul(x, y, x_batched: bool):
+    """Batched (B, …, n, k) @ plain (k, m) as ONE (B·…·n, k) @ (k, m) product (and the mirror
+    case through transposes): a stack of matrix-vector products would not use BLAS-3."""
+    if x_batched:
+        lead = tuple(x.shape[:-1])
+        r = _apply("matmul", _apply("reshape", x, (-1, x.shape[-1])), y)
+        return _apply("reshape", r, lead + (y.shape[-1],))
+    yt = _apply("transpose", y, -1, -2)  # (B, …, m, k)
+    lead = tuple(yt.shape[:-1])
+    r = _apply("matmul", _apply("reshape", yt, (-1, yt.shape[-1])), _apply("transpose", x, 0, 1))
+    return _apply("transpose", _apply("reshape", r, lead + (x.shape[0],)), -1, -2)
 
 
 def _index_items(index):
