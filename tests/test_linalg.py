@@ -224,3 +224,14 @@ def test_einsum_forms_values_and_grads_match_torch(eq, shapes):
     gt = torch.autograd.grad(ot, t, torch.tensor(u))
     for a, b in zip(gc, gt):
         np.testing.assert_allclose(a.data, b.numpy(), atol=1e-12)
+
+
+def test_matrix_rank_matches_torch():
+    rng = np.random.default_rng(7)
+    low = rng.standard_normal((2, 5, 2)) @ rng.standard_normal((2, 2, 4))  # rank 2
+    for a, k in ((np.array([[1.0, 2.0], [2.0, 4.0]]), {}), (low, {}), (low, {"atol": 1e-3}),
+                 (rng.standard_normal((3, 4)), {"rtol": 0.5})):
+        ours = LA.matrix_rank(t64(a), **k)
+        theirs = torch.linalg.matrix_rank(torch.tensor(a), **k)
+        assert ours.dtype == cr.int64
+        np.testing.assert_array_equal(ours.data, theirs.numpy())

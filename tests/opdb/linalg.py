@@ -118,3 +118,10 @@ OPS = [
     OpInfo("matrix_exp", lambda m, x: m.linalg.matrix_exp(x),
            lambda r: [S(randn(r, 3, 3) * 0.5), S(randn(r, 2, 3, 3)), S(randn(r, 2, 2) * 4)]),
 ]
+OPS += [
+    OpInfo("multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]),
+           lambda r: [S(randn(r, 3, 4), randn(r, 4, 5), randn(r, 5)), S(randn(r, 4), randn(r, 4, 2), randn(r, 2, 3))],
+           covers=("matmul",)),
+    OpInfo("vecdot", lambda m, x, y: m.linalg.vecdot(x, y), lambda r: [S(randn(r, 3, 4), randn(r, 4))],
+           covers=("mul",)),
+]

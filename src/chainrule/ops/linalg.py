@@ -374,4 +374,37 @@ def linalg_cross(input, other, *, dim=-1):
     return _apply("cross", input, other, dim)
 
 
-from . import linalg_decomp  # noqa: F401  (decompositions, solvers, matrix functions)
+@public("multi_dot", function=False, method=False, ns=_LA)
+def multi_dot(tensors):
+    """Product of a chain of matrices (the first and last may be 1-D), left to right."""
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for k, t in enumerate(tensors):
+        if t.ndim not in (1, 2) or (t.ndim == 1 and 0 < k < len(tensors) - 1):
+            raise RuntimeError(f"multi_dot(): tensor {k} must be 2D (1D allowed first or last), "
+                               f"got {t.ndim}D")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = _apply("matmul", out, t)
+    return out
+
+
+@public("vecdot", function=False, method=False, ns=_LA)
+def vecdot(x, y, *, dim: int = -1):
+    """Dot product of vectors along ``dim`` (broadcasting the other dimensions)."""
+    return (x * y).sum(dim)
+
+
+@public("matrix_rank", function=False, method=False, ns=_LA)
+def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
+    """Number of singular values above max(atol, rtol·σ_max) (int64, not differentiable)."""
+    from .._creation import tensor
+
+    s = np.linalg.svd(A.data, compute_uv=False)
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else max(A.shape[-2:]) * np.finfo(s.dtype).eps
+    cut = np.maximum(atol or 0.0, rtol * (s[..., :1] if s.shape[-1] else 0))
+    return tensor(np.sum(s > cut, axis=-1).astype(np.int64))
+
+
+from . import linalg_decomp  # noqa: E402,F401  (decompositions, solvers, matrix functions)
