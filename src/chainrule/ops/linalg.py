@@ -407,4 +407,4 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
     return tensor(np.sum(s > cut, axis=-1).astype(np.int64))
 
 
-from . import linalg_decomp  # noqa: E402,F401  (decompositions, solvers, matrix functions)
+from . import linalg_decomp  # noqa: F401  (decompositions, solvers, matrix functions)
