@@ -35,16 +35,16 @@ if os.environ.get(_MARK) != "1":  # re-exec before anything imports NumPy
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]],
               _clean_env())
 
-import argparse  # noqa: E402
-import glob  # noqa: E402
-import importlib  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
+import argparse
+import glob
+import importlib
+import platform
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _harness import Bench, Skip, median_time  # noqa: E402
+from _harness import Bench, Skip, median_time
 
 PEERS = ("chainrule", "torch", "autograd")
 
@@ -53,8 +53,8 @@ def _settings() -> list[str]:
     import numpy as np
 
     lines = [
-        f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"{platform.machine()} {os.cpu_count()} cpus ({platform.processor() or 'cpu'})",
+        (f"python {platform.python_version()}, numpy {np.__version__}, "
+         f"{platform.machine()} {os.cpu_count()} cpus ({platform.processor() or 'cpu'})"),
         "env: " + ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in _THREAD_VARS + _UNSET_VARS),
     ]
     try:
@@ -66,8 +66,9 @@ def _settings() -> list[str]:
     except ImportError:
         lines.append("torch: not installed")
     try:
-        import autograd  # noqa: F401
         from importlib.metadata import version
+
+        import autograd  # noqa: F401
 
         lines.append(f"HIPS autograd {version('autograd')}")
     except ImportError:
@@ -78,9 +79,8 @@ def _settings() -> list[str]:
 
 def _blas_info() -> str:
     try:
-        from threadpoolctl import threadpool_info
-
         import numpy  # noqa: F401  (load its BLAS first)
+        from threadpoolctl import threadpool_info
 
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         np_infos = [i for i in infos if "numpy" in i.get("filepath", "")] or infos
