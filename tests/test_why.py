@@ -101,6 +101,21 @@ def test_non_leaf_without_retain_grad():
     np.testing.assert_allclose(h2.grad.data, [6.0, 12.0])
 
 
+def test_non_leaf_pitfalls_cast_and_parameter_update():
+    w = cr.tensor([1.0, 2.0], requires_grad=True).double()  # a cast makes a non-leaf
+    loss = (w * w).sum()
+    d = why(w, loss)
+    assert d.kind == "non_leaf" and "grad_fn=ToCopyBackward0" in str(d)
+    assert "create w with dtype= and requires_grad=True instead" in str(d)
+    p = cr.tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    p = p - 0.1 * p.grad  # the classic mistake: p is no longer a leaf
+    loss = (p * p).sum()
+    loss.backward()
+    d = why(p, loss)
+    assert d.kind == "non_leaf" and "update it in place under no_grad (p -= lr * p.grad)" in str(d)
+
+
 def test_not_on_any_path():
     x = cr.tensor([1.0, 2.0], requires_grad=True, name="x")
     other = cr.tensor([3.0], requires_grad=True, name="other")

@@ -219,10 +219,20 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
                          f"from the leaves {', '.join(leaves) or '(none)'}, not from {nx}"
                          + _hint())
     if x.grad_fn is not None and not x.retains_grad:
+        op = getattr(x.grad_fn.op, "name", "")
+        if op in ("to_dtype", "clone", "contiguous"):
+            hint = (f". A cast or copy after requires_grad=True (e.g. .double()) makes a new "
+                    f"non-leaf: create {nx} with dtype= and requires_grad=True instead")
+        elif op in ("sub", "add", "mul", "div"):
+            hint = (f". If {nx} is a parameter that was updated with `{nx} = {nx} - lr * "
+                    f"{nx}.grad`, that made a new non-leaf: update it in place under no_grad "
+                    f"({nx} -= lr * {nx}.grad)")
+        else:
+            hint = ""
         return Diagnosis("non_leaf", f"{nx} is a non-leaf tensor (grad_fn={x.grad_fn.name()}): "
                          ".grad is only filled for leaves. Call "
                          f"{nx}.retain_grad() before backward, or use "
-                         f"chainrule.autograd.grad(loss, {nx})")
+                         f"chainrule.autograd.grad(loss, {nx})" + hint)
     return _zero(x, nx, loss, edges)
 
 
