@@ -137,20 +137,19 @@ _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 /
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def _shift_up(x, low_bound, fill):
+    """z = x + n with n the smallest count making z >= low_bound, and the n added terms x + k
+    (as a (K, …) array, ``fill`` where k >= n) — the recurrences of lgamma and digamma."""
+    n = np.maximum(np.ceil(low_bound - x), 0.0)
+    kmax = int(n.max()) if n.size else 0
+    ks = np.arange(kmax, dtype=x.dtype).reshape((kmax,) + (1,) * x.ndim)
+    terms = np.where(ks < n, x + ks, fill)
+    return x + n, terms
+
+
 def _lgamma_pos(x):  # x >= 0.5
-    shift = np.zeros_like(x)
-    prod = np.ones_like(x)
-    z = x.copy()
-    for _ in range(12):  # shift up to z >= 12
-        low = z < 12.0
-        if not low.any():
-            break
-        prod = np.where(low, prod * z, prod)
-        z = np.where(low, z + 1.0, z)
-        if _ % 4 == 3:  # fold the product into a log before it overflows
-            shift = shift + np.log(prod)
-            prod = np.ones_like(x)
-    shift = shift + np.log(prod)
+    z, terms = _shift_up(x, 12.0, 1.0)
+    shift = np.log(np.prod(terms, axis=0)) if terms.shape[0] else 0.0  # ≤ 12 factors < 24
     iz = 1.0 / z
     iz2 = iz * iz
     s = np.zeros_like(z)
@@ -177,12 +176,8 @@ _DIG = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12, -361
 
 
 def _digamma_pos(x):  # x >= 0.5
-    acc = np.zeros_like(x)
-    z = x.copy()
-    for _ in range(10):
-        low = z < 10.0
-        acc = acc - np.where(low, 1.0 / z, 0.0)
-        z = np.where(low, z + 1.0, z)
+    z, terms = _shift_up(x, 10.0, np.inf)  # 1/inf = 0 past each element's own count
+    acc = -np.sum(1.0 / terms, axis=0) if terms.shape[0] else 0.0
     iz2 = 1.0 / (z * z)
     s = np.zeros_like(z)
     for c in reversed(_DIG):
