@@ -608,8 +608,8 @@ def _collapse(g: Graph, min_chain: int = 4) -> None:
         if reps < 2:
             fold(chain)
             continue
-        for seg in (chain[:o], chain[o + reps * p:]):
-            if len(seg) >= min_chain:
+        for seg in (chain[:o], chain[o + reps * p:]):  # short ends stay visible, for context
+            if len(seg) > 3 * min_chain:
                 fold(seg)
         fold(chain[o:o + reps * p])
     if not fold.drop:
