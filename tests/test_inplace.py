@@ -336,3 +336,24 @@ def test_advanced_setitem_requires_matching_dtypes(m):
     xi = m.zeros(3, dtype=m.int64)
     xi[1] = 2.7
     assert _np(x).tolist() == [1.5, 0.0, 0.0] and _np(xi).tolist() == [0, 2, 0]
+
+
+def test_views_taken_before_an_inplace_change_of_their_base_see_the_new_history():
+    def f(m, x, w):
+        y = x * 1.0
+        v, a = y[0], y[1:, 2]
+        y.mul_(w)  # v and a were made before: their history must now go through the mul
+        a.exp_()  # a sibling view changes y again
+        return v * 2.0, y
+
+    _same(f, X, W)
+
+
+def test_view_of_a_constant_joins_the_graph_when_its_base_does():
+    def f(m, x, w):
+        z = m.zeros(3, 4, dtype=m.float64)
+        u = z[1:]
+        z.copy_(x * w)
+        return u * 1.0
+
+    _same(f, X, W)

@@ -15,6 +15,8 @@ _SCALARS = (int, float, bool)
 FW_LEVELS = [0]
 #: set by anomaly mode / explain to observe node creation: callable(node) or None
 ON_NODE: list = [None]
+#: set by ops.inplace: callable(view) regenerating a view's grad_fn after its base changed in place
+ON_VIEW: list = [None]
 #: number of active vmap / batched-gradient levels; batched inputs are only looked for when non-zero
 VMAP = [0]
 
@@ -71,6 +73,10 @@ def apply(op, *args, **kw):
             arrays.append(a.data)
             if a._rg:
                 rg = True
+            elif a._x is not None and ON_VIEW[0] is not None and a._x.get("is_view"):
+                ON_VIEW[0](a)  # its base may have joined a graph in place since the view was made
+                if a._rg:
+                    rg = True
         elif type(a) is float or type(a) is int:
             arrays.append(a)
         else:
@@ -138,6 +144,8 @@ def _record(op, tensors, kw, out) -> Node:
         if isinstance(a, Tensor):
             vc = a._vc
             if vc is not None and vc[0]:
+                if a._x is not None and a._x.get("is_view") and ON_VIEW[0] is not None:
+                    ON_VIEW[0](a)  # a view whose base was modified in place: refresh its grad_fn
                 if ver is None:
                     ver = [0 if isinstance(t, Tensor) else None for t in tensors]
                 ver[i] = vc[0]
@@ -160,7 +168,7 @@ def _share_version(view: Tensor, base) -> None:
         if base._vc is None:
             base._vc = [0]
         view._vc = base._vc
-        view._x = {"is_view": True, "base": base}
+        view._x = {"is_view": True, "base": base, "ver": base._vc[0]}
 
 
 def _promote(arrays: list, policy: str, op) -> list:

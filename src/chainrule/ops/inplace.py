@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype, _ns
+from .. import _dispatch, _dtype, _ns
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import _state
 from . import PUBLIC, public
@@ -101,6 +101,8 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
     if not isinstance(self, Tensor):
         raise TypeError(f"in-place op expected a Tensor, got {type(self).__name__}")
     base = _root(self)
+    if base is not None and _state.enabled:
+        _refresh_view(self)
     graph = _wants_graph(self, args, kw)
     _check_target(self, base, graph)
     src = _alias(self, copy=graph and reads_self)
@@ -118,6 +120,8 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
         )
     np.copyto(self.data, rd, casting="unsafe")
     self._bump()
+    if self._x is not None and "ver" in self._x:
+        self._x["ver"] = self._vc[0]  # its history is set right below
     node = res.grad_fn
     if node is not None:
         if node.out is rd and rd.dtype == self.data.dtype and _reads_out(node):
@@ -224,6 +228,26 @@ defop(
         "CopySlices: the gradient at the view's elements",
     ),
 )
+
+
+def _refresh_view(view: Tensor) -> None:
+    """After an in-place change of its base (or a sibling view), a view's history is a gather of
+    its elements from the base's current history (torch regenerates it the same way)."""
+    x = view._x
+    now = view._vc[0]
+    if x.get("ver") == now or not _state.enabled:
+        return
+    x["ver"] = now
+    base = _root(view)
+    if base is None or base.grad_fn is None or view.grad_fn is base.grad_fn:
+        return
+    b = _make(base.data, base.grad_fn, base._nr)
+    b._rg = True
+    v = _ns.take(b, _positions(base.data, view.data))
+    view.grad_fn, view._nr, view._rg = v.grad_fn, 0, True
+
+
+_dispatch.ON_VIEW[0] = _refresh_view
 
 
 def _copy_slices(view: Tensor, base: Tensor, res: Tensor) -> None:
