@@ -57,7 +57,7 @@ OPS = [
                       S(randn(r, 2, 3, 2), _probs(r, 2, 3, 2), pos(r, 3), nograd=(2,), label_smoothing=0.3,
                         reduction="none"),
                       S(randn(r, 3), np.array(2))],
-           covers=("log_softmax", "take_along_dim")),
+           covers=("cross_entropy_idx", "log_softmax")),
     OpInfo("binary_cross_entropy", _f("binary_cross_entropy"),
            lambda r: [S(_unit(r, 3, 4), _unit(r, 3, 4)),
                       S(_unit(r, 5), _unit(r, 5), pos(r, 5), nograd=(2,), reduction="none")],

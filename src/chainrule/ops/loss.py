@@ -14,6 +14,7 @@ import numpy as np
 from .. import _ns
 from .._tensor import Tensor, _make
 from . import public
+from ._table import A, defop
 
 
 def _legacy(size_average, reduce, reduction: str) -> str:
@@ -168,22 +169,97 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             n = input.numel() // c if input.ndim else 1
             return _ns.sum(loss) / n
         return _reduce(loss, reduction)
-    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing == 0:
-        return nll
     t = _targets("cross_entropy", input, target, cdim)
     keep = t != ignore_index
-    lw = logp if weight is None else logp * _ns.reshape(weight, wshape)
-    smooth = -_ns.sum(lw, cdim) * _const(keep, input)
+    safe = np.where(keep, t, 0)
+    bad = (safe < 0) | (safe >= c)
+    if np.any(bad):
+        raise IndexError(f"Target {int(safe[bad].flat[0])} is out of bounds.")
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
+                           f"got weight tensor of shape: {list(weight.shape)}")
+    w = np.ones(c) if weight is None else weight.data.astype(np.float64)
+    wt = w[safe] * keep
+    eps = float(label_smoothing)
+    hot = -(1 - eps) * wt
+    roww = -(eps / c) * w if eps else None
+    denom = float(wt.sum())
+    x = input if input.ndim >= 2 else _ns.unsqueeze(input, 0)
+    one = input.ndim < 2
+    if one:
+        safe, hot, keep = safe[None], hot[None], keep[None]
+    loss = _ns.cross_entropy_idx(x, safe, hot, keep.astype(np.float64), roww, reduction, denom)[0]
+    return _ns.squeeze(loss, 0) if one and reduction == "none" else loss
+
+
+# ---- fused cross entropy with class indices --------------------------------------------------------
+# Per element, with a = ∂loss/∂log p (one-hot part ``hot`` at the target, dense part ``roww`` from
+# label smoothing): loss = Σ_c a_c log p_c, and d loss/dx = a − p·Σ_c a_c. The log-probabilities are
+# a second, non-differentiable output kept for backward.
+def _ce_fwd(x, target, hot, keep, roww, reduction, denom):
+    from .nn import _log_softmax
+
+    logp = _log_softmax(x, 1)
+    picked = np.take_along_axis(logp, target[:, None], 1)[:, 0]
+    loss = picked * hot.astype(x.dtype, copy=False)
+    if roww is not None:
+        loss += keep * np.tensordot(roww, logp, axes=([0], [1]))
     if reduction == "mean":
-        if weight is None:
-            denom = keep.sum()
-        else:
-            denom = weight.data.astype(np.float64)[np.where(keep, t, 0)][keep].sum()
-        smooth = _ns.sum(smooth) / _const(denom, input)
-    else:
-        smooth = _reduce(smooth, reduction)
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+        return np.asarray(loss.sum() / denom, dtype=x.dtype), logp
+    if reduction == "sum":
+        return np.asarray(loss.sum(), dtype=x.dtype), logp
+    if reduction != "none":
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return loss, logp
+
+
+def _ce_dense(x, target, hot, keep, roww):
+    """a = ∂loss/∂log p as a dense array shaped like ``x`` (for the graph-building paths)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    a = np.zeros(tuple(x.shape)) if roww is None else keep[:, None] * roww.reshape(shape)
+    np.put_along_axis(a, target[:, None], np.take_along_axis(a, target[:, None], 1) + hot[:, None], 1)
+    return a
+
+
+def _ce_scale(m, g, reduction, denom):
+    return g / denom if reduction == "mean" else g
+
+
+def _ce_vjp(m, gs, out, x, needs, target, hot, keep, roww, reduction, denom):
+    s = _ce_scale(m, gs[0], reduction, denom)
+    suma = hot if roww is None else hot + keep * roww.sum()
+    if m is A:
+        dx = np.exp(out[1])
+        coef = -suma * s
+        dx *= coef[:, None].astype(dx.dtype, copy=False)
+        t = target[:, None]
+        hs = (hot * s)[:, None]
+        np.put_along_axis(dx, t, np.take_along_axis(dx, t, 1) + hs, 1)
+        if roww is not None:
+            dx += ((keep * s)[:, None] * roww.reshape((1, -1) + (1,) * (x.ndim - 2))).astype(dx.dtype)
+        return (dx,)
+    p = m.softmax(x, 1)
+    sg = m.unsqueeze(s, 1) if reduction == "none" else s
+    a = _make(_ce_dense(x, target, hot, keep, roww).astype(x.data.dtype))
+    return ((a - p * _make(suma[:, None].astype(x.data.dtype))) * sg,)
+
+
+def _ce_jvp(m, ts, out, x, target, hot, keep, roww, reduction, denom):
+    t = ts[0]
+    p = m.exp(out[1])
+    dt = x.data.dtype
+    suma = hot if roww is None else hot + keep * roww.sum()
+    a = _make(_ce_dense(x, target, hot, keep, roww).astype(dt))
+    dl = m.sum(t * a, 1) - _make(suma.astype(dt)) * m.sum(p * t, 1)
+    if reduction == "none":
+        return dl, None
+    tot = m.sum(dl)
+    return (tot / denom if reduction == "mean" else tot), None
+
+
+defop("cross_entropy_idx", _ce_fwd, vjp_all=_ce_vjp, jvp_all=_ce_jvp, nin=1, nout=2, nondiff_out=(1,),
+      cls="CrossEntropyLoss", public=False, method=False,
+      formula="loss = Σ_c a_c·log_softmax(x)_c; dx = a − softmax(x)·Σ_c a_c")
 
 
 def _clamped_log(x: Tensor) -> Tensor:

@@ -20,8 +20,10 @@ def _softmax(x, dim, dtype=None):
     if x.ndim == 0:
         return np.ones_like(x)
     d = _wrap_dim(dim, x.ndim, "softmax")
-    e = np.exp(x - np.amax(x, axis=d, keepdims=True))
-    return e / np.sum(e, axis=d, keepdims=True)
+    e = x - np.amax(x, axis=d, keepdims=True)
+    np.exp(e, out=e)  # in place: large temporaries cost page faults
+    e /= np.sum(e, axis=d, keepdims=True)
+    return e
 
 
 def _log_softmax(x, dim, dtype=None):
@@ -33,19 +35,29 @@ def _log_softmax(x, dim, dtype=None):
         return np.zeros_like(x)
     d = _wrap_dim(dim, x.ndim, "log_softmax")
     s = x - np.amax(x, axis=d, keepdims=True)
-    return s - np.log(np.sum(np.exp(s), axis=d, keepdims=True))
+    s -= np.log(np.sum(np.exp(s), axis=d, keepdims=True))
+    return s
 
 
 # softmax's Jacobian is symmetric, so the same formula serves both modes
 def _softmax_rule(m, g, out, x, dim, dtype=None):
     if x.ndim == 0:
         return g * 0
+    if m is A:  # one temporary instead of three
+        r = g - np.sum(g * out, axis=dim, keepdims=True)
+        r *= out
+        return r
     return out * (g - m.sum(g * out, dim=dim, keepdim=True))
 
 
 def _log_softmax_dx(m, g, out, x, dim, dtype=None):
     if x.ndim == 0:
         return g * 0
+    if m is A:
+        r = np.exp(out)
+        r *= -np.sum(g, axis=dim, keepdims=True)
+        r += g
+        return r
     return g - m.exp(out) * m.sum(g, dim=dim, keepdim=True)
 
 
