@@ -163,3 +163,34 @@ def test_decorator_form_and_bad_method():
     np.testing.assert_allclose(x.grad.data, [12.0], rtol=1e-9)
     with pytest.raises(ValueError, match="method must be"):
         numerical(np.exp, method="forward")
+
+
+def test_two_outputs_reverse_and_forward():
+    op = numerical(lambda a: (np.sin(a), a ** 2), name="sin_and_square", elementwise=True)
+    x = f64([0.3, -1.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        s, q = op(x)
+        (2 * s + 3 * q).sum().backward()
+        np.testing.assert_allclose(x.grad.data, 2 * np.cos(x.data) + 6 * x.data, rtol=1e-12)
+        with fwad.dual_level():
+            ts = op(fwad.make_dual(x.detach(), cr.tensor([1.0, 2.0], dtype=cr.float64)))
+            t0, t1 = (fwad.unpack_dual(t).tangent.data for t in ts)
+    np.testing.assert_allclose(t0, np.cos(x.data) * [1.0, 2.0], rtol=1e-12)
+    np.testing.assert_allclose(t1, 2 * x.data * [1.0, 2.0], rtol=1e-12)
+
+
+def test_function_opt_in_forward_mode():
+    class LogCosh(cr.autograd.Function):
+        numerical = {"method": "central", "elementwise": True}
+
+        @staticmethod
+        def forward(ctx, x):
+            return x.cosh().log()
+
+    x = f64([0.2, 1.5], rg=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalDerivativeWarning)
+        with fwad.dual_level():
+            t = fwad.unpack_dual(LogCosh.apply(fwad.make_dual(x, cr.ones(2, dtype=cr.float64))))
+    np.testing.assert_allclose(t.tangent.data, np.tanh(x.data), rtol=1e-8)
