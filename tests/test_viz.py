@@ -261,7 +261,7 @@ def test_svg_and_render(tmp_path):
 def test_missing_graphviz_names_the_package(monkeypatch, tmp_path):
     _x, _y, z = seed_graph()
     g = viz.graph(z)
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(viz.GraphvizNotFound, match="apt-get install graphviz") as e:
         g.svg()
     assert "brew install graphviz" in str(e.value)

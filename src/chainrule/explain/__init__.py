@@ -24,17 +24,18 @@ import html as _html
 import re
 import sys
 import types
-from collections.abc import Callable
 
 import numpy as np
-from typing_extensions import Self
 
-from . import viz
-from ._tensor import Tensor
-from .autograd import engine as _engine
-from .autograd.graph import AccumulateGrad, Node
+from .. import viz
+from .._tensor import Tensor
+from ..autograd import engine as _engine
+from ..autograd.graph import AccumulateGrad, Node
+from ._accumulation import Accumulation, accumulation
+from ._page import _PAGE
 
 __all__ = ["Accumulation", "Explain", "Step", "accumulation"]
+
 
 
 def _arr(g):
@@ -119,7 +120,7 @@ class Explain:
         self._active = False
 
     # ---- recording ------------------------------------------------------------------------
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Explain:  # noqa: PYI034
         if self._active:
             raise RuntimeError("explain(): this recording is already active")
         self._active = True
@@ -391,219 +392,6 @@ class Explain:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(page)
         return page
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; }}
-h1 {{ font-size: 20px; }}
-#wrap {{ display: flex; gap: 24px; align-items: flex-start; flex-wrap: wrap; }}
-#graph {{ border: 1px solid #ccc; padding: 8px; background: #fafafa; overflow: auto;
-          max-width: 48%; }}
-#graph g.node {{ cursor: pointer; }}
-#graph g.node.sel polygon, #graph g.node.sel rect, #graph g.node.sel path {{
-  stroke: #d62728; stroke-width: 3px; }}
-#steps {{ border-collapse: collapse; font-size: 13px; }}
-#steps th, #steps td {{ border: 1px solid #ccc; padding: 3px 6px; text-align: left;
-                        vertical-align: top; }}
-#steps th {{ background: #eee; }}
-#steps tr {{ cursor: pointer; }}
-#steps tr.hl td {{ background: #ffe08a; }}
-p.note {{ color: #555; font-size: 13px; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<p class="note">{n} steps, in the order the engine ran them. Each op passes on
-<i>incoming gradient × local derivative</i> (the vector-Jacobian product) to each of its inputs.
-Click a node of the graph or a row of the table.</p>
-<div id="wrap">
-<div id="graph">{svg}</div>
-<table id="steps"><thead><tr>{head}</tr></thead><tbody>
-{rows}
-</tbody></table>
-</div>
-<script>
-(function () {{
-  var rows = Array.prototype.slice.call(document.querySelectorAll('#steps tbody tr'));
-  var nodes = Array.prototype.slice.call(document.querySelectorAll('#graph g.node'));
-  function select(id) {{
-    var first = null;
-    rows.forEach(function (r) {{
-      var on = r.getAttribute('data-node') === id;
-      r.classList.toggle('hl', on);
-      if (on && !first) first = r;
-    }});
-    nodes.forEach(function (n) {{ n.classList.toggle('sel', n.id === id); }});
-    if (first && first.scrollIntoView) first.scrollIntoView({{block: 'nearest'}});
-  }}
-  nodes.forEach(function (n) {{ n.addEventListener('click', function () {{ select(n.id); }}); }});
-  rows.forEach(function (r) {{
-    r.addEventListener('click', function () {{ select(r.getAttribute('data-node')); }});
-  }});
-  var h = (location.hash || '').slice(1);
-  if (h) select(h);
-}})();
-</script>
-</body></html>
-"""
-
-
-# ---- forward vs reverse accumulation -------------------------------------------------------------
-class Accumulation:
-    """Forward and reverse accumulation of the Jacobian of ``f`` at ``x``, side by side.
-
-    ``n`` inputs, ``m`` outputs; ``chain``: the recorded ops with the size of each local Jacobian
-    (rows × columns) on the path from ``x``; ``per_pass``: multiply-adds of one pass when every
-    local Jacobian is applied as a dense matrix (Σ rows·cols); ``forward_madds = n · per_pass``
-    (n Jacobian-vector products, one per input direction), ``reverse_madds = m · per_pass``
-    (m vector-Jacobian products, one per output).
-    """
-
-    def __init__(self, n, m, chain, jac_fwd, jac_rev, columns, rows):
-        self.n = n
-        self.m = m
-        self.chain = chain
-        self.per_pass = sum(r * c for _, r, c in chain)
-        self.forward_passes = n
-        self.reverse_passes = m
-        self.forward_madds = n * self.per_pass
-        self.reverse_madds = m * self.per_pass
-        self.jacobian_forward = jac_fwd
-        self.jacobian_reverse = jac_rev
-        self.columns = columns
-        self.rows = rows
-        if self.forward_madds < self.reverse_madds:
-            self.cheaper = "forward"
-        elif self.reverse_madds < self.forward_madds:
-            self.cheaper = "reverse"
-        else:
-            self.cheaper = "equal"
-
-    @property
-    def jacobian(self) -> np.ndarray:
-        return self.jacobian_reverse
-
-    def table(self) -> str:
-        n, m = self.n, self.m
-        L = [
-            f"f: R^{n} → R^{m}   (Jacobian J is {m}×{n})",
-            "local Jacobians on the path (rows × cols): "
-            + ", ".join(f"{nm} {r}×{c}" for nm, r, c in self.chain),
-            f"one pass = Σ rows·cols = {self.per_pass} multiply-adds (dense local Jacobians)",
-            "",
-        ]
-        left = [
-            "FORWARD accumulation (正向积累)",
-            "dy/du_k (du_k/du_k-1 ( … (du_1/dx · e_j)))",
-            f"passes: {n} (one per input, e_j → column j of J)",
-            f"multiply-adds: {n} × {self.per_pass} = {self.forward_madds}",
-        ]
-        left += [f"  pass {j + 1}: J e_{j + 1} = {viz.summarize(c)}" for j, c in
-                 enumerate(self.columns[:8])]
-        right = [
-            "REVERSE accumulation (反向积累)",
-            "((e_iᵀ dy/du_k) du_k/du_k-1) … du_1/dx",
-            f"passes: {m} (one per output, e_i → row i of J)",
-            f"multiply-adds: {m} × {self.per_pass} = {self.reverse_madds}",
-        ]
-        right += [f"  pass {i + 1}: e_{i + 1}ᵀ J = {viz.summarize(r)}" for i, r in
-                  enumerate(self.rows[:8])]
-        w = max(len(s) for s in left) + 4
-        for a, b in zip(left + [""] * (len(right) - len(left)), right + [""] * (len(left) - len(right))):
-            L.append(a.ljust(w) + b)
-        verdict = {"forward": f"forward is cheaper (n = {n} < m = {m})",
-                   "reverse": f"reverse is cheaper (m = {m} < n = {n})",
-                   "equal": f"both cost the same (n = m = {n})"}[self.cheaper]
-        L += ["", "cheaper: " + verdict,
-              (f"both give the same J: max |J_fwd − J_rev| = "
-              f"{float(np.max(np.abs(self.jacobian_forward - self.jacobian_reverse), initial=0)):.3g}")]
-        return "\n".join(L)
-
-    __str__ = table
-
-    def __repr__(self) -> str:
-        return (f"<Accumulation n={self.n} m={self.m} forward={self.forward_madds} "
-                f"reverse={self.reverse_madds} cheaper={self.cheaper}>")
-
-
-def accumulation(f: Callable, x: Tensor) -> Accumulation:
-    """Forward vs reverse accumulation of the Jacobian of ``f`` at ``x``, side by side.
-
-    Forward mode runs ``n = x.numel()`` passes of dual numbers (one per input direction e_j,
-    giving column j of J); reverse mode runs ``m`` backward passes (one per output e_i, giving
-    row i). Each pass costs Σ rows·cols of the local Jacobians on the path, so forward costs
-    ``n·Σ`` and reverse ``m·Σ`` multiply-adds: reverse wins for many inputs and few outputs
-    (a loss), forward for few inputs and many outputs.
-
-    Example:
-        >>> acc = chainrule.explain.accumulation(lambda x: chainrule.sin(x).sum(), x)  # x: (3,)
-        >>> acc.cheaper, acc.forward_passes, acc.reverse_passes
-        ('reverse', 3, 1)
-    """
-    from .autograd import forward_ad as fwad
-    from .autograd import grad
-
-    if not isinstance(x, Tensor) or x.data.dtype.kind != "f":
-        raise TypeError("accumulation(f, x): x must be a floating point Tensor")
-    x0 = x.detach()
-    n = x0.data.size
-    xr = Tensor(x0.data.copy())
-    xr.requires_grad_(True)
-    y = f(xr)
-    if not isinstance(y, Tensor):
-        raise TypeError(f"accumulation: f must return a Tensor, got {type(y).__name__}")
-    m = y.data.size
-    chain = _chain(y, xr)
-    rows = []
-    for i in range(m):
-        v = np.zeros(y.data.shape, y.data.dtype)
-        v.reshape(-1)[i] = 1
-        if y.grad_fn is None:
-            rows.append(np.zeros(n, x0.data.dtype))
-            continue
-        (gx,) = grad(y, xr, grad_outputs=Tensor(v), retain_graph=True, allow_unused=True)
-        rows.append(np.zeros(n) if gx is None else gx.data.reshape(-1).copy())
-    cols = []
-    for j in range(n):
-        t = np.zeros(x0.data.shape, x0.data.dtype)
-        t.reshape(-1)[j] = 1
-        with fwad.dual_level():
-            xd = fwad.make_dual(Tensor(x0.data.copy()), Tensor(t))
-            yd = f(xd)
-            tan = fwad.unpack_dual(yd).tangent
-        cols.append(np.zeros(m) if tan is None else tan.data.reshape(-1).copy())
-    jr = np.array(rows).reshape(m, n)
-    jf = np.array(cols).reshape(n, m).T
-    return Accumulation(n, m, chain, jf, jr, cols, rows)
-
-
-def _chain(y: Tensor, x: Tensor) -> list:
-    """(node name, rows, cols) of each local Jacobian on a path from x to y, in data-flow order."""
-    if y.grad_fn is None:
-        return []
-    order = viz._walk([y.grad_fn])
-    target = x._acc() if x._acc is not None else None
-    leads = {target}
-    changed = True
-    while changed:
-        changed = False
-        for n in order:
-            if n not in leads and any(e is not None and e[0] in leads for e in n.next):
-                leads.add(n)
-                changed = True
-    out = []
-    for n in reversed(order):
-        if type(n) is AccumulateGrad or n not in leads:
-            continue
-        outs = n.out if isinstance(n.out, tuple) else (n.out,)
-        rows = sum(o.size for o in outs)
-        for i, e in enumerate(n.next):
-            if e is not None and e[0] in leads:
-                s = n.saved[i]
-                cols = s.data.size if isinstance(s, Tensor) else 1
-                out.append((n.name(), rows, cols))
-    return out
 
 
 class _ExplainModule(types.ModuleType):
