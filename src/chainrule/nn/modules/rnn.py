@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import chainrule as _cr
 
 from ... import _creation
+from ..._tensor import Tensor
+from ...autograd import forward_ad
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
@@ -26,6 +32,111 @@ def _lstm_step(xg, h, c, w_hh_t, H):
     c = f * c + i * g
     h = o * c.tanh()
     return h, c
+
+
+def _lstm_composed(xg, h, c, w_hh, reverse: bool):
+    """One LSTM layer and direction from public ops: (T, N, 4H) projections → (T, N, H), h, c."""
+    T = xg.shape[0]
+    H = w_hh.shape[1]
+    xgs = xg.unbind(0)  # one unbind, not T slices (each slice's gradient would be full-size)
+    w_hh_t = w_hh.T.contiguous()  # BLAS is faster on a contiguous right operand
+    hs = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        h, c = _lstm_step(xgs[t], h, c, w_hh_t, H)
+        hs[t] = h
+    return _cr.stack(hs, 0), h, c
+
+
+def _sig(a: np.ndarray) -> np.ndarray:
+    # σ(a) = (1 + tanh(a/2)) / 2: one transcendental, never overflows
+    return np.tanh(a * 0.5) * 0.5 + 0.5
+
+
+class _LSTMLayer(Function):
+    """A whole LSTM layer (one direction) as one graph node: the recurrence runs in NumPy, forward
+    and backward (backpropagation through time), instead of ~14 recorded ops per time step.
+
+    Under ``create_graph=True`` the backward instead recomputes the layer from public ops and
+    differentiates that, so gradients of gradients stay exact.
+    """
+
+    @staticmethod
+    def forward(ctx, xg, h0, c0, w_hh, reverse):
+        X, W = xg.data, w_hh.data
+        T, N, G = X.shape
+        H = G // 4
+        wt = np.ascontiguousarray(W.T)
+        acts = np.empty_like(X)  # i, f, g, o after their nonlinearities
+        cs = np.empty((T, N, H), X.dtype)
+        tcs = np.empty_like(cs)
+        out = np.empty_like(cs)
+        h, c = h0.data, c0.data
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            a = acts[t]
+            np.matmul(h, wt, out=a)
+            a += X[t]
+            a[:, :2 * H] = _sig(a[:, :2 * H])
+            np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+            a[:, 3 * H:] = _sig(a[:, 3 * H:])
+            c = a[:, H:2 * H] * c + a[:, :H] * a[:, 2 * H:3 * H]
+            cs[t] = c
+            np.tanh(c, out=tcs[t])
+            h = out[t] = a[:, 3 * H:] * tcs[t]
+        ctx.save_for_backward(xg, h0, c0, w_hh)
+        ctx.arrays = (acts, cs, tcs, out)
+        ctx.reverse = reverse
+        return Tensor(out), Tensor(h), Tensor(c)
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        xg, h0, c0, w_hh = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: differentiate the composed layer instead
+            ins = [t for t in (xg, h0, c0, w_hh) if t.requires_grad]
+            outs = _lstm_composed(xg, h0, c0, w_hh, ctx.reverse)
+            grads = iter(_cr.autograd.grad(outs, ins, (g_out, g_h, g_c), create_graph=True,
+                                           allow_unused=True))
+            return tuple(next(grads) if t.requires_grad else None
+                         for t in (xg, h0, c0, w_hh)) + (None,)
+        acts, cs, tcs, out = ctx.arrays
+        W = w_hh.data
+        T, N, G = acts.shape
+        H = G // 4
+        go = g_out.data
+        dh = g_h.data.copy()
+        dc = g_c.data.copy()
+        dX = np.empty_like(acts)
+        order = range(T) if ctx.reverse else range(T - 1, -1, -1)  # backward in time
+        first = T - 1 if ctx.reverse else 0
+        step = 1 if ctx.reverse else -1
+        h_prev = np.empty_like(out)  # h_{t-1} of each step, for dW in one product
+        for t in order:
+            tp = t + step  # the step before t in processing order
+            hp, cp = (h0.data, c0.data) if t == first else (out[tp], cs[tp])
+            h_prev[t] = hp
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            tc = tcs[t]
+            dh += go[t]
+            dc += dh * o * (1 - tc * tc)
+            d = dX[t]
+            d[:, :H] = dc * g * i * (1 - i)
+            d[:, H:2 * H] = dc * cp * f * (1 - f)
+            d[:, 2 * H:3 * H] = dc * i * (1 - g * g)
+            d[:, 3 * H:] = dh * tc * o * (1 - o)
+            dc *= f
+            dh = d @ W
+        dW = dX.reshape(T * N, G).T @ h_prev.reshape(T * N, H)
+        return Tensor(dX), Tensor(dh), Tensor(dc), Tensor(dW), None
+
+
+def _plain(*ts) -> bool:
+    """Whether the fused LSTM layer may run: plain tensors (not vmap's), no forward-AD tangents."""
+    for t in ts:
+        if type(t) is not Tensor and type(t) is not Parameter:
+            return False
+        if forward_ad.unpack_dual(t).tangent is not None:
+            return False
+    return True
 
 
 def _gru_step(xg, h, w_hh_t, b_hh, H):
@@ -175,18 +286,24 @@ class RNNBase(Module):
         xg = x.reshape((T * N, isz)) @ w_ih.T
         if b is not None:
             xg = xg + b
-        xg = xg.reshape((T, N, -1))
-        w_hh_t = w_hh.T
+        if self.mode == "LSTM":
+            xg = xg.reshape((T, N, -1))
+            if _plain(xg, h, c, w_hh):
+                return _LSTMLayer.apply(xg, h, c, w_hh, reverse)
+            return _lstm_composed(xg, h, c, w_hh, reverse)
+        # one unbind (not T slices, whose gradients would each be a full-size array)
+        xgs = xg.reshape((T, N, -1)).unbind(0)
+        w_hh_t = w_hh.T.contiguous()  # BLAS is faster on a contiguous right operand
         order = range(T - 1, -1, -1) if reverse else range(T)
         hs = [None] * T
         mode = self.mode
         for t in order:
             if mode == "LSTM":
-                h, c = _lstm_step(xg[t], h, c, w_hh_t, H)
+                h, c = _lstm_step(xgs[t], h, c, w_hh_t, H)
             elif mode == "GRU":
-                h = _gru_step(xg[t], h, w_hh_t, b_hh, H)
+                h = _gru_step(xgs[t], h, w_hh_t, b_hh, H)
             else:
-                h = _rnn_step(xg[t], h, w_hh_t, mode == "RNN_RELU")
+                h = _rnn_step(xgs[t], h, w_hh_t, mode == "RNN_RELU")
             hs[t] = h
         return _cr.stack(hs, 0), h, c
 
