@@ -211,6 +211,17 @@ def test_html_is_self_contained_and_links_nodes_to_steps(tmp_path):
     assert page.count("<tr data-node=") == len(ex.rows())
 
 
+def test_html_without_graphviz_uses_the_builtin_layout(monkeypatch):
+    ex, _x, _u, y, _z = scalar_example()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    page = ex.html()
+    g = ex.graph()
+    assert page.count('class="edge"') == len(g.edges) == 6  # builtin_svg; y * y: two edges
+    for n in g.nodes:
+        assert f'<g id="{n.id}" class="node">' in page
+    assert f'<tr data-node="{g.ids[id(y.grad_fn)]}">' in page
+
+
 # ---- the page in headless Chromium -------------------------------------------------------------
 def read_png(path):
     """A minimal PNG reader (8-bit RGB/RGBA, not interlaced) → (h, w, 3) uint8."""
