@@ -88,5 +88,5 @@ OPS = [
     OpInfo("max_unpool2d", lambda m, x, i, *a, **k: F(m).max_unpool2d(x, i, *a, **k),
            lambda r: [S(randn(r, 2, 2, 3, 2), np.array([[[[0, 3], [13, 15], [24, 27]]] * 2] * 2), 2,
                         output_size=(6, 5))],
-           covers=("put_along_dim",)),
+           covers=("pool_scatter", "pool_gather")),
 ]

@@ -385,7 +385,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode=False):
     pads = [(p, max((o - 1) * s + d * (k - 1) + 1 - L - p, 0))
             for L, k, s, p, d, o in zip(sp, kernel_size, stride, padding, dilation, out)]
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    xp = np.pad(x, [(0, 0)] * (x.ndim - nd) + pads, constant_values=fill)
+    xp = np.pad(x, [(0, 0)] * (x.ndim - nd) + pads, constant_values=fill) if any(map(any, pads)) else x
     v = _windows(xp, kernel_size, dilation, stride, out)
     v = v.reshape(v.shape[: x.ndim] + (-1,))
     a = np.argmax(v, axis=-1)  # first maximum of each window (NaN counts as maximum), as torch
@@ -398,22 +398,47 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode=False):
     return vals, flat
 
 
-def _flat_scatter(m, g, idx, shape, nd):
+def _pool_scatter(g, indices, shape, nd, unique=False):
+    indices = indices.data if isinstance(indices, Tensor) else indices
+    lead = shape[: len(shape) - nd]
+    b, n_in = math.prod(lead), math.prod(shape[len(shape) - nd:])
+    idx = indices.reshape(b, -1)
+    if unique:  # windows that do not overlap: each input position receives at most one value
+        z = np.zeros((b, n_in), g.dtype)
+        np.put_along_axis(z, idx, g.reshape(b, -1), 1)
+        return z.reshape(shape)
+    flat = (idx + (np.arange(b) * n_in)[:, None]).ravel()
+    return np.bincount(flat, weights=g.reshape(-1), minlength=b * n_in).astype(g.dtype).reshape(shape)
+
+
+def _pool_gather(t, indices, nd):
+    indices = indices.data if isinstance(indices, Tensor) else indices
+    b = math.prod(indices.shape[: indices.ndim - nd])
+    r = np.take_along_axis(t.reshape(b, -1), indices.reshape(b, -1), 1)
+    return r.reshape(indices.shape)
+
+
+defop("pool_scatter", _pool_scatter,
+      lambda m, g, out, x, indices, shape, nd, unique=False: m.pool_gather(g, indices, nd), LINEAR,
+      dtype="keep", public=False, method=False, cls="MaxPoolBackward",
+      formula="scatter-add to the indexed positions (the adjoint of pool_gather)")
+defop("pool_gather", _pool_gather,
+      lambda m, g, out, t, indices, nd: m.pool_scatter(g, indices, tuple(t.shape), nd), LINEAR,
+      dtype="keep", public=False, method=False, formula="gather at flat spatial indices")
+
+
+def _flat_scatter(m, g, idx, shape, nd, unique=False):
     """Scatter-add ``g`` (…, *out) into zeros of ``shape`` (…, *in) at flat spatial ``idx``."""
-    lead = tuple(shape[: len(shape) - nd])
-    r = m.put_along_dim(m.reshape(g, lead + (-1,)), m.reshape(idx, lead + (-1,)),
-                        lead + (math.prod(shape[len(shape) - nd:]),), -1)
-    return m.reshape(r, tuple(shape))
+    return m.pool_scatter(g, idx, tuple(shape), nd, unique)
 
 
 def _flat_gather(m, t, idx, nd):
-    lead = tuple(idx.shape[: idx.ndim - nd])
-    src = m.reshape(t, lead + (-1,))
-    return m.reshape(m.take_along_dim(src, m.reshape(idx, lead + (-1,)), -1), tuple(idx.shape))
+    return m.pool_gather(t, idx, nd)
 
 
-def _pool_vjp(m, gs, out, x, needs, kernel_size, **kw):
-    return (_flat_scatter(m, gs[0], out[1], tuple(x.shape), len(kernel_size)),)
+def _pool_vjp(m, gs, out, x, needs, kernel_size, stride, padding, dilation, ceil_mode=False):
+    unique = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
+    return (_flat_scatter(m, gs[0], out[1], tuple(x.shape), len(kernel_size), unique),)
 
 
 def _pool_jvp(m, ts, out, x, kernel_size, **kw):
@@ -565,6 +590,8 @@ def _adaptive_avg_fn(nd):
 
     def adaptive_avg_pool(input: Tensor, output_size) -> Tensor:
         sp, osz = _adaptive_size(name, nd, input, output_size)
+        if all(o == 1 for o in osz):  # global average pooling: one mean (matmuls are faster otherwise)
+            return _ns.mean(input, tuple(range(input.ndim - nd, input.ndim)), True)
         mats = []
         for L, o in zip(sp, osz):
             P = np.zeros((o, L))
