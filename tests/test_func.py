@@ -166,7 +166,10 @@ def test_transforms_compose_with_regular_autograd():
     (h,) = cr.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(h.data, 6 * X, rtol=1e-12)
     # and results of a top-level transform on plain tensors carry no graph
-    assert not F.grad(lambda x: (x ** 3).sum())(cr.tensor(X)).requires_grad
+    f = lambda x: (x ** 3).sum()
+    for r in (F.grad(f)(cr.tensor(X)), F.hessian(f)(cr.tensor(X)), F.jacrev(F.jacrev(f))(cr.tensor(X)),
+              F.jvp(F.grad(f), (cr.tensor(X),), (cr.tensor(X),))[1]):
+        assert not r.requires_grad and r.grad_fn is None
 
 
 def test_errors_as_torch():
@@ -178,3 +181,27 @@ def test_errors_as_torch():
         F.jvp(lambda x: x, cr.tensor(X), (cr.tensor(X),))
     with pytest.raises(RuntimeError, match="same shape"):
         F.jvp(lambda x: x, (cr.tensor(X),), (cr.ones(2),))
+
+
+def test_functional_call_per_example_gradients_match_torch():
+    rng = np.random.default_rng(7)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2)).double()
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    with torch.no_grad():
+        for k, v in tmodel.named_parameters():
+            v.copy_(torch.tensor(params[k].data))
+    tparams = {k: v.detach() for k, v in tmodel.named_parameters()}
+    x = rng.standard_normal((5, 3))
+
+    def loss(M, mod):
+        return lambda p, xi: (M.functional_call(mod, p, (xi,)) ** 2).sum()
+
+    got = F.vmap(F.grad(loss(F, model)), in_dims=(None, 0))(params, cr.tensor(x))
+    want = TF.vmap(TF.grad(loss(TF, tmodel)), in_dims=(None, 0))(tparams, torch.tensor(x))
+    for k in params:
+        assert tuple(got[k].shape) == (5,) + tuple(params[k].shape)
+        np.testing.assert_allclose(got[k].data, want[k].numpy(), rtol=1e-10, atol=1e-12)
+    # the module's own parameters are untouched
+    for k, v in model.named_parameters():
+        assert v is not params[k] and np.array_equal(v.data, params[k].data)

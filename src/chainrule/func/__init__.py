@@ -63,6 +63,23 @@ def _detach(t):
     return t.detach() if isinstance(t, Tensor) else t
 
 
+def _outermost_plain(inputs) -> bool:
+    """Whether results can be cut from the graph: no transform, dual level or differentiable
+    input outside this call will differentiate them."""
+    if DEPTH[0] or _dispatch.FW_LEVELS[0]:
+        return False
+    for x in tree_flatten(inputs)[0]:
+        while isinstance(x, Batched):
+            x = x.value
+        if isinstance(x, Tensor) and x.requires_grad:
+            return False
+    return True
+
+
+def _finish(res, inputs):
+    return _detach_tree(res) if _outermost_plain(inputs) else res
+
+
 def _numel(t) -> int:
     n = 1
     for s in t.shape:
@@ -105,7 +122,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
         finally:
             DEPTH[0] -= 1
         grads = tree_unflatten(g, v.in_spec)
-        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        grads = _finish(grads[0] if isinstance(argnums, int) else tuple(grads), args)
         value = out if create else _detach(out)
         if has_aux:
             return grads, (value, v.aux)
@@ -223,7 +240,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
                 _batching.close_level(lvl)
         finally:
             DEPTH[0] -= 1
-        res = _assemble(per_in, v.in_spec, v.out_spec, isinstance(argnums, int))
+        res = _finish(_assemble(per_in, v.in_spec, v.out_spec, isinstance(argnums, int)), args)
         if has_aux:
             return res, v.aux
         return res
@@ -259,6 +276,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         out, t, aux = jvp_core(func, primals, tangents, has_aux)
     finally:
         DEPTH[0] -= 1
+    out, t = _finish((out, t), (primals, tangents))
     if has_aux:
         return out, t, aux
     return out, t
@@ -323,7 +341,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
         finally:
             DEPTH[0] -= 1
             _batching.close_level(lvl)
-        res = _assemble(per_in, in_spec, o_spec, isinstance(argnums, int))
+        res = _finish(_assemble(per_in, in_spec, o_spec, isinstance(argnums, int)), args)
         if has_aux:
             return res, aux
         return res
