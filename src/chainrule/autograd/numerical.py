@@ -16,8 +16,10 @@ complex step, ``8ε|D|``. ``op.last_error`` holds the bound of the latest gradie
 tensor input, the same shape as that input's gradient). The first derivative an op computes warns
 (``NumericalDerivativeWarning``) naming the op, the method and the step.
 
-The numerical rules are not differentiated again: differentiating them twice raises (as
-``once_differentiable``).
+Under ``create_graph=True`` the vector-Jacobian product is itself wrapped as a numerical op (central
+differences over cotangents and inputs, error bounds in ``op.vjp_op.last_error``), so second
+derivatives work (less accurate: about 1e-5 relative when both levels are central differences);
+a third derivative raises.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from .function import Function, once_differentiable, user_stacklevel
+from .grad_mode import _state
 
 __all__ = ["NumericalDerivativeWarning", "NumericalOp", "finite_difference", "numerical"]
 
@@ -61,12 +64,14 @@ def _supports_complex(f: Callable, xs: list) -> bool:
 
 
 def finite_difference(f: Callable, xs: list, gs: list, *, method: str, step: float | None = None,
-                      elementwise: bool = False) -> tuple[list, list, float]:
+                      elementwise: bool = False, noise: Callable | None = None
+                      ) -> tuple[list, list, float]:
     """Vector-Jacobian products of ``f`` (list of float64 arrays → list of arrays) at ``xs``.
 
     Returns ``(grads, errors, h)``: per input, ``sum_j gs[j] * d f_j / d x`` and its error bound.
     ``elementwise``: ``f``'s outputs depend on each input element-by-element (one evaluation per
-    input instead of one per element).
+    input instead of one per element). ``noise``: callable giving an absolute error level of
+    ``f``'s values beyond rounding (e.g. ``f`` is itself a finite difference), added to the bound.
     """
     f0 = f(xs)
     gs = [np.zeros_like(o) if g is None else np.asarray(g, dtype=np.float64)
@@ -76,7 +81,7 @@ def finite_difference(f: Callable, xs: list, gs: list, *, method: str, step: flo
     for i, x in enumerate(xs):
         scale = np.maximum(1.0, np.abs(x))
         if elementwise:
-            d, e, h = _column(f, xs, i, None, scale, method, step)
+            d, e, h = _column(f, xs, i, None, scale, method, step, noise)
             grad = sum(g * dj for g, dj in zip(gs, d))
             err = sum(np.abs(g) * ej for g, ej in zip(gs, e))
             grad = _sum_to(np.broadcast_to(grad, np.broadcast_shapes(np.shape(grad), x.shape)),
@@ -87,7 +92,7 @@ def finite_difference(f: Callable, xs: list, gs: list, *, method: str, step: flo
             grad = np.zeros(x.shape)
             err = np.zeros(x.shape)
             for k in np.ndindex(x.shape):
-                d, e, h = _column(f, xs, i, k, scale[k], method, step)
+                d, e, h = _column(f, xs, i, k, scale[k], method, step, noise)
                 grad[k] = sum(np.sum(g * dj) for g, dj in zip(gs, d))
                 err[k] = sum(np.sum(np.abs(g) * ej) for g, ej in zip(gs, e))
         h_report = max(h_report, float(np.max(h)) if np.size(h) else 0.0)
@@ -102,7 +107,7 @@ def _sum_to(a: np.ndarray, shape: tuple) -> np.ndarray:
     return sum_to_shape(np.asarray(a), shape)
 
 
-def _column(f, xs, i, k, scale, method, step):
+def _column(f, xs, i, k, scale, method, step, noise=None):
     """Derivatives of every output w.r.t. ``xs[i]`` (element ``k``, or all elements at once)."""
 
     def shifted(delta):
@@ -129,7 +134,8 @@ def _column(f, xs, i, k, scale, method, step):
         dh = (a - b) / (2 * h)
         d2h = (a2 - b2) / (4 * h)
         d.append(dh)
-        e.append(np.abs(dh - d2h) / 3 + 4 * _EPS * (np.abs(a) + np.abs(b) + 1) / (2 * h))
+        e.append(np.abs(dh - d2h) / 3 + 4 * _EPS * (np.abs(a) + np.abs(b) + 1) / (2 * h)
+                 + (noise() / h if noise is not None else 0.0))
     return d, e, h
 
 
@@ -186,6 +192,9 @@ class NumericalOp:
         self.last_step: float | None = None
         self._warned = False
         self._complex_ok: bool | None = None
+        self.vjp_op: NumericalOp | None = None
+        self._nested = False  # a vjp op: its own derivative is not differentiable again
+        self._noise = None  # callable: absolute noise level of fn's values (for nested ops)
         cam = "".join(p[:1].upper() + p[1:] for p in self.name.replace(".", "_").split("_"))
         self._fn_cls = type(cam or "Numerical", (_NumericalFunction,), {"_op": self})
 
@@ -218,7 +227,7 @@ class NumericalOp:
         _, xs, f = self._closure(args, kwargs)
         method = self._resolve(f, xs)
         gr, er, h = finite_difference(f, xs, grads, method=method, step=self.step,
-                                      elementwise=self.elementwise)
+                                      elementwise=self.elementwise, noise=self._noise)
         self._warn(method, h)
         self.last_error = tuple(er)
         return gr, er
@@ -233,6 +242,41 @@ class NumericalOp:
         self.last_jvp_error = tuple(e)
         return d, e
 
+    def _differentiable_vjp(self, args: tuple, kwargs: dict, grads: tuple) -> tuple:
+        """The vjp as a function of (cotangents, inputs), itself wrapped by ``numerical`` (central
+        differences), so that ``create_graph=True`` gives second derivatives. Its op (and its error
+        bounds) is ``self.vjp_op``; it is not differentiable a third time."""
+        pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        template = [a.data if isinstance(a, Tensor) else a for a in args]
+        k = len(grads)
+        outer = self
+
+        def vjp(*arrays):
+            xs = [np.asarray(a, dtype=np.float64) for a in arrays[k:]]
+
+            def f(ys):
+                return [o.astype(np.result_type(o.dtype, np.float64)) for o in
+                        _call(outer.fn, ys, template, pos, kwargs)]
+
+            method = outer._resolve(f, xs)
+            gr, er, h = finite_difference(f, xs, list(arrays[:k]), method=method, step=outer.step,
+                                          elementwise=outer.elementwise)
+            outer._warn(method, h)
+            outer.last_error = tuple(er)
+            nested._noise_level = max([nested._noise_level] + [float(np.max(e)) for e in er
+                                                               if np.size(e)])
+            return tuple(gr)
+
+        nested = NumericalOp(vjp, f"{self.name}_vjp", "central", None, self.elementwise)
+        nested._nested = True
+        nested._noise_level = 0.0
+        nested._noise = lambda: nested._noise_level  # the inner differences' error, as noise
+        self.vjp_op = nested
+        res = nested(*grads, *[args[i] for i in pos])
+        res = res if isinstance(res, tuple) else (res,)
+        it = iter(res)
+        return tuple(next(it) if isinstance(a, Tensor) else None for a in args)
+
     def _closure(self, args, kwargs):
         pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         xs = [args[i].data.astype(np.float64) for i in pos]
@@ -243,6 +287,17 @@ class NumericalOp:
                     _call(self.fn, arrays, template, pos, kwargs)]
 
         return pos, xs, f
+
+
+def _plain_vjp(ctx, *grads):
+    op = type(ctx)._forward_cls._op
+    gs = [None if g is None else g.data for g in grads]
+    gr, _ = op.vjp(ctx.args, ctx.kwargs, gs)
+    it = iter(gr)
+    return tuple(_make(next(it)) if isinstance(a, Tensor) else None for a in ctx.args)
+
+
+_third_order = once_differentiable(_plain_vjp)
 
 
 class _NumericalFunction(Function):
@@ -267,13 +322,15 @@ class _NumericalFunction(Function):
         return res if len(res) > 1 else res[0]
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, *grads):
         op = type(ctx)._forward_cls._op
-        gs = [None if g is None else g.data for g in grads]
-        gr, _ = op.vjp(ctx.args, ctx.kwargs, gs)
-        it = iter(gr)
-        return tuple(_make(next(it)) if isinstance(a, Tensor) else None for a in ctx.args)
+        if _state.enabled and op._nested:
+            return _third_order(ctx, *grads)
+        if _state.enabled:  # create_graph=True: the vjp itself becomes a numerical op
+            grads = tuple(g if g is not None else _make(np.zeros(m[0], dtype=m[1]))
+                          for g, m in zip(grads, ctx._out_meta))
+            return op._differentiable_vjp(ctx.args, ctx.kwargs, grads)
+        return _plain_vjp(ctx, *grads)
 
     @staticmethod
     def jvp(ctx, *tangents):
