@@ -91,7 +91,7 @@ def save(obj: Any, f, *, compress: bool = False) -> None:
         >>> net = chainrule.nn.Linear(3, 2)
         >>> chainrule.save(net.state_dict(), "linear.ckpt")
         >>> net.load_state_dict(chainrule.load("linear.ckpt"))
-        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        <All keys matched successfully>
     """
     arrays: dict = {}
     root = _encode(obj, arrays, {}, "obj")
