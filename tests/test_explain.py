@@ -89,6 +89,22 @@ def test_accumulates_onto_an_existing_grad():
     assert ex.rows()[-1]["formula"] == "x.grad += incoming"
 
 
+def test_two_backward_passes_in_one_recording():
+    x = cr.tensor(3.0, requires_grad=True, name="x")
+    with cr.explain() as ex:
+        (x * x).backward()
+        (x * 4).backward()
+    assert ex.passes == 2 and [(s.pass_no, s.index) for s in ex.steps] == [
+        (1, 1), (1, 2), (2, 1), (2, 2)]
+    rows = ex.rows()
+    assert [r["step"] for r in rows if r["step"] != ""] == ["1.1", "1.2", "2.1", "2.2"]
+    # each pass counts its own paths: x*x sends two, x*4 one (added to the existing .grad)
+    assert rows[1]["to"] == "x.grad (summed with 1 earlier path)"
+    assert rows[2]["formula"] == "x.grad = incoming (sum of 2 paths)"
+    assert rows[3]["to"] == "x.grad" and rows[4]["formula"] == "x.grad += incoming"
+    assert x.grad.item() == 10.0 and ex.chain(x) == "dMulBackward0/dx = 4 = 4"
+
+
 def test_vector_steps_show_vj_with_shapes():
     x = cr.ones(1, 4, requires_grad=True)
     with cr.explain() as ex:

@@ -85,6 +85,7 @@ class Step:
         "leaf",
         "local",
         "node",
+        "pass_no",
         "passed",
         "paths",
     )
@@ -118,6 +119,9 @@ class Explain:
         self._nodes: list = []
         self._node_names: dict = {}
         self._active = False
+        self._frame = None  # the engine frame of the backward pass being recorded
+        self._first = 0
+        self.passes = 0
 
     # ---- recording ------------------------------------------------------------------------
     def __enter__(self) -> Explain:  # noqa: PYI034
@@ -129,6 +133,7 @@ class Explain:
 
     def __exit__(self, *exc) -> None:
         self._active = False
+        self._frame = None
         try:
             _engine.OBSERVERS.remove(self._observe)
         except ValueError:
@@ -146,8 +151,16 @@ class Explain:
         return viz.tensor_name(t, self._names) or "leaf"
 
     def _observe(self, node, gs, outs) -> None:
+        f = sys._getframe(1)  # the engine's run_backward: a new one is a new backward pass
+        if f is not self._frame:
+            self._frame = f
+            self.passes += 1
+            self._count = {}
+            self._had = {}
+            self._first = len(self.steps)
         st = Step()
-        st.index = len(self.steps) + 1
+        st.index = len(self.steps) - self._first + 1
+        st.pass_no = self.passes
         st.node = node
         st.g = [_arr(g) for g in gs]
         if type(node) is AccumulateGrad:
@@ -236,6 +249,9 @@ class Explain:
             return f"{where} (summed with {c - 1} earlier path{'s' if c > 2 else ''})"
         return where
 
+    def _label(self, st: Step) -> str | int:
+        return st.index if self.passes == 1 else f"{st.pass_no}.{st.index}"
+
     def _node_label(self, node) -> str:
         nm = self._node_names.get(id(node))
         return f"{node.name()} ({nm})" if nm else node.name()
@@ -248,7 +264,7 @@ class Explain:
                 nm = self._name(st.leaf)
                 verb = "+=" if st.had_grad else "="
                 via = f" (sum of {st.paths} paths)" if st.paths > 1 else ""
-                out.append({"step": st.index, "node": "AccumulateGrad", "nid": st.node, "input": nm,
+                out.append({"step": self._label(st), "node": "AccumulateGrad", "nid": st.node, "input": nm,
                                 "formula": f"{nm}.grad {verb} incoming{via}", "g": _cell(st.g[0]),
                                 "local": "", "passed": _cell(st.grad_after), "to": f"{nm}.grad"})
                 continue
@@ -272,7 +288,7 @@ class Explain:
                     f"(no formula in the rule table for {st.node.op.name})"
                     if type(st.node) is Node else
                     f"(custom Function {st.node.op.name}: no `formula` attribute on the class)")
-                out.append({"step": st.index if first else "",
+                out.append({"step": self._label(st) if first else "",
                                 "node": self._node_label(st.node) if first else "",
                                 "nid": st.node, "input": st.inputs[i], "formula": f,
                                 "g": gtext if first else "″", "local": ltxt, "passed": ptxt,
@@ -314,8 +330,9 @@ class Explain:
         """For a graph of scalars: d(root)/d(leaf) as the sum over paths of the product of the
         local derivatives along each path — the chain rule written out with numbers."""
         acc = leaf._acc() if leaf._acc is not None else None
-        steps = {st.node: st for st in self.steps if st.kind == "op"}
-        root = self.steps[0].node if self.steps else None
+        last = [st for st in self.steps if st.pass_no == self.passes]  # the last backward pass
+        steps = {st.node: st for st in last if st.kind == "op"}
+        root = last[0].node if last else None
         if acc is None or root is None:
             raise ValueError("chain(): this leaf was not reached by the recorded backward")
         terms = []
@@ -335,7 +352,7 @@ class Explain:
                     stack.append((e[0], factors + [(node.name(), float(st.local[i]))]))
             if len(terms) > 64:
                 break
-        seed = float(np.asarray(self.steps[0].g[0]).reshape(-1)[0])
+        seed = float(np.asarray(last[0].g[0]).reshape(-1)[0])
         nm = self._name(leaf)
         parts, total = [], 0.0
         for fs in terms:
