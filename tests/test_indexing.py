@@ -343,3 +343,24 @@ def test_shape_errors_as_torch(fn, err):
     for m in (torch, cr):
         with pytest.raises(err):
             fn(m)
+
+
+def test_metadata_inplace_ops_and_broadcast_shapes():
+    for m in (cr, torch):
+        z = m.zeros(2, 3)
+        z.unsqueeze_(0)
+        assert tuple(z.shape) == (1, 2, 3)
+        z.squeeze_(0)
+        z.transpose_(0, 1)
+        assert tuple(z.shape) == (3, 2)
+        z.t_()
+        assert tuple(z.shape) == (2, 3)
+        assert tuple(m.broadcast_shapes((2, 1), (3,), 1)) == (2, 3)
+        with pytest.raises(RuntimeError):
+            m.broadcast_shapes((2,), (3,))
+    x = cr.tensor(X, requires_grad=True)
+    y = x * 1.0
+    y.unsqueeze_(1)
+    (y * 2).sum().backward()
+    assert tuple(y.shape) == (4, 1, 5)
+    np.testing.assert_array_equal(x.grad.data, np.full((4, 5), 2.0))

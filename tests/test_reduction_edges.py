@@ -276,3 +276,21 @@ def test_errors_as_torch(fn, err):
     for m in (torch, cr):
         with pytest.raises(err):
             fn(m)
+
+
+def test_nanmedian_ignores_nan_and_linalg_norm_dispatches_as_torch():
+    a = np.array([[1.0, NAN, 3.0, 2.0], [4.0, 1.0, 1.5, 7.0], [NAN, NAN, -1.0, NAN]])
+    _assert_same(
+        lambda m, x: (*m.nanmedian(x, 1), m.nanmedian(x), *m.nanmedian(x, 0, keepdim=True)), a
+    )
+    b = np.random.default_rng(5).standard_normal((3, 4))
+    for args, kw in [
+        ((), {}),
+        (("nuc",), {}),
+        ((1,), {}),
+        ((-2,), {}),
+        ((), {"dim": 1}),
+        ((3.0,), {"dim": 0, "keepdim": True}),
+        ((), {"dim": (1, 0)}),
+    ]:
+        _assert_same(lambda m, x, args=args, kw=kw: m.linalg.norm(x, *args, **kw), b)

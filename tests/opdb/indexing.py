@@ -255,6 +255,12 @@ OPS = [
         covers=("diagonal",),
     ),
     OpInfo(
+        "diagflat",
+        lambda m, x, *a: m.diagflat(x, *a),
+        lambda r: [S(randn(r, 2, 2)), S(randn(r, 3), -2)],
+        covers=("diag_embed",),
+    ),
+    OpInfo(
         "trace",
         lambda m, x: m.trace(x),
         lambda r: [S(randn(r, 3, 3)), S(randn(r, 2, 4))],

@@ -263,6 +263,26 @@ OPS = [
         lambda r: [S(distinct(r, 3, 5)), S(distinct(r, 4, 2))],
     ),
     OpInfo(
+        "nanmedian_dim",
+        lambda m, x, *a, **k: tuple(m.nanmedian(x, *a, **k)),
+        lambda r: [S(_nan(r) + distinct(r, 3, 4), 1), S(distinct(r, 4, 3), 0, True)],
+    ),
+    OpInfo(
+        "nanmedian_all", lambda m, x: m.nanmedian(x), lambda r: [S(_nan(r) + distinct(r, 3, 4))]
+    ),
+    OpInfo(
+        "linalg_norm",
+        lambda m, x, *a, **k: m.linalg.norm(x, *a, **k),
+        lambda r: [
+            S(randn(r, 3, 4)),
+            S(randn(r, 2, 3, 4), dim=(0, 2)),
+            S(distinct(r, 3, 4), 1),
+            S(randn(r, 5), 3.0),
+            S(randn(r, 3, 4), dim=1, keepdim=True),
+        ],
+        covers=("norm",),
+    ),
+    OpInfo(
         "mode",
         lambda m, x, *a, **k: tuple(m.mode(x, *a, **k)),
         lambda r: [S(distinct(r, 3, 5)), S(distinct(r, 3, 5), 0, True)],

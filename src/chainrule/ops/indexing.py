@@ -1055,3 +1055,9 @@ def meshgrid(*tensors, indexing: str = "ij"):
     if swap:
         out[0], out[1] = out[1], out[0]
     return tuple(out)
+
+
+@public("diagflat")
+def diagflat(input, offset: int = 0):
+    """A matrix with ``input`` flattened on its ``offset``-th diagonal."""
+    return _ns.diag_embed(_ns.reshape(input, (-1,)), offset, 0, 1)

@@ -1109,3 +1109,72 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         r = _ns.amax(s, dim=keep, keepdim=True) if ord > 0 else _ns.amin(s, dim=keep, keepdim=True)
         return r if keepdim else _ns.squeeze(r, (d0, d1))
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+@public("norm", method=False, function=False, ns="linalg")
+def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
+    """``linalg.norm``: a matrix norm for a string ``ord``, a 2-tuple ``dim``, or a 2-D input with
+    ``ord`` given and no ``dim``; otherwise the vector 2-norm (or ``ord``-norm) over ``dim``."""
+    two = dim is not None and not isinstance(dim, int) and len(tuple(dim)) == 2
+    if isinstance(ord, str) or two or (ord is not None and dim is None and A.ndim == 2):
+        return matrix_norm(
+            A, "fro" if ord is None else ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype
+        )
+    if ord is not None and dim is None and A.ndim != 1:
+        raise RuntimeError(
+            "linalg.norm: If dim is not specified but ord is, the input must be 1D or "
+            f"2D. Got {A.ndim}D."
+        )
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+def _nanmedian_dim(x, dim, keepdim=False):
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), np.int64)
+    d = _wrap_dim(dim, x.ndim, "nanmedian")
+    nan = np.isnan(x) if x.dtype.kind == "f" else np.zeros(x.shape, bool)
+    order = np.argsort(np.where(nan, np.inf, x), axis=d, kind="stable")  # NaN after every number
+    cnt = x.shape[d] - nan.sum(axis=d, keepdims=True)
+    k = np.maximum(cnt - 1, 0) // 2  # the lower median of the non-NaN values
+    idx = np.take_along_axis(order, k, d).astype(np.int64)
+    vals = np.take_along_axis(x, idx, d)
+    vals = np.where(cnt == 0, np.nan, vals) if x.dtype.kind == "f" else vals
+    if not keepdim:
+        idx, vals = np.squeeze(idx, d), np.squeeze(vals, d)
+    return vals, idx
+
+
+defop(
+    "nanmedian_dim",
+    _nanmedian_dim,
+    vjp_all=_sel_dim_rule,
+    jvp_all=_sel_dim_tangent,
+    nout=2,
+    nondiff_out=(1,),
+    dtype="keep",
+    cls="Nanmedian",
+    variant=lambda a, kw: 1,
+    public=False,
+    method=False,
+    formula="nanmedian(dim): the gradient goes to the index picked",
+)
+defop(
+    "nanmedian_all",
+    _nanmedian_all,
+    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, t, out, x: _ties_tangent(m, t, out, x),
+    dtype="keep",
+    cls="Nanmedian",
+    public=False,
+    method=False,
+    formula="nanmedian: shared evenly among elements equal to it",
+)
+return_types.nanmedian = namedtuple("nanmedian", ["values", "indices"])
+
+
+@public("nanmedian")
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """Lower median of the non-NaN values; with ``dim``, (values, indices)."""
+    if dim is None:
+        return apply(TABLE["nanmedian_all"], input)
+    return return_types.nanmedian(*apply(TABLE["nanmedian_dim"], input, dim, keepdim))

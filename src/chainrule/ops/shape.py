@@ -745,3 +745,54 @@ def _ns_clone(x):
     from .. import _ns
 
     return _ns.clone(x)
+
+
+@public("broadcast_shapes", method=False)
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` broadcast to."""
+    from .._tensor import Size
+
+    try:
+        return Size(
+            np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes])
+        )
+    except ValueError:
+        raise RuntimeError(
+            f"Shape mismatch: objects cannot be broadcast to a single shape: "
+            f"{[list(s) if not isinstance(s, int) else s for s in shapes]}"
+        ) from None
+
+
+# ---- metadata-only in-place ops: the tensor becomes the view (same memory, new shape) ------------
+def _meta_inplace(name, op_fn):
+    def fn(self, *args, **kw):
+        from .._tensor import Tensor
+
+        if not isinstance(self, Tensor):
+            raise TypeError(f"{name}() expected a Tensor")
+        from .._tensor import _make
+
+        src = _make(self.data, self.grad_fn, self._nr)  # stands for self before: the node saves it
+        src._rg = self._rg
+        src._vc = self._vc
+        r = op_fn(src, *args, **kw)
+        self.data = r.data
+        if r.grad_fn is not None and self.grad_fn is not None:  # a leaf stays a leaf
+            self.grad_fn, self._nr = r.grad_fn, r._nr
+        return self
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"In-place ``{name[:-1]}``: changes this tensor's shape (no data is copied)."
+    return fn
+
+
+public("unsqueeze_", function=False)(
+    _meta_inplace("unsqueeze_", lambda x, dim: apply(TABLE["unsqueeze"], x, dim))
+)
+public("squeeze_", function=False)(
+    _meta_inplace("squeeze_", lambda x, dim=None: apply(TABLE["squeeze"], x, dim))
+)
+public("t_", function=False)(_meta_inplace("t_", lambda x: t(x)))
+public("transpose_", function=False)(
+    _meta_inplace("transpose_", lambda x, dim0, dim1: apply(TABLE["transpose"], x, dim0, dim1))
+)
