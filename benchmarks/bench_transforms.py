@@ -7,7 +7,6 @@ float64 throughout (the Jacobian/Hessian are compared for equality in ``check()`
 from __future__ import annotations
 
 import numpy as np
-
 from _harness import Bench, Skip
 
 N6 = 256  # B6: g(x) = tanh(A x), R^256 → R^256
@@ -48,13 +47,13 @@ def _b6(lib: str, how: str):
         if lib == "chainrule":
             cr, F, AF = _cr()
             A, x = cr.tensor(A6), cr.tensor(X6)
-            g = lambda x: cr.tanh(A @ x)  # noqa: E731
+            g = lambda x: cr.tanh(A @ x)
             if how == "functional":
                 return lambda: AF.jacobian(g, x)
             return lambda: getattr(F, how)(g)(x)
         torch = _torch()
         A, x = torch.tensor(A6), torch.tensor(X6)
-        g = lambda x: torch.tanh(A @ x)  # noqa: E731
+        g = lambda x: torch.tanh(A @ x)
         if how == "functional":
             return lambda: torch.autograd.functional.jacobian(g, x)
         return lambda: getattr(torch.func, how)(g)(x)
@@ -68,13 +67,13 @@ def _b7(lib: str, how: str):
         if lib == "chainrule":
             cr, F, AF = _cr()
             A, x = cr.tensor(A7), cr.tensor(X7)
-            f = lambda x: cr.tanh(A @ x).sum()  # noqa: E731
+            f = lambda x: cr.tanh(A @ x).sum()
             if how == "functional":
                 return lambda: AF.hessian(f, x)
             return lambda: F.hessian(f)(x)
         torch = _torch()
         A, x = torch.tensor(A7), torch.tensor(X7)
-        f = lambda x: torch.tanh(A @ x).sum()  # noqa: E731
+        f = lambda x: torch.tanh(A @ x).sum()
         if how == "functional":
             return lambda: torch.autograd.functional.hessian(f, x)
         return lambda: torch.func.hessian(f)(x)
@@ -95,7 +94,7 @@ def _loss(m, onehot):
 def _b8(lib: str, how: str):
     def setup():
         if lib == "chainrule":
-            cr, F, AF = _cr()
+            cr, F, _ = _cr()
             params = tuple(cr.tensor(a) for a in (W1, B1, W2))
             X, Y = cr.tensor(XB), cr.tensor(np.eye(B8_SIZES[2])[YB])
             f = _loss(cr, lambda y: y)

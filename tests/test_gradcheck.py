@@ -25,7 +25,8 @@ FUNCS = [
 @pytest.mark.parametrize("fast", [False, True])
 def test_correct_rules_pass(k, fast):
     x, y = _x(2, 3), _x(2, 3, seed=1)
-    assert gradcheck(FUNCS[k], (x, y), check_forward_ad=True, fast_mode=fast)
+    assert gradcheck(FUNCS[k], (x, y), check_forward_ad=True, fast_mode=fast,
+                     check_batched_grad=True, check_batched_forward_grad=True)
     assert gradgradcheck(FUNCS[k], (x, y), check_fwd_over_rev=True, fast_mode=fast)
 
 
@@ -83,3 +84,19 @@ def test_warns_on_single_precision_and_needs_a_differentiable_input():
         gradcheck(lambda x: x * 2, (x,), atol=1e-2, rtol=1e-2, eps=1e-3)
     with pytest.raises(ValueError, match="requires_grad=True"):
         gradcheck(lambda x: x * 2, (cr.ones(2),))
+
+
+def test_batched_checks_catch_a_wrong_batching_rule(monkeypatch):
+    """A batching rule that is off (here mul's, by 0.1%) passes the plain checks but fails the
+    batched backward and batched forward checks."""
+    from chainrule.func import _batching
+
+    wrong = lambda op, ts, kw, level: _batching._elementwise(op, ts, kw, level) * 1.001
+    monkeypatch.setitem(_batching.RULES, "mul", wrong)
+    x = _x(3)
+    f = lambda x: x.exp() * 2
+    assert gradcheck(f, (x,), check_forward_ad=True)
+    with pytest.raises(GradcheckError, match="Batched gradient mismatch for input 0"):
+        gradcheck(f, (x,), check_batched_grad=True)
+    with pytest.raises(GradcheckError, match="Batched forward-mode mismatch for output 0"):
+        gradcheck(f, (x,), check_batched_forward_grad=True)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 import torch.func as TF
+from _check import float_outputs, make_inputs
+from op_db import OPS
 
 import chainrule as cr
 from chainrule import func as F
 from chainrule.func import _batching
-from _check import float_outputs, make_inputs
-from op_db import OPS
 
 NB = 3
 CASES = [(info, k) for info in OPS for k in range(len(info.samples(info.rng())))]

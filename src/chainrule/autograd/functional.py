@@ -8,7 +8,8 @@ tensors), not torch's double-backward trick; ``jacobian(vectorize=True)`` is one
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from .. import _dispatch, _ns
 from .._tensor import Tensor
 from ..ops._table import TABLE
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp", "jacobian_plan", "JacobianPlan"]
+__all__ = ["JacobianPlan", "hessian", "hvp", "jacobian", "jacobian_plan", "jvp", "vhp", "vjp"]
 
 
 def _apply(name, *a, **k):
@@ -138,7 +139,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     from ..func._transforms import jvp_core
     from .grad_mode import enable_grad
 
-    it, ins = _as_tuple(inputs, "inputs", "jvp")
+    _, ins = _as_tuple(inputs, "inputs", "jvp")
     if v is None:
         if len(ins) != 1 or ins[0].numel() != 1:
             raise RuntimeError(
@@ -457,9 +458,9 @@ def _vs(v, ins, fn: str) -> tuple:
 def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                   materialize_grads):
     """One backward pass whose cotangents carry a leading batch dimension."""
-    from . import grad
     from ..func import _batching as B
     from ..func._batching import Batched
+    from . import grad
 
     outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)

@@ -9,13 +9,13 @@ pair that differs and lists the worst entries: index, numerical, analytical, dif
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .._tensor import Tensor, _make
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(RuntimeError):
@@ -128,9 +128,9 @@ def _report(kind: str, j: int, i: int, num: np.ndarray, ana: np.ndarray, atol, r
     bad = diff > atol + rtol * np.abs(num)
     out_shape, in_shape = shapes
     lines = [
-        f"Jacobian mismatch for output {j} with respect to input {i} ({kind} mode): "
-        f"{int(bad.sum())} of {bad.size} entries differ (atol={atol}, rtol={rtol}); "
-        f"max |difference| {diff.max():.6g}",
+        (f"Jacobian mismatch for output {j} with respect to input {i} ({kind} mode): "
+         f"{int(bad.sum())} of {bad.size} entries differ (atol={atol}, rtol={rtol}); "
+         f"max |difference| {diff.max():.6g}"),
         "  worst entries  [output index] / [input index]:  numerical  analytical  difference",
     ]
     order = np.argsort(-(diff * bad).reshape(-1))[: min(8, int(bad.sum()))]
@@ -193,12 +193,66 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, 
                     if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
                         failures.append(_report(kind, j, i, n, a, atol, rtol,
                                                 (tuple(o.shape), tuple(inputs[i].shape))))
+    if check_batched_grad:
+        failures += _batched_backward(func, inputs, diff, atol, rtol)
+    if check_batched_forward_grad:
+        failures += _batched_forward(func, inputs, diff, atol, rtol)
     if failures:
         msg = "\n\n".join(failures)
         if raise_exception:
             raise GradcheckError(msg)
         return False
     return True
+
+
+def _batched_backward(func, inputs, diff, atol, rtol, nb: int = 3) -> list:
+    """One backward pass with ``nb`` stacked cotangents against ``nb`` single passes."""
+    from . import grad
+
+    rng = np.random.default_rng(1)
+    outs = [o for o in _outputs(func, inputs) if o.data.dtype.kind == "f" and o.requires_grad]
+    if not outs:
+        return []
+    us = [rng.standard_normal((nb, *o.data.shape)).astype(o.data.dtype) for o in outs]
+    xs = [inputs[i] for i in diff]
+    got = grad(outs, xs, [_make(u) for u in us], retain_graph=True, allow_unused=True,
+               is_grads_batched=True)
+    res = []
+    for b in range(nb):
+        want = grad(outs, xs, [_make(u[b]) for u in us], retain_graph=True, allow_unused=True)
+        for i, g, w in zip(diff, got, want):
+            a = np.zeros(inputs[i].data.shape) if g is None else g.data[b]
+            e = np.zeros(inputs[i].data.shape) if w is None else w.data
+            if not np.allclose(a, e, rtol=rtol, atol=atol):
+                res.append(f"Batched gradient mismatch for input {i}, cotangent {b} of {nb}: "
+                           f"max |difference| {np.abs(a - e).max():.6g}\nbatched:\n{a}\n"
+                           f"one by one:\n{e}")
+    return res
+
+
+def _batched_forward(func, inputs, diff, atol, rtol, nb: int = 3) -> list:
+    """Forward mode with ``nb`` stacked tangents (vmap over jvp) against ``nb`` single passes."""
+    from ..func import jvp, vmap
+
+    rng = np.random.default_rng(2)
+    primals = tuple(inputs[i].detach() for i in diff)
+    ts = [rng.standard_normal((nb, *p.data.shape)).astype(p.data.dtype) for p in primals]
+
+    def f(*xs):
+        args = list(inputs)
+        for i, x in zip(diff, xs):
+            args[i] = x
+        return tuple(o for o in _outputs(func, args) if o.data.dtype.kind == "f")
+
+    got = vmap(lambda *t: jvp(f, primals, t)[1])(*[_make(t) for t in ts])
+    res = []
+    for b in range(nb):
+        want = jvp(f, primals, tuple(_make(t[b]) for t in ts))[1]
+        for j, (g, w) in enumerate(zip(got, want)):
+            if not np.allclose(g.data[b], w.data, rtol=rtol, atol=atol):
+                res.append(f"Batched forward-mode mismatch for output {j}, tangent {b} of {nb}: "
+                           f"max |difference| {np.abs(g.data[b] - w.data).max():.6g}")
+    return res
 
 
 def _fast(func, inputs, diff, outs, eps, atol, rtol, fwd: bool, rev: bool) -> list:

@@ -15,8 +15,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
 
 from .. import _dispatch, _ns
 from .._tensor import Tensor
@@ -25,8 +25,18 @@ from . import _batching
 from ._batching import Batched
 from ._transforms import DEPTH, VJP, basis, jvp_core, strip_level, tree_flatten, tree_unflatten
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
-           "vmap", "functional_call"]
+__all__ = [
+    "functional_call",
+    "grad",
+    "grad_and_value",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "linearize",
+    "vjp",
+    "vmap",
+]
 
 
 def _apply(name, *a, **k):
@@ -360,4 +370,4 @@ def hessian(func: Callable, argnums: int | tuple = 0) -> Callable:
     return jacfwd(jacrev(func, argnums), argnums)
 
 
-from ._vmap import functional_call, vmap  # noqa: E402
+from ._vmap import functional_call, vmap

@@ -49,7 +49,7 @@ class BatchedDataError(RuntimeError):
 class _Meta:
     """What ``Batched.data`` gives: the logical shape and dtype (the values are per example)."""
 
-    __slots__ = ("shape", "dtype", "level")
+    __slots__ = ("dtype", "level", "shape")
 
     def __init__(self, shape: tuple, dtype, level: int) -> None:
         self.shape = shape
@@ -82,7 +82,7 @@ class _Meta:
 class Batched(Tensor):
     """A tensor with a hidden leading batch dimension (of ``level``): one value per example."""
 
-    __slots__ = ("value", "level")
+    __slots__ = ("level", "value")
 
     def __init__(self, value: Tensor, level: int) -> None:
         self.value = value

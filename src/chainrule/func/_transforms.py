@@ -249,7 +249,7 @@ def strip_level(t: Tensor, level: int):
 def jvp_core(f, primals: tuple, tangents: tuple, has_aux: bool = False):
     """(outputs, output tangents[, aux]) by one forward pass with dual tensors."""
     flat_p, spec = tree_flatten(primals)
-    flat_t, spec_t = tree_flatten(tangents)
+    flat_t, _ = tree_flatten(tangents)
     _check_tensors(flat_p, "jvp(f, primals, tangents)")
     _check_tensors(flat_t, "jvp(f, primals, tangents)")
     if len(flat_p) != len(flat_t):
