@@ -17,7 +17,7 @@ import os
 import tempfile
 import zipfile
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -131,7 +131,7 @@ def save(obj: Any, f, *, compress: bool = False) -> None:
         pass
 
 
-def _decode(node: Any, arrays: dict, made: dict, name: str):
+def _decode(node: Any, arrays: Callable[[str], np.ndarray], made: dict, name: str):
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     if isinstance(node, list):

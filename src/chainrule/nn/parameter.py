@@ -23,23 +23,22 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
+        vc: list | None = None
         if data is None:
             arr = np.zeros((0,), _dtype.default_np())
-            vc = None
         elif isinstance(data, Tensor):
             arr = data.data
             if data._vc is None:
-                data._vc = [0]
+                data._vc = [0]  # type: ignore[assignment]
             vc = data._vc
         else:
             arr = Tensor(data).data
-            vc = None
         self.data = arr
         self._rg = False
         self._grad = None
         self.grad_fn = None
         self._nr = 0
-        self._vc = vc
+        self._vc = vc  # type: ignore[assignment]
         self._acc = None
         self._x = None
         if requires_grad:

@@ -33,6 +33,9 @@ class Dataset:
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} has no len(): define __len__")
+
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
@@ -211,7 +214,7 @@ class BatchSampler(Sampler):
         self.batch_size = batch_size
         self.drop_last = drop_last
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
         batch: list = []
         for i in self.sampler:
             batch.append(i)

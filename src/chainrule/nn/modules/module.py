@@ -387,7 +387,7 @@ class Module:
     def state_dict(self, *, destination: dict | None = None, prefix: str = "",
                    keep_vars: bool = False) -> OrderedDict:
         """Parameters and persistent buffers by dotted name (detached tensors sharing memory)."""
-        dest = OrderedDict() if destination is None else destination
+        dest: OrderedDict = OrderedDict() if destination is None else destination  # type: ignore
         for pre, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             p = pre + "." if pre else ""
             for k, v in mod._parameters.items():
