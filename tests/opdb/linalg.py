@@ -103,6 +103,8 @@ OPS = [
            lambda r: [S(randn(r, 3, 2), randn(r, 3, 3))], covers=("cholesky", "solve_triangular")),
     OpInfo("qr", lambda m, x: tuple(m.linalg.qr(x)),
            lambda r: [S(randn(r, 4, 3)), S(randn(r, 3, 3)), S(randn(r, 2, 4, 2))]),
+    OpInfo("qr_wide", lambda m, x: tuple(m.linalg.qr(x)), lambda r: [S(randn(r, 2, 4)), S(randn(r, 2, 3, 5))],
+           covers=("qr",), fwd_ad=False),
     OpInfo("eigh", _eigh_fixed, lambda r: [S(randn(r, 3, 3)), S(randn(r, 2, 4, 4))]),
     OpInfo("eigvalsh", lambda m, x: m.linalg.eigvalsh(_sym(x)), lambda r: [S(randn(r, 4, 4))], covers=("eigh",)),
     OpInfo("svd", _svd_fixed, lambda r: [S(randn(r, 4, 3)), S(randn(r, 3, 4)), S(randn(r, 3, 3)), S(randn(r, 2, 3, 2))]),
