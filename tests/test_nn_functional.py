@@ -279,6 +279,35 @@ def test_embedding_padding_idx_and_max_norm_like_torch():
         F.embedding(cr.tensor([6]), cw)
 
 
+def test_embedding_scale_grad_by_freq_matches_torch_and_differentiates_exactly():
+    """Not the true gradient (so not in op_db): each row's gradient divided by its count, as torch.
+    Its derivative (double backward) matches finite differences of that gradient, and torch."""
+    rng = np.random.default_rng(21)
+    w, idx = rng.standard_normal((5, 3)), np.array([[0, 2, 2], [1, 2, 0]])
+    u, v = rng.standard_normal(idx.shape + (3,)), rng.standard_normal(w.shape)
+
+    def grad_of(wa, create=False):
+        cw = cr.tensor(wa, requires_grad=True)
+        y = F.embedding(cr.tensor(idx), cw, padding_idx=1, scale_grad_by_freq=True)
+        return cw, cr.autograd.grad((y * y * cr.tensor(u)).sum(), cw, create_graph=create)[0]
+
+    tw = torch.tensor(w, requires_grad=True)
+    ty = TF.embedding(torch.tensor(idx), tw, padding_idx=1, scale_grad_by_freq=True)
+    gt = torch.autograd.grad((ty * ty * torch.tensor(u)).sum(), tw, create_graph=True)[0]
+    ht = torch.autograd.grad((gt * torch.tensor(v)).sum(), tw)[0]
+    cw, gc = grad_of(w, create=True)
+    np.testing.assert_allclose(gc.data, gt.detach().numpy(), rtol=1e-12)
+    hc = cr.autograd.grad((gc * cr.tensor(v)).sum(), cw)[0].data
+    np.testing.assert_allclose(hc, ht.numpy(), rtol=1e-12)
+    num = np.zeros_like(w)
+    for k in np.ndindex(w.shape):
+        wp, wm = w.copy(), w.copy()
+        wp[k] += 1e-6
+        wm[k] -= 1e-6
+        num[k] = np.sum((grad_of(wp)[1].data - grad_of(wm)[1].data) * v) / 2e-6
+    np.testing.assert_allclose(hc, num, rtol=1e-6, atol=1e-8)
+
+
 def test_batch_norm_running_stats_match_torch():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 3, 5))

@@ -30,7 +30,7 @@ OPS = [
     OpInfo("embedding", lambda m, i, w, **k: F(m).embedding(i, w, **k),
            lambda r: [S(np.array([[0, 2, 4], [3, 2, 2]]), randn(r, 5, 3)),
                       S(np.array([1, 0, 1, 3]), randn(r, 4, 2), padding_idx=2),  # padding rows: test_nn_functional
-                      S(np.array(2), randn(r, 3, 2), padding_idx=-2)],
+                      S(np.array(2), randn(r, 3, 2), padding_idx=-2)],  # scale_grad_by_freq: test_nn_functional
            covers=("embedding", "embedding_backward")),
     OpInfo("dropout", _dropout, lambda r: [S(randn(r, 4, 5), 0.4), S(randn(r, 3, 3), 0.2, training=False)],
            covers=("mul",), torch=False),

@@ -174,7 +174,7 @@ dropout3d = public("dropout3d", function=False, method=False, ns="nn.functional"
 
 
 # ---- embedding and one_hot -----------------------------------------------------------------------
-def _embedding(weight, indices, padding_idx=None):
+def _embedding(weight, indices, padding_idx=None, freq=False):
     return weight[indices]
 
 
@@ -199,9 +199,25 @@ def _embedding_bwd_dg(m, g, out, gout, indices, num_weights, padding_idx=None):
     return r * keep
 
 
-defop("embedding", _embedding,
-      lambda m, g, out, weight, indices, padding_idx=None:
-      m.embedding_backward(g, indices, weight.shape[0], padding_idx),
+def _freq_scale(indices, n, ndim_g):
+    """1 / (how often each looked-up row occurs), shaped to scale the gradient (scale_grad_by_freq)."""
+    ids = indices % n
+    counts = np.bincount(ids.ravel(), minlength=n)
+    return (1.0 / counts[ids]).reshape(ids.shape + (1,) * (ndim_g - ids.ndim))
+
+
+def _embedding_dw(m, g, out, weight, indices, padding_idx=None, freq=False):
+    if freq:
+        sc = _freq_scale(indices, weight.shape[0], g.ndim)
+        if m is A:
+            g = g * sc.astype(g.dtype)
+        else:  # scaled in value only: this rule itself is the only place the scaling enters, as torch
+            d = g.detach()
+            g = g + (d * _make(sc.astype(g.data.dtype)) - d)
+    return m.embedding_backward(g, indices, weight.shape[0], padding_idx)
+
+
+defop("embedding", _embedding, _embedding_dw,
       LINEAR, dtype="keep", public=False, method=False,
       formula="d weight[i]/d weight: the gradient is scatter-added to the looked-up rows (none to padding_idx)")
 defop("embedding_backward", _embedding_bwd, _embedding_bwd_dg, LINEAR, dtype="keep", public=False,
@@ -222,7 +238,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """Look up rows of ``weight`` at the integer ``input`` (``torch.nn.functional.embedding``).
 
     ``padding_idx`` rows get no gradient; ``max_norm`` renormalizes the looked-up rows of ``weight``
-    in place (no grad), as torch. Example: ``embedding(cr.tensor([[0, 2]]), w)``.
+    in place (no grad), as torch; ``scale_grad_by_freq`` divides each row's gradient by how often
+    it occurs in ``input``; ``sparse`` is accepted but gradients are always dense. Example: ``embedding(cr.tensor([[0, 2]]), w)``.
     """
     idx = _index_array("embedding", input)
     n = weight.shape[0]
@@ -233,8 +250,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         if not -n <= padding_idx < n:
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx = padding_idx % n
-    if scale_grad_by_freq:
-        raise NotImplementedError("embedding(): scale_grad_by_freq is not supported")
     if max_norm is not None:
         rows = np.unique(idx % n)
         w = weight.data
@@ -243,7 +258,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         if np.any(big):
             w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
             weight._bump()
-    return _ns.embedding(weight, idx, padding_idx)
+    return _ns.embedding(weight, idx, padding_idx, bool(scale_grad_by_freq))
 
 
 @public("one_hot", function=False, method=False, ns="nn.functional")
