@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -45,15 +46,17 @@ def load_digits(seed: int):
 
 
 def make_mlp() -> nn.Module:
-    return nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.Sequential(OrderedDict(
+        flatten=nn.Flatten(), fc1=nn.Linear(64, 128), relu=nn.ReLU(), fc2=nn.Linear(128, 10),
+    ))
 
 
 def make_cnn() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 16 × 4 × 4
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),                    # 32 × 4 × 4
-        nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
-    )
+    return nn.Sequential(OrderedDict(
+        conv1=nn.Conv2d(1, 16, 3, padding=1), relu1=nn.ReLU(), pool=nn.MaxPool2d(2),  # 16×4×4
+        conv2=nn.Conv2d(16, 32, 3, padding=1), relu2=nn.ReLU(),                       # 32×4×4
+        flatten=nn.Flatten(), fc=nn.Linear(32 * 4 * 4, 10),
+    ))
 
 
 @cr.no_grad()
@@ -127,13 +130,22 @@ def draw_step_graph(loss: cr.Tensor, model: nn.Module, stem: str) -> None:
                       title="one training step: cross_entropy(model(x), y)")
         if viz.dot_available():
             path = g.render(stem + ".svg")
+            path += ", " + g.render(stem + ".png")
         else:
             path = stem + ".svg"
             with open(path, "w") as f:
                 f.write(g.builtin_svg())
-        print(f"  graph of one training step → {path}", file=sys.stderr)
+        say(f"  graph of one training step → {path}")
     except Exception as e:  # a picture must never stop the training demo
-        print(f"  (graph picture skipped: {e})", file=sys.stderr)
+        say(f"  (graph picture skipped: {e})")
+
+
+def say(text: str) -> None:
+    """Print without breaking a running progress bar."""
+    if tqdm:
+        tqdm.write(text, file=sys.stderr)
+    else:
+        print(text, file=sys.stderr)
 
 
 def plot(histories: dict, path: str) -> bool:

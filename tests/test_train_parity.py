@@ -80,3 +80,26 @@ def test_training_parity(arch, opt_name, kw):
     np.testing.assert_allclose([c for _, c in losses], [t for t, _ in losses], rtol=1e-9)
     moved = max(np.abs(p.detach().numpy() - a).max() for p, a in zip(cm.parameters(), init))
     assert moved > 1e-3  # it really trained (the comparison is not between frozen weights)
+
+
+def test_main_demo_runs(tmp_path):
+    """examples/train_digits.py end to end (few epochs): checkpoints, reload, plot, graph."""
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location(
+        "train_digits", os.path.join(os.path.dirname(__file__), "..", "examples",
+                                     "train_digits.py"))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    demo.main(["--out", str(tmp_path), "--epochs-mlp", "2", "--epochs-cnn", "1"])
+    for name, epochs in (("mlp", 2), ("cnn", 1)):
+        ck = cr.load(tmp_path / f"digits_{name}.ckpt")
+        assert set(ck) == {"model", "optimizer", "scheduler", "epoch", "history"}
+        assert ck["epoch"] == epochs and len(ck["history"]["test_acc"]) == epochs
+        assert ck["history"]["test_acc"][-1] > 0.8  # even one epoch learns most digits
+        model = demo.make_mlp() if name == "mlp" else demo.make_cnn()
+        model.load_state_dict(ck["model"])
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "digits_training.png").stat().st_size > 10_000
