@@ -84,7 +84,15 @@ def apply(op, *args, **kw):
 
     policy = op.policy
     if policy != "keep":
-        arrays = _promote(arrays, policy, op)
+        a0 = arrays[0] if arrays else None
+        if type(a0) is np.ndarray and a0.dtype.kind == "f" and len(arrays) <= 2:
+            if len(arrays) == 2:  # a Python number, or an array of the same dtype: nothing to do
+                a1 = arrays[1]
+                t1 = type(a1)
+                if not (t1 is float or t1 is int or (t1 is np.ndarray and a1.dtype == a0.dtype)):
+                    arrays = _promote(arrays, policy, op)
+        else:
+            arrays = _promote(arrays, policy, op)
     try:
         out = op.fwd(arrays, **kw) if nin < 0 else op.fwd(*arrays, **kw)
     except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as e:

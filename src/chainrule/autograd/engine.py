@@ -174,13 +174,17 @@ def _raw_rules(node, gs, passed: set) -> list:
     kw = node.kw
     out = node.out
     nxt = node.next
-    ins = [x.data if isinstance(x, Tensor) else x for x in saved]
+    ins = []
+    for x in saved:
+        ins.append(x.data if isinstance(x, Tensor) else x)
     g = gs[0] if op.nout == 1 else tuple(
         gi if gi is not None else np.zeros_like(o) for gi, o in zip(gs, out))
     if op.vjp_all is not None:
         needs = [e is not None for e in nxt]
         res = list(op.vjp_all(A, g, out, tuple(ins), needs=needs, **kw) if op.nin < 0 else
                    op.vjp_all(A, g, out, *ins, needs=needs, **kw))
+    elif len(nxt) == 1:
+        res = [op.vjp[0](A, g, out, *ins, **kw) if nxt[0] is not None else None]
     else:
         res = [None if e is None else rule(A, g, out, *ins, **kw) for rule, e in zip(op.vjp, nxt)]
     g0 = gs[0]

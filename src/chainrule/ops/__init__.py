@@ -7,6 +7,8 @@ may give an op a friendlier public signature with ``@public``.
 
 from __future__ import annotations
 
+import functools
+from types import MethodType
 from typing import Callable
 
 from .. import _ns
@@ -39,6 +41,21 @@ def public(name: str | None = None, *, method: bool | str = True, function: bool
     return deco
 
 
+class _OpFn(functools.partial):
+    """``apply`` bound to one op, for the rule namespace ``_ns`` (Tensor dunders, rules under
+    ``create_graph``): calling it costs no Python frame. Binds like a function when set on a class."""
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else MethodType(self, obj)
+
+
+def _op_fn(op) -> _OpFn:
+    fn = _OpFn(apply, op)
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = op.doc or f"The ``{op.name}`` op of the rule table (see chainrule.ops)."
+    return fn
+
+
 def _generic(op) -> Callable:
     def fn(*args, **kw):
         return apply(op, *args, **kw)
@@ -52,7 +69,7 @@ def _generic(op) -> Callable:
 def _finish() -> None:
     for name, op in TABLE.items():
         fn = _generic(op)
-        setattr(_ns, name, fn)
+        setattr(_ns, name, _op_fn(op))
         if op.public and name not in PUBLIC:
             PUBLIC[name] = fn
         if op.method and op.nin != -1 and name not in _METHODS:
