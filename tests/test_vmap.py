@@ -271,3 +271,31 @@ def test_op_without_batching_rule_loops_and_warns_once(monkeypatch):
         warnings.simplefilter("error")  # second time: no warning
         F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
     assert op.name == "softmax"
+
+
+def test_common_layers_batch_without_falling_back():
+    """conv, matmul, reductions, shape ops, linalg: real batching rules (no loop warning)."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 2, 3, 6, 6))  # vmap over 4 mini-batches of N=2 images
+    w, b = rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)
+    lin = rng.standard_normal((5, 2))
+    M = rng.standard_normal((4, 3, 3))
+
+    def f(m, nnF):
+        def g(x, w, b, lin):
+            y = nnF.conv2d(x, w, b, padding=1).relu()
+            z = y.flip(-1).roll(1, -2).amax((-2, -1)) @ lin
+            return z.log_softmax(-1).split(1, -1)[0].sum() + m.diagonal(y[0, 0], 0, 0, 1).sum()
+        return g
+
+    import torch.nn.functional as tnnF
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = F.vmap(f(cr, cr.nn.functional), in_dims=(0, None, None, None))(
+            cr.tensor(x), cr.tensor(w), cr.tensor(b), cr.tensor(lin))
+        gm = F.vmap(lambda a: cr.linalg.inv(a) @ a.tril())(cr.tensor(M))
+    want = TF.vmap(f(torch, tnnF), in_dims=(0, None, None, None))(
+        torch.tensor(x), torch.tensor(w), torch.tensor(b), torch.tensor(lin))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gm.data, np.linalg.inv(M) @ np.tril(M), rtol=1e-10, atol=1e-12)

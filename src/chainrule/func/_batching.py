@@ -566,10 +566,82 @@ RULES: dict = {
     "take_along_dim": _along, "put_along_dim": _along, "where": _where,
     "to_dtype": _unary, "clone": _unary,
 }
+def _shift_dims(op, tensors, kw, level, names=("dim",), out_extra=0):
+    """One batched input; parameters ``names`` are dims (ints or tuples) of the logical input
+    (of the output when ``out_extra``: ops that add dims): shift them by one."""
+    if len(tensors) != 1 or type(tensors[0]) is not Batched:
+        return None
+    (x,) = tensors
+    nd = x.ndim + out_extra
+    if x.ndim == 0:
+        return None
+    kw = dict(kw)
+    for n in names:
+        d = kw.get(n)
+        if d is None:
+            return None
+        if isinstance(d, (int, np.integer)):
+            kw[n] = _wrap_dim(int(d), nd) + 1
+        else:
+            kw[n] = tuple(_wrap_dim(int(e), nd) + 1 for e in d)
+    return _call(op, [x.value], kw)
+
+
+def _matrix_unary(op, tensors, kw, level):
+    """Linear-algebra ops on the last two dims, leading dims batched: the batch dim is one more."""
+    if len(tensors) != 1 or tensors[0].ndim < 2:
+        return None
+    return _call(op, [tensors[0].value], kw)
+
+
+def _repeat(op, tensors, kw, level):
+    (x,) = tensors
+    reps = tuple(int(r) for r in kw["repeats"])
+    if len(reps) < x.ndim:
+        return None
+    return _apply("repeat", _pad(x.value, x.ndim, len(reps)), (1,) + reps)
+
+
+def _constant_pad(op, tensors, kw, level):
+    (x,) = tensors
+    if len(kw["pad"]) // 2 > x.ndim:
+        return None
+    return _call(op, [x.value], kw)
+
+
+def _fold_first(op, tensors, kw, level):
+    """N-first ops (convolution): fold the batch into N when only the input is batched."""
+    vals, nds, bs = _split(tensors, level)
+    if not bs[0] or any(bs[1:]) or not isinstance(vals[1], Tensor) or nds[0] != vals[1].ndim:
+        return None
+    v = vals[0]
+    b, n = v.shape[0], v.shape[1]
+    outs = _call(op, [_apply("reshape", v, (b * n,) + tuple(v.shape[2:]))] + vals[1:], kw)
+    res = []
+    for o in outs if op.nout != 1 else (outs,):
+        if o.ndim == 0 or o.shape[0] != b * n:
+            return None
+        res.append(_apply("reshape", o, (b, n) + tuple(o.shape[1:])))
+    return res[0] if op.nout == 1 else tuple(res)
+
+
+RULES.update({
+    "split": lambda op, ts, kw, lvl: _shift_dims(op, ts, kw, lvl),
+    "flip": lambda op, ts, kw, lvl: _shift_dims(op, ts, kw, lvl, ("dims",)),
+    "roll": lambda op, ts, kw, lvl: _shift_dims(op, ts, kw, lvl, ("dims",)),
+    "diagonal": lambda op, ts, kw, lvl: _shift_dims(op, ts, kw, lvl, ("dim1", "dim2")),
+    "diag_embed": lambda op, ts, kw, lvl: _shift_dims(op, ts, kw, lvl, ("dim1", "dim2"), 1),
+    "repeat": _repeat, "constant_pad": _constant_pad, "conv": _fold_first,
+})
+for _n in ("tril", "triu", "inv", "det", "slogdet", "cholesky", "qr", "eigh", "svd", "matrix_exp",
+           "pinv", "svd_uvh"):
+    RULES[_n] = _matrix_unary
+
 #: elementwise ops with no backward rule (so not marked ELEMENTWISE in the table)
 ELEMENTWISE_NAMES = {
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "logical_xor",
-    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "isnan", "isinf", "isfinite",
+    "isposinf", "isneginf", "signbit", "floor_divide", "isclose",
 }
 
 
