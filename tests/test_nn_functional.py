@@ -389,3 +389,56 @@ def test_float32_conv_and_pool_dtypes_match_torch():
     ty = TF.max_pool2d(TF.conv2d(torch.tensor(x), torch.tensor(w), stride=2), 2)
     assert cy.dtype == cr.float32
     np.testing.assert_allclose(cy.data, ty.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ---- randomized shapes (hypothesis, derandomized by conftest) -------------------------------------
+hyp = pytest.importorskip("hypothesis")
+st = hyp.strategies
+
+
+@st.composite
+def _conv_case(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 11))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 11))
+    return (draw(st.integers(1, 3)), c, h, w), (o, c // groups, kh, kw), (sh, sw), (ph, pw), (dh, dw), groups
+
+
+@hyp.given(_conv_case())
+def test_conv2d_random_shapes_match_torch(case):
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    kw = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    _compare(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw),
+             [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])], rng, tol=1e-9)
+
+
+@st.composite
+def _pool_case(draw):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, (dh * (kh - 1) + 1) // 2)), draw(st.integers(0, (dw * (kw - 1) + 1) // 2))
+    sh, sw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 12))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 12))
+    return (2, 2, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), draw(st.booleans())
+
+
+@hyp.given(_pool_case())
+def test_pool2d_random_shapes_match_torch(case):
+    xs, k, stride, padding, dilation, ceil_mode = case
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    x = rng.permutation(int(np.prod(xs))).reshape(xs) * 0.1  # no ties
+    kw = {"stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode,
+          "return_indices": True}
+    _compare(lambda x: F.max_pool2d(x, k, **kw), lambda x: TF.max_pool2d(x, k, **kw), [x], rng)
+    if dilation == (1, 1):
+        for cip in (True, False):
+            akw = {"stride": stride, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": cip}
+            _compare(lambda x, akw=akw: F.avg_pool2d(x, k, **akw), lambda x, akw=akw: TF.avg_pool2d(x, k, **akw),
+                     [x], rng)
