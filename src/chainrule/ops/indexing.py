@@ -238,11 +238,15 @@ def _take_along(x, indices, dim):
     return np.take_along_axis(x, idx, axis=_wrap_dim(dim, x.ndim, "take_along_dim"))
 
 
-def _put_along(g, indices, shape, dim):
+def _put_along(g, indices, shape, dim, unique=False):
+    # unique=True: no index repeats along dim (sort, max, topk…): a plain write, not an add.at
     idx = _norm_one(indices)
     d = _wrap_dim(dim, len(shape), "scatter_add")
+    z = np.zeros(shape, np.result_type(g))
+    if unique and np.shape(g) == idx.shape:
+        np.put_along_axis(z, idx, g, d)
+        return z
     g, idx = np.broadcast_arrays(g, idx)
-    z = np.zeros(shape, g.dtype)
     np.add.at(z, _grid(idx, d), g)
     return z
 
@@ -259,7 +263,7 @@ defop(
 defop(
     "put_along_dim",
     _put_along,
-    lambda m, g, out, x, indices, shape, dim: m.take_along_dim(g, indices, dim),
+    lambda m, g, out, x, indices, shape, dim, unique=False: m.take_along_dim(g, indices, dim),
     LINEAR,
     dtype="keep",
     method=False,
@@ -968,7 +972,9 @@ def _constant_pad(x, pad, value=0.0):
             f"The input size {list(x.shape)}, plus negative padding {list(pad)} resulted "
             "in a negative output size, which is invalid."
         )
-    return np.pad(y, [(max(a, 0), max(b, 0)) for a, b in w], constant_values=value)
+    out = np.full(tuple(n + max(a, 0) + max(b, 0) for n, (a, b) in zip(y.shape, w)), value, y.dtype)
+    out[tuple(slice(max(a, 0), max(a, 0) + n) for n, (a, b) in zip(y.shape, w))] = y
+    return out
 
 
 defop(

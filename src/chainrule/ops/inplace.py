@@ -270,16 +270,37 @@ def _out_of_place(name: str):
     return fn
 
 
-def _reads_self(name: str) -> bool:
+_SELF_READERS: dict = {}
+
+
+def _reads_self(name: str, self: Tensor, args) -> bool:
+    """Whether the backward rules that will run read ``self``'s value (then it is copied first)."""
     op = TABLE.get(name)
-    return op is None or op.saves is None or 0 in op.saves
+    if op is None or op.saves is None or op.vjp is None or op.nin < 1:
+        return op is None or op.saves is None or 0 in op.saves
+    if 0 not in op.saves:
+        return False
+    ins = (self, *args)[: op.nin]
+    needs = tuple(isinstance(a, Tensor) and a._rg for a in ins)
+    key = (name, needs)
+    r = _SELF_READERS.get(key)
+    if r is None:
+        code = getattr(op.vjp[0], "__code__", None)
+        first = code.co_varnames[3] if code is not None and code.co_argcount > 3 else None
+        r = False
+        for rule, need in zip(op.vjp, needs):
+            if need and rule is not None:
+                names = _reads(rule)
+                r = r or names is None or first is None or first in names
+        _SELF_READERS[key] = r
+    return r
 
 
 def _make_inplace(name: str, doc: str | None = None):
     oop = _out_of_place(name)
 
     def inplace(self, *args, **kw):
-        return _run_inplace(self, oop, args, kw, reads_self=_reads_self(name))
+        return _run_inplace(self, oop, args, kw, reads_self=_reads_self(name, self, args))
 
     inplace.__name__ = inplace.__qualname__ = name + "_"
     inplace.__doc__ = doc or f"In-place ``{name}``: writes the result into ``self`` and returns it."

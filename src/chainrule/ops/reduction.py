@@ -259,7 +259,7 @@ def _sel_rule(m, gs, out, x, dim, keepdim=False):
     d = dim % x.ndim
     if not keepdim:
         g, idx = m.unsqueeze(g, d), m.unsqueeze(idx, d)
-    return (m.put_along_dim(g, idx, tuple(x.shape), d),)
+    return (m.put_along_dim(g, idx, tuple(x.shape), d, True),)
 
 
 def _sel_tangent(m, ts, out, x, dim, keepdim=False):
@@ -781,7 +781,7 @@ def _sel_dim_rule(m, gs, out, x, needs, dim=-1, keepdim=True, **kw):
     d = dim % x.ndim
     if not keepdim:
         g, idx = m.unsqueeze(g, d), m.unsqueeze(idx, d)
-    return (m.put_along_dim(g, idx, tuple(x.shape), d),)
+    return (m.put_along_dim(g, idx, tuple(x.shape), d, True),)
 
 
 def _sel_dim_tangent(m, ts, out, x, dim=-1, keepdim=True, **kw):
