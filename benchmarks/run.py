@@ -36,6 +36,7 @@ if os.environ.get(_MARK) != "1":  # re-exec before anything imports NumPy
               _clean_env())
 
 import argparse
+import gc
 import glob
 import importlib
 import platform
@@ -127,7 +128,7 @@ def _fmt(v: float | None) -> str:
     return f"{v:.2f}"
 
 
-def run(benches: list[Bench], log) -> list[dict]:
+def run(benches: list[Bench], log, clock=time.perf_counter) -> list[dict]:
     rows = []
     for b in benches:
         log(f"{b.id}: {b.title}")
@@ -141,7 +142,8 @@ def run(benches: list[Bench], log) -> list[dict]:
                 log(f"  {name:10s} skipped ({e})")
                 continue
             t0 = time.perf_counter()
-            t = median_time(fn, b.repeat, b.number) * b.scale
+            gc.collect()
+            t = median_time(fn, b.repeat, b.number, clock) * b.scale
             times[name] = t
             log(f"  {name:10s} {_fmt(t)} {b.unit}  (median of {b.repeat}×{b.number}, "
                 f"{time.perf_counter() - t0:.1f} s)")
@@ -188,6 +190,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="comma-separated benchmark ids, e.g. B1,B3")
     ap.add_argument("--deep", action="store_true", help="also run the slow benchmarks (B3-deep)")
     ap.add_argument("--markdown", metavar="FILE", help="write the table and settings to FILE")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with the process's CPU time (time.process_time) instead of wall "
+                         "time: for a machine shared with other busy processes")
     args = ap.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
 
@@ -204,7 +209,10 @@ def main(argv=None) -> int:
             log(f"unknown benchmark ids: {', '.join(sorted(missing))}")
             return 2
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows = run(benches, log)
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    settings.append(f"clock: {'process CPU time' if args.cpu_time else 'wall time'} "
+                    f"({clock.__name__})")
+    rows = run(benches, log, clock)
     text = table(rows)
     note = (f"Medians, one run ({started}); {' '.join(['python', 'benchmarks/run.py', *(argv or sys.argv[1:])])}"
             "\n\n" + "\n".join(f"- {s}" for s in settings))
