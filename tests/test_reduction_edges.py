@@ -294,3 +294,13 @@ def test_nanmedian_ignores_nan_and_linalg_norm_dispatches_as_torch():
         ((), {"dim": (1, 0)}),
     ]:
         _assert_same(lambda m, x, args=args, kw=kw: m.linalg.norm(x, *args, **kw), b)
+
+
+def test_mode_values_and_indices_match_torch_on_many_repeats():
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        a = rng.integers(-3, 4, size=(5, 9)).astype(np.float64)
+        for dim in (0, 1):
+            c, t = cr.mode(cr.tensor(a), dim), torch.mode(torch.tensor(a), dim)
+            np.testing.assert_array_equal(_np(c.values), _np(t.values))
+            np.testing.assert_array_equal(_np(c.indices), _np(t.indices))

@@ -973,13 +973,16 @@ def _mode(x, dim=-1, keepdim=False):
     d = _wrap_dim(dim, x.ndim, "mode")
     xm = np.moveaxis(x, d, -1)
     flat = xm.reshape(-1, xm.shape[-1])
-    vals = np.empty(flat.shape[0], x.dtype)
-    idx = np.empty(flat.shape[0], np.int64)
-    for r, row in enumerate(flat):
-        u, c = np.unique(row, return_counts=True)
-        v = u[np.argmax(c)]  # most frequent; among equally frequent values the smallest
-        vals[r] = v
-        idx[r] = np.flatnonzero(row == v)[-1]  # its last occurrence (torch CPU)
+    rows, n = flat.shape
+    xs = np.sort(flat, axis=1)
+    start = np.ones(xs.shape, bool)
+    start[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    run = np.cumsum(start, axis=1) - 1  # id of the run of equal values each sorted element is in
+    counts = np.bincount((run + np.arange(rows)[:, None] * n).ravel(), minlength=rows * n)
+    best = np.argmax(counts.reshape(rows, n), axis=1)  # most frequent; ties: the smallest value
+    vals = xs[np.arange(rows), np.argmax(run == best[:, None], axis=1)]
+    hit = flat == vals[:, None]
+    idx = (n - 1 - np.argmax(hit[:, ::-1], axis=1)).astype(np.int64)  # its last occurrence (torch)
     vals, idx = vals.reshape(xm.shape[:-1]), idx.reshape(xm.shape[:-1])
     if keepdim:
         vals, idx = np.expand_dims(vals, d), np.expand_dims(idx, d)
