@@ -72,6 +72,22 @@ def test_jacobians_match_torch(name, jac):
     _close(got, want)
 
 
+def test_jacrev_chunk_size_gives_the_same_jacobian():
+    f = lambda x, y: (m_tanh(x @ y), (x * x).sum(0))
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))
+    full = F.jacrev(f, argnums=(0, 1))(cr.tensor(a), cr.tensor(b))
+    for k in (1, 2, 5):
+        _close(F.jacrev(f, argnums=(0, 1), chunk_size=k)(cr.tensor(a), cr.tensor(b)),
+               tuple(tuple(torch.tensor(t.data) for t in row) for row in full))
+    want = TF.jacrev(lambda x, y: (torch.tanh(x @ y), (x * x).sum(0)), argnums=(0, 1))(
+        torch.tensor(a), torch.tensor(b))
+    _close(full, want)
+
+
+def m_tanh(x):
+    return x.tanh()
+
+
 def test_multiple_inputs_outputs_argnums_and_has_aux():
     a, b = RNG.standard_normal((2, 3)), RNG.standard_normal(3)
 

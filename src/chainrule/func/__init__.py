@@ -218,7 +218,7 @@ def _split_rows(r: Tensor, sizes: list, shapes: list, in_shape: tuple) -> list:
 def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
            chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
     """The Jacobian of ``func`` by reverse mode: ONE backward pass carrying all rows of the identity
-    as a batch of cotangents.
+    as a batch of cotangents (``chunk_size``: that many rows per pass, to bound memory).
 
     Example:
         >>> jacrev(lambda x: x.sin())(cr.tensor([0.0, 1.0]))
@@ -234,20 +234,26 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
             v = VJP(_partial(func, args, nums, kwargs), tuple(args[i] for i in nums), None, has_aux)
             shapes = [tuple(o.shape) for o in v.out_flat]
             in_flat, _ = tree_flatten(tuple(args[i] for i in nums))
-            lvl = _batching.new_level(sum(_numel(o) for o in v.out_flat))
-            try:
-                cts, sizes = basis(shapes, v.out_flat[0].data.dtype, lvl)
-                gs = v(cts)
-                per_in = []
-                for g, x in zip(gs, in_flat):
-                    r = strip_level(g, lvl)
-                    if r is None:
-                        from .._creation import zeros
+            sizes = [_numel(o) for o in v.out_flat]
+            m = sum(sizes)
+            step = m if not chunk_size or chunk_size >= m else int(chunk_size)
+            parts: list = [[] for _ in in_flat]
+            for start in range(0, m, step):  # one batched backward pass per chunk of rows
+                stop = min(start + step, m)
+                lvl = _batching.new_level(stop - start)
+                try:
+                    cts, _ = basis(shapes, v.out_flat[0].data.dtype, lvl, (start, stop))
+                    for i, (g, x) in enumerate(zip(v(cts), in_flat)):
+                        r = strip_level(g, lvl)
+                        if r is None:
+                            from .._creation import zeros
 
-                        r = _apply("to_dtype", zeros((sum(sizes),) + tuple(x.shape)), x.dtype)
-                    per_in.append(_split_rows(r, sizes, shapes, tuple(x.shape)))
-            finally:
-                _batching.close_level(lvl)
+                            r = _apply("to_dtype", zeros((stop - start, *x.shape)), x.dtype)
+                        parts[i].append(r)
+                finally:
+                    _batching.close_level(lvl)
+            per_in = [_split_rows(p[0] if len(p) == 1 else _apply("cat", p, 0), sizes, shapes,
+                                  tuple(x.shape)) for p, x in zip(parts, in_flat)]
         finally:
             DEPTH[0] -= 1
         res = _finish(_assemble(per_in, v.in_spec, v.out_spec, isinstance(argnums, int)), args)

@@ -286,14 +286,16 @@ def jvp_core(f, primals: tuple, tangents: tuple, has_aux: bool = False):
     return tree_unflatten(po, ospec), tree_unflatten(to, ospec), aux
 
 
-def basis(shapes: list, dtype, level: int):
-    """One Batched tangent per shape: together the rows of the identity (n = Σ numel)."""
+def basis(shapes: list, dtype, level: int, rows: tuple | None = None):
+    """One Batched tangent per shape: together the rows of the identity (n = Σ numel), or only
+    rows ``rows = (start, stop)`` of it (the batch of ``level`` then has stop − start)."""
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     n = sum(sizes)
-    eye = np.eye(n, dtype=dtype)
+    a, b = rows if rows is not None else (0, n)
+    eye = np.eye(n, dtype=dtype)[a:b]
     out, off = [], 0
     for s, k in zip(shapes, sizes):
-        out.append(Batched(_make(np.ascontiguousarray(eye[:, off:off + k]).reshape((n,) + tuple(s))),
-                           level))
+        part = np.ascontiguousarray(eye[:, off:off + k]).reshape((b - a,) + tuple(s))
+        out.append(Batched(_make(part), level))
         off += k
     return out, sizes
