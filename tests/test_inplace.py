@@ -357,3 +357,15 @@ def test_view_of_a_constant_joins_the_graph_when_its_base_does():
         return u * 1.0
 
     _same(f, X, W)
+
+
+def test_augmented_assignment_through_indexing():
+    def f(m, x, w):
+        y = x * 1.0
+        y[1] += w[1]  # basic index: a view, then setitem of the same values
+        y[m.tensor([0, 2])] *= w[:2]  # advanced index: a copy, modified, written back
+        y[y > 1.0] -= 1.0
+        y[:, 0] /= 2.0
+        return y
+
+    _same(f, X, W)
