@@ -661,3 +661,67 @@ def test_lstm_forward_mode_and_no_grad():
         fd = (lstm(x + eps * v)[0] - lstm(x - eps * v)[0]).numpy() / (2 * eps)
         assert not lstm(x)[0].requires_grad
     np.testing.assert_allclose(jvp, fd, atol=1e-7)
+
+
+EXTRA = [
+    ("CosineSimilarity", (), [(4, 5), (4, 5)]),
+    ("PairwiseDistance", (1.5,), [(4, 5), (4, 5)]),
+    ("PixelShuffle", (2,), [(2, 8, 3, 3)]),
+    ("PixelUnshuffle", (2,), [(2, 2, 4, 6)]),
+    ("Upsample", dict(scale_factor=2), [(1, 2, 3, 3)]),
+    ("Upsample", dict(size=(5, 7), mode="bilinear", align_corners=False), [(1, 2, 3, 4)]),
+    ("UpsamplingBilinear2d", dict(scale_factor=2), [(1, 2, 3, 3)]),
+    ("Fold", ((4, 5), (2, 2)), [(2, 12, 12)]),
+    ("Unfold", ((2, 3),), [(2, 3, 4, 5)]),
+    ("ZeroPad2d", ((1, 2, 0, 3),), [(1, 2, 3, 3)]),
+    ("ConstantPad1d", (2, 3.5), [(2, 3, 4)]),
+    ("ReflectionPad2d", (1,), [(1, 2, 3, 4)]),
+    ("ReplicationPad1d", ((2, 1),), [(2, 3, 4)]),
+    ("CircularPad2d", (1,), [(1, 2, 3, 4)]),
+    ("MaxPool3d", (2,), [(1, 2, 4, 4, 4)]),
+    ("AvgPool3d", (2, 1), [(1, 2, 3, 4, 4)]),
+    ("AdaptiveAvgPool3d", ((2, 1, 3),), [(1, 2, 4, 4, 5)]),
+    ("Conv3d", (2, 3, 2), [(1, 2, 4, 4, 4)]),
+    ("InstanceNorm1d", (3,), [(2, 3, 6)]),
+    ("InstanceNorm2d", (3,), [(3, 4, 5)]),
+    ("InstanceNorm2d", (3,), [(2, 3, 4, 5)]),
+]
+
+
+@pytest.mark.parametrize("name,args,shapes", EXTRA,
+                         ids=[f"{e[0]}-{i}" for i, e in enumerate(EXTRA)])
+def test_more_modules(name, args, shapes):
+    kw = args if isinstance(args, dict) else {}
+    pos = () if isinstance(args, dict) else args
+    tm, cm = getattr(tnn, name)(*pos, **kw), getattr(nn, name)(*pos, **kw)
+    assert repr(cm) == repr(tm)
+    try:
+        check_module(tm, cm, *[R(*s, seed=i) for i, s in enumerate(shapes)])
+    except NotImplementedError as e:
+        pytest.skip(str(e))
+
+
+def test_instance_norm_affine_tracked():
+    for train in (True, False):
+        check_module(tnn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+                     nn.InstanceNorm2d(3, affine=True, track_running_stats=True), R(2, 3, 4, 5),
+                     train=train)
+
+
+def test_dropout3d_and_rrelu():
+    cr.manual_seed(0)
+    d = nn.Dropout3d(0.5)
+    y = d(cr.ones(4, 8, 2, 2, 2)).numpy()
+    per_channel = y.reshape(4, 8, -1)
+    assert all(len(set(c)) == 1 for c in per_channel.reshape(32, -1).tolist())  # whole channels
+    assert set(np.unique(y)) <= {0.0, 2.0}
+    m = nn.RReLU(0.1, 0.3)
+    assert repr(m) == repr(tnn.RReLU(0.1, 0.3))
+    x = cr.tensor(R(2000), requires_grad=True)
+    out = m(x)
+    out.sum().backward()
+    xn, g = x.detach().numpy(), x.grad.numpy()
+    assert (g[xn >= 0] == 1).all() and g[xn < 0].min() >= 0.1 and g[xn < 0].max() <= 0.3
+    assert g[xn < 0].std() > 0.03  # random slopes in training
+    np.testing.assert_allclose(out.detach().numpy(), g * xn)
+    check_module(tnn.RReLU(0.1, 0.3), nn.RReLU(0.1, 0.3), R(3, 4), train=False)

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+import chainrule as _cr
+
 from ... import _creation
 from ..._tensor import Tensor
 from .. import functional as F, init
@@ -44,8 +46,31 @@ Hardswish = make("Hardswish", "hardswish", (_IP,))
 LogSigmoid = make("LogSigmoid", "logsigmoid")
 Threshold = make("Threshold", "threshold", (("threshold", REQ), ("value", REQ), _IP))
 GLU = make("GLU", "glu", (("dim", -1),), drop_default=("dim",))
-RReLU = make("RReLU", "rrelu", (("lower", 1.0 / 8), ("upper", 1.0 / 3), _IP), training=True,
-             drop_default=("inplace",))
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training each negative input is scaled by a slope drawn from
+    U(lower, upper); in eval by the mean slope (lower + upper) / 2."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        if hasattr(F, "rrelu"):
+            return F.rrelu(input, self.lower, self.upper, self.training)
+        if not self.training:
+            return F.leaky_relu(input, (self.lower + self.upper) / 2)
+        slope = _creation.rand(*input.shape, dtype=input.dtype) * (self.upper - self.lower) \
+            + self.lower
+        return _cr.where(input >= 0, input, input * slope)
+
+    def extra_repr(self) -> str:
+        s = f"lower={self.lower}, upper={self.upper}"
+        return s + (", inplace=True" if self.inplace else "")
 
 
 def _softmax_dim(ndim: int) -> int:

@@ -83,6 +83,8 @@ class _ConvNd(Module):
         pad: list = []
         for p in reversed(self.padding):
             pad += [p, p]
+        if self._n == 3:
+            raise NotImplementedError("Conv3d supports padding_mode='zeros' only")
         return functional("pad")(input, tuple(pad), mode=self.padding_mode), (0,) * self._n
 
     def extra_repr(self) -> str:
@@ -129,6 +131,17 @@ class Conv2d(_ConvNd):
     def forward(self, input):
         x, pad = self._pad(input)
         return functional("conv2d")(x, self.weight, self.bias, self.stride, pad, self.dilation,
+                                    self.groups)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) input."""
+
+    _n = 3
+
+    def forward(self, input):
+        x, pad = self._pad(input)
+        return functional("conv3d")(x, self.weight, self.bias, self.stride, pad, self.dilation,
                                     self.groups)
 
 

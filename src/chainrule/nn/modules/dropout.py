@@ -45,5 +45,9 @@ class Dropout2d(_DropoutNd):
     _fname = "dropout2d"
 
 
+class Dropout3d(_DropoutNd):
+    _fname = "dropout3d"
+
+
 class AlphaDropout(_DropoutNd):
     _fname = "alpha_dropout"

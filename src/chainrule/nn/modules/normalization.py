@@ -24,7 +24,6 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        self._bias = bias
         if affine:
             self.weight = Parameter(_creation.ones(num_features, dtype=dtype))
             if bias:
@@ -81,7 +80,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self._bias}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
@@ -95,6 +94,40 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W) input, with running statistics."""
 
     _dims = (4,)
+
+
+class _InstanceNorm(_BatchNorm):
+    _dims: tuple = (3, 4)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype,
+                         bias=bias)
+
+    def forward(self, input):
+        if input.ndim not in self._dims:
+            raise ValueError(f"expected {self._dims[0]}D or {self._dims[1]}D input (got "
+                             f"{input.ndim}D input)")
+        unbatched = input.ndim == self._dims[0]
+        x = input.unsqueeze(0) if unbatched else input
+        use_stats = self.training or not self.track_running_stats
+        y = functional("instance_norm")(x, self.running_mean, self.running_var, self.weight,
+                                        self.bias, use_stats,
+                                        0.1 if self.momentum is None else self.momentum, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Normalize each (sample, channel) of (N, C, L) input over L."""
+
+    _dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Normalize each (sample, channel) of (N, C, H, W) input over H, W."""
+
+    _dims = (3, 4)
 
 
 def _shape(s) -> tuple:
@@ -115,7 +148,6 @@ class LayerNorm(Module):
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self._bias = bias
         if elementwise_affine:
             self.weight = Parameter(_creation.ones(*self.normalized_shape, dtype=dtype))
             if bias:
@@ -132,7 +164,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self._bias}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -147,7 +179,6 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        self._bias = bias
         if affine:
             self.weight = Parameter(_creation.ones(num_channels, dtype=dtype))
             if bias:
@@ -163,7 +194,7 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self._bias}")
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):

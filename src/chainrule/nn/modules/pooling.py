@@ -37,6 +37,12 @@ AvgPool1d = make("AvgPool1d", "avg_pool1d", _AVG1, repr_keys=_AVGR, post_init=_t
 AvgPool2d = make("AvgPool2d", "avg_pool2d", _AVG1 + (("divisor_override", None),),
                  repr_keys=_AVGR, post_init=_stride_default,
                  drop_default=("padding", "ceil_mode", "count_include_pad", "divisor_override"))
+MaxPool3d = make("MaxPool3d", "max_pool3d", _MAX, drop_default=_MAXD, repr_keys=_MAXR,
+                 post_init=_stride_default)
+AvgPool3d = make("AvgPool3d", "avg_pool3d", _AVG1 + (("divisor_override", None),),
+                 repr_keys=_AVGR, post_init=_stride_default,
+                 drop_default=("padding", "ceil_mode", "count_include_pad", "divisor_override"))
+AdaptiveAvgPool3d = make("AdaptiveAvgPool3d", "adaptive_avg_pool3d", (("output_size", REQ),))
 AdaptiveAvgPool1d = make("AdaptiveAvgPool1d", "adaptive_avg_pool1d", (("output_size", REQ),))
 AdaptiveAvgPool2d = make("AdaptiveAvgPool2d", "adaptive_avg_pool2d", (("output_size", REQ),))
 AdaptiveMaxPool1d = make("AdaptiveMaxPool1d", "adaptive_max_pool1d",
