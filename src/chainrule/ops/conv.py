@@ -569,8 +569,8 @@ def _avg_pool_fn(nd):
 
 
 avg_pool1d = public("avg_pool1d", method=False, ns="nn.functional")(_avg_pool_fn(1))
-avg_pool2d = public("avg_pool2d", method=False, ns="nn.functional")(_avg_pool_fn(2))
-avg_pool3d = public("avg_pool3d", method=False, ns="nn.functional")(_avg_pool_fn(3))
+avg_pool2d = public("avg_pool2d", function=False, method=False, ns="nn.functional")(_avg_pool_fn(2))
+avg_pool3d = public("avg_pool3d", function=False, method=False, ns="nn.functional")(_avg_pool_fn(3))
 
 
 def _adaptive_size(name, nd, input, output_size):
@@ -607,8 +607,8 @@ def _adaptive_avg_fn(nd):
 
 
 adaptive_avg_pool1d = public("adaptive_avg_pool1d", method=False, ns="nn.functional")(_adaptive_avg_fn(1))
-adaptive_avg_pool2d = public("adaptive_avg_pool2d", method=False, ns="nn.functional")(_adaptive_avg_fn(2))
-adaptive_avg_pool3d = public("adaptive_avg_pool3d", method=False, ns="nn.functional")(_adaptive_avg_fn(3))
+adaptive_avg_pool2d = public("adaptive_avg_pool2d", function=False, method=False, ns="nn.functional")(_adaptive_avg_fn(2))
+adaptive_avg_pool3d = public("adaptive_avg_pool3d", function=False, method=False, ns="nn.functional")(_adaptive_avg_fn(3))
 
 
 def _adaptive_max_fn(nd):
@@ -624,8 +624,8 @@ def _adaptive_max_fn(nd):
     return adaptive_max_pool
 
 
-adaptive_max_pool1d = public("adaptive_max_pool1d", method=False, ns="nn.functional")(_adaptive_max_fn(1))
-adaptive_max_pool2d = public("adaptive_max_pool2d", method=False, ns="nn.functional")(_adaptive_max_fn(2))
+adaptive_max_pool1d = public("adaptive_max_pool1d", function=False, method=False, ns="nn.functional")(_adaptive_max_fn(1))
+adaptive_max_pool2d = public("adaptive_max_pool2d", function=False, method=False, ns="nn.functional")(_adaptive_max_fn(2))
 
 
 def _max_unpool_fn(nd):
@@ -656,5 +656,5 @@ def _max_unpool_fn(nd):
     return max_unpool
 
 
-max_unpool1d = public("max_unpool1d", method=False, ns="nn.functional")(_max_unpool_fn(1))
-max_unpool2d = public("max_unpool2d", method=False, ns="nn.functional")(_max_unpool_fn(2))
+max_unpool1d = public("max_unpool1d", function=False, method=False, ns="nn.functional")(_max_unpool_fn(1))
+max_unpool2d = public("max_unpool2d", function=False, method=False, ns="nn.functional")(_max_unpool_fn(2))

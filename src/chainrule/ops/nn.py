@@ -232,7 +232,7 @@ def _index_array(name, t) -> np.ndarray:
     return a
 
 
-@public("embedding", method=False, ns="nn.functional")
+@public("embedding", function=False, method=False, ns="nn.functional")  # torch.embedding: (weight, input)
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Look up rows of ``weight`` at the integer ``input`` (``torch.nn.functional.embedding``).

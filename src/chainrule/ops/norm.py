@@ -131,7 +131,7 @@ def _update(running: Tensor | None, new: np.ndarray, momentum: float) -> None:
     running._bump()
 
 
-@public("batch_norm", method=False, ns="nn.functional")
+@public("batch_norm", function=False, method=False, ns="nn.functional")  # torch.batch_norm: other order
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -166,7 +166,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _affine(y, weight, bias, shape)
 
 
-@public("instance_norm", method=False, ns="nn.functional")
+@public("instance_norm", function=False, method=False, ns="nn.functional")  # torch.instance_norm: other order
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
