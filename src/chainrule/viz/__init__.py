@@ -5,13 +5,12 @@ Example:
     >>> x = chainrule.ones(1, 4, requires_grad=True)
     >>> z = chainrule.norm(2 * x + 1, 2, dim=1)
     >>> g = chainrule.viz.graph(z, params={"x": x})
-    >>> print(g.dot)                  # digraph { ... "NormBackward1" ... }
+    >>> print(g.dot)                  # digraph chainrule { ... label="NormBackward1" ... }
     >>> g.render("z.svg")             # needs Graphviz: apt-get install graphviz
     >>> print(chainrule.viz.tree(z))
 
 Nothing here runs unless called: building a graph walks it once, iteratively.
 """
-
 
 from __future__ import annotations
 
