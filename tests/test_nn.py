@@ -725,3 +725,32 @@ def test_dropout3d_and_rrelu():
     assert g[xn < 0].std() > 0.03  # random slopes in training
     np.testing.assert_allclose(out.detach().numpy(), g * xn)
     check_module(tnn.RReLU(0.1, 0.3), nn.RReLU(0.1, 0.3), R(3, 4), train=False)
+
+
+def test_unpool_and_other_pools():
+    x = R(2, 3, 6, 6)
+    tp, cp = tnn.MaxPool2d(2, return_indices=True), nn.MaxPool2d(2, return_indices=True)
+    (ty, ti), (cy, ci) = tp(torch.tensor(x)), cp(cr.tensor(x))
+    np.testing.assert_array_equal(ci.numpy(), ti.numpy())
+    tu, cu = tnn.MaxUnpool2d(2), nn.MaxUnpool2d(2)
+    np.testing.assert_array_equal(cu(cy, ci).numpy(), tu(ty, ti).numpy())
+    check_module(tnn.AdaptiveMaxPool2d((2, 3)), nn.AdaptiveMaxPool2d((2, 3)), R(2, 3, 7, 8))
+    check_module(tnn.AvgPool1d(3, 2, 1), nn.AvgPool1d(3, 2, 1), R(2, 3, 9))
+    check_module(tnn.AdaptiveAvgPool1d(4), nn.AdaptiveAvgPool1d(4), R(2, 3, 9))
+    check_module(tnn.ConvTranspose1d(3, 2, 3, stride=2), nn.ConvTranspose1d(3, 2, 3, stride=2),
+                 R(2, 3, 5))
+    for cls in ("AvgPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d", "MaxUnpool1d"):
+        args = (3,) if cls != "AdaptiveMaxPool2d" else ((2, 3),)
+        assert repr(getattr(nn, cls)(*args)) == repr(getattr(tnn, cls)(*args))
+
+
+def test_conv_transpose_output_size():
+    tm, cm = tnn.ConvTranspose2d(2, 3, 3, stride=2), nn.ConvTranspose2d(2, 3, 3, stride=2)
+    copy_weights(tm, cm)
+    x = R(1, 2, 4, 4).astype(np.float32)
+    t = tm(torch.tensor(x), output_size=[10, 10])
+    c = cm(cr.tensor(x), output_size=[10, 10])
+    assert tuple(c.shape) == tuple(t.shape) == (1, 3, 10, 10)
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="requested an output size"):
+        cm(cr.tensor(x), output_size=[13, 13])

@@ -17,10 +17,23 @@ Fold = make("Fold", "fold", (("output_size", REQ), ("kernel_size", REQ), ("dilat
             repr_keys=("output_size", "kernel_size", "dilation", "padding", "stride"))
 Unfold = make("Unfold", "unfold", (("kernel_size", REQ), ("dilation", 1), ("padding", 0),
                                    ("stride", 1)))
+
+
+def _ntuple(n: int):
+    def post(self) -> None:  # torch stores n-tuples, with the stride defaulting to the kernel
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.kernel_size)
+        for k in ("kernel_size", "stride", "padding"):
+            v = getattr(self, k)
+            object.__setattr__(self, k, tuple(v) if isinstance(v, (tuple, list)) else (v,) * n)
+
+    return post
+
+
 MaxUnpool1d = make("MaxUnpool1d", "max_unpool1d",
-                   (("kernel_size", REQ), ("stride", None), ("padding", 0)))
+                   (("kernel_size", REQ), ("stride", None), ("padding", 0)), post_init=_ntuple(1))
 MaxUnpool2d = make("MaxUnpool2d", "max_unpool2d",
-                   (("kernel_size", REQ), ("stride", None), ("padding", 0)))
+                   (("kernel_size", REQ), ("stride", None), ("padding", 0)), post_init=_ntuple(2))
 
 
 class Upsample(Module):
