@@ -754,3 +754,27 @@ def test_conv_transpose_output_size():
     np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="requested an output size"):
         cm(cr.tensor(x), output_size=[13, 13])
+
+
+def test_hook_order_prepend_and_kwargs_match_torch():
+    logs = []
+    for m in (torch, cr):
+        log = []
+        lin = m.nn.Linear(2, 2)
+        lin.register_forward_pre_hook(lambda mod, a: log.append("pre1"))
+        lin.register_forward_pre_hook(lambda mod, a: log.append("pre0"), prepend=True)
+
+        def kw_pre(mod, a, kw):
+            log.append(("kw", sorted(kw)))
+            return (a[0] * 0,), kw
+
+        lin.register_forward_pre_hook(kw_pre, with_kwargs=True)
+        lin.register_forward_hook(lambda mod, a, kw, out: log.append(("post", sorted(kw))),
+                                  with_kwargs=True)
+        h = lin.register_forward_hook(lambda mod, a, out: log.append("post2"))
+        y = lin(m.ones(1, 2))
+        log.append(y.detach().numpy().tolist() == lin.bias.detach().numpy()[None].tolist())
+        h.remove()
+        lin(m.ones(1, 2))
+        logs.append(log)
+    assert logs[0] == logs[1]

@@ -75,26 +75,54 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not self.__dict__.get("_hooks_on"):
             return self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
+        kw_ids = self.__dict__.get("_hooks_with_kwargs", ())
+        for hid, hook in tuple(self._forward_pre_hooks.items()):
+            if hid in kw_ids:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {res}.")
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
         out = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            res = hook(self, args, out)
+        for hid, hook in tuple(self._forward_hooks.items()):
+            res = hook(self, args, kwargs, out) if hid in kw_ids else hook(self, args, out)
             if res is not None:
                 out = res
         return out
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """Call ``hook(module, args)`` before ``forward``; a non-None result replaces ``args``."""
-        self.__dict__["_hooks_on"] = True
-        return RemovableHandle(self._forward_pre_hooks, hook)
+    def _add_hook(self, store: OrderedDict, hook: Callable, prepend: bool,
+                  with_kwargs: bool) -> RemovableHandle:
+        d = self.__dict__
+        d["_hooks_on"] = True
+        handle = RemovableHandle(store, hook)
+        if prepend:
+            store.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            d.setdefault("_hooks_with_kwargs", set()).add(handle.id)
+        return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after ``forward``; a non-None result replaces it."""
-        self.__dict__["_hooks_on"] = True
-        return RemovableHandle(self._forward_hooks, hook)
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before ``forward``; a non-None result replaces ``args``.
+
+        With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or
+        ``(args, kwargs)``. ``prepend`` runs it before the hooks already registered.
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after ``forward``; a non-None result replaces it.
+
+        With ``with_kwargs``: ``hook(module, args, kwargs, output)``.
+        """
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # ---- registration -----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
