@@ -70,7 +70,7 @@ def pos(rng, *shape, low=0.5, high=2.0):
 def away(rng, *shape, gap=0.2):
     """Normal samples kept at least ``gap`` away from 0 (for kinks at 0)."""
     a = np.asarray(rng.standard_normal(shape))
-    return np.where(np.abs(a) < gap, np.sign(a + 1e-12) * (gap + np.abs(a)), a)
+    return np.asarray(np.where(np.abs(a) < gap, np.sign(a + 1e-12) * (gap + np.abs(a)), a))
 
 
 def distinct(rng, *shape):

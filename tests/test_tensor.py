@@ -110,7 +110,7 @@ def test_creation_functions_shapes_dtypes():
     ]
     for c, t in checks:
         assert tuple(c.shape) == tuple(t.shape) and _dt(c) == _dt(t)
-    for c, t in checks[:10]:
+    for c, t in checks[:4] + checks[5:10]:  # (torch.empty's contents are arbitrary)
         np.testing.assert_allclose(c.data, t.numpy(), rtol=1e-6)
 
 
