@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dispatch, _ns
 from .._tensor import Tensor, _make, _wrap_dim
-from . import public
+from . import PUBLIC, public
 from ._table import LINEAR, A, defop
 
 
@@ -288,7 +288,7 @@ def _unclamped_grad(x: Tensor, lo: float) -> Tensor:
 @public("normalize", function=False, method=False, ns="nn.functional")
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """``input / max(‖input‖_p, eps)`` along ``dim`` (``torch.nn.functional.normalize``)."""
-    from .reduction import norm
+    norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
 
     return input / _ns.clamp(norm(input, p, dim, True), eps, None)
 
@@ -296,7 +296,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 @public("cosine_similarity", method=False, ns="nn.functional")
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Σ (x1/‖x1‖)(x2/‖x2‖) along ``dim``, norms clamped at ``eps`` (torch's formula)."""
-    from .reduction import norm
+    norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
 
     n1 = _unclamped_grad(norm(x1, 2, dim, True), eps)
     n2 = _unclamped_grad(norm(x2, 2, dim, True), eps)
@@ -306,7 +306,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 @public("pairwise_distance", method=False, ns="nn.functional")
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """‖x1 − x2 + eps‖_p over the last dimension (``torch.nn.functional.pairwise_distance``)."""
-    from .reduction import norm
+    norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
 
     nd = max(x1.ndim, x2.ndim)
     return norm(x1 - x2 + eps, p, -1 if nd else None, keepdim)
@@ -315,7 +315,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 @public("cdist", method=False)
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """p-norm distance between each row of ``x1`` (…, P, M) and of ``x2`` (…, R, M): (…, P, R)."""
-    from .reduction import norm
+    norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
 
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D")
