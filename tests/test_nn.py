@@ -625,19 +625,25 @@ def test_clip_grad_value_and_vectors():
     np.testing.assert_array_equal(lin.bias.detach().numpy(), [6.0, 7.0])
 
 
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_lstm_fused_layer_grads_of_initial_state_and_double_backward(bidirectional):
-    """The LSTM's fused layer (NumPy BPTT) vs torch: grads w.r.t. x, h0, c0 and weights, and a
-    second-order gradient through create_graph=True (the composed fallback)."""
-    tm = tnn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional).double()
-    cm = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional).double()
+def test_fused_layer_grads_of_initial_state_and_double_backward(cls, bidirectional):
+    """The LSTM/GRU fused layers (NumPy BPTT) vs torch: grads w.r.t. x, h0, (c0) and weights, and
+    a second-order gradient through create_graph=True (the composed fallback)."""
+    tm = getattr(tnn, cls)(3, 4, num_layers=2, bidirectional=bidirectional).double()
+    cm = getattr(nn, cls)(3, 4, num_layers=2, bidirectional=bidirectional).double()
     copy_weights(tm, cm)
     L = 4 if bidirectional else 2
     x, h0, c0 = R(5, 2, 3), R(L, 2, 4, seed=1), R(L, 2, 4, seed=2)
     res = []
     for m, mod in ((torch, tm), (cr, cm)):
         xs = [m.tensor(a, requires_grad=True) for a in (x, h0, c0)]
-        out, (h, c) = mod(xs[0], (xs[1], xs[2]))
+        if cls == "LSTM":
+            out, (h, c) = mod(xs[0], (xs[1], xs[2]))
+        else:
+            xs = xs[:2]
+            out, h = mod(xs[0], xs[1])
+            c = h
         loss = (out * out).sum() + (h * c).sum()
         params = list(mod.parameters())
         grads = m.autograd.grad(loss, xs + params, create_graph=True)
@@ -648,10 +654,11 @@ def test_lstm_fused_layer_grads_of_initial_state_and_double_backward(bidirection
         np.testing.assert_allclose(c, t, atol=1e-10, rtol=1e-8)
 
 
-def test_lstm_forward_mode_and_no_grad():
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
+def test_recurrent_forward_mode_and_no_grad(cls):
     from chainrule.autograd import forward_ad as fwad
 
-    lstm = nn.LSTM(3, 4).double()
+    lstm = getattr(nn, cls)(3, 4).double()
     x, v = cr.tensor(R(6, 2, 3)), cr.tensor(R(6, 2, 3, seed=1))
     with fwad.dual_level():
         out, _ = lstm(fwad.make_dual(x, v))

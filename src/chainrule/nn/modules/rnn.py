@@ -150,6 +150,89 @@ def _gru_step(xg, h, w_hh_t, b_hh, H):
     return n + z * (h - n)
 
 
+def _gru_composed(xg, h, w_hh, b_hh, reverse: bool):
+    """One GRU layer and direction from public ops: (T, N, 3H) projections → (T, N, H), h."""
+    T = xg.shape[0]
+    H = w_hh.shape[1]
+    xgs = xg.unbind(0)
+    w_hh_t = w_hh.T.contiguous()
+    hs = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        h = _gru_step(xgs[t], h, w_hh_t, b_hh, H)
+        hs[t] = h
+    return _cr.stack(hs, 0), h
+
+
+class _GRULayer(Function):
+    """A whole GRU layer (one direction) as one graph node, like ``_LSTMLayer``."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, w_hh, b_hh, reverse):
+        X, W = xg.data, w_hh.data
+        T, N, G = X.shape
+        H = G // 3
+        wt = np.ascontiguousarray(W.T)
+        rz = np.empty((T, N, 2 * H), X.dtype)
+        ns = np.empty((T, N, H), X.dtype)
+        hgn = np.empty_like(ns)  # h W_hn + b_hn, which r scales
+        out = np.empty_like(ns)
+        h = h0.data
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            hg = h @ wt
+            if b_hh is not None:
+                hg += b_hh.data
+            rz[t] = _sig(X[t, :, :2 * H] + hg[:, :2 * H])
+            hgn[t] = hg[:, 2 * H:]
+            r, z = rz[t, :, :H], rz[t, :, H:]
+            n = ns[t] = np.tanh(X[t, :, 2 * H:] + r * hgn[t])
+            h = out[t] = n + z * (h - n)
+        ctx.save_for_backward(xg, h0, w_hh, b_hh)
+        ctx.arrays = (rz, ns, hgn, out)
+        ctx.reverse = reverse
+        return Tensor(out), Tensor(h)
+
+    @staticmethod
+    def backward(ctx, g_out, g_h):
+        xg, h0, w_hh, b_hh = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: differentiate the composed layer instead
+            ins = [t for t in (xg, h0, w_hh, b_hh) if t is not None and t.requires_grad]
+            outs = _gru_composed(xg, h0, w_hh, b_hh, ctx.reverse)
+            grads = iter(_cr.autograd.grad(outs, ins, (g_out, g_h), create_graph=True,
+                                           allow_unused=True))
+            return tuple(next(grads) if t is not None and t.requires_grad else None
+                         for t in (xg, h0, w_hh, b_hh)) + (None,)
+        rz, ns, hgn, out = ctx.arrays
+        W = w_hh.data
+        T, N, H = out.shape
+        go = g_out.data
+        dh = g_h.data.copy()
+        dX = np.empty((T, N, 3 * H), out.dtype)
+        dHG = np.empty_like(dX)  # gradient w.r.t. h W_hhᵀ + b_hh
+        h_prev = np.empty_like(out)
+        first = T - 1 if ctx.reverse else 0
+        step = 1 if ctx.reverse else -1
+        for t in (range(T) if ctx.reverse else range(T - 1, -1, -1)):
+            hp = h0.data if t == first else out[t + step]
+            h_prev[t] = hp
+            r, z, n = rz[t, :, :H], rz[t, :, H:], ns[t]
+            dh += go[t]
+            dan = dh * (1 - z) * (1 - n * n)
+            dar = dan * hgn[t] * r * (1 - r)
+            daz = dh * (hp - n) * z * (1 - z)
+            d = dX[t]
+            d[:, :H] = dar
+            d[:, H:2 * H] = daz
+            d[:, 2 * H:] = dan
+            e = dHG[t]
+            e[:, :2 * H] = d[:, :2 * H]
+            e[:, 2 * H:] = dan * r
+            dh = dh * z + e @ W
+        flat = dHG.reshape(T * N, 3 * H)
+        dW = flat.T @ h_prev.reshape(T * N, H)
+        db = Tensor(flat.sum(0)) if b_hh is not None else None
+        return Tensor(dX), Tensor(dh), Tensor(dW), db, None
+
+
 def _rnn_step(xg, h, w_hh_t, relu: bool):
     a = xg + h @ w_hh_t
     return a.relu() if relu else a.tanh()
@@ -291,6 +374,13 @@ class RNNBase(Module):
             if _plain(xg, h, c, w_hh):
                 return _LSTMLayer.apply(xg, h, c, w_hh, reverse)
             return _lstm_composed(xg, h, c, w_hh, reverse)
+        if self.mode == "GRU":
+            xg = xg.reshape((T, N, -1))
+            if _plain(*(t for t in (xg, h, w_hh, b_hh) if t is not None)):
+                out, h = _GRULayer.apply(xg, h, w_hh, b_hh, reverse)
+            else:
+                out, h = _gru_composed(xg, h, w_hh, b_hh, reverse)
+            return out, h, c
         # one unbind (not T slices, whose gradients would each be a full-size array)
         xgs = xg.reshape((T, N, -1)).unbind(0)
         w_hh_t = w_hh.T.contiguous()  # BLAS is faster on a contiguous right operand
