@@ -785,3 +785,46 @@ def test_hook_order_prepend_and_kwargs_match_torch():
         lin(m.ones(1, 2))
         logs.append(log)
     assert logs[0] == logs[1]
+
+
+def test_full_backward_hooks_match_torch():
+    x = R(3, 4)
+    res = []
+    for m in (torch, cr):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Linear(4, 5), m.nn.Tanh(), m.nn.Linear(5, 2)).double()
+        if m is cr:
+            copy_weights(res[0][0], net)
+        log = []
+
+        def pre(mod, gout):
+            log.append(("pre", [g.detach().numpy().copy() for g in gout]))
+            return (gout[0] * 2,)
+
+        def full(mod, gin, gout):
+            log.append(("full", [None if g is None else g.detach().numpy().copy() for g in gin],
+                        [g.detach().numpy().copy() for g in gout]))
+            return (gin[0] * 3,)
+
+        net[2].register_full_backward_pre_hook(pre)
+        net[2].register_full_backward_hook(full)
+        first = net[0].register_full_backward_hook(lambda mod, gin, gout: log.append(
+            ("first", [g is None for g in gin])))
+        xt = m.tensor(x, requires_grad=True)
+        net(xt).sum().backward()
+        first.remove()
+        net(xt).sum().backward()  # removed hook: not called again
+        res.append((net, log, xt.grad.detach().numpy(),
+                    [p.grad.detach().numpy() for p in net.parameters()]))
+    (_, tlog, tgx, tgp), (_, clog, cgx, cgp) = res
+    assert [e[0] for e in clog] == [e[0] for e in tlog]
+    for te, ce in zip(tlog, clog):
+        for ta, ca in zip(te[1:], ce[1:]):
+            if isinstance(ta, list) and ta and isinstance(ta[0], np.ndarray):
+                for a, b in zip(ta, ca):
+                    np.testing.assert_allclose(b, a, atol=1e-12)
+            else:
+                assert ta == ca
+    np.testing.assert_allclose(cgx, tgx, atol=1e-12)
+    for a, b in zip(tgp, cgp):
+        np.testing.assert_allclose(b, a, atol=1e-12)
