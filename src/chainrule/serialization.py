@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtype
+from ._creation import from_numpy
 from ._tensor import Tensor
 
 FORMAT = "chainrule.checkpoint"
@@ -150,9 +151,9 @@ def _decode(node: Any, arrays: Callable[[str], np.ndarray], made: dict, name: st
         if node.get("param"):
             from .nn.parameter import Parameter
 
-            t: Tensor = Parameter(Tensor(arr), requires_grad=node["rg"])
+            t: Tensor = Parameter(from_numpy(arr), requires_grad=node["rg"])
         else:
-            t = Tensor(arr)
+            t = from_numpy(arr)  # the array just read: no copy
             if node["rg"]:
                 t.requires_grad_(True)
         made[key] = t
@@ -189,22 +190,26 @@ def load(f, *, map_location=None, weights_only: bool = True, mmap=None) -> Any:
         path = os.fspath(f)
         if not os.path.exists(path):
             raise FileNotFoundError(f"chainrule.load: no such file: {path!r}")
-        with open(path, "rb") as fh:
-            data = fh.read()
-    else:
-        data = f.read()
-    if data[:4] != b"PK\x03\x04":
+        with open(path, "rb") as fh:  # read from the file itself: no second copy in memory
+            return _load_zip(fh, name)
+    return _load_zip(f if hasattr(f, "seek") else io.BytesIO(f.read()), name)
+
+
+def _load_zip(fh, name: str) -> Any:
+    head = fh.read(4)
+    fh.seek(-len(head), 1)
+    if head != b"PK\x03\x04":
         hint = ""
-        if data[:2] == b"\x80\x02" or data[:1] == b"\x80":
+        if head[:1] == b"\x80":
             hint = " (it looks like a pickle, e.g. an old torch.save file: never unpickled here)"
-        elif not data:
+        elif not head:
             hint = " (the file is empty)"
         raise CheckpointError(f"{name} is not a chainrule checkpoint: it is not a zip/npz "
                               f"archive{hint}")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(fh)
         members = set(zf.namelist())
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise CheckpointError(f"{name} is truncated or corrupted (unreadable zip archive: {e})") \
             from None
     if _MANIFEST + ".npy" not in members:
