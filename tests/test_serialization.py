@@ -43,6 +43,18 @@ def test_round_trip_nested(tmp_path):
     assert out["u8"].dtype == cr.uint8
 
 
+def test_loaded_tensors_are_writable(tmp_path):
+    big = cr.randn(300, 300)
+    cr.save({"w": big, "p": nn.Parameter(cr.ones(2))}, tmp_path / "w")
+    out = cr.load(tmp_path / "w")
+    out["w"].data += 1  # in-place updates (optimizer steps) must work on loaded tensors
+    np.testing.assert_allclose(out["w"].numpy(), big.numpy() + 1)
+    opt = cr.optim.SGD([out["p"]], lr=0.5)
+    out["p"].grad = cr.ones(2)
+    opt.step()
+    assert out["p"].tolist() == [0.5, 0.5]
+
+
 def test_requires_grad_and_parameters(tmp_path):
     p = nn.Parameter(cr.ones(2))
     x = cr.ones(3, requires_grad=True)

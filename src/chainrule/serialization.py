@@ -225,7 +225,8 @@ def _load_zip(fh, name: str) -> Any:
     def read(key: str) -> np.ndarray:
         try:
             with zf.open(key + ".npy") as fh:
-                return np.lib.format.read_array(fh, allow_pickle=False)
+                arr = np.lib.format.read_array(fh, allow_pickle=False)
+                return arr if arr.flags.writeable else arr.copy()
         except KeyError:
             raise CheckpointError(f"{name}: array {key!r} named in the manifest is missing "
                                   "(the file is corrupted)") from None
