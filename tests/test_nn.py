@@ -828,3 +828,20 @@ def test_full_backward_hooks_match_torch():
     np.testing.assert_allclose(cgx, tgx, atol=1e-12)
     for a, b in zip(tgp, cgp):
         np.testing.assert_allclose(b, a, atol=1e-12)
+
+
+def test_deterministic_inits_equal_torch():
+    for shape, groups in (((4, 2, 3), 1), ((6, 3, 3, 3), 2), ((2, 2, 1, 3, 3), 1)):
+        t, c = torch.empty(shape), cr.empty(*shape)
+        tnn.init.dirac_(t, groups)
+        nn.init.dirac_(c, groups)
+        np.testing.assert_array_equal(c.numpy(), t.numpy())
+    t, c = torch.empty(3, 5), cr.empty(3, 5)
+    tnn.init.eye_(t)
+    nn.init.eye_(c)
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+    w = cr.empty(2000, 50)
+    cr.manual_seed(0)
+    nn.init.sparse_(w, 0.3, std=0.02)
+    zeros = (w.numpy() == 0).mean(0)
+    assert np.allclose(zeros, 0.3)  # exactly ceil(0.3 · rows) zeros per column
