@@ -69,6 +69,20 @@ def test_fast_path_equals_generic_path():
         assert fx.dtype == sx.dtype and fy.dtype == sy.dtype
 
 
+def test_subset_of_tensor_dataset_batches_like_the_generic_path():
+    ds = TensorDataset(cr.randn(30, 2), cr.arange(30))
+    train, _ = random_split(ds, [20, 10], generator=cr.Generator().manual_seed(0))
+    fast = list(DataLoader(train, batch_size=6, shuffle=True,
+                           generator=cr.Generator().manual_seed(2)))
+    slow = list(DataLoader(train, batch_size=6, shuffle=True, collate_fn=default_collate,
+                           generator=cr.Generator().manual_seed(2)))
+    assert len(fast) == len(slow) == 4
+    for f, s in zip(fast, slow):
+        for a, b in zip(f, s):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert sorted(v for _, y in fast for v in y.tolist()) == sorted(train.indices)
+
+
 class DictDS(Dataset):
     def __len__(self):
         return 5

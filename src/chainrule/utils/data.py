@@ -88,6 +88,13 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def __getattr__(self, name: str):
+        # a Subset of a TensorDataset batches by fancy indexing too (see DataLoader)
+        if name == "_batch" and hasattr(self.dataset, "_batch"):
+            idx = np.asarray(self.indices)
+            return lambda indices: self.dataset._batch(idx[indices])
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
 
 class ConcatDataset(Dataset):
     """The concatenation of several data sets."""
@@ -313,7 +320,7 @@ class DataLoader:
         self._auto_collation = batch_sampler is not None or (self._iterable and batch_size)
         self.collate_fn = collate_fn if collate_fn is not None else (
             default_collate if self._auto_collation else (lambda x: x))
-        self._fast = collate_fn is None and isinstance(dataset, TensorDataset)
+        self._fast = collate_fn is None and hasattr(dataset, "_batch")
 
     def __len__(self) -> int:
         if self._iterable:
