@@ -233,7 +233,9 @@ def test_pool_errors_use_torch_words():
 @pytest.mark.parametrize("mode,kw", [("nearest", {"size": (7, 3)}), ("nearest", {"scale_factor": 2.5}),
                                      ("bilinear", {"size": (7, 9), "align_corners": True}),
                                      ("bilinear", {"scale_factor": (0.6, 1.7), "align_corners": False}),
-                                     ("nearest-exact", {"size": (3, 8)}), ("area", {"size": (2, 3)})])
+                                     ("nearest-exact", {"size": (3, 8)}), ("area", {"size": (2, 3)}),
+                                     ("bicubic", {"size": (8, 4), "align_corners": False}),
+                                     ("bicubic", {"scale_factor": 1.6, "align_corners": True})])
 def test_interpolate_matches_torch(mode, kw):
     rng = np.random.default_rng(9)
     _compare(lambda x: F.interpolate(x, mode=mode, **kw), lambda x: TF.interpolate(x, mode=mode, **kw),
@@ -259,6 +261,45 @@ def test_dropout_is_seeded_scaled_and_off_in_eval():
         F.dropout(x, 1.5)
     d2 = F.dropout2d(cr.ones(4, 8, 3, 3), 0.5).data
     assert np.all(d2 == d2[:, :, :1, :1])  # whole channels
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    cr.manual_seed(3)
+    x = cr.randn(400000, dtype=cr.float64)
+    y = F.alpha_dropout(x, 0.3, training=True)
+    assert abs(y.data.mean()) < 0.01 and abs(y.data.std() - 1.0) < 0.01
+    alpha = 1.7580993408473766
+    a = 1 / np.sqrt((alpha**2 * 0.3 + 1) * 0.7)
+    dropped = np.isclose(y.data, alpha * a * (0.3 - 1), rtol=0, atol=1e-12)  # SELU's saturation value, moved by the same affine map
+    assert 0.29 < dropped.mean() < 0.31
+    t = TF.alpha_dropout(torch.zeros(1000, dtype=torch.float64), 0.3, training=True)
+    np.testing.assert_allclose(np.unique(t.numpy()), [alpha * a * (0.3 - 1), alpha * a * 0.3])  # torch's values
+    assert F.alpha_dropout(x, 0.3) is x  # training defaults to False, as torch
+    z = F.feature_alpha_dropout(cr.ones(8, 16, 3, 3), 0.5, training=True).data
+    assert np.all(z == z[:, :, :1, :1])
+
+
+def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
+    logits = cr.randn(5, 7, dtype=cr.float64, requires_grad=True)
+    w = cr.tensor(np.random.default_rng(1).standard_normal((5, 7)))
+    cr.manual_seed(4)
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    np.testing.assert_array_equal(hard.data.sum(-1), 1.0)
+    assert set(np.unique(hard.data)) == {0.0, 1.0}
+    (gh,) = cr.autograd.grad((hard * w).sum(), logits)
+    cr.manual_seed(4)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_array_equal(np.argmax(soft.data, -1), np.argmax(hard.data, -1))
+    (gs,) = cr.autograd.grad((soft * w).sum(), logits)
+    np.testing.assert_allclose(gh.data, gs.data, rtol=1e-12)
+
+
+def test_local_response_norm_matches_torch():
+    rng = np.random.default_rng(14)
+    for size in (1, 2, 3, 6):
+        _compare(lambda x, s=size: F.local_response_norm(x, s, alpha=0.2, beta=0.7, k=1.5),
+                 lambda x, s=size: TF.local_response_norm(x, s, alpha=0.2, beta=0.7, k=1.5),
+                 [rng.standard_normal((2, 5, 3, 4))], rng)
 
 
 def test_embedding_padding_idx_and_max_norm_like_torch():

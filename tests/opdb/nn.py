@@ -8,6 +8,14 @@ def F(m):
     return m.nn.functional
 
 
+def _seeded(name):
+    def fn(m, *a, **k):
+        m.manual_seed(0)  # the same noise at every evaluation, so finite differences see one function
+        return getattr(F(m), name)(*a, **k)
+
+    return fn
+
+
 def _dropout(m, x, p, **k):
     m.manual_seed(0)  # the same mask at every evaluation, so finite differences see one function
     return F(m).dropout(x, p, **k)
@@ -69,6 +77,20 @@ OPS = [
                       S(randn(r, 2, 2, 5), size=7, mode="linear"),
                       S(randn(r, 1, 2, 3, 4), scale_factor=2, mode="nearest"),
                       S(randn(r, 1, 1, 5, 4), size=(3, 6), mode="nearest-exact"),
-                      S(randn(r, 1, 2, 5, 4), size=(2, 3), mode="area")],
+                      S(randn(r, 1, 2, 5, 4), size=(2, 3), mode="area"),
+                      S(randn(r, 1, 2, 4, 5), size=(6, 3), mode="bicubic", align_corners=False),
+                      S(randn(r, 1, 1, 3, 4), scale_factor=1.5, mode="bicubic", align_corners=True)],
            covers=("matmul",)),
+    OpInfo("local_response_norm", lambda m, x, *a, **k: F(m).local_response_norm(x, *a, **k),
+           lambda r: [S(randn(r, 2, 5, 3), 3), S(randn(r, 1, 4, 2, 3), 2, alpha=0.3, beta=0.6, k=2.0),
+                      S(randn(r, 2, 3, 2, 2, 2), 5, alpha=0.5)],
+           covers=("matmul",)),
+    OpInfo("alpha_dropout", _seeded("alpha_dropout"),
+           lambda r: [S(randn(r, 4, 5), 0.3, training=True), S(randn(r, 2, 3, 2), 0.5, training=False)],
+           covers=("mul",), torch=False),
+    OpInfo("feature_alpha_dropout", _seeded("feature_alpha_dropout"),
+           lambda r: [S(randn(r, 3, 4, 2), 0.4, training=True)], covers=("mul",), torch=False),
+    OpInfo("gumbel_softmax", _seeded("gumbel_softmax"),
+           lambda r: [S(randn(r, 3, 4)), S(randn(r, 2, 3, 2), tau=0.7, dim=1)],  # hard: test_nn_functional
+           covers=("softmax",), torch=False),
 ]

@@ -173,6 +173,49 @@ dropout2d = public("dropout2d", function=False, method=False, ns="nn.functional"
 dropout3d = public("dropout3d", function=False, method=False, ns="nn.functional")(_feature_dropout("dropout3d", 3))
 
 
+def _alpha(name, channels):
+    def fn(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+        _check_p(p)
+        if not training or p == 0:
+            return input
+        from .._creation import default_generator
+
+        shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if channels else tuple(input.shape)
+        keep = (default_generator.rng.random(shape) >= p).astype(np.float64)
+        alpha = 1.7580993408473766  # -SELU's negative saturation value
+        a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p)) if p < 1 else 0.0
+        b = (keep - 1) * (alpha * a) + alpha * a * p
+        return input * _const(keep * a, input) + _const(b, input)
+
+    fn.__name__ = name
+    fn.__doc__ = (f"``torch.nn.functional.{name}``: dropout that keeps SELU's mean and variance "
+                  f"({'whole channels' if channels else 'elements'} set to SELU's saturation value).")
+    return fn
+
+
+alpha_dropout = public("alpha_dropout", method=False, ns="nn.functional")(_alpha("alpha_dropout", False))
+feature_alpha_dropout = public("feature_alpha_dropout", method=False, ns="nn.functional")(
+    _alpha("feature_alpha_dropout", True))
+
+
+@public("gumbel_softmax", function=False, method=False, ns="nn.functional")
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + Gumbel noise) / tau); ``hard``: one-hot of the argmax in the forward pass,
+    the soft sample's gradient in the backward pass (straight-through). Seeded by ``manual_seed``."""
+    from .._creation import default_generator
+
+    g = -np.log(default_generator.rng.exponential(size=tuple(logits.shape)))
+    y = _ns.softmax((logits + _const(g, logits)) / tau, dim)
+    if not hard:
+        return y
+    d = y.data
+    ax = dim % max(d.ndim, 1)
+    onehot = np.zeros_like(d)
+    np.put_along_axis(onehot, np.expand_dims(np.argmax(d, axis=ax), ax), 1.0, ax)
+    return y + _const(onehot - d, logits)  # value: one-hot; gradient: the soft sample's
+
+
 # ---- embedding and one_hot -----------------------------------------------------------------------
 def _embedding(weight, indices, padding_idx=None, freq=False):
     return weight[indices]
@@ -276,6 +319,23 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     elif a.size and a.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     return _make((a[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+@public("local_response_norm", function=False, method=False, ns="nn.functional")
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """``x / (k + alpha · mean of x² over `size` neighbouring channels)^beta`` (zero padded), as torch."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    band = np.zeros((c, c))
+    for i in range(c):
+        band[i, max(i - size // 2, 0): min(i + (size - 1) // 2 + 1, c)] = 1.0 / size
+    sq = _ns.reshape(input * input, (n, c, -1))
+    div = _ns.reshape(_ns.matmul(_const(band, input), sq), tuple(input.shape))
+    return input / (div * alpha + k) ** beta
 
 
 # ---- distances and similarities ------------------------------------------------------------------
@@ -488,11 +548,31 @@ def _linear_matrix(L, o, scale, align_corners):
     return P
 
 
+def _cubic_matrix(L, o, scale, align_corners, a=-0.75):
+    """torch's bicubic (Keys, a = −0.75), border indices clamped, as one (o, L) matrix."""
+    P = np.zeros((o, L))
+    for i in range(o):
+        if align_corners:
+            src = i * (L - 1) / (o - 1) if o > 1 else 0.0
+        else:
+            src = (i + 0.5) * scale - 0.5  # not clamped at 0 for cubic, as torch
+        i0 = math.floor(src)
+        t = src - i0
+        ws = (((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+              ((a + 2) * t - (a + 3)) * t * t + 1,
+              ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+              ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a)
+        for k, wk in enumerate(ws):
+            P[i, min(max(i0 - 1 + k, 0), L - 1)] += wk
+    return P
+
+
 @public("interpolate", function=False, method=False, ns="nn.functional")
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """Resize the spatial dims (``torch.nn.functional.interpolate``): modes nearest, nearest-exact,
-    linear, bilinear, trilinear (align_corners) and area. Separable: one gather or matmul per dim."""
+    linear, bilinear, bicubic, trilinear (align_corners) and area. Separable: one gather or matmul
+    per dim. Example: ``interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)``."""
     from .conv import _adaptive_avg_fn, _separable
 
     nd = input.ndim - 2
@@ -526,6 +606,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         return input[(slice(None), slice(None)) + tuple(grids)]
     if mode in want:
         return _separable(input, [_linear_matrix(L, o, sc, bool(align_corners))
+                                  for L, o, sc in zip(sp, osz, scales)])
+    if mode == "bicubic":
+        if nd != 2:
+            raise NotImplementedError(f"Got {input.ndim}D input, but bicubic mode needs 4D input")
+        return _separable(input, [_cubic_matrix(L, o, sc, bool(align_corners))
                                   for L, o, sc in zip(sp, osz, scales)])
     if mode == "area":
         return _adaptive_avg_fn(nd)(input, osz)
