@@ -142,10 +142,7 @@ def test_second_order_reverse_over_reverse(case):
 
 
 #: known defects found by forward over reverse (strict: the test says when they are fixed)
-_FOR_XFAIL = {
-    "logcumsumexp": "its forward rule computes exp(-out)·cumsum(...) and overflows to nan on the "
-                    "-max/4 floor its backward rule feeds it",
-}
+_FOR_XFAIL: dict = {}  # logcumsumexp's forward rule is now in log space (fixed)
 
 
 def _for_cases():
