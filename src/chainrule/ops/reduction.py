@@ -477,7 +477,7 @@ public("var_mean", method=False)(_pair("var"))
 public("std_mean", method=False)(_pair("std"))
 
 
-# ---- logsumexp -------------------------------------------------------------------------------------
+# ---- logsumexp ---------------------------------------------------------------------------------
 def _logsumexp(x, dim, keepdim=False):
     if x.dtype.kind != "f":
         x = x.astype(_dtype.default_np())
