@@ -321,23 +321,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _make((a[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-@public("local_response_norm", function=False, method=False, ns="nn.functional")
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
-    """``x / (k + alpha · mean of x² over `size` neighbouring channels)^beta`` (zero padded), as torch."""
-    if input.ndim < 3:
-        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
-    if input.numel() == 0:
-        return input
-    n, c = input.shape[:2]
-    band = np.zeros((c, c))
-    for i in range(c):
-        band[i, max(i - size // 2, 0): min(i + (size - 1) // 2 + 1, c)] = 1.0 / size
-    sq = _ns.reshape(input * input, (n, c, -1))
-    div = _ns.reshape(_ns.matmul(_const(band, input), sq), tuple(input.shape))
-    return input / (div * alpha + k) ** beta
-
-
 # ---- distances and similarities ------------------------------------------------------------------
 def _unclamped_grad(x: Tensor, lo: float) -> Tensor:
     """``x`` clamped below at ``lo`` in value, with the gradient of ``x`` (torch's no-grad clamp_min_)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _ns
-from .._tensor import Tensor
+from .._tensor import Tensor, _make
 from . import public
 from ._table import A, defop, sum_to_shape
 
@@ -206,3 +206,20 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     x = _ns.reshape(input, (n, num_groups, -1))
     y = _ns.reshape(_ns.standardize(x, None, None, (2,), eps)[0], tuple(input.shape))
     return _affine(y, weight, bias, _channel_shape(input))
+
+
+@public("local_response_norm", function=False, method=False, ns="nn.functional")
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """``x / (k + alpha · mean of x² over `size` neighbouring channels)^beta`` (zero padded), as torch."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    band = np.zeros((c, c))
+    for i in range(c):
+        band[i, max(i - size // 2, 0): min(i + (size - 1) // 2 + 1, c)] = 1.0 / size
+    sq = _ns.reshape(input * input, (n, c, -1))
+    div = _ns.reshape(_ns.matmul(_make(band.astype(input.data.dtype)), sq), tuple(input.shape))
+    return input / (div * alpha + k) ** beta
