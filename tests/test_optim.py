@@ -254,3 +254,32 @@ def test_cosine_closed_form():
     for e in range(1, 11):
         s.step()
         assert s.get_last_lr()[0] == pytest.approx((1 + math.cos(math.pi * e / 10)) / 2, abs=1e-12)
+
+
+RESUMABLE = [s for s in SCHEDULERS  # (a LambdaLR's function is code: it is not saved)
+             if s[0] != "LambdaLR" and not isinstance(s[1].get("max_lr"), list)]
+
+
+@pytest.mark.parametrize("name,kw", RESUMABLE, ids=[f"{s[0]}-{i}" for i, s in enumerate(RESUMABLE)])
+def test_scheduler_checkpoint_resume(tmp_path, name, kw):
+    """Scheduler and optimizer state through chainrule.save/load: resuming continues exactly."""
+    def make():
+        p = cr.zeros(2, requires_grad=True)
+        opt = cr.optim.SGD([p], lr=0.05, momentum=0.9)
+        return p, opt, getattr(cr.optim.lr_scheduler, name)(opt, **kw)
+
+    p, opt, s = make()
+    for _ in range(5):
+        opt.step()
+        s.step()
+    cr.save({"opt": opt.state_dict(), "sched": s.state_dict()}, tmp_path / "ck")
+    p2, opt2, s2 = make()
+    ck = cr.load(tmp_path / "ck")
+    opt2.load_state_dict(ck["opt"])
+    s2.load_state_dict(ck["sched"])
+    for _ in range(6):
+        opt.step()
+        s.step()
+        opt2.step()
+        s2.step()
+        assert s2.get_last_lr() == s.get_last_lr()
