@@ -141,18 +141,8 @@ def test_second_order_reverse_over_reverse(case):
         assert_close(dense(hg, num), num, info, f"second derivative for input {i}", s)
 
 
-#: known defects found by forward over reverse (strict: the test says when they are fixed)
-_FOR_XFAIL: dict = {}  # logcumsumexp's forward rule is now in log space (fixed)
-
-
-def _for_cases():
-    for c in GRAD_CASES:
-        if c[0].second_order and c[0].fwd_ad:
-            why = _FOR_XFAIL.get(c[0].name)
-            yield pytest.param(c, marks=pytest.mark.xfail(reason=why, strict=True)) if why else c
-
-
-@pytest.mark.parametrize("case", list(_for_cases()), ids=_ids)
+@pytest.mark.parametrize("case", [c for c in GRAD_CASES if c[0].second_order and c[0].fwd_ad],
+                         ids=_ids)
 def test_second_order_forward_over_reverse(case):
     """Hessian-vector product by forward mode through the backward pass (jvp of vJ) equals
     reverse over reverse (the gradient of <vJ, w>): Σ_j ∂²<u, f>/∂x_i∂x_j w_j both ways."""

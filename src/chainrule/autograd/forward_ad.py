@@ -191,10 +191,11 @@ def _propagate(op, tensors, kw, res) -> None:
             _one_level(op, tensors, kw, res, ts, level)
     finally:
         _dispatch.FW_LEVELS[0] = n
-    if res and res[0].grad_fn is not None:  # for forward over reverse: rules read out's tangent
+    node = next((o.grad_fn for o in res if o.grad_fn is not None), None)
+    if node is not None:  # for forward over reverse: the backward rules read out's tangents
         fws = [_fw(o) for o in res]
         if any(fws):
-            res[0].grad_fn._extra()["fw_out"] = [dict(f) if f else None for f in fws]
+            node._extra()["fw_out"] = [dict(f) if f else None for f in fws]
 
 
 def _one_level(op, tensors, kw, res, ts, level) -> None:
