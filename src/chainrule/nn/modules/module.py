@@ -508,6 +508,9 @@ class Module:
     def cpu(self) -> Module:
         return self
 
+    def cuda(self, device=None) -> Module:
+        raise RuntimeError("Module.cuda(): chainrule runs on the CPU only (NumPy arrays)")
+
     def type(self, dst_type) -> Module:
         return self.to(dst_type)
 
