@@ -221,3 +221,38 @@ def test_functional_call_per_example_gradients_match_torch():
     # the module's own parameters are untouched
     for k, v in model.named_parameters():
         assert v is not params[k] and np.array_equal(v.data, params[k].data)
+
+
+def test_full_jacobians_take_one_pass_not_a_loop(monkeypatch):
+    """jacrev: one backward pass for all m rows; jacfwd: one forward pass for all n columns."""
+    import chainrule.autograd as ag
+    from chainrule.autograd import engine
+
+    calls = {"backward": 0, "forward": 0}
+    real = engine.run_backward
+
+    def counting(*a, **k):
+        calls["backward"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(ag, "run_backward", counting)
+    W = cr.tensor(RNG.standard_normal((40, 30)))
+
+    def f(x):
+        calls["forward"] += 1
+        return cr.tanh(W @ x) * x.sum()
+
+    x = cr.tensor(RNG.standard_normal(30))
+    J = F.jacrev(f)(x)
+    assert calls == {"backward": 1, "forward": 1}
+    calls.update(backward=0, forward=0)
+    J2 = F.jacfwd(f)(x)
+    assert calls == {"backward": 0, "forward": 1}
+    calls.update(backward=0, forward=0)
+    from chainrule.autograd.functional import jacobian
+
+    J3 = jacobian(f, x, vectorize=True)
+    assert calls == {"backward": 1, "forward": 1}
+    want = TF.jacrev(lambda z: torch.tanh(torch.tensor(W.data) @ z) * z.sum())(torch.tensor(x.data))
+    for j in (J, J2, J3):
+        _close(j, want)
