@@ -135,15 +135,19 @@ def run(benches: list[Bench], log, clock=time.perf_counter) -> list[dict]:
         times: dict[str, float | None] = {}
         notes: dict[str, str] = {}
         for name, setup in b.impls.items():
+            t0 = time.perf_counter()
             try:
                 fn = setup()
+                gc.collect()
+                t = median_time(fn, b.repeat, b.number, clock) * b.scale
             except Skip as e:
                 times[name], notes[name] = None, str(e)
                 log(f"  {name:10s} skipped ({e})")
                 continue
-            t0 = time.perf_counter()
-            gc.collect()
-            t = median_time(fn, b.repeat, b.number, clock) * b.scale
+            except Exception as e:  # noqa: BLE001  (one broken impl must not stop the run)
+                times[name], notes[name] = None, f"{type(e).__name__}: {e}"
+                log(f"  {name:10s} FAILED: {type(e).__name__}: {e}")
+                continue
             times[name] = t
             log(f"  {name:10s} {_fmt(t)} {b.unit}  (median of {b.repeat}×{b.number}, "
                 f"{time.perf_counter() - t0:.1f} s)")
@@ -151,7 +155,10 @@ def run(benches: list[Bench], log, clock=time.perf_counter) -> list[dict]:
         for name, fn in b.memory.items():
             if times.get(name) is None:
                 continue
-            memory[name] = fn()
+            try:
+                memory[name] = fn()
+            except Exception as e:  # noqa: BLE001
+                memory[name] = f"failed: {type(e).__name__}: {e}"
             log(f"  {name:10s} memory: {memory[name]}")
         rows.append({"bench": b, "times": times, "memory": memory, "notes": notes})
     return rows
@@ -170,7 +177,10 @@ def table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         b, t = r["bench"], r["times"]
-        cells = [f"{b.id}: {b.title}", b.unit] + [_fmt(t.get(c)) for c in cols]
+        cells = [f"{b.id}: {b.title}", b.unit] + [
+            "failed" if t.get(c) is None and "Error" in r["notes"].get(c, "") else _fmt(t.get(c))
+            for c in cols
+        ]
         ours = t.get("chainrule")
         for ref in ["torch"] + (["numpy"] if "numpy" in others else []):
             other = t.get(ref)
