@@ -27,6 +27,7 @@ def _quiet():
         warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
         yield
     assert not cr.autograd.is_anomaly_enabled()
+    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
 
 
 def test_nan_from_log_of_zero_names_op_and_user_line():
@@ -160,6 +161,7 @@ def test_chains_with_an_existing_on_node_observer():
             y = x.exp()
             assert "site" in y.grad_fn.x
         assert seen == ["ExpBackward0"]
+        assert _dispatch.ON_NODE[0] is not None and cr.autograd.graph._NODE_HOOKS == []
         x.sin()
         assert seen == ["ExpBackward0", "SinBackward0"]  # the observer survives anomaly mode
     finally:

@@ -12,6 +12,14 @@ from chainrule.utils.checkpoint import CheckpointError, checkpoint, checkpoint_s
 DEPTH, WIDTH, BATCH = 20, 64, 32
 
 
+@pytest.fixture(autouse=True)
+def _no_hook_left_behind():
+    yield
+    from chainrule import _dispatch
+
+    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
+
+
 def params(seed=0):
     rng = np.random.default_rng(seed)
     ws = [cr.tensor(rng.standard_normal((WIDTH, WIDTH)) / np.sqrt(WIDTH), dtype=cr.float32,

@@ -15,6 +15,14 @@ from chainrule.autograd import Function
 from chainrule.autograd.graph import memory, save_on_cpu, save_to_disk, saved_tensors_hooks
 
 
+@pytest.fixture(autouse=True)
+def _no_hook_left_behind():
+    yield
+    from chainrule import _dispatch
+
+    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
+
+
 def _r(g):
     return None if g is None else [round(float(v), 5) for v in np.asarray(g.detach()).ravel()]
 

@@ -195,7 +195,13 @@ _NODE_HOOKS: list = []
 _SAVED_HOOKS: list = []
 
 
+#: an observer that was in ``_dispatch.ON_NODE`` before ours (op-db tests…), kept running first
+_FOREIGN: list = [None]
+
+
 def _on_node(node) -> None:
+    if _FOREIGN[0] is not None:
+        _FOREIGN[0](node)
     for h in tuple(_NODE_HOOKS):
         h(node)
 
@@ -206,8 +212,8 @@ def add_node_hook(fn: Callable, first: bool = False) -> None:
     from .. import _dispatch
 
     cur = _dispatch.ON_NODE[0]
-    if cur is not None and cur is not _on_node:
-        _NODE_HOOKS.insert(0, cur)  # someone else's observer: keep it running first
+    if cur is not _on_node:
+        _FOREIGN[0] = cur  # someone else's observer (or None): runs first, restored at the end
     if first:
         _NODE_HOOKS.insert(0, fn)
     else:
@@ -221,7 +227,8 @@ def remove_node_hook(fn: Callable) -> None:
     if fn in _NODE_HOOKS:
         _NODE_HOOKS.remove(fn)
     if not _NODE_HOOKS and _dispatch.ON_NODE[0] is _on_node:
-        _dispatch.ON_NODE[0] = None
+        _dispatch.ON_NODE[0] = _FOREIGN[0]
+        _FOREIGN[0] = None
 
 
 class saved_tensors_hooks:
