@@ -149,6 +149,12 @@ def test_batched_grad_matches_torch_and_errors():
     _close(g, gt)
     with pytest.raises(RuntimeError, match="is_grads_batched=True"):
         cr.autograd.grad(y, x, cr.tensor(v[:, :, :3]), is_grads_batched=True)
+    # create_graph: the batched gradient is itself differentiable
+    w = RNG.standard_normal((4, 2, 3))
+    (g,) = cr.autograd.grad(x.sin() * x, x, cr.tensor(w), is_grads_batched=True, create_graph=True)
+    (gt,) = torch.autograd.grad(xt.sin() * xt, xt, torch.tensor(w), is_grads_batched=True,
+                                create_graph=True)
+    _close(cr.autograd.grad((g * g).sum(), x)[0], torch.autograd.grad((gt * gt).sum(), xt)[0])
 
 
 def test_errors_and_structure_as_torch():
