@@ -183,3 +183,17 @@ def test_torch_weights_through_numpy():
     x = np.random.default_rng(0).standard_normal((2, 1, 4, 4)).astype(np.float32)
     np.testing.assert_allclose(cm(cr.tensor(x)).detach().numpy(),
                                tm(torch.tensor(x)).detach().numpy(), atol=1e-6)
+
+
+def test_torch_weights_example_runs(capsys):
+    pytest.importorskip("torch")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "torch_weights", os.path.join(os.path.dirname(__file__), "..", "examples",
+                                      "torch_weights.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main() == 0
+    out = capsys.readouterr().out
+    assert "<All keys matched successfully>" in out and "refused" in out and "OK" in out
