@@ -24,12 +24,12 @@ def f64(a, rg=True):
     return cr.tensor(np.asarray(a, dtype=np.float64), requires_grad=rg)
 
 
-@pytest.mark.parametrize("method", ["central", "complex", "auto"])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0])
+@pytest.mark.parametrize(("case", "method"), [
+    (c, m) for c in CASES for m in ("central", "complex", "auto")
+    if not (m == "complex" and c[1] is sp.gammaln)  # gammaln refuses complex input
+], ids=lambda v: v[0] if isinstance(v, tuple) else v)
 def test_gradient_within_stated_bound(case, method):
     name, fn, dfn, pts = case
-    if method == "complex" and fn is sp.gammaln:
-        pytest.skip("scipy.special.gammaln refuses complex input: no complex step")
     op = numerical(fn, method=method, elementwise=True)
     x = f64(pts)
     u = np.random.default_rng(0).standard_normal(pts.shape)  # a random cotangent
