@@ -8,6 +8,9 @@
    back, and check both libraries compute the same outputs and gradients.
 4. chainrule → torch: ``{k: torch.from_numpy(v.numpy())}``.
 
+(``load_state_dict`` also takes torch's tensors directly and converts them through NumPy the same
+way: ``cmodel.load_state_dict(tmodel.state_dict())``.)
+
 A ``torch.save`` file is a pickle: ``chainrule.load`` refuses it with a clear error rather than
 unpickling it. If you have one, load it in PyTorch (with ``weights_only=True``) and convert as here.
 """

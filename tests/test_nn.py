@@ -845,3 +845,12 @@ def test_deterministic_inits_equal_torch():
     nn.init.sparse_(w, 0.3, std=0.02)
     zeros = (w.numpy() == 0).mean(0)
     assert np.allclose(zeros, 0.3)  # exactly ceil(0.3 · rows) zeros per column
+
+
+def test_load_state_dict_accepts_array_likes():
+    tm, cm = tnn.Conv2d(2, 3, 3), nn.Conv2d(2, 3, 3)
+    assert repr(cm.load_state_dict(tm.state_dict())) == "<All keys matched successfully>"
+    np.testing.assert_array_equal(cm.weight.detach().numpy(), tm.weight.detach().numpy())
+    cm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    with pytest.raises(RuntimeError, match='parameter named "bias".*received <class \'str\'>'):
+        cm.load_state_dict({"weight": cm.weight.detach(), "bias": "zeros"})

@@ -32,6 +32,20 @@ def _addindent(s: str, n: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
 
 
+def _as_array(v) -> np.ndarray | None:
+    if isinstance(v, Tensor):
+        return v.data
+    if isinstance(v, np.ndarray):
+        return v
+    if not hasattr(v, "__array__"):  # e.g. a torch.Tensor: converted through NumPy
+        return None
+    try:
+        a = np.asarray(v)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return None if a.dtype.kind not in "biuf" else a
+
+
 class _BackwardHookState:
     """Identity nodes around one call of a module with backward hooks (as torch's
     BackwardHookFunction): one on its tensor outputs (grad_output, pre-hooks) and one on its
@@ -546,8 +560,8 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
-            arr = src.data if isinstance(src, Tensor) else np.asarray(src)
-            if not isinstance(src, (Tensor, np.ndarray)):
+            arr = _as_array(src)  # chainrule Tensors, NumPy arrays, anything with __array__
+            if arr is None:
                 errors.append(
                     f'While copying the parameter named "{k}", expected chainrule.Tensor or '
                     f"Tensor-like object from checkpoint but received {type(src)}"
