@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import _ns
+from .. import _ns as _ns_module
 from .._tensor import Tensor
 from . import public
 from ._table import LINEAR, A, defop
+
+_ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
 
 
 def _tup(v, n: int, name: str, what: str) -> tuple:

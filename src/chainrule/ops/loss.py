@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 
-from .. import _ns
+from .. import _ns as _ns_module
 from .._tensor import Tensor, _make
 from . import public
 from ._table import A, defop
+
+_ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
 
 
 def _legacy(size_average, reduce, reduction: str) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from .. import _dispatch, _ns
+from .. import _dispatch
+from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
 from . import PUBLIC, public
 from ._table import LINEAR, A, defop
+
+_ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
 
 
 def _softmax(x, dim, dtype=None):
@@ -490,11 +494,11 @@ def _repeat_heads(x: Tensor, rep: int) -> Tensor:
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(…, C·r², H, W) → (…, C, H·r, W·r), as ``torch.nn.functional.pixel_shuffle``."""
     r = upscale_factor
-    *lead, c, h, w = input.shape
+    c, h, w = input.shape[-3:]
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
                            f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
-    lead = tuple(lead)
+    lead = tuple(input.shape[:-3])
     n = len(lead)
     y = _ns.reshape(input, lead + (c // (r * r), r, r, h, w))
     y = _ns.permute(y, tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
@@ -505,11 +509,11 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(…, C, H·r, W·r) → (…, C·r², H, W): the inverse of ``pixel_shuffle``."""
     r = downscale_factor
-    *lead, c, h, w = input.shape
+    c, h, w = input.shape[-3:]
     if h % r or w % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
                            f"but input.size(-2)={h}, input.size(-1)={w}, downscale_factor={r}")
-    lead = tuple(lead)
+    lead = tuple(input.shape[:-3])
     n = len(lead)
     y = _ns.reshape(input, lead + (c, h // r, r, w // r, r))
     y = _ns.permute(y, tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))

@@ -8,12 +8,16 @@ updated in place without a graph, as torch. RMS norm is a composition of rows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .. import _ns
+from .. import _ns as _ns_module
 from .._tensor import Tensor, _make
 from . import public
 from ._table import A, defop, sum_to_shape
+
+_ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
 
 
 # ---- the fused row ---------------------------------------------------------------------------------
