@@ -369,3 +369,14 @@ def test_augmented_assignment_through_indexing():
         return y
 
     _same(f, X, W)
+
+
+@BOTH
+def test_retain_grad_follows_the_tensor_through_inplace_ops(m):
+    x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(_np(y.grad), 2 * _np(y))  # w.r.t. the value after mul_
+    np.testing.assert_allclose(_np(x.grad), [72.0, 144.0])

@@ -129,10 +129,13 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
             # later in-place change of it is caught by the version check
             node.out = self.data
             node.outv = (self._vc, self._vc[0])
+        old = self.grad_fn, self._nr
         if base is None:
             self.grad_fn, self._nr, self._rg = res.grad_fn, res._nr, True
         else:
             _copy_slices(self, base, res)
+        if self._x is not None and self._x.get("retains_grad") and old[0] is not None:
+            _move_retain(self, *old)
     rfw = res._x.get("fw") if res._x else None
     if base is not None and (rfw or (base._x and base._x.get("fw"))):
         _view_tangents(self, base, rfw or {})
@@ -173,6 +176,16 @@ def _reads_out(node) -> bool:
                 r = r or names is None or "out" in names
         _OUT_READERS[key] = r
     return r
+
+
+def _move_retain(t: Tensor, node, nr: int) -> None:
+    """retain_grad follows the tensor to its new history: .grad is w.r.t. its latest value (torch)."""
+    import weakref
+
+    x = node.x
+    if x is not None and x.get("retain"):
+        x["retain"].pop(nr, None)
+    t.grad_fn._add_retain(t._nr, weakref.ref(t))
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
