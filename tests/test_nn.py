@@ -854,3 +854,20 @@ def test_load_state_dict_accepts_array_likes():
     cm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
     with pytest.raises(RuntimeError, match='parameter named "bias".*received <class \'str\'>'):
         cm.load_state_dict({"weight": cm.weight.detach(), "bias": "zeros"})
+
+
+def test_deepcopy_state_dict_for_early_stopping():
+    """``best = copy.deepcopy(model.state_dict())`` keeps values that later training steps do not
+    change, as in torch."""
+    net = nn.Linear(3, 2)
+    best = copy.deepcopy(net.state_dict())
+    before = best["weight"].numpy().copy()
+    opt = cr.optim.SGD(net.parameters(), lr=0.5)
+    net(cr.ones(1, 3)).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(best["weight"].numpy(), before)
+    assert not np.array_equal(net.weight.detach().numpy(), before)
+    net.load_state_dict(best)
+    np.testing.assert_array_equal(net.weight.detach().numpy(), before)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(net.weight * 2)

@@ -304,6 +304,19 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         raise TypeError("chainrule tensors are saved with chainrule.save, never pickled")
 
+    def __deepcopy__(self, memo) -> Tensor:
+        # copy.deepcopy(model.state_dict()) is common; a leaf copy with its own data, as torch
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.")
+        if id(self) not in memo:
+            new = _make(self.data.copy())
+            new.requires_grad_(self._rg)
+            if self._grad is not None:
+                new._grad = self._grad.__deepcopy__(memo)
+            memo[id(self)] = new
+        return memo[id(self)]
+
     # ---- in-place helpers that do not touch the graph ------------------------------------
     def zero_(self) -> Tensor:
         return F.zero_(self)
