@@ -179,7 +179,7 @@ def _reads_out(node) -> bool:
 
 
 def _move_retain(t: Tensor, node, nr: int) -> None:
-    """retain_grad follows the tensor to its new history: .grad is w.r.t. its latest value (torch)."""
+    """retain_grad follows the tensor to its new history: .grad is w.r.t. its latest value."""
     import weakref
 
     x = node.x
