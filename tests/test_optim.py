@@ -283,3 +283,21 @@ def test_scheduler_checkpoint_resume(tmp_path, name, kw):
         opt2.step()
         s2.step()
         assert s2.get_last_lr() == s.get_last_lr()
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "RMSprop", "NAdam"])
+def test_add_param_group_later_matches_torch(name):
+    res = []
+    for m in (torch, cr):
+        a = m.tensor([1.0, -2.0], dtype=m.float64, requires_grad=True)
+        b = m.tensor([0.5, 3.0], dtype=m.float64, requires_grad=True)
+        kw = dict(lr=0.1, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.1)
+        opt = getattr(m.optim, name)([a], **kw)
+        for i in range(6):
+            if i == 2:
+                opt.add_param_group({"params": [b], "lr": 0.05})
+            opt.zero_grad()
+            ((a * a).sum() + (b * b * b).sum()).backward()
+            opt.step()
+        res.append(np.concatenate([a.detach().numpy(), b.detach().numpy()]))
+    np.testing.assert_allclose(res[1], res[0], atol=1e-12)

@@ -200,12 +200,17 @@ class Adagrad(Optimizer):
         # torch creates the state eagerly
         for group in self.param_groups:
             for p in group["params"]:
-                st = self.state[p]
-                st["step"] = _scalar(0.0)
-                st["sum"] = _zeros(p.data)
-                st["sum"].data[...] = group["initial_accumulator_value"]
+                self._init_state(p.data, self.state[p], group)
+
+    @staticmethod
+    def _init_state(p, st: dict, group: dict) -> None:
+        st["step"] = _scalar(0.0)
+        st["sum"] = _zeros(p)
+        st["sum"].data[...] = group["initial_accumulator_value"]
 
     def _update(self, p, g, state, group) -> None:
+        if "sum" not in state:  # a group added after construction
+            self._init_state(p, state, group)
         t = _step(state)
         g = _grad(g, p, group)
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
