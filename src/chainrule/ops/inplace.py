@@ -52,7 +52,8 @@ def _root(t: Tensor):
     return base if np.may_share_memory(base.data, t.data) else None
 
 
-def _check_target(self: Tensor, base, recording: bool) -> None:
+def _check_target(self: Tensor, base) -> None:
+    """Torch's refusals: a leaf (or a view of one) that requires grad; overlapping memory."""
     if _state.enabled:
         if self._rg and self.grad_fn is None and base is None:
             raise RuntimeError(
@@ -66,9 +67,8 @@ def _check_target(self: Tensor, base, recording: bool) -> None:
     d = self.data
     if not d.flags.writeable or any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
         raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor "
-            "refers to a single "
-            "memory location. Please clone() the tensor before performing the operation."
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
         )
 
 
@@ -104,7 +104,7 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
     if base is not None and _state.enabled:
         _refresh_view(self)
     graph = _wants_graph(self, args, kw)
-    _check_target(self, base, graph)
+    _check_target(self, base)
     src = _alias(self, copy=graph and reads_self)
     res = fn(src, *args, **kw)
     rd = res.data
@@ -358,7 +358,7 @@ def _make_arith_inplace(name: str):
                     f"{_tname(d.dtype)}"
                 )
         if not d.flags.writeable or 0 in d.strides:
-            _check_target(self, None, False)
+            _check_target(self, None)
         if alpha != 1:
             o = o * alpha
         try:
@@ -580,7 +580,7 @@ def setitem(input: Tensor, index, value) -> None:
         )
     if not _wants_graph(input, (value,), {}) and not _has_tangent(input, value):
         # fast path, no graph: write the indexed elements only
-        _check_target(input, _root(input), False)
+        _check_target(input, _root(input))
         v = value.data if isinstance(value, Tensor) else value
         try:
             input.data[_norm_index(index)] = v
