@@ -8,6 +8,7 @@ updated in place without a graph, as torch. RMS norm is a composition of rows.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,24 @@ _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule tab
 
 
 # ---- the fused row ---------------------------------------------------------------------------------
+def _trailing(x, dims) -> int:
+    """Size of the normalized block when ``dims`` are the trailing axes of ``x`` (rows), else 0."""
+    k = len(dims)
+    if k and tuple(d % x.ndim for d in dims) == tuple(range(x.ndim - k, x.ndim)):
+        return math.prod(x.shape[x.ndim - k:])
+    return 0
+
+
+def _rowdot(a, b, d: int, shape):
+    """Mean over each row of a·b (rows of length ``d``), without an a·b temporary."""
+    return (np.einsum("ni,ni->n", a.reshape(-1, d), b.reshape(-1, d)) / d).reshape(shape)
+
+
 def _standardize_fwd(x, weight, bias, dims, eps):
     mu = x.mean(dims, keepdims=True)
     y = x - mu
-    var = np.mean(np.square(y), dims, keepdims=True)
+    d = _trailing(x, dims)
+    var = _rowdot(y, y, d, mu.shape) if d else np.mean(np.square(y), dims, keepdims=True)
     y *= 1.0 / np.sqrt(var + eps)  # every step in place: large temporaries cost page faults
     if weight is not None:
         y *= weight
@@ -46,15 +61,25 @@ def _standardize_vjp(m, gs, out, x, weight, bias, needs, dims, eps):
         mu, rstd = out[1], 1.0 / np.sqrt(out[2] + eps)
         y = x - mu
         y *= rstd
+        d = _trailing(x, dims)
+        rows = d and (weight is None or weight.size == d)  # layer norm: weight over the row
         dw = None
         if weight is not None and needs[1]:
-            dw = sum_to_shape(g * y, weight.shape)
+            if rows:
+                gb = np.broadcast_to(g, x.shape).reshape(-1, d)
+                dw = np.einsum("ni,ni->i", gb, y.reshape(-1, d)).reshape(weight.shape)
+            else:
+                dw = sum_to_shape(g * y, weight.shape)
         dx = None
         if needs[0]:
-            gw = g * weight if weight is not None else g
-            dx = gw * y
-            gy = dx.mean(dims, keepdims=True)
-            np.subtract(gw, gw.mean(dims, keepdims=True), out=dx)
+            gw = g * weight if weight is not None else np.broadcast_to(g, x.shape)
+            if rows:
+                gy = _rowdot(gw, y, d, rstd.shape)
+                dx = gw - gw.mean(dims, keepdims=True)
+            else:
+                dx = gw * y
+                gy = dx.mean(dims, keepdims=True)
+                np.subtract(gw, gw.mean(dims, keepdims=True), out=dx)
             y *= gy
             dx -= y
             dx *= rstd
