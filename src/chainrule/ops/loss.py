@@ -157,9 +157,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
-    logp = _ns.log_softmax(input, cdim)
     wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
     if target.is_floating_point():  # class probabilities
+        logp = _ns.log_softmax(input, cdim)
         if tuple(target.shape) != tuple(input.shape):
             raise RuntimeError(f"cross_entropy(): expected target of shape {list(input.shape)} for class "
                                f"probabilities, got {list(target.shape)}")
