@@ -214,3 +214,39 @@ def test_getitem_forms_match_torch():
         x[5]
     with pytest.raises(IndexError, match="long, int, byte or bool"):
         x[cr.tensor([0.0])]
+
+
+METHOD_CALLS = [
+    "sum(1)", "sum((0, 1))", "mean(0, True)", "max(1)[0]", "max(1)[1]", "min()", "amax(1)", "argmax(1)",
+    "transpose(0, 1)", "t()", "view(-1)", "view(4, 3)", "reshape(2, -1)", "permute(1, 0)", "flatten()",
+    "clamp(0)", "clamp(-0.5, 0.5)", "clamp(max=0.1)", "norm()", "norm(1, 1)", "softmax(-1)",
+    "log_softmax(0)", "std(0)", "var(1, keepdim=True)", "var(unbiased=False)", "unsqueeze(0)",
+    "squeeze()", "expand(2, 3, 4)", "exp()", "abs()", "sign()", "relu()", "sigmoid()", "tanh()",
+    "pow(2)", "sqrt()", "where(x > 0, y)", "matmul(y.T)", "mm(y.T)", "eq(y)", "gt(0)", "cumsum(1)",
+    "prod(0)", "logsumexp(1)", "split(2, 1)[1]", "chunk(3, 0)[0]", "unbind(1)[2]", "flip(0)",
+    "roll(1, 1)", "repeat(2, 1)", "tril()", "gather(1, idx)", "index_select(1, idx[0])",
+    "masked_fill(x > 0, 0.0)", "diagonal()", "sort(1)[0]", "topk(2, 1)[0]", "float()", "double()",
+    "type_as(y)", "new_zeros(2, 2)", "new_ones(3)", "new_full((2,), 3.0)", "new_tensor([1.0])",
+    "add(y, alpha=2)", "sub(1)", "mul(y)", "div(2)", "neg()", "reciprocal()", "square()", "log1p()",
+    "clone()", "detach()", "contiguous()", "to(x.dtype)", "numel()", "dim()", "size(0)", "item() if False else 1",
+]
+
+
+@pytest.mark.parametrize("call", METHOD_CALLS)
+def test_tensor_methods_match_torch(call):
+    a = np.arange(12.0).reshape(3, 4) / 7 - 0.6
+    b = np.cos(np.arange(12.0)).reshape(3, 4)
+    idx = np.array([[0, 2, 3], [1, 1, 0], [3, 0, 2]])
+
+    def run(m):
+        x, y = m.tensor(a, dtype=m.float64), m.tensor(b, dtype=m.float64)
+        return eval("x." + call, {"x": x, "y": y, "idx": m.tensor(idx)})
+
+    c, t = run(cr), run(torch)
+    if isinstance(t, (int, float)):
+        assert c == t
+        return
+    assert tuple(c.shape) == tuple(t.shape), call
+    assert str(c.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], call
+    np.testing.assert_allclose(np.asarray(c.data, dtype=np.float64),
+                               t.numpy().astype(np.float64), rtol=1e-12, atol=1e-12, err_msg=call)

@@ -60,10 +60,11 @@ from . import ops as _ops
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from . import linalg, nn, special, utils
-from . import func
-from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
 from . import optim
 from .serialization import load, save
+from . import func
+from .func import vmap
+from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
 
 half = float16
 float = float32  # noqa: A001

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype, _ns
-from .._creation import ones_like as _ones_like_t, zeros_like as _zeros_like_t
+from .._creation import ones_like as _ones_like_t
+from .._creation import zeros_like as _zeros_like_t
 from .._tensor import Tensor, _make
 from ..autograd.why import _detached
 from . import public
-from ._table import A, LINEAR, defop, sum_to_shape
+from ._table import LINEAR, A, defop, sum_to_shape
 
 # ---- casts and copies ---------------------------------------------------------------------
 defop("to_dtype", lambda x, dtype: x.astype(_dtype.to_np(dtype), copy=False),
@@ -108,9 +109,31 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     """Sum ``input`` down to ``size`` (the shape it was broadcast from)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    from ._table import TABLE, broadcastable_to
     from .._dispatch import apply
+    from ._table import TABLE, broadcastable_to
 
     if not broadcastable_to(tuple(size), tuple(input.shape)):
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(input.shape)}}}.")
     return apply(TABLE["sum_to_size"], input, shape=tuple(size))
+
+
+# ---- Tensor.new_* and type_as: same dtype as self unless told otherwise ---------------------
+public("type_as", function=False)(lambda self, other: to(self, other.dtype))
+
+
+def _new_factory(name: str, make):
+    def fn(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        from .. import _creation
+
+        t = make(_creation, self, size, dtype if dtype is not None else self.dtype)
+        return t.requires_grad_(True) if requires_grad else t
+
+    fn.__name__ = name
+    public(name, function=False)(fn)
+
+
+_new_factory("new_zeros", lambda c, s, size, d: c.zeros(*size, dtype=d))
+_new_factory("new_ones", lambda c, s, size, d: c.ones(*size, dtype=d))
+_new_factory("new_empty", lambda c, s, size, d: c.empty(*size, dtype=d))
+_new_factory("new_full", lambda c, s, size, d: c.full(size[0], size[1], dtype=d))
+_new_factory("new_tensor", lambda c, s, size, d: c.tensor(size[0], dtype=d))

@@ -206,7 +206,7 @@ defop(
 )
 
 
-@public("where")
+@public("where", method=False)
 def where(condition, input=None, other=None):
     """Elementwise ``input if condition else other``; ``where(condition)`` is
     ``nonzero(as_tuple=True)``.
@@ -214,6 +214,12 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     return apply(TABLE["where"], condition, input, other)
+
+
+@public("where", function=False)
+def _where_method(self, condition, other):
+    """``x.where(condition, y)`` is ``where(condition, x, y)``, as torch's Tensor.where."""
+    return apply(TABLE["where"], condition, self, other)
 
 
 def _long_index(idx, op: str) -> np.ndarray:
