@@ -375,20 +375,53 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 
 # ---- attention -------------------------------------------------------------------------------------
-def _sdpa(q, k, v, scale, keep=None, bias=None):
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
+def _flat(a, bs, tail):
+    """``a`` broadcast to ``bs + tail`` as a stack of matrices (a view unless it broadcasts)."""
+    return None if a is None else np.broadcast_to(a, bs + tail).reshape((-1,) + tail)
+
+
+def _sdpa_block(q, k, scale, keep, bias, s):
+    """Scores of one block of matrices into ``s``, masked and scaled, in place."""
+    np.matmul(q, np.swapaxes(k, -1, -2), out=s)
     s *= scale
     if bias is not None:
-        s = s + bias if s.shape != np.broadcast_shapes(s.shape, bias.shape) else np.add(s, bias, out=s)
+        s += bias
     if keep is not None:
-        if s.shape != np.broadcast_shapes(s.shape, keep.shape):
-            s = np.broadcast_to(s, np.broadcast_shapes(s.shape, keep.shape)).copy()
         np.copyto(s, -np.inf, where=~keep)
-    with np.errstate(invalid="ignore"):  # a fully masked row is NaN, as torch's math kernel
-        s -= s.max(-1, keepdims=True)
-        np.exp(s, out=s)
-        s /= s.sum(-1, keepdims=True)
-    return np.matmul(s, v), s
+
+
+def _sdpa_layout(q, k, v, keep, bias):
+    bs = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
+                             *(a.shape[:-2] for a in (keep, bias) if a is not None))
+    L, S = q.shape[-2], k.shape[-2]
+    n = math.prod(bs)
+    step = max(1, (1 << 18) // max(L * S, 1))  # blocks of about 256 KiB of scores: they stay in cache
+    return bs, L, S, n, step
+
+
+# Blocked like flash attention: scores never exist for the whole batch at once, and only each row's
+# log-sum-exp is kept for backward (probabilities are recomputed there), so no large temporaries.
+def _sdpa(q, k, v, scale, keep=None, bias=None):
+    bs, L, S, n, step = _sdpa_layout(q, k, v, keep, bias)
+    qf, kf, vf = _flat(q, bs, q.shape[-2:]), _flat(k, bs, k.shape[-2:]), _flat(v, bs, v.shape[-2:])
+    kp, bp = _flat(keep, bs, (L, S)), _flat(bias, bs, (L, S))
+    dt = np.result_type(q, k, v)
+    out = np.empty((n, L, v.shape[-1]), dt)
+    lse = np.empty((n, L, 1), dt)
+    buf = np.empty((min(step, n), L, S), dt)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a fully masked row is NaN, as torch's math kernel
+        for i in range(0, n, step):
+            j = min(i + step, n)
+            s = buf[: j - i]
+            _sdpa_block(qf[i:j], kf[i:j], scale, None if kp is None else kp[i:j], None if bp is None else bp[i:j], s)
+            mx = s.max(-1, keepdims=True)
+            s -= mx
+            np.exp(s, out=s)
+            sm = s.sum(-1, keepdims=True)
+            s /= sm
+            lse[i:j] = mx + np.log(sm)
+            np.matmul(s, vf[i:j], out=out[i:j])
+    return out.reshape(bs + (L, v.shape[-1])), lse.reshape(bs + (L, 1))
 
 
 def _sdpa_probs(m, q, k, scale, keep, bias):
@@ -402,16 +435,32 @@ def _sdpa_probs(m, q, k, scale, keep, bias):
 
 def _sdpa_vjp(m, gs, out, q, k, v, needs, scale, keep=None, bias=None):
     g = gs[0]
-    if m is A:  # raw arrays: reuse the saved probabilities, update in place
-        p = out[1]
-        dv = np.matmul(np.swapaxes(p, -1, -2), g) if needs[2] else None
-        dp = np.matmul(g, np.swapaxes(v, -1, -2))
-        dp -= np.einsum("...ij,...ij->...i", dp, p)[..., None]
-        dp *= p
-        dp *= scale
-        dq = np.matmul(dp, k) if needs[0] else None
-        dk = np.matmul(np.swapaxes(dp, -1, -2), q) if needs[1] else None
-        return dq, dk, dv
+    if m is A:  # raw arrays: probabilities recomputed block by block from the saved log-sum-exp
+        bs, L, S, n, step = _sdpa_layout(q, k, v, keep, bias)
+        qf, kf, vf = _flat(q, bs, q.shape[-2:]), _flat(k, bs, k.shape[-2:]), _flat(v, bs, v.shape[-2:])
+        kp, bp = _flat(keep, bs, (L, S)), _flat(bias, bs, (L, S))
+        gf, lse = _flat(g, bs, g.shape[-2:]), out[1].reshape(-1, L, 1)
+        dt = np.result_type(q, k, v)
+        dq, dk, dv = np.empty(qf.shape, dt), np.empty(kf.shape, dt), np.empty(vf.shape, dt)
+        pbuf, dbuf = np.empty((min(step, n), L, S), dt), np.empty((min(step, n), L, S), dt)
+        with np.errstate(invalid="ignore"):
+            for i in range(0, n, step):
+                j = min(i + step, n)
+                p, dp = pbuf[: j - i], dbuf[: j - i]
+                _sdpa_block(qf[i:j], kf[i:j], scale, None if kp is None else kp[i:j],
+                            None if bp is None else bp[i:j], p)
+                p -= lse[i:j]
+                np.exp(p, out=p)
+                np.matmul(np.swapaxes(p, -1, -2), gf[i:j], out=dv[i:j])
+                np.matmul(gf[i:j], np.swapaxes(vf[i:j], -1, -2), out=dp)
+                dp -= np.einsum("...ij,...ij->...i", dp, p)[..., None]
+                dp *= p
+                dp *= scale
+                np.matmul(dp, kf[i:j], out=dq[i:j])
+                np.matmul(np.swapaxes(dp, -1, -2), qf[i:j], out=dk[i:j])
+        return (dq.reshape(bs + q.shape[-2:]) if needs[0] else None,
+                dk.reshape(bs + k.shape[-2:]) if needs[1] else None,
+                dv.reshape(bs + v.shape[-2:]) if needs[2] else None)
     p = _sdpa_probs(m, q, k, scale, keep, bias)  # recomputed with graph, for higher order
     dv = m.matmul(m.transpose(p, -2, -1), g)
     dp = m.matmul(g, m.transpose(v, -2, -1))
@@ -440,7 +489,7 @@ def _sdpa_jvp(m, ts, out, q, k, v, scale, keep=None, bias=None):
 
 defop("sdpa", _sdpa, vjp_all=_sdpa_vjp, jvp_all=_sdpa_jvp, nin=3, nout=2, nondiff_out=(1,),
       cls="ScaledDotProductAttention", public=False, method=False,
-      formula="P = softmax(QKᵀ·s + M); dV = PᵀG, dS = P∘(GVᵀ − rowsum(P∘GVᵀ))·s, dQ = dS K, dK = dSᵀQ")
+      formula="P = softmax(QKᵀ·s + M) (blocked; row log-sum-exp kept); dV = PᵀG, dS = P∘(GVᵀ − rowsum(P∘GVᵀ))·s, dQ = dS K, dK = dSᵀQ")
 
 
 @public("scaled_dot_product_attention", function=False, method=False, ns="nn.functional")
