@@ -395,7 +395,7 @@ def _sdpa_layout(q, k, v, keep, bias):
                              *(a.shape[:-2] for a in (keep, bias) if a is not None))
     L, S = q.shape[-2], k.shape[-2]
     n = math.prod(bs)
-    step = max(1, (1 << 18) // max(L * S, 1))  # blocks of about 256 KiB of scores: they stay in cache
+    step = max(1, (1 << 16) // max(L * S, 1))  # blocks of about 256 KiB of scores: they stay in cache
     return bs, L, S, n, step
 
 
