@@ -89,7 +89,8 @@ def apply(op, *args, **kw):
             if len(arrays) == 2:  # a Python number, or an array of the same dtype: nothing to do
                 a1 = arrays[1]
                 t1 = type(a1)
-                if not (t1 is float or t1 is int or (t1 is np.ndarray and a1.dtype == a0.dtype)):
+                if not (t1 is float or t1 is int or (
+                        t1 is np.ndarray and (a1.dtype is a0.dtype or a1.dtype == a0.dtype))):
                     arrays = _promote(arrays, policy, op)
         else:
             arrays = _promote(arrays, policy, op)

@@ -94,10 +94,39 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     prev_mode = _state.enabled
     _state.enabled = create_graph
     node = None
+    # the common case, taken per node: a built-in node without hooks, no capture, no graph of the
+    # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
+    plain = capture is None and not create_graph and not OBSERVERS
     try:
         while ready:
             node = ready.pop()
             gs = buf.pop(node, None)
+            if plain and type(node) is Node and node.x is None:
+                outs = None if gs is None or (gs[0] is None and all(g is None for g in gs)) \
+                    else _raw_rules(node, gs, passed)
+                if not retain_graph:
+                    node.saved = None
+                    node.out = None
+                i = -1
+                for e in node.next:
+                    i += 1
+                    if e is None:
+                        continue
+                    c, nr = e
+                    if outs is not None:
+                        r = outs[i]
+                        if r is not None:
+                            b = buf.get(c)
+                            if b is None:
+                                b = buf[c] = [None] * c.n_out
+                                b[nr] = r
+                            else:
+                                b[nr] = r if b[nr] is None else b[nr] + r
+                    d = deps[c] - 1
+                    deps[c] = d
+                    if d == 0:
+                        ready.append(c)
+                continue
             if type(node) is AccumulateGrad:
                 vx = node.variable._x
                 if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
@@ -206,7 +235,7 @@ def _raw_rules(node, gs, passed: set) -> list:
                     f"{list(r.shape)} but expected shape compatible with {list(xd.shape)}"
                 )
             r = sum_to_shape(r, xd.shape)
-        if r.dtype != xd.dtype:
+        if r.dtype is not xd.dtype and r.dtype != xd.dtype:
             r = r.astype(xd.dtype)
         res[i] = r
     return res
