@@ -165,15 +165,27 @@ def run(benches: list[Bench], log, clock=time.perf_counter) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    others = []
+    """Markdown: one table per set of implementations (benches comparing the same peers share
+    one), then the memory table."""
+    groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        for name in r["times"]:
-            if name not in PEERS and name not in others:
-                others.append(name)
-    cols = list(PEERS) + others
-    head = ["benchmark", "unit", *cols, "chainrule / torch"]
-    if "numpy" in others:
-        head.append("chainrule / numpy")
+        extra = tuple(n for n in r["times"] if n not in PEERS)
+        groups.setdefault(extra, []).append(r)
+    parts = [_group_table(extra, rs) for extra, rs in groups.items()]
+    mem = [r for r in rows if r["memory"]]
+    if mem:
+        lines = ["| memory | " + " | ".join(PEERS) + " |", "|---|" + "---|" * len(PEERS)]
+        for r in mem:
+            cells = [r["memory"].get(p, "–") for p in PEERS]
+            lines.append(f"| {r['bench'].id} | " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _group_table(others: tuple, rows: list[dict]) -> str:
+    cols = list(PEERS) + list(others)
+    refs = ["torch"] + (["numpy"] if "numpy" in others else [])
+    head = ["benchmark", "unit", *cols] + [f"chainrule / {ref}" for ref in refs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         b, t = r["bench"], r["times"]
@@ -182,16 +194,10 @@ def table(rows: list[dict]) -> str:
             for c in cols
         ]
         ours = t.get("chainrule")
-        for ref in ["torch"] + (["numpy"] if "numpy" in others else []):
+        for ref in refs:
             other = t.get(ref)
             cells.append(f"{ours / other:.2f}×" if ours and other else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    mem = [r for r in rows if r["memory"]]
-    if mem:
-        lines += ["", "| memory | " + " | ".join(PEERS) + " |", "|---|" + "---|" * len(PEERS)]
-        for r in mem:
-            cells = [r["memory"].get(p, "–") for p in PEERS]
-            lines.append(f"| {r['bench'].id} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
