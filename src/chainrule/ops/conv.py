@@ -139,41 +139,60 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 
 # ---- convolution ------------------------------------------------------------------------------------
-# One fused row for the convolution itself: im2col + one (batched) matmul + bias in place; the
-# columns are a second, non-differentiable output kept for the weight gradient. Under create_graph
-# the rules are compositions of matmul / im2col / col2im rows, so every order is exact.
+# One fused row for the convolution itself: im2col + matmul + bias in place, a block of images at a
+# time (the columns of the whole batch never exist: they are rebuilt per block in backward, which
+# is cheaper than the page faults of a large temporary). Under create_graph the rules are
+# compositions of matmul / im2col / col2im rows, so every order is exact.
+def _blocks(x, ck: int, L: int):
+    """Images per block so that one block's columns hold about 2^18 numbers (they stay in cache and
+    no full-batch column array is ever allocated)."""
+    return max(1, (1 << 18) // max(ck * L, 1))
+
+
 def _conv_fwd(x, w, b, stride, padding, dilation, groups):
     n, o, ks = x.shape[0], w.shape[0], w.shape[2:]
-    cols = _im2col(x, ks, dilation, padding, stride)
     out = _out_sizes(x.shape[2:], ks, dilation, padding, stride, "conv")
-    L = cols.shape[-1]
-    if groups == 1:
-        y = np.matmul(w.reshape(o, -1), cols)
-    else:
-        y = np.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, L)).reshape(n, o, L)
+    L = math.prod(out)
+    ck = w[0].size * groups
+    y = np.empty((n, o, L), np.result_type(x, w))
+    w2 = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
+    step = _blocks(x, ck, L)
+    for i in range(0, n, step):
+        j = min(i + step, n)
+        cols = _im2col(x[i:j], ks, dilation, padding, stride)
+        if groups == 1:
+            np.matmul(w2, cols, out=y[i:j])
+        else:
+            np.matmul(w2, cols.reshape(j - i, groups, -1, L), out=y[i:j].reshape(j - i, groups, o // groups, L))
     if b is not None:
         y += b[:, None]
-    return y.reshape((n, o) + out), cols
+    return y.reshape((n, o) + out)
 
 
-def _conv_vjp(m, gs, out, x, w, b, needs, stride, padding, dilation, groups):
-    g = gs[0]
+def _conv_vjp(m, g, out, x, w, b, needs, stride, padding, dilation, groups):
     n, o, ks = x.shape[0], w.shape[0], tuple(w.shape[2:])
     L = math.prod(g.shape[2:])
     gg = groups
-    if m is A:
+    if m is A:  # block by block: columns and their gradient are recomputed per block, never whole
         g2 = g.reshape(n, o, L) if gg == 1 else g.reshape(n, gg, o // gg, L)
-        cols = out[1] if gg == 1 else out[1].reshape(n, gg, -1, L)
         w2 = w.reshape(o, -1) if gg == 1 else w.reshape(gg, o // gg, -1)
-        dx = dw = db = None
-        if needs[0]:
-            dcols = np.matmul(np.swapaxes(w2, -1, -2), g2).reshape(n, -1, L)
-            dx = _col2im(dcols, x.shape[2:], ks, dilation, padding, stride)
-        if needs[1]:
-            dw = np.matmul(g2, np.swapaxes(cols, -1, -2)).sum(0).reshape(w.shape)
-        if needs[2]:
-            db = g2.sum((0, 2)) if gg == 1 else g2.sum((0, 3)).reshape(o)
-        return dx, dw, db
+        wt = np.swapaxes(w2, -1, -2)
+        dx = np.empty(x.shape, x.dtype) if needs[0] else None
+        dw = np.zeros(w2.shape, np.result_type(g, x)) if needs[1] else None
+        step = _blocks(x, w[0].size * gg, L)
+        for i in range(0, n, step):
+            j = min(i + step, n)
+            gb = g2[i:j]
+            if needs[1]:
+                cols = _im2col(x[i:j], ks, dilation, padding, stride)
+                if gg != 1:
+                    cols = cols.reshape(j - i, gg, -1, L)
+                dw += np.matmul(gb, np.swapaxes(cols, -1, -2)).sum(0)
+            if needs[0]:
+                dcols = np.matmul(wt, gb).reshape(j - i, -1, L)
+                dx[i:j] = _col2im(dcols, x.shape[2:], ks, dilation, padding, stride)
+        db = (g2.sum((0, 2)) if gg == 1 else g2.sum((0, 3)).reshape(o)) if needs[2] else None
+        return dx, (dw.reshape(w.shape) if dw is not None else None), db
     g2 = m.reshape(g, (n, o, L) if gg == 1 else (n, gg, o // gg, L))
     w2 = m.reshape(w, (o, -1) if gg == 1 else (gg, o // gg, -1))
     dx = dw = db = None
@@ -194,17 +213,17 @@ def _conv_jvp(m, ts, out, x, w, b, stride, padding, dilation, groups):
     tx, tw, tb = ts
     r = None
     if tx is not None:
-        r = m.conv(tx, w, None, stride, padding, dilation, groups)[0]
+        r = m.conv(tx, w, None, stride, padding, dilation, groups)
     if tw is not None:
-        r2 = m.conv(x, tw, None, stride, padding, dilation, groups)[0]
+        r2 = m.conv(x, tw, None, stride, padding, dilation, groups)
         r = r2 if r is None else r + r2
     if tb is not None:
         r3 = m.reshape(tb, (w.shape[0],) + (1,) * (x.ndim - 2))
         r = r3 if r is None else r + r3
-    return r, None
+    return r
 
 
-defop("conv", _conv_fwd, vjp_all=_conv_vjp, jvp_all=_conv_jvp, nin=3, nout=2, nondiff_out=(1,),
+defop("conv", _conv_fwd, vjp_all=_conv_vjp, jvp_all=_conv_jvp, nin=3,
       cls="Convolution", public=False, method=False,
       formula="y = W·im2col(x) + b; dx = col2im(Wᵀ·g), dW = Σ_n g·colsᵀ, db = Σ g")
 
@@ -264,7 +283,7 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     if bias is not None and tuple(bias.shape) != (o,):
         raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
                            f"with {o} elements, but got bias of size {list(bias.shape)} instead")
-    y = _ns.conv(x, weight, bias, stride, pads, dilation, groups)[0]
+    y = _ns.conv(x, weight, bias, stride, pads, dilation, groups)
     return _ns.squeeze(y, 0) if unb else y
 
 
