@@ -8,6 +8,7 @@ may give an op a friendlier public signature with ``@public``.
 from __future__ import annotations
 
 import functools
+import inspect
 from types import MethodType
 from typing import Callable
 
@@ -48,11 +49,18 @@ class _OpFn(functools.partial):
     def __get__(self, obj, objtype=None):
         return self if obj is None else MethodType(self, obj)
 
+    def __repr__(self) -> str:
+        return f"<function {self.__name__} (rule-table op)>"
+
 
 def _op_fn(op) -> _OpFn:
     fn = _OpFn(apply, op)
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"The ``{op.name}`` op of the rule table (see chainrule.ops)."
+    try:  # inspect takes an object with __get__ for a builtin: tell it the forward's signature
+        fn.__signature__ = inspect.signature(op.fwd)
+    except (TypeError, ValueError):
+        fn.__signature__ = inspect.signature(lambda *args, **kw: None)
     return fn
 
 
@@ -71,7 +79,7 @@ def _finish() -> None:
         fn = _generic(op)
         setattr(_ns, name, _op_fn(op))
         if op.public and name not in PUBLIC:
-            PUBLIC[name] = fn
+            PUBLIC[name] = _op_fn(op)  # chainrule.<name>: a partial too (methods keep ``fn``)
         if op.method and op.nin != -1 and name not in _METHODS:
             _METHODS[name if op.method is True else op.method] = fn
     for name, fn in _METHODS.items():
