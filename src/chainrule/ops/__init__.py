@@ -46,6 +46,10 @@ class _OpFn(functools.partial):
     """``apply`` bound to one op, for the rule namespace ``_ns`` (Tensor dunders, rules under
     ``create_graph``): calling it costs no Python frame. Binds like a function when set on a class."""
 
+    __name__: str
+    __qualname__: str
+    __signature__: inspect.Signature
+
     def __get__(self, obj, objtype=None):
         return self if obj is None else MethodType(self, obj)
 
