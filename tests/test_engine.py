@@ -351,3 +351,25 @@ def test_numpy_of_tensor_requiring_grad():
     t = cr.from_numpy(a)
     a[0] = 7.0
     assert t[0].item() == 7.0  # shares memory
+
+
+def test_second_backward_through_nodes_that_save_nothing_works_like_torch():
+    """Linear ops and add save no values for backward, so torch lets a second backward through."""
+    for m in (cr, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = (x + 1).reshape(2, 1).sum()
+        y.backward()
+        y.backward()
+        np.testing.assert_array_equal(np.asarray(x.grad.detach().numpy()), [2.0, 2.0])
+        z = (x.exp() + 1).sum()
+        z.backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            z.backward()
+
+
+def test_backward_rules_are_silent_about_inf():
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cr.sqrt(x).sum().backward()
+    assert np.isinf(x.grad.data[0]) and x.grad.data[1] == 0.5

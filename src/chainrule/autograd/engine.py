@@ -93,6 +93,8 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     prev_mode = _state.enabled
     _state.enabled = create_graph
+    # backward rules may meet inf/nan (log at 0, sqrt at 0 …) silently, as torch's do
+    prev_err = np.seterr(all="ignore")
     node = None
     # the common case, taken per node: a built-in node without hooks, no capture, no graph of the
     # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
@@ -105,8 +107,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                 outs = None if gs is None or (gs[0] is None and all(g is None for g in gs)) \
                     else _raw_rules(node, gs, passed)
                 if not retain_graph:
-                    node.saved = None
-                    node.out = None
+                    node.release()
                 i = -1
                 for e in node.next:
                     i += 1
@@ -190,6 +191,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
         raise
     finally:
         _state.enabled = prev_mode
+        np.seterr(**prev_err)
     return results
 
 
@@ -198,7 +200,7 @@ def _raw_rules(node, gs, passed: set) -> list:
     op = node.op
     saved = node.saved
     if saved is None:
-        raise RuntimeError(_FREED + f" (while running {node.name()})")
+        saved = node.inputs_for_backward()
     node.check_versions()
     kw = node.kw
     out = node.out
@@ -246,7 +248,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
     op = node.op
     saved = node.saved
     if saved is None:
-        raise RuntimeError(_FREED + f" (while running {node.name()})")
+        saved = node.inputs_for_backward()
     node.check_versions()
     kw = node.kw
     if create:

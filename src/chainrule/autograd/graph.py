@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+
+import numpy as np
 from typing import Any, Callable
 
 _handle_ids = itertools.count()
@@ -44,7 +46,7 @@ class Node:
     """
 
     __slots__ = ("op", "saved", "kw", "out", "next", "variant", "x", "seq", "ver", "outv",
-                 "n_out", "__weakref__")
+                 "n_out", "meta", "__weakref__")
     _seq = itertools.count()
 
     def __init__(self, op, saved: tuple, kw: dict, out, nxt: tuple, variant: int = 0) -> None:
@@ -60,6 +62,7 @@ class Node:
         self.outv = None  # (version counter, version) of the output at record time, or the
         # fresh output's counter alone (version 0)
         self.n_out = op.nout if op.nout > 0 else len(out)
+        self.meta = None  # after release: the inputs' (shape, dtype), for nodes that save nothing
 
     # ---- torch-like introspection ---------------------------------------------------------
     def name(self) -> str:
@@ -96,8 +99,25 @@ class Node:
         return RemovableHandle(self._extra().setdefault("pre", {}), hook)
 
     def release(self) -> None:
+        saved = self.saved
+        if saved is not None and self.op.keeps_meta and type(self) is Node:
+            # its backward reads no saved value (AddBackward0, SumBackward0 …), only shapes: keep
+            # those, so that a second backward through it works, as in torch
+            self.meta = [(x.data.shape, x.data.dtype) if hasattr(x, "_rg") else (None, x)
+                         for x in saved]
         self.saved = None
         self.out = None
+
+    def inputs_for_backward(self) -> tuple:
+        """The saved inputs; for a released node that saved nothing, zero-memory stand-ins."""
+        if self.saved is not None:
+            return self.saved
+        if self.meta is None:
+            raise RuntimeError(_FREED + f" (while running {self.name()})")
+        from .._tensor import _make
+
+        return tuple(v if shape is None else _make(np.broadcast_to(np.zeros((), v), shape))
+                     for shape, v in self.meta)
 
     def saved_inputs(self) -> tuple:
         if self.saved is None:

@@ -39,7 +39,7 @@ class OpDef:
     __slots__ = (
         "name", "fwd", "vjp", "vjp_all", "jvp", "jvp_all", "nin", "policy", "nout", "diff",
         "params", "cls", "variant", "view", "formula", "nondiff_out", "method", "public", "doc",
-        "saves", "saves_out",
+        "saves", "saves_out", "keeps_meta",
     )
 
     def __repr__(self) -> str:
@@ -113,13 +113,18 @@ def defop(
     op.method = method
     op.public = public
     op.doc = doc
-    reads = _reads(vjp_all) if vjp_all is not None else _reads(*(vjp or ()))
+    if jvp == LINEAR and vjp is not None and nin >= 0:
+        # the adjoint of a linear map does not depend on the point: nothing is saved
+        reads = {"m", "g"}
+    else:
+        reads = _reads(vjp_all) if vjp_all is not None else _reads(*(vjp or ()))
     if saves is None and reads is not None and nin >= 0:
         saves = tuple(i for i in range(nin) if any(_param(r, 3 + i) in reads for r in _rules(op)))
     if saves_out is None:
         saves_out = reads is None or "out" in reads
     op.saves = saves
     op.saves_out = saves_out
+    op.keeps_meta = saves == () and not saves_out  # see Node.release
     sig = inspect.signature(fwd)
     ps = list(sig.parameters.values())
     skip = 1 if nin < 0 else nin

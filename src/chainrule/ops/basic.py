@@ -60,20 +60,6 @@ def detach(input: Tensor) -> Tensor:
     return t
 
 
-@public("zero_")
-def zero_(input: Tensor) -> Tensor:
-    """Fill with zeros in place (no graph: as torch, on a leaf that requires grad it raises)."""
-    from ..autograd.grad_mode import is_grad_enabled
-
-    if input._rg and input.grad_fn is None and is_grad_enabled():
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
-    input.data[...] = 0
-    input._bump()
-    return input
-
-
 # ---- comparisons and logic: bool results, never differentiable --------------------------------
 for _name, _f in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
                   ("gt", np.greater), ("ge", np.greater_equal)):
