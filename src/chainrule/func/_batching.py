@@ -680,3 +680,168 @@ def _by_kind(op):
 
 #: ops the generic kinds above would get wrong (checked by tests/test_vmap.py over the op database)
 NO_RULE: set = {"masked_fill", "masked_fill_", "masked_select", "masked_scatter", "nonzero"}
+
+
+# ---- index-parameter ops: the index is a plain (unbatched) parameter ---------------------------
+def _plain_index(idx):
+    """The index parameter as a NumPy array, or None when it is batched (then: the loop)."""
+    if isinstance(idx, Batched):
+        return None
+    if isinstance(idx, Tensor):
+        return np.asarray(idx.data)
+    return np.asarray(idx)
+
+
+def _batch_both(tensors, level, nin):
+    """The first ``nin`` inputs (tensor or Python scalar) with the batch dim present on tensors."""
+    vals, nds, bs = _split(tensors, level)
+    out = []
+    for v, b in zip(vals[:nin], bs[:nin]):
+        out.append(_expand_to_batch(v, b, level) if isinstance(v, Tensor) else v)
+    return out, nds, bs
+
+
+def _gather_like(op, tensors, kw, level):
+    """gather / scatter / scatter_add / scatter_reduce: the index has the input's rank; it gets
+    the batch dim too (broadcast) and ``dim`` shifts by one."""
+    idx = _plain_index(kw["index"])
+    if idx is None:
+        return None
+    nin = 1 if op.name == "gather" else 2
+    vals, nds, bs = _batch_both(tensors, level, nin)
+    if nds[0] == 0 or idx.ndim != nds[0]:
+        return None
+    if nin == 2 and isinstance(vals[1], Tensor) and nds[1] not in (0, nds[0]):
+        return None
+    if nin == 2 and isinstance(vals[1], Tensor) and nds[1] == 0:
+        if not bs[1]:
+            vals[1] = tensors[1]  # an unbatched 0-d src broadcasts as before
+        else:
+            return None
+    b = SIZES[level]
+    kw = dict(kw)
+    kw["dim"] = _wrap_dim(kw["dim"], nds[0]) + 1
+    kw["index"] = np.ascontiguousarray(np.broadcast_to(idx, (b,) + idx.shape))
+    return _call(op, vals, kw)
+
+
+def _index_dim(op, tensors, kw, level):
+    """index_select / index_add / index_copy / index_fill: a vector index along ``dim``; the
+    batch dim leaves it alone and ``dim`` shifts by one."""
+    idx = _plain_index(kw["index"])
+    if idx is None or idx.ndim > 1:
+        return None
+    nin = 1 if op.name == "index_select" else 2
+    vals, nds, bs = _batch_both(tensors, level, nin)
+    if nds[0] == 0:
+        return None
+    if nin == 2:
+        if op.name == "index_fill":
+            if bs[1]:
+                return None  # a batched fill value would need its own broadcast
+            vals[1] = tensors[1]
+        elif nds[1] != nds[0]:
+            return None
+    kw = dict(kw)
+    kw["dim"] = _wrap_dim(kw["dim"], nds[0]) + 1
+    return _call(op, vals, kw)
+
+
+def _take(op, tensors, kw, level):
+    """take on a batched input: take_along_dim over the flattened (B, N) input."""
+    (x,) = tensors
+    idx = _plain_index(kw["index"])
+    if idx is None:
+        return None
+    v = x.value
+    b = v.shape[0]
+    flat = _apply("reshape", v, (b, -1))
+    bidx = np.ascontiguousarray(np.broadcast_to(idx.reshape(1, -1), (b, idx.size)))
+    return _apply("reshape", _apply("take_along_dim", flat, bidx, 1), (b,) + idx.shape)
+
+
+def _embedding(op, tensors, kw, level):
+    """Batched weight (B, V, D): one embedding of the (B·V, D) table at indices shifted by b·V
+    (repeat counts per example are unchanged, so scale_grad_by_freq stays exact)."""
+    (w,) = tensors
+    idx = _plain_index(kw["indices"])
+    if idx is None or w.ndim != 2 or kw.get("padding_idx") is not None:
+        return None
+    v = w.value
+    b, n = v.shape[0], v.shape[1]
+    shifted = (idx % n)[None] + (np.arange(b) * n).reshape((b,) + (1,) * idx.ndim)
+    kw = dict(kw)
+    kw["indices"] = shifted
+    return _call(op, [_apply("reshape", v, (b * n,) + tuple(v.shape[2:]))], kw)
+
+
+def _embedding_backward(op, tensors, kw, level):
+    """Batched gradient (B, *I, D): one scatter-add into a (B·V, D) table, then (B, V, D)."""
+    (g,) = tensors
+    idx = _plain_index(kw["indices"])
+    if idx is None:
+        return None
+    v = g.value
+    b, n = v.shape[0], int(kw["num_weights"])
+    shifted = (idx % n)[None] + (np.arange(b) * n).reshape((b,) + (1,) * idx.ndim)
+    kw = dict(kw)
+    pad = kw.get("padding_idx")
+    kw["indices"] = shifted
+    kw["num_weights"] = b * n
+    kw["padding_idx"] = None
+    r = _call(op, [v], kw)
+    r = _apply("reshape", r, (b, n) + tuple(r.shape[1:]))
+    if pad is not None:
+        keep = np.ones((1, n) + (1,) * (r.ndim - 2), np.result_type(r.data))
+        keep[0, pad] = 0
+        r = r * Tensor(keep)
+    return r
+
+
+def _einsum(op, tensors, kw, level):
+    from ..ops.linalg import _LETTERS, _parse
+
+    vals, nds, bs = _split(tensors, level)
+    eq = kw["equation"]
+    subs, out = _parse(eq, tuple(nds))
+    used = set("".join(subs) + out)
+    z = next(c for c in _LETTERS if c not in used)
+    subs = [z + s if b else s for s, b in zip(subs, bs)]
+    kw = dict(kw)
+    kw["equation"] = ",".join(subs) + "->" + z + out
+    return _call(op, vals, kw)
+
+
+def _solve_rule(op, tensors, kw, level):
+    """solve / solve_triangular: matrices in the last two dims; both inputs get the batch dim
+    and the same rank (a vector right-hand side of solve is made a column and back)."""
+    vals, nds, bs = _batch_both(tensors, level, 2)
+    na, nb = nds
+    if na < 2 or nb < 1:
+        return None
+    a, b = vals
+    vec = False
+    if op.name == "solve":
+        la, lb = tuple(tensors[0].shape), tuple(tensors[1].shape)
+        if nb == 1 or (nb == na - 1 and lb == la[:-1]):
+            if not kw.get("left", True):
+                return None
+            vec = True
+            b = _apply("unsqueeze", b, -1)
+            nb += 1
+    elif nb < 2:
+        return None
+    to = max(na, nb)
+    a, b = _pad(a, na, to), _pad(b, nb, to)
+    r = _call(op, [a, b], kw)
+    return _apply("squeeze", r, -1) if vec else r
+
+
+RULES.update({
+    "gather": _gather_like, "scatter": _gather_like, "scatter_add": _gather_like,
+    "scatter_reduce": _gather_like,
+    "index_select": _index_dim, "index_add": _index_dim, "index_copy": _index_dim,
+    "index_fill": _index_dim, "take": _take,
+    "embedding": _embedding, "embedding_backward": _embedding_backward,
+    "einsum": _einsum, "solve": _solve_rule, "solve_triangular": _solve_rule,
+})
