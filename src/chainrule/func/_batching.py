@@ -845,3 +845,55 @@ RULES.update({
     "embedding": _embedding, "embedding_backward": _embedding_backward,
     "einsum": _einsum, "solve": _solve_rule, "solve_triangular": _solve_rule,
 })
+
+
+# ---- pooling and im2col: ops over trailing spatial dims, any (or N-first) leading dims --------
+def _trailing(op, tensors, kw, level):
+    """max_pool / adaptive_max_pool: act on the trailing dims, any leading dims: one more."""
+    if len(tensors) != 1:
+        return None
+    return _call(op, [tensors[0].value], kw)
+
+
+def _batched_param(p, level):
+    """A tensor parameter (indices) as a plain tensor with the batch dim, or None."""
+    if isinstance(p, Batched):
+        if p.level != level or isinstance(p.value, Batched):
+            return None
+        return p.value
+    a = np.asarray(p.data if isinstance(p, Tensor) else p)
+    return Tensor(np.ascontiguousarray(np.broadcast_to(a, (SIZES[level],) + a.shape)))
+
+
+def _pool_index_op(op, tensors, kw, level):
+    """pool_scatter(g, indices, shape, nd) / pool_gather(t, indices, nd): the flat spatial indices
+    get the batch dim (a leading dim like any other)."""
+    (x,) = tensors
+    idx = _batched_param(kw["indices"], level)
+    if idx is None:
+        return None
+    vals, _, bs = _split(tensors, level)
+    v = _expand_to_batch(vals[0], bs[0], level)
+    kw = dict(kw)
+    kw["indices"] = idx
+    if op.name == "pool_scatter":
+        kw["shape"] = (SIZES[level],) + tuple(kw["shape"])
+    return _call(op, [v], kw)
+
+
+def _fold_n(op, tensors, kw, level):
+    """im2col / col2im: (N, …) inputs; the batch folds into N and back."""
+    (x,) = tensors
+    v = x.value
+    if v.ndim < 2:
+        return None
+    b, n = v.shape[0], v.shape[1]
+    r = _call(op, [_apply("reshape", v, (b * n,) + tuple(v.shape[2:]))], kw)
+    return _apply("reshape", r, (b, n) + tuple(r.shape[1:]))
+
+
+RULES.update({
+    "max_pool": _trailing, "adaptive_max_pool": _trailing,
+    "pool_scatter": _pool_index_op, "pool_gather": _pool_index_op,
+    "im2col": _fold_n, "col2im": _fold_n,
+})
