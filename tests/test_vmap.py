@@ -299,3 +299,52 @@ def test_common_layers_batch_without_falling_back():
         torch.tensor(x), torch.tensor(w), torch.tensor(b), torch.tensor(lin))
     np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gm.data, np.linalg.inv(M) @ np.tril(M), rtol=1e-10, atol=1e-12)
+
+
+#: rule-table ops batched by a real rule (no per-example loop), and op_db entries that use them
+BATCHED_INDEX_OPS = {
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "index_copy", "index_fill", "take", "take_along_dim", "put_along_dim", "embedding",
+    "embedding_backward", "einsum", "solve", "solve_triangular", "max_pool", "adaptive_max_pool",
+    "pool_scatter", "pool_gather", "im2col", "col2im",
+}
+BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
+    "gather", "scatter", "scatter_", "scatter_add", "scatter_reduce", "scatter_value",
+    "index_select", "index_add", "index_add_", "index_copy", "index_fill", "take",
+    "take_along_dim", "embedding", "einsum", "solve", "solve_triangular", "cholesky_solve",
+    "max_pool1d", "max_pool2d", "max_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "fold", "unfold",
+}]
+#: (op_db case, op) pairs that still loop, with the reason: a padding_idx gradient mask on the
+#: folded table and a batched fill value are not batched
+STILL_LOOPING = {("embedding", "embedding"), ("index_fill", "index_fill")}
+
+
+@pytest.mark.parametrize("case", BATCHED_INDEX_CASES, ids=_ids)
+def test_indexing_pooling_einsum_linalg_batch_without_loop(case, monkeypatch):
+    """vmap, batched backward and batched forward over these ops use their batching rules (a
+    regression to the per-example loop fails here); values are checked by the tests above."""
+    looped = []
+    orig = _batching._loop
+
+    def spy(op, tensors, kw, level):
+        looped.append(op.name)
+        return orig(op, tensors, kw, level)
+
+    monkeypatch.setattr(_batching, "_loop", spy)
+    tests = [test_vmap_matches_loop_over_op_db]
+    if case in GRAD_CASES:
+        tests.append(test_batched_backward_matches_loop)
+        if case[0].fwd_ad:
+            tests.append(test_batched_forward_matches_loop)
+    ran = 0
+    for t in tests:
+        try:
+            t(case)
+            ran += 1
+        except pytest.skip.Exception:
+            pass
+    if not ran:
+        pytest.skip("nothing batched in this case")
+    bad = {n for n in looped if n in BATCHED_INDEX_OPS and (case[0].name, n) not in STILL_LOOPING}
+    assert not bad, f"{_ids(case)}: ops {sorted(bad)} ran as a per-example loop"
