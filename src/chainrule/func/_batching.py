@@ -897,3 +897,32 @@ RULES.update({
     "pool_scatter": _pool_index_op, "pool_gather": _pool_index_op,
     "im2col": _fold_n, "col2im": _fold_n,
 })
+
+
+def _conv_grouped(op, tensors, kw, level):
+    """conv with a batched weight (per-example weights, batched weight tangents): one grouped
+    convolution; the batch goes into the channels and ``groups`` is multiplied by B."""
+    r = _fold_first(op, tensors, kw, level)
+    if r is not None:
+        return r
+    vals, nds, bs = _split(tensors, level)
+    x, w, bias = vals
+    if not bs[1] or nds[1] < 3 or nds[0] != nds[1]:
+        return None
+    nb = SIZES[level]
+    g = int(kw["groups"])
+    x = _expand_to_batch(x, bs[0], level)  # (B, N, C, *sp)
+    n, c, sp = x.shape[1], x.shape[2], tuple(x.shape[3:])
+    x = _apply("reshape", movedim(x, 0, 1), (n, nb * c) + sp)
+    o = w.shape[1]
+    w = _apply("reshape", w, (nb * o,) + tuple(w.shape[2:]))
+    if bias is not None:
+        bias = _apply("reshape", _expand_to_batch(bias, bs[2], level), (nb * o,))
+    kw = dict(kw)
+    kw["groups"] = g * nb
+    y = _call(op, [x, w, bias], kw)  # (N, B·O, *out)
+    y = _apply("reshape", y, (n, nb, o) + tuple(y.shape[2:]))
+    return movedim(y, 1, 0)
+
+
+RULES["conv"] = _conv_grouped
