@@ -926,3 +926,40 @@ def _conv_grouped(op, tensors, kw, level):
 
 
 RULES["conv"] = _conv_grouped
+
+
+def _diagonal_backward(op, tensors, kw, level):
+    (g,) = tensors
+    shape = tuple(kw["shape"])
+    if len(shape) < 2:
+        return None
+    kw = dict(kw)
+    kw["dim1"] = _wrap_dim(kw["dim1"], len(shape)) + 1
+    kw["dim2"] = _wrap_dim(kw["dim2"], len(shape)) + 1
+    kw["shape"] = (g.value.shape[0],) + shape
+    return _call(op, [g.value], kw)
+
+
+def _cross(op, tensors, kw, level):
+    vals, nds, bs = _batch_both(tensors, level, 2)
+    if nds[0] != nds[1] or nds[0] == 0:
+        return None
+    kw = dict(kw)
+    kw["dim"] = _wrap_dim(kw.get("dim", -1), nds[0]) + 1
+    return _call(op, vals, kw)
+
+
+RULES.update({"diagonal_backward": _diagonal_backward, "cross": _cross})
+
+
+def _diag_dims(defaults, out_extra=0):
+    def rule(op, tensors, kw, level):
+        kw = dict(kw)
+        for n, d in zip(("dim1", "dim2"), defaults):
+            if kw.get(n) is None:
+                kw[n] = d
+        return _shift_dims(op, tensors, kw, level, ("dim1", "dim2"), out_extra)
+    return rule
+
+
+RULES.update({"diagonal": _diag_dims((0, 1)), "diag_embed": _diag_dims((-2, -1), 1)})
