@@ -301,7 +301,8 @@ def _reduce(op, tensors, kw, level):
     if nd == 0:
         v = _apply("reshape", v, (v.shape[0], 1))
         kw["dim"] = 1
-        kw["keepdim"] = False
+        if "keepdim" in op.params:
+            kw["keepdim"] = False
         return _call(op, [v], kw)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         kw["dim"] = tuple(range(1, nd + 1))
@@ -963,3 +964,23 @@ def _diag_dims(defaults, out_extra=0):
 
 
 RULES.update({"diagonal": _diag_dims((0, 1)), "diag_embed": _diag_dims((-2, -1), 1)})
+
+
+def _argmax_like(op, tensors, kw, level):
+    """argmax / argmin: ``dim=None`` is the flat index within one example."""
+    (x,) = tensors
+    v, nd = x.value, x.ndim
+    kw = dict(kw)
+    if kw.get("dim") is None:
+        b = v.shape[0]
+        r = _call(op, [_apply("reshape", v, (b, -1))], {**kw, "dim": 1, "keepdim": False})
+        return _apply("reshape", r, (b,) + (1,) * nd) if kw.get("keepdim") else r
+    if nd == 0:
+        return None
+    kw["dim"] = _wrap_dim(kw["dim"], nd) + 1
+    return _call(op, [v], kw)
+
+
+for _n in ("prod", "nansum", "all", "any", "count_nonzero", "logsumexp"):
+    RULES[_n] = _reduce
+RULES.update({"argmax": _argmax_like, "argmin": _argmax_like})
