@@ -308,7 +308,7 @@ BATCHED_INDEX_OPS = {
     "embedding_backward", "einsum", "solve", "solve_triangular", "max_pool", "adaptive_max_pool",
     "pool_scatter", "pool_gather", "im2col", "col2im", "conv",
     "diagonal", "diagonal_backward", "diag_embed", "cross", "prod", "nansum", "argmax",
-    "argmin", "all", "any", "count_nonzero", "logsumexp",
+    "argmin", "all", "any", "count_nonzero", "logsumexp", "standardize",
 }
 BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "gather", "scatter", "scatter_", "scatter_add", "scatter_reduce", "scatter_value",
@@ -317,7 +317,8 @@ BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "max_pool1d", "max_pool2d", "max_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "fold", "unfold", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "diag", "diagonal", "diag_embed", "cross", "cross_dim", "prod", "nansum", "nanmean",
-    "argmax_argmin", "all_any_count", "logsumexp",
+    "argmax_argmin", "all_any_count", "logsumexp", "batch_norm", "group_norm",
+    "instance_norm", "layer_norm",
 }]
 #: (op_db case, op) pairs that still loop, with the reason: a padding_idx gradient mask on the
 #: folded table and a batched fill value are not batched

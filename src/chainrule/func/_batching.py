@@ -984,3 +984,22 @@ def _argmax_like(op, tensors, kw, level):
 for _n in ("prod", "nansum", "all", "any", "count_nonzero", "logsumexp"):
     RULES[_n] = _reduce
 RULES.update({"argmax": _argmax_like, "argmin": _argmax_like})
+
+
+def _standardize(op, tensors, kw, level):
+    """standardize(x, weight, bias, dims, eps) (layer/group/batch/instance norm): ``dims`` shift by
+    one; a batched weight or bias is padded to x's rank so it broadcasts per example."""
+    vals, nds, bs = _split(tensors, level)
+    nd = nds[0]
+    if nd == 0 or any(isinstance(v, Tensor) and d > nd for v, d in zip(vals[1:], nds[1:])):
+        return None
+    x = _expand_to_batch(vals[0], bs[0], level)
+    rest = [_pad(v, d, nd) if b else v for v, d, b in zip(vals[1:], nds[1:], bs[1:])]
+    kw = dict(kw)
+    dims = kw["dims"]
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    kw["dims"] = tuple(_wrap_dim(int(d), nd) + 1 for d in dims)
+    return _call(op, [x] + rest, kw)
+
+
+RULES["standardize"] = _standardize
