@@ -309,6 +309,7 @@ BATCHED_INDEX_OPS = {
     "pool_scatter", "pool_gather", "im2col", "col2im", "conv",
     "diagonal", "diagonal_backward", "diag_embed", "cross", "prod", "nansum", "argmax",
     "argmin", "all", "any", "count_nonzero", "logsumexp", "standardize",
+    "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
 }
 BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "gather", "scatter", "scatter_", "scatter_add", "scatter_reduce", "scatter_value",
@@ -318,7 +319,7 @@ BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "fold", "unfold", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "diag", "diagonal", "diag_embed", "cross", "cross_dim", "prod", "nansum", "nanmean",
     "argmax_argmin", "all_any_count", "logsumexp", "batch_norm", "group_norm",
-    "instance_norm", "layer_norm",
+    "instance_norm", "layer_norm", "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
 }]
 #: (op_db case, op) pairs that still loop, with the reason: a padding_idx gradient mask on the
 #: folded table and a batched fill value are not batched

@@ -1003,3 +1003,48 @@ def _standardize(op, tensors, kw, level):
 
 
 RULES["standardize"] = _standardize
+
+
+def _roll(op, tensors, kw, level):
+    """roll: ``dims`` shift by one; ``dims=None`` rolls each example's flattened values."""
+    (x,) = tensors
+    if kw.get("dims") is not None:
+        return _shift_dims(op, tensors, kw, level, ("dims",))
+    shifts = kw["shifts"]
+    shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if len(shifts) != 1:
+        return None
+    v = x.value
+    b = v.shape[0]
+    r = _call(op, [_apply("reshape", v, (b, -1))], {**kw, "shifts": shifts, "dims": (1,)})
+    return _apply("reshape", r, tuple(v.shape))
+
+
+def _scan(op, tensors, kw, level):
+    """cumsum / cumprod: a 0-d example is a 1-element scan."""
+    (x,) = tensors
+    if x.ndim:
+        return _dim_shift(op, tensors, kw, level)
+    _wrap_dim(kw["dim"], 0)
+    v = x.value
+    r = _call(op, [_apply("reshape", v, (v.shape[0], 1))], {**kw, "dim": 1})
+    return _apply("reshape", r, (v.shape[0],))
+
+
+def _masked_fill(op, tensors, kw, level):
+    """masked_fill(x, mask, value): x and mask broadcast per example; a batched (per-example)
+    fill value is a ``where`` with the value padded to x's rank (same dtype only)."""
+    vals, nds, bs = _split(tensors, level)
+    if not bs[2]:
+        to = max(nds[:2])
+        args = [_pad(v, d, to) if b else v for v, d, b in zip(vals[:2], nds[:2], bs[:2])]
+        return _call(op, args + [vals[2]], kw)
+    x, value = tensors[0], tensors[2]
+    if nds[2] != 0 or not isinstance(x, Tensor) or x.dtype != value.dtype:
+        return None
+    return _elementwise(TABLE["where"], [tensors[1], value, x], {}, level)
+
+
+RULES.update({"roll": _roll, "cumsum": _scan, "cumprod": _scan, "masked_fill": _masked_fill,
+              "matrix_norm_sv": _reduce})
+NO_RULE.discard("masked_fill")
