@@ -738,14 +738,24 @@ def _index_dim(op, tensors, kw, level):
         return None
     if nin == 2:
         if op.name == "index_fill":
-            if bs[1]:
-                return None  # a batched fill value would need its own broadcast
+            if bs[1]:  # a per-example fill value: where(selected positions, value, x)
+                return _index_fill_value(tensors, kw, idx, level)
             vals[1] = tensors[1]
         elif nds[1] != nds[0]:
             return None
     kw = dict(kw)
     kw["dim"] = _wrap_dim(kw["dim"], nds[0]) + 1
     return _call(op, vals, kw)
+
+
+def _index_fill_value(tensors, kw, idx, level):
+    x, value = tensors
+    if value.ndim != 0 or not isinstance(x, Tensor) or x.dtype != value.dtype or x.ndim == 0:
+        return None
+    d = _wrap_dim(kw["dim"], x.ndim)
+    mask = np.zeros(tuple(x.shape), bool)
+    np.moveaxis(mask, d, 0)[idx.reshape(-1)] = True
+    return _elementwise(TABLE["where"], [Tensor(mask), value, x], {}, level)
 
 
 def _take(op, tensors, kw, level):
