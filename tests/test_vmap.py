@@ -309,7 +309,7 @@ BATCHED_INDEX_OPS = {
     "pool_scatter", "pool_gather", "im2col", "col2im", "conv",
     "diagonal", "diagonal_backward", "diag_embed", "cross", "prod", "nansum", "argmax",
     "argmin", "all", "any", "count_nonzero", "logsumexp", "standardize",
-    "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
+    "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv", "sdpa",
 }
 BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "gather", "scatter", "scatter_", "scatter_add", "scatter_reduce", "scatter_value",
@@ -320,6 +320,7 @@ BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "diag", "diagonal", "diag_embed", "cross", "cross_dim", "prod", "nansum", "nanmean",
     "argmax_argmin", "all_any_count", "logsumexp", "batch_norm", "group_norm",
     "instance_norm", "layer_norm", "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
+    "scaled_dot_product_attention",
 }]
 #: (op_db case, op) pairs that still loop, with the reason: embedding with padding_idx and a
 #: batched weight (the padding row's gradient mask is not carried by the folded table)

@@ -1058,3 +1058,18 @@ def _masked_fill(op, tensors, kw, level):
 RULES.update({"roll": _roll, "cumsum": _scan, "cumprod": _scan, "masked_fill": _masked_fill,
               "matrix_norm_sv": _reduce})
 NO_RULE.discard("masked_fill")
+
+
+def _sdpa(op, tensors, kw, level):
+    """scaled_dot_product_attention(q, k, v): matrices in the last two dims, leading dims
+    broadcast: batched inputs are padded to a common rank (an unbatched mask/bias broadcasts)."""
+    if any(isinstance(kw.get(n), Batched) for n in ("keep", "bias")):
+        return None
+    vals, nds, bs = _split(tensors, level)
+    if min(nds) < 2:
+        return None
+    to = max(nds)
+    return _call(op, [_pad(v, d, to) if b else v for v, d, b in zip(vals, nds, bs)], kw)
+
+
+RULES["sdpa"] = _sdpa
