@@ -355,3 +355,60 @@ def test_indexing_pooling_einsum_linalg_batch_without_loop(case, monkeypatch):
         pytest.skip("nothing batched in this case")
     bad = {n for n in looped if n in BATCHED_INDEX_OPS and (case[0].name, n) not in STILL_LOOPING}
     assert not bad, f"{_ids(case)}: ops {sorted(bad)} ran as a per-example loop"
+
+
+# ---- cross entropy with class indices: per-example gradients without a loop ---------------------
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"label_smoothing": 0.1},
+                                {"weight": True, "ignore_index": 2}, {"reduction": "none"}])
+@pytest.mark.parametrize("labels_batched", [True, False])
+def test_vmap_grad_cross_entropy_no_loop(kw, labels_batched):
+    rng = np.random.default_rng(3)
+    w1, b1 = rng.standard_normal((6, 4)), rng.standard_normal(6)
+    w2, x = rng.standard_normal((5, 6)), rng.standard_normal((7, 3, 4))
+    y = rng.integers(0, 5, (7, 3))
+    if not labels_batched:
+        y = np.broadcast_to(y[0], (7, 3)).copy()
+    wt = rng.uniform(0.5, 2.0, 5)
+
+    def run(m, func):
+        kws = dict(kw)
+        if kws.pop("weight", False):
+            kws["weight"] = m.tensor(wt)
+        ps = [m.tensor(a) for a in (w1, b1, w2)]
+
+        def loss(ps, x, y):
+            h = m.tanh(x @ ps[0].T + ps[1])
+            out = m.nn.functional.cross_entropy(h @ ps[2].T, y, **kws)
+            return out.sum() if kws.get("reduction") == "none" else out
+
+        yd = 0 if labels_batched else None
+        yy = m.tensor(y if labels_batched else y[0])
+        vg = func.vmap(func.grad(loss), in_dims=(None, 0, yd))(ps, m.tensor(x), yy)
+        return [g.detach().numpy() for g in vg], loss, ps, yy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-example fallback anywhere
+        got, loss, ps, _ = run(cr, F)
+    want, *_ = run(torch, TF)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    # and vs the per-example loop of chainrule itself
+    for i in range(7):
+        gi = F.grad(loss)(ps, cr.tensor(x[i]), cr.tensor(y[i]))
+        for a, b in zip(got, gi):
+            np.testing.assert_allclose(a[i], b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_vmap_cross_entropy_idx_rule_1d_and_jacrev():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 5)), rng.integers(0, 5, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = F.vmap(cr.nn.functional.cross_entropy)(cr.tensor(x), cr.tensor(y))
+        j = F.jacrev(lambda z: cr.nn.functional.cross_entropy(z, cr.tensor(y), reduction="none"))(
+            cr.tensor(x))
+    want = TF.vmap(torch.nn.functional.cross_entropy)(torch.tensor(x), torch.tensor(y))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    tf = torch.nn.functional.cross_entropy
+    tj = TF.jacrev(lambda z: tf(z, torch.tensor(y), reduction="none"))(torch.tensor(x))
+    np.testing.assert_allclose(j.numpy(), tj.numpy(), rtol=1e-10, atol=1e-12)

@@ -1073,3 +1073,75 @@ def _sdpa(op, tensors, kw, level):
 
 
 RULES["sdpa"] = _sdpa
+
+
+# ---- cross entropy with class indices ----------------------------------------------------------
+def _ce_idx(op, tensors, kw, level):
+    """``cross_entropy_idx`` with batched logits (B, N, C, …) and per-example index parameters:
+    the batch folds into N (reduction 'none'), then each example reduces with its own divisor."""
+    (x,) = tensors
+    if type(x) is not Batched or any(type(v) is Batched for v in kw.values()):
+        return None
+    v = x.value
+    b = v.shape[0]
+    red = kw["reduction"]
+    tg = np.asarray(kw["target"])
+    reps = (b,) + (1,) * (tg.ndim - 1)
+    kwf = dict(kw, target=np.tile(tg, reps), hot=np.tile(np.asarray(kw["hot"]), reps),
+               keep=np.tile(np.asarray(kw["keep"]), reps), reduction="none")
+    loss, logp = _call(op, [_apply("reshape", v, (b * v.shape[1],) + tuple(v.shape[2:]))], kwf)
+    loss = _apply("reshape", loss, (b,) + tuple(tg.shape))
+    logp = _apply("reshape", logp, tuple(v.shape))
+    if red != "none":
+        loss = _apply("sum", loss, dim=tuple(range(1, loss.ndim)))
+        if red == "mean":
+            loss = loss / float(kw["denom"])
+    return loss, logp
+
+
+RULES["cross_entropy_idx"] = _ce_idx
+
+
+def cross_entropy_batched(input, target, weight, ignore_index, reduction, label_smoothing):
+    """``F.cross_entropy`` with a batched class-index ``target`` (per-example labels under
+    ``vmap``): the batch folds into the sample dim N of one fused call, each example then
+    reduces with its own weighted count. Returns None when it does not apply."""
+    from ..nn import functional as F
+
+    level = max((a.level for a in (input, target) if type(a) is Batched), default=0)
+    if not level or type(weight) is Batched or level not in SIZES or input.ndim < 1:
+        return None
+    if reduction not in ("none", "mean", "sum"):
+        return None
+    b = SIZES[level]
+
+    def phys(t):
+        if type(t) is Batched and t.level == level:
+            return t.value
+        return _apply("expand", _apply("unsqueeze", t, 0), (b,) + tuple(t.shape))
+
+    xs, ts = tuple(input.shape), tuple(target.shape)
+    want = xs[:1] + xs[2:] if len(xs) >= 2 else ()
+    if ts != want or target.is_floating_point():
+        return None
+    xv, tv = phys(input), phys(target)
+    if len(xs) >= 2:
+        xv = _apply("reshape", xv, (b * xs[0],) + xs[1:])
+        tv = _apply("reshape", tv, (b * ts[0],) + ts[1:])
+    ln = F.cross_entropy(xv, tv, weight, ignore_index=ignore_index, reduction="none",
+                         label_smoothing=label_smoothing)
+    ln = _apply("reshape", ln, (b,) + ts)
+    if reduction != "none" and ts:
+        ln = _apply("sum", ln, dim=tuple(range(1, ln.ndim)))
+    if reduction == "mean":
+        t2 = _apply("reshape", tv, (b,) + ts)
+        keep = t2 != ignore_index
+        if weight is None:
+            wt = _apply("to_dtype", keep, ln.dtype)
+        else:
+            safe = _ns.where(keep, t2, _ns.zeros_like(t2))
+            wt = weight.detach()[safe] * _apply("to_dtype", keep, weight.dtype)
+        if ts:
+            wt = _apply("sum", wt, dim=tuple(range(1, wt.ndim)))
+        ln = ln / wt
+    return Batched(ln, level)

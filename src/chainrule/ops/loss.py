@@ -155,6 +155,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     reduction = _legacy(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if type(target).__name__ == "Batched":  # per-example labels under vmap: one fused call
+        from ..func._batching import cross_entropy_batched
+
+        out = cross_entropy_batched(input, target, weight, ignore_index, reduction, label_smoothing)
+        if out is not None:
+            return out
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
     wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
