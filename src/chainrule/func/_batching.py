@@ -1145,3 +1145,36 @@ def cross_entropy_batched(input, target, weight, ignore_index, reduction, label_
             wt = _apply("sum", wt, dim=tuple(range(1, wt.ndim)))
         ln = ln / wt
     return Batched(ln, level)
+
+
+# ---- median of all elements --------------------------------------------------------------------
+def _median_all_rule(op, tensors, kw, level):
+    """``median_all``/``nanmedian_all``: each example flattened to a row, the lower median per row
+    (``*_dim`` picks the same value, NaN rules included); the gradient is then shared evenly among
+    the row's elements equal to it, as the unbatched op does (not sent to one index)."""
+    (x,) = tensors
+    v = x.value
+    b = v.shape[0]
+    n = int(np.prod(v.shape[1:], dtype=np.int64))
+    if n == 0:
+        return None
+    flat = _apply("reshape", v, (b, n))
+    vals = _apply("median_dim" if op.name == "median_all" else "nanmedian_dim", flat.detach(), 1)[0]
+    if not flat.is_floating_point():
+        return vals
+    vd = _apply("unsqueeze", vals, 1)
+    mask = flat == vd
+    cnt = _apply("sum", mask, dim=1)
+    zero = _ns.zeros_like(flat.detach())
+    # amax over the elements equal to the median (the rest filled below them) has the value and
+    # the tie-sharing gradient/tangent of median_all: [x_i = median] / #ties
+    hi = _apply("amax", _apply("where", mask, flat, zero - float("inf")), dim=1)
+    lo = _apply("amin", _apply("where", mask, flat, zero + float("inf")), dim=1)  # median -inf
+    picked = _apply("where", vals == float("-inf"), lo, hi)
+    # no element equals the median (a NaN median): value and derivatives NaN, as 0/0 is unbatched
+    good = cnt > 0
+    bad = _apply("where", _apply("unsqueeze", good, 1), zero, zero + float("nan"))
+    return _apply("where", good, picked, _apply("sum", flat * bad, dim=1))
+
+
+RULES.update({"median_all": _median_all_rule, "nanmedian_all": _median_all_rule})
