@@ -466,3 +466,67 @@ def test_vmap_median_all_int_and_nested():
     want = np.array([[torch.median(torch.tensor(r)).item() for r in blk] for blk in xi])
     np.testing.assert_array_equal(got.numpy(), want)
     assert got.dtype == cr.int64
+
+
+# ---- randomness= ------------------------------------------------------------------------------
+_RANDOM_FNS = {
+    "dropout": lambda m, z: m.nn.functional.dropout(z, 0.5),
+    "rand_like": lambda m, z: z + m.rand_like(z),
+    "randn_like": lambda m, z: z + m.randn_like(z),
+    "randint_like": lambda m, z: z + m.randint_like(z, 0, 1000),
+    "randn": lambda m, z: z + m.randn(6, dtype=z.dtype),
+    "alpha_dropout": lambda m, z: m.nn.functional.alpha_dropout(z, 0.5, training=True),
+    "gumbel_softmax": lambda m, z: m.nn.functional.gumbel_softmax(z),
+}
+
+
+@pytest.mark.parametrize("name", list(_RANDOM_FNS))
+def test_vmap_randomness_modes(name):
+    f = _RANDOM_FNS[name]
+    x = np.random.default_rng(7).uniform(1, 2, (5, 6))
+    msg = "vmap: called random operation while in randomness error mode"
+    for m, vmap in ((cr, F.vmap), (torch, TF.vmap)):
+        with pytest.raises(RuntimeError, match=msg):  # the default, as torch
+            vmap(lambda z: f(m, z))(m.tensor(x))
+        with pytest.raises(RuntimeError, match=msg):
+            vmap(lambda z: f(m, z), randomness="error")(m.tensor(x))
+    cr.manual_seed(0)
+    same = F.vmap(lambda z: f(cr, z) - z, randomness="same")(cr.tensor(x * 0 + 1)).numpy()
+    assert same.shape == (5, 6)
+    np.testing.assert_array_equal(same, np.broadcast_to(same[0], same.shape))  # one shared draw
+    assert len(np.unique(same)) > 1  # a draw, not a constant
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cr.manual_seed(0)
+        diff = F.vmap(lambda z: f(cr, z) - z, randomness="different")(cr.tensor(x * 0 + 1)).numpy()
+    assert diff.shape == (5, 6)
+    for i in range(1, 5):  # independent draws: no two examples alike
+        assert not np.array_equal(diff[0], diff[i])
+    # the generator is restored after vmap: plain draws work and are seeded as usual
+    cr.manual_seed(3)
+    a = cr.rand(4).numpy()
+    cr.manual_seed(3)
+    np.testing.assert_array_equal(a, cr.rand(4).numpy())
+
+
+def test_vmap_randomness_different_distribution_and_loop_fallback_same():
+    # 'different' dropout keeps about 1 - p of each example's elements, each example on its own
+    cr.manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = F.vmap(lambda z: cr.nn.functional.dropout(z, 0.25), randomness="different")(
+            cr.ones(8, 400)).numpy()
+    kept = (y != 0).mean(1)
+    assert np.all(np.abs(kept - 0.75) < 0.1)
+    np.testing.assert_allclose(y[y != 0], 1 / 0.75)
+
+    # 'same' also holds when the function must run per example (it reads a value)
+    def f(z):
+        return z * float(z.data.sum() > -1e9) + cr.randn(3)  # reads .data: per example
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = F.vmap(f, randomness="same")(cr.zeros(4, 3)).numpy()
+    np.testing.assert_array_equal(s, np.broadcast_to(s[0], s.shape))
+    with pytest.raises(RuntimeError, match="Only allowed values"):
+        F.vmap(f, randomness="sometimes")

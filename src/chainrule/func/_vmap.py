@@ -113,17 +113,79 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
                 "vmap: at least one input must be batched: got in_dims all None (or no tensor "
                 "inputs)"
             )
-        if chunk_size is not None and chunk_size < size:
-            return _chunked(func, flat, spec, dims, size, kwargs, chunk_size, out_dims)
-        return _run(func, flat, spec, dims, size, kwargs, out_dims)
+        _MODE.append(randomness)
+        try:
+            if chunk_size is not None and chunk_size < size:
+                return _chunked(func, flat, spec, dims, size, kwargs, chunk_size, out_dims)
+            return _run(func, flat, spec, dims, size, kwargs, out_dims)
+        finally:
+            _MODE.pop()
 
     return wrapper
 
 
+# ---- randomness ---------------------------------------------------------------------------------
+#: the ``randomness`` of the vmaps running now (innermost last)
+_MODE: list = []
+_RANDOM_ERROR = (
+    "vmap: called random operation while in randomness error mode. Please either use the 'same' "
+    "or 'different' randomness flags on vmap or perform the randomness operation out of vmap"
+)
+
+
+class _RandomPerExample(Exception):
+    """A random op ran under ``randomness='different'``: the batch then runs once per example."""
+
+
+class _GuardedRng:
+    """Stands in for the default generator's NumPy ``rng`` while a batched function runs: every
+    random op in chainrule draws from it (dropout, rand/randn/randint(_like), bernoulli, init …).
+    'error' refuses the draw with torch's message; 'different' asks for per-example draws."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self.mode == "error":
+            raise RuntimeError(_RANDOM_ERROR)
+        raise _RandomPerExample
+
+
+@contextmanager
+def _random_guard(mode: str):
+    """'same' draws as usual: an op on a batched tensor draws for its logical (per-example)
+    shape and the draw broadcasts to every example."""
+    from .._creation import default_generator as gen
+
+    if mode == "same":
+        yield
+        return
+    saved = gen.rng
+    gen.rng = _GuardedRng(mode)
+    try:
+        yield
+    finally:
+        gen.rng = saved
+
+
 def _run(func, flat, spec, dims, size, kwargs, out_dims):
     box: dict = {}
+    mode = _MODE[-1] if _MODE else "error"
     try:
-        return _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box)
+        with _random_guard(mode):
+            return _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box)
+    except _RandomPerExample:
+        key = ("randomness", getattr(func, "__name__", repr(func)))
+        if key not in _batching._warned:
+            _batching._warned.add(key)
+            warnings.warn(
+                f"vmap(randomness='different'): {key[1]} draws random numbers, so it runs once "
+                "per example (a Python loop over the batch) with independent draws",
+                UserWarning, stacklevel=3,
+            )
+        return _run_loop(func, flat, spec, dims, size, kwargs, out_dims)
     except _batching.BatchedDataError as e:
         if e.level != box.get("level"):
             raise  # an outer vmap's tensor: that vmap runs per example
@@ -139,11 +201,21 @@ def _run(func, flat, spec, dims, size, kwargs, out_dims):
 
 
 def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
+    from .._creation import default_generator as gen
+
+    mode = _MODE[-1] if _MODE else "error"
+    state = gen.get_state() if mode == "same" else None
     outs = []
     for b in range(size):
         ex = [x if d is None else _ns.getitem(x, (slice(None),) * (d % x.ndim) + (b,))
               for x, d in zip(flat, dims)]
-        outs.append(func(*tree_unflatten(ex, spec), **kwargs))
+        if state is not None:  # 'same': every example sees the same draws
+            gen.set_state(state)
+        if mode == "error":
+            with _random_guard(mode):
+                outs.append(func(*tree_unflatten(ex, spec), **kwargs))
+        else:
+            outs.append(func(*tree_unflatten(ex, spec), **kwargs))
     leaves = [tree_flatten(o) for o in outs]
     o_spec = leaves[0][1]
     n = len(leaves[0][0])
