@@ -528,5 +528,7 @@ def test_vmap_randomness_different_distribution_and_loop_fallback_same():
         warnings.simplefilter("ignore")
         s = F.vmap(f, randomness="same")(cr.zeros(4, 3)).numpy()
     np.testing.assert_array_equal(s, np.broadcast_to(s[0], s.shape))
+    s = F.vmap(lambda z: z + cr.randn(3), randomness="same", chunk_size=2)(cr.zeros(5, 3)).numpy()
+    np.testing.assert_array_equal(s, np.broadcast_to(s[0], s.shape))  # across chunks too
     with pytest.raises(RuntimeError, match="Only allowed values"):
         F.vmap(f, randomness="sometimes")

@@ -265,8 +265,13 @@ def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
 
 
 def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
+    from .._creation import default_generator as gen
+
+    state = gen.get_state() if _MODE and _MODE[-1] == "same" else None
     parts = []
     for s in range(0, size, chunk):
+        if state is not None:  # 'same': every chunk sees the same draws
+            gen.set_state(state)
         sub = [x if d is None else _ns.getitem(x, (slice(None),) * (d % x.ndim)
                                           + (slice(s, min(s + chunk, size)),))
                for x, d in zip(flat, dims)]
