@@ -323,7 +323,7 @@ OPS = [
         ],
         covers=("norm", "amax", "amin"),
     ),
-    # singular values: their vectors are constants of the rule, so no second order here
+    # singular values (second order through the differentiable svd row)
     OpInfo(
         "matrix_norm_sv",
         lambda m, x, *a, **k: m.linalg.matrix_norm(x, *a, **k),
@@ -334,6 +334,5 @@ OPS = [
             S(randn(r, 2, 3, 4), "nuc", dim=(0, 2), keepdim=True),
         ],
         covers=("matrix_norm_sv", "svd_uvh"),
-        second_order=False,
     ),
 ]

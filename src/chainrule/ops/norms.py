@@ -8,7 +8,7 @@ import numpy as np
 from .._dispatch import apply
 from .._tensor import _wrap_dim
 from . import public
-from ._table import TABLE, defop
+from ._table import A, TABLE, defop
 from .reduction import _axes, _expand_back, _kept
 
 
@@ -109,7 +109,8 @@ def _sv_uv(m, x, out, ord, dim, keepdim):
     d0, d1 = (_wrap_dim(d, x.ndim, "matrix_norm") for d in dim)
     perm = tuple(i for i in range(x.ndim) if i not in (d0, d1)) + (d0, d1)
     a = m.permute(x, perm)
-    u, _s, vh = m.svd_uvh(a)
+    # under create_graph the singular vectors must be differentiable too: the full svd row
+    u, _s, vh = m.svd_uvh(a) if m is A else m.svd(a, full_matrices=False)
     if ord == "nuc":
         w = m.matmul(u, vh)
     else:
@@ -138,8 +139,8 @@ def _svd_uvh(a):
     return u, s, vh
 
 
-# the singular vectors are treated as constants of x here, so second derivatives of the 2/nuc
-# norms are not available through this row (first order and forward mode are exact)
+# on raw arrays (no graph wanted) the singular vectors come from this non-differentiable row; under
+# create_graph the rule uses the differentiable svd row instead, so second derivatives are exact
 defop("svd_uvh", _svd_uvh, nout=3, dtype="float", public=False, method=False)
 defop(
     "matrix_norm_sv",
