@@ -137,7 +137,7 @@ def b2_chainrule():
                 if inplace:
                     p -= B2_LR * p.grad
                 else:  # until in-place ops land: the same update on the arrays
-                    p.data -= B2_LR * p.grad.data
+                    p._array -= B2_LR * p.grad._array
                 p.grad = None
 
     return step
@@ -230,7 +230,7 @@ def _b3_chainrule(n):
     def step():
         x.grad = None
         _b3_chain(x, n).sum().backward()
-        return float(x.grad.data[0])
+        return float(x.grad._array[0])
 
     return step
 

@@ -129,7 +129,7 @@ def check() -> None:
                 r = [torch.stack([torch.as_tensor(np.asarray(_arr(e[j]))) for e in r])
                      for j in range(len(r[0]))]
             flat = _flatten(r)
-            arr = [np.asarray(t.data if hasattr(t, "data") and not isinstance(t, torch.Tensor)
+            arr = [np.asarray(t._array if hasattr(t, "_array") and not isinstance(t, torch.Tensor)
                               else t.detach().numpy()) for t in flat]
             if ref is None:
                 ref = arr
@@ -140,7 +140,7 @@ def check() -> None:
 
 
 def _arr(t):
-    return t.detach().numpy() if type(t).__module__.startswith("torch") else t.data
+    return t.detach().numpy() if type(t).__module__.startswith("torch") else t._array
 
 
 def _flatten(r):

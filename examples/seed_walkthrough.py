@@ -86,7 +86,7 @@ def main(out: str = "out/seed") -> list:
     print(viz.tree(z))
     print()
     print(ex.table())
-    assert np.allclose(x.grad.data, 1.0)  # dz/dy = y/‖y‖ = 3/6, dy/dx = 2
+    assert np.allclose(x.grad._array, 1.0)  # dz/dy = y/‖y‖ = 3/6, dy/dx = 2
     g = ex.graph(title="y = 2x + 1, z = ‖y‖₂ (after backward)")
     files += picture(g, out, "seed_graph")
     files.append(os.path.join(out, "seed_explain.html"))
@@ -100,7 +100,7 @@ def main(out: str = "out/seed") -> list:
     def f(X):
         return cr.stack([X[0] * X[1], X[1] ** 2 + X[2], cr.sin(X[2]) * X[0]])
 
-    J = cr.autograd.functional.jacobian(f, X).data if hasattr(cr.autograd, "functional") \
+    J = cr.autograd.functional.jacobian(f, X)._array if hasattr(cr.autograd, "functional") \
         else cr.explain.accumulation(f, X).jacobian
     Jhand = np.array([[2.0, 1.0, 0.0], [0.0, 4.0, 1.0], [np.sin(3.0), 0.0, np.cos(3.0)]])
     print("J =\n", np.array2string(J, precision=4))
@@ -109,15 +109,15 @@ def main(out: str = "out/seed") -> list:
         Y = f(X)
         Y.backward(cr.ones(3, dtype=cr.float64))
     print("v = (1,1,1): X.grad =", X.grad, " = sum of the rows of J =", J.sum(0))
-    assert np.allclose(X.grad.data, J.sum(0))
+    assert np.allclose(X.grad._array, J.sum(0))
     X.grad = None
     Y = f(X)
     Y.backward(cr.full((3,), 1 / 3, dtype=cr.float64))
     print("v = mean:    X.grad =", X.grad, " = mean of the rows =", J.mean(0))
-    assert np.allclose(X.grad.data, J.mean(0))
+    assert np.allclose(X.grad._array, J.mean(0))
     X.grad = None
     f(X).mean().backward()
-    assert np.allclose(X.grad.data, J.mean(0))  # the same as backpropagating mean()
+    assert np.allclose(X.grad._array, J.mean(0))  # the same as backpropagating mean()
     files.append(os.path.join(out, "jacobian_vJ_explain.html"))
     ex_sum.html(files[-1], title="Y = f(X), Y.backward(v = (1, 1, 1)): vJ step by step")
     files += picture(ex_sum.graph(), out, "jacobian_graph")
@@ -134,7 +134,7 @@ def main(out: str = "out/seed") -> list:
     direct = X.detach().requires_grad_()
     (f(direct) ** 2).sum().backward()
     print("Y.backward(v): X.grad =", X.grad, " = dl/dx computed directly:", direct.grad)
-    assert np.allclose(X.grad.data, direct.grad.data) and np.allclose(X.grad.data, v.data @ J)
+    assert np.allclose(X.grad._array, direct.grad._array) and np.allclose(X.grad._array, v._array @ J)
 
     section("Why is a gradient None? (an op that cannot be differentiated)")
     w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)

@@ -46,15 +46,15 @@ def main() -> None:
     rows = []
     for i in range(3):
         (g,) = cr.autograd.grad(f(X)[i], X)
-        rows.append(g.data)
+        rows.append(g._array)
     J = np.stack(rows)
     print("Jacobian J (row i = gradient of y_i):\n", J)
     for name, v in (("v = (1, 1, 1)", np.ones(3)), ("v = mean weights", np.full(3, 1 / 3)),
                     ("v = (0.1, 1, 5)", np.array([0.1, 1.0, 5.0]))):
         X.grad = None
         f(X).backward(cr.tensor(v))
-        print(f"{name:18s} vJ = {v @ J}   Y.backward(v) -> X.grad = {X.grad.data}")
-        assert np.allclose(X.grad.data, v @ J)
+        print(f"{name:18s} vJ = {v @ J}   Y.backward(v) -> X.grad = {X.grad._array}")
+        assert np.allclose(X.grad._array, v @ J)
 
     section("4. backward(v) continues backpropagation from a known gradient")
     Yd = f(X).detach().requires_grad_()
@@ -65,8 +65,8 @@ def main() -> None:
     f(X).backward(v)
     X2 = X.detach().clone().requires_grad_()
     (f(X2) ** 2).sum().backward()
-    print("dl/dy =", v.data, "\nY.backward(dl/dy) gives dl/dx =", X.grad.data)
-    print("end-to-end dl/dx           =", X2.grad.data)
+    print("dl/dy =", v._array, "\nY.backward(dl/dy) gives dl/dx =", X.grad._array)
+    print("end-to-end dl/dx           =", X2.grad._array)
 
     section("5. Forward accumulation: Jacobian-vector products from the input side")
     with fwad.dual_level():
@@ -74,12 +74,12 @@ def main() -> None:
             e = np.eye(3)[j]
             Xd = fwad.make_dual(X.detach(), cr.tensor(e))
             Jv = fwad.unpack_dual(f(Xd)).tangent
-            print(f"J e_{j} (column {j}) =", Jv.data, "  matches J[:, j]:", np.allclose(Jv.data, J[:, j]))
+            print(f"J e_{j} (column {j}) =", Jv._array, "  matches J[:, j]:", np.allclose(Jv._array, J[:, j]))
     print("reverse mode: one pass per output row (m = 3); forward mode: one pass per input column (n = 3)")
 
     section("6. Automatic, not symbolic, not numerical (but numerical checks it)")
     eps = 1e-6
-    num = np.array([(f(cr.tensor(X.data + eps * e)).data - f(cr.tensor(X.data - eps * e)).data) / (2 * eps)
+    num = np.array([(f(cr.tensor(X._array + eps * e))._array - f(cr.tensor(X._array - eps * e))._array) / (2 * eps)
                     for e in np.eye(3)]).T
     print("max |J_autodiff - J_finite_diff| =", np.abs(J - num).max())
 

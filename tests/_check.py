@@ -47,7 +47,7 @@ def evaluate(info, sample, arrays: dict) -> list:
     s = type(sample)(*args, nograd=sample.nograd, **sample.kwargs)
     with cr.no_grad():
         ins, _ = make_inputs(s, requires_grad=False)
-        return [o.data.astype(np.float64) for o in float_outputs(info.fn(cr, *ins, **sample.kwargs))]
+        return [o._array.astype(np.float64) for o in float_outputs(info.fn(cr, *ins, **sample.kwargs))]
 
 
 def cotangents(rng, outs) -> list:
@@ -90,7 +90,7 @@ def forward(info, sample, vs: dict) -> list:
             ins[i] = fwad.make_dual(ins[i], cr.tensor(v))
         outs = float_outputs(info.fn(cr, *ins, **sample.kwargs))
         ts = [fwad.unpack_dual(o).tangent for o in outs]
-        return [np.zeros(o.shape) if t is None else t.data.astype(np.float64) for o, t in zip(outs, ts)]
+        return [np.zeros(o.shape) if t is None else t._array.astype(np.float64) for o, t in zip(outs, ts)]
 
 
 def numeric_jvp(info, sample, vs: dict) -> list:
@@ -100,7 +100,7 @@ def numeric_jvp(info, sample, vs: dict) -> list:
 
 
 def dense(g, like) -> np.ndarray:
-    return np.zeros(like.shape) if g is None else g.data.astype(np.float64)
+    return np.zeros(like.shape) if g is None else g._array.astype(np.float64)
 
 
 def assert_close(actual, expected, info, what: str, sample) -> None:

@@ -20,7 +20,7 @@ def test_seed_example_norm_vjp():
     assert z.shape == (1,)
     z.backward(cr.ones(1))
     # dz/dy = y/|y| = 3/6 = 0.5, dy/dx = 2
-    np.testing.assert_array_equal(x.grad.data, np.ones((1, 4), np.float32))
+    np.testing.assert_array_equal(x.grad._array, np.ones((1, 4), np.float32))
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         z.sum().backward()
 
@@ -37,13 +37,13 @@ def test_backward_v_equals_v_times_explicit_jacobian():
     ])
     v = np.array([1.0, 1.0, 1.0])
     y.backward(cr.tensor(v))
-    np.testing.assert_allclose(x.grad.data, v @ J, rtol=1e-12)
+    np.testing.assert_allclose(x.grad._array, v @ J, rtol=1e-12)
     # the mean, and a weighted v
     for w in (np.full(3, 1 / 3), np.array([0.2, 3.0, -1.0])):
         x.grad = None
         y2 = cr.stack([x[0] * x[1], cr.sin(x[2]) * x[0], x.exp().sum()])
         y2.backward(cr.tensor(w))
-        np.testing.assert_allclose(x.grad.data, w @ J, rtol=1e-12)
+        np.testing.assert_allclose(x.grad._array, w @ J, rtol=1e-12)
 
 
 def test_backward_continues_from_known_gradient():
@@ -58,7 +58,7 @@ def test_backward_continues_from_known_gradient():
     y.backward(y_det.grad)
     x2 = cr.tensor(a, requires_grad=True)
     ((cr.tanh(x2) * 3) ** 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(x.grad._array, x2.grad._array, rtol=1e-12)
 
 
 def test_non_scalar_without_gradient_names_shape():
@@ -90,7 +90,7 @@ def test_retain_graph_allows_second_backward_and_accumulates():
     y = (x * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad._array, [4.0, 8.0])
 
 
 def test_grad_accumulates_across_calls_and_intermediates_do_not():
@@ -98,7 +98,7 @@ def test_grad_accumulates_across_calls_and_intermediates_do_not():
     for k in range(3):
         h = x * 3
         (h * h).sum().backward()
-        np.testing.assert_allclose(x.grad.data, (k + 1) * 18 * x.data)
+        np.testing.assert_allclose(x.grad._array, (k + 1) * 18 * x._array)
 
 
 def test_nonleaf_grad_warns_and_is_none():
@@ -145,13 +145,13 @@ def test_shared_gradient_arrays_are_not_aliased():
     a = cr.ones(3, requires_grad=True)
     b = cr.ones(3, requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data[0] = 100.0
-    assert b.grad.data[0] == 1.0
+    a.grad._array[0] = 100.0
+    assert b.grad._array[0] == 1.0
     v = cr.tensor([1.0, 2.0, 3.0])
     c = cr.ones(3, requires_grad=True)
     (c + 0).backward(v)
-    c.grad.data[0] = 50.0
-    assert v.data[0] == 1.0
+    c.grad._array[0] = 50.0
+    assert v._array[0] == 1.0
 
 
 def test_autograd_grad_basic_and_unused_input():
@@ -160,15 +160,15 @@ def test_autograd_grad_basic_and_unused_input():
     u = cr.tensor([5.0], requires_grad=True)
     y = (x * w).sum()
     gx, gw = cr.autograd.grad(y, [x, w], retain_graph=True)
-    np.testing.assert_array_equal(gx.data, [3.0, 4.0])
-    np.testing.assert_array_equal(gw.data, [1.0, 2.0])
+    np.testing.assert_array_equal(gx._array, [3.0, 4.0])
+    np.testing.assert_array_equal(gw._array, [1.0, 2.0])
     assert x.grad is None  # grad() never accumulates
     with pytest.raises(RuntimeError, match=r"appears to not have been used in the graph.*inputs\[1\]"):
         cr.autograd.grad(y, [x, u], retain_graph=True)
     gx, gu = cr.autograd.grad(y, [x, u], allow_unused=True, retain_graph=True)
     assert gu is None
     gx, gu = cr.autograd.grad(y, [x, u], materialize_grads=True)
-    np.testing.assert_array_equal(gu.data, [0.0])
+    np.testing.assert_array_equal(gu._array, [0.0])
 
 
 def test_autograd_grad_input_not_requiring_grad():
@@ -183,7 +183,7 @@ def test_grad_wrt_intermediate_and_output_itself():
     h = x * 3
     y = (h * h).sum()
     (gh,) = cr.autograd.grad(y, h, retain_graph=True)
-    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gh._array, 2 * h._array)
     (gy,) = cr.autograd.grad(y, y)
     assert gy.item() == 1.0
 
@@ -205,8 +205,8 @@ def test_create_graph_backward_accumulates_graph():
     g = x.grad
     assert g.requires_grad
     (gg,) = cr.autograd.grad(g.sum(), x)
-    a = x.data
-    np.testing.assert_allclose(gg.data, 2 * np.cos(a) - a * np.sin(a), rtol=1e-6)
+    a = x._array
+    np.testing.assert_allclose(gg._array, 2 * np.cos(a) - a * np.sin(a), rtol=1e-6)
 
 
 def test_backward_inputs_only_accumulates_listed():
@@ -214,7 +214,7 @@ def test_backward_inputs_only_accumulates_listed():
     w = cr.ones(2, requires_grad=True)
     (x * w * 3).sum().backward(inputs=[w])
     assert x.grad is None
-    np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(w.grad._array, [3.0, 3.0])
 
 
 def test_backward_inputs_non_leaf():
@@ -222,22 +222,22 @@ def test_backward_inputs_non_leaf():
     h = x * 2
     (h * h).sum().backward(inputs=[h])
     assert x.grad is None
-    np.testing.assert_array_equal(h.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(h.grad._array, [4.0, 4.0])
 
 
 def test_hooks_see_and_replace_gradient():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    hx = x.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    hx = x.register_hook(lambda g: seen.append(g._array.copy()) or g * 10)
     y = x * 2
     y.register_hook(lambda g: g + 1)
     y.sum().backward()
     np.testing.assert_array_equal(seen[0], [4.0, 4.0])  # (1 + 1) * 2
-    np.testing.assert_array_equal(x.grad.data, [40.0, 40.0])
+    np.testing.assert_array_equal(x.grad._array, [40.0, 40.0])
     hx.remove()
     x.grad = None
     (x * 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad._array, [2.0, 2.0])
 
 
 def test_grad_fn_name_and_next_functions_like_torch():
@@ -309,7 +309,7 @@ def test_broadcast_gradients_summed_to_input_shape():
     b = cr.randn(4, dtype=cr.float64, requires_grad=True)
     (a * b).sum().backward()
     assert a.grad.shape == (3, 1, 4) and b.grad.shape == (4,)
-    np.testing.assert_allclose(b.grad.data, a.data.sum(axis=(0, 1)))
+    np.testing.assert_allclose(b.grad._array, a._array.sum(axis=(0, 1)))
 
 
 def test_cast_gradient_dtype():
@@ -318,7 +318,7 @@ def test_cast_gradient_dtype():
     assert y.dtype == cr.float32
     y.sum().backward()
     assert x.grad.dtype == cr.float64
-    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad._array, [3.0, 4.0])
 
 
 def test_mixed_precision_grad_dtype_matches_input():
@@ -372,4 +372,4 @@ def test_backward_rules_are_silent_about_inf():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cr.sqrt(x).sum().backward()
-    assert np.isinf(x.grad.data[0]) and x.grad.data[1] == 0.5
+    assert np.isinf(x.grad._array[0]) and x.grad._array[1] == 0.5

@@ -24,8 +24,8 @@ def test_make_unpack_dual_and_torch_values():
     with tfwad.dual_level():
         td = tfwad.make_dual(torch.tensor(x), torch.tensor(v))
         tout = tfwad.unpack_dual(f(torch, td))
-    np.testing.assert_allclose(out.primal.data, tout.primal.numpy(), rtol=1e-14)
-    np.testing.assert_allclose(out.tangent.data, tout.tangent.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(out.primal._array, tout.primal.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(out.tangent._array, tout.tangent.numpy(), rtol=1e-13)
     assert out._fields == ("primal", "tangent")
     assert fwad.unpack_dual(out.primal).tangent is None
 
@@ -51,9 +51,9 @@ def test_nested_levels_give_second_derivatives_without_confusion():
             t_inner = fwad.unpack_dual(out, level=inner).tangent  # d/dx (x sin x)
         second = fwad.unpack_dual(t_inner, level=outer).tangent
         first = fwad.unpack_dual(out, level=outer).tangent
-    assert float(t_inner.data) == pytest.approx(np.sin(x0) + x0 * np.cos(x0), rel=1e-14)
-    assert float(second.data) == pytest.approx(2 * np.cos(x0) - x0 * np.sin(x0), rel=1e-14)
-    assert float(first.data) == pytest.approx(np.sin(x0) + x0 * np.cos(x0), rel=1e-14)
+    assert float(t_inner._array) == pytest.approx(np.sin(x0) + x0 * np.cos(x0), rel=1e-14)
+    assert float(second._array) == pytest.approx(2 * np.cos(x0) - x0 * np.sin(x0), rel=1e-14)
+    assert float(first._array) == pytest.approx(np.sin(x0) + x0 * np.cos(x0), rel=1e-14)
     # perturbation confusion: d/dx [x · d/dy (x + y)] = 1 (not 2)
     with fwad.dual_level() as lo:
         x = fwad.make_dual(cr.tensor(1.0, dtype=D), cr.tensor(1.0, dtype=D), level=lo)
@@ -61,7 +61,7 @@ def test_nested_levels_give_second_derivatives_without_confusion():
             y = fwad.make_dual(cr.tensor(1.0, dtype=D), cr.tensor(1.0, dtype=D), level=li)
             inner = fwad.unpack_dual(x + y, level=li).tangent
         r = fwad.unpack_dual(x * inner, level=lo).tangent
-    assert float(r.data) == 1.0
+    assert float(r._array) == 1.0
 
 
 def test_forward_over_reverse_hessian_vector_product():
@@ -77,7 +77,7 @@ def test_forward_over_reverse_hessian_vector_product():
     xt = torch.tensor(x0, requires_grad=True)
     ft = lambda z: torch.tanh(torch.tensor(A) @ z).pow(2).sum() + (z.exp() * z).sum()
     _, want = torch.autograd.functional.hvp(ft, xt, torch.tensor(v))
-    np.testing.assert_allclose(hv.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hv._array, want.numpy(), rtol=1e-12)
 
 
 def test_reverse_over_forward_tangent_requires_grad():
@@ -90,8 +90,8 @@ def test_reverse_over_forward_tangent_requires_grad():
         t = fwad.unpack_dual((x ** 3).sum()).tangent  # Σ 3x² v
     assert t.requires_grad
     gx, gv = cr.autograd.grad(t, (xs, v))
-    np.testing.assert_allclose(gv.data, 3 * x0 ** 2, rtol=1e-14)
-    np.testing.assert_allclose(gx.data, 6 * x0 * np.array([1.0, -1.0]), rtol=1e-14)
+    np.testing.assert_allclose(gv._array, 3 * x0 ** 2, rtol=1e-14)
+    np.testing.assert_allclose(gx._array, 6 * x0 * np.array([1.0, -1.0]), rtol=1e-14)
 
 
 def test_errors():

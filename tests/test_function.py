@@ -85,7 +85,7 @@ def test_grad_fn_name_and_first_order_closed_form():
     assert y.grad_fn.name() == "CubeBackward"
     assert y.grad_fn.next_functions[0][0] is cr.autograd.graph.accumulate_node(x)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 3 * np.array([1.0, 4.0, 0.25]))
+    np.testing.assert_allclose(x.grad._array, 3 * np.array([1.0, 4.0, 0.25]))
 
 
 @pytest.mark.parametrize("k", range(4))
@@ -109,9 +109,9 @@ def test_double_backward_through_function_written_with_chainrule_ops():
     Cube = CR[0]
     x = f64([1.0, 2.0, -3.0])
     (g,) = cr.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(g._array, 3 * x._array ** 2)
     (gg,) = cr.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(gg.data, 6 * x.data)  # d/dx 3x^2
+    np.testing.assert_allclose(gg._array, 6 * x._array)  # d/dx 3x^2
 
 
 def test_double_backward_through_saved_output():
@@ -119,7 +119,7 @@ def test_double_backward_through_saved_output():
     x = f64([0.3, -1.0])
     (g,) = cr.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
     (gg,) = cr.autograd.grad((g * g).sum(), x)  # d/dx e^{2x} = 2 e^{2x}
-    np.testing.assert_allclose(gg.data, 2 * np.exp(2 * x.data))
+    np.testing.assert_allclose(gg._array, 2 * np.exp(2 * x._array))
 
 
 def test_several_outputs_materialized_zero_grads_and_opt_out():
@@ -139,13 +139,13 @@ def test_several_outputs_materialized_zero_grads_and_opt_out():
     x = f64([1.0, 2.0])
     a, _ = Two.apply(x, True)
     a.sum().backward()
-    assert isinstance(seen[-1][1], cr.Tensor) and np.all(seen[-1][1].data == 0)
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    assert isinstance(seen[-1][1], cr.Tensor) and np.all(seen[-1][1]._array == 0)
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0])
     x.grad = None
     a, _ = Two.apply(x, False)
     a.sum().backward()
     assert seen[-1][1] is None
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0])
 
 
 def test_non_tensor_outputs_and_inputs():
@@ -163,7 +163,7 @@ def test_non_tensor_outputs_and_inputs():
     y, info, n = WithInfo.apply(x, 4)
     assert info == "info" and n == 4
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [4.0, 4.0])
+    np.testing.assert_allclose(x.grad._array, [4.0, 4.0])
 
 
 def test_backward_returning_none_leaves_grad_none():
@@ -179,7 +179,7 @@ def test_backward_returning_none_leaves_grad_none():
     x, y = f64([1.0]), f64([2.0])
     Half.apply(x, y).sum().backward()
     assert y.grad is None
-    np.testing.assert_allclose(x.grad.data, [2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0])
 
 
 def test_wrong_number_of_gradients_names_function():
@@ -207,7 +207,7 @@ def test_wrong_number_of_gradients_names_function():
             return g, None, None
 
     ExtraNone.apply(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0])
+    np.testing.assert_allclose(x.grad._array, [1.0])
 
 
 def test_wrong_gradient_shape_names_function_and_input():
@@ -236,7 +236,7 @@ def test_wrong_gradient_shape_names_function_and_input():
             return cr.ones(3, 2, dtype=cr.float64)
 
     Expanded.apply(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(x.grad._array, [3.0, 3.0])
 
 
 def test_gradient_for_non_tensor_input_is_an_error():
@@ -312,7 +312,7 @@ def test_mark_non_differentiable():
     v, i = SortWithIdx.apply(x)
     assert v.requires_grad and not i.requires_grad
     (v * cr.tensor([1.0, 10.0, 100.0], dtype=cr.float64)).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [100.0, 1.0, 10.0])
+    np.testing.assert_allclose(x.grad._array, [100.0, 1.0, 10.0])
 
 
 def test_mark_dirty_rebases_history_and_leaf_is_refused():
@@ -331,9 +331,9 @@ def test_mark_dirty_rebases_history_and_leaf_is_refused():
     a = leaf * 2
     b = AddOne_.apply(a)
     assert b is a and type(a.grad_fn).__name__ == "AddOne_Backward"
-    np.testing.assert_allclose(a.data, [3.0, 5.0])
+    np.testing.assert_allclose(a._array, [3.0, 5.0])
     (b * b).sum().backward()
-    np.testing.assert_allclose(leaf.grad.data, 2 * 2 * np.array([3.0, 5.0]))
+    np.testing.assert_allclose(leaf.grad._array, 2 * 2 * np.array([3.0, 5.0]))
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         AddOne_.apply(f64([1.0]))
 
@@ -365,7 +365,7 @@ def test_backward_twice_needs_retain_graph():
     y = Cube.apply(x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [6.0])
+    np.testing.assert_allclose(x.grad._array, [6.0])
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         y.backward()
 
@@ -385,7 +385,7 @@ def test_once_differentiable():
 
     x = f64([0.3, 1.2])
     NpSin.apply(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.cos([0.3, 1.2]))
+    np.testing.assert_allclose(x.grad._array, np.cos([0.3, 1.2]))
     (g,) = cr.autograd.grad(NpSin.apply(x).sum(), x, create_graph=True)
     assert g.requires_grad
     with pytest.raises(RuntimeError, match="trying to differentiate twice a function that was "
@@ -400,11 +400,11 @@ def test_hooks_on_function_outputs():
     y.retain_grad()
     y.register_hook(lambda g: g * 10)
     calls = []
-    y.grad_fn.register_hook(lambda gi, go: calls.append((gi[0].data.copy(), go[0].data.copy())))
+    y.grad_fn.register_hook(lambda gi, go: calls.append((gi[0]._array.copy(), go[0]._array.copy())))
     y.sum().backward()
-    np.testing.assert_allclose(y.grad.data, [10.0, 10.0])
-    np.testing.assert_allclose(x.grad.data, 10 * 3 * x.data ** 2)
-    np.testing.assert_allclose(calls[0][0], 10 * 3 * x.data ** 2)
+    np.testing.assert_allclose(y.grad._array, [10.0, 10.0])
+    np.testing.assert_allclose(x.grad._array, 10 * 3 * x._array ** 2)
+    np.testing.assert_allclose(calls[0][0], 10 * 3 * x._array ** 2)
     np.testing.assert_allclose(calls[0][1], [10.0, 10.0])
 
 
@@ -442,7 +442,7 @@ def test_forward_mode_jvp():
         d = fwad.make_dual(x, cr.tensor([1.0, 0.5], dtype=cr.float64))
         out = CubeJ.apply(d).sin()
         t = fwad.unpack_dual(out).tangent
-    np.testing.assert_allclose(t.data, np.cos(x.data ** 3) * 3 * x.data ** 2 * [1.0, 0.5])
+    np.testing.assert_allclose(t._array, np.cos(x._array ** 3) * 3 * x._array ** 2 * [1.0, 0.5])
 
     Cube = CR[0]
     with fwad.dual_level():
@@ -473,7 +473,7 @@ def test_vjp_alias_is_used():
 
     x = f64([1.0])
     ViaVjp.apply(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [5.0])
+    np.testing.assert_allclose(x.grad._array, [5.0])
 
 
 def test_numerical_opt_in_for_function_without_backward():
@@ -487,7 +487,7 @@ def test_numerical_opt_in_for_function_without_backward():
     x = f64([-1.0, 0.0, 2.0])
     with pytest.warns(cr.autograd.NumericalDerivativeWarning, match="Softplus.*central"):
         Softplus.apply(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-x.data)), rtol=1e-8)
+    np.testing.assert_allclose(x.grad._array, 1 / (1 + np.exp(-x._array)), rtol=1e-8)
 
 
 def test_wrong_backward_is_caught_by_finite_differences():
@@ -507,10 +507,10 @@ def test_wrong_backward_is_caught_by_finite_differences():
 
     x = f64([0.5, -1.5])
     (ours,) = cr.autograd.grad(WrongSquare.apply(x).sum(), x)
-    (fd,), (err,), _ = finite_difference(lambda xs: [xs[0] ** 2], [x.data], [np.ones(2)],
+    (fd,), (err,), _ = finite_difference(lambda xs: [xs[0] ** 2], [x._array], [np.ones(2)],
                                          method="central", elementwise=True)
-    np.testing.assert_allclose(fd, 2 * x.data, atol=err.max() * 2)
-    assert np.all(np.abs(ours.data - fd) > 100 * err)
+    np.testing.assert_allclose(fd, 2 * x._array, atol=err.max() * 2)
+    assert np.all(np.abs(ours._array - fd) > 100 * err)
 
 
 def test_gradcheck_reports_wrong_backward_and_passes_right_ones():
@@ -556,7 +556,7 @@ def test_nondifferentiable_marker_warns_once_and_gives_none():
     with pytest.warns(cr.autograd.function.NonDifferentiableWarning,
                       match="Quantize is not differentiable"):
         (y * 2 + x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0, 1.0])  # only the x term
+    np.testing.assert_allclose(x.grad._array, [1.0, 1.0])  # only the x term
     x2 = f64([1.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warned once already: silent now
@@ -604,5 +604,5 @@ def test_vmap_and_jacrev_over_a_custom_function():
     x = f64([[1.0, 2.0], [3.0, 4.0]], rg=False)
     with pytest.warns(UserWarning, match="custom Function Cube .* once per example"):
         g = func.vmap(func.grad(lambda t: Cube.apply(t).sum()))(x)
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
-    np.testing.assert_allclose(func.jacrev(Cube.apply)(x[0]).data, np.diag(3 * x.data[0] ** 2))
+    np.testing.assert_allclose(g._array, 3 * x._array ** 2)
+    np.testing.assert_allclose(func.jacrev(Cube.apply)(x[0])._array, np.diag(3 * x._array[0] ** 2))

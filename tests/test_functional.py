@@ -22,7 +22,7 @@ def _close(a, b, tol=1e-10):
         return
     assert isinstance(a, cr.Tensor), type(a)
     assert tuple(a.shape) == tuple(b.shape), (a.shape, b.shape)
-    np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(a._array, b.detach().numpy(), rtol=tol, atol=tol)
 
 
 def _args(*arrays):
@@ -117,7 +117,7 @@ def test_strict_mode_and_independent_outputs():
     with pytest.raises(RuntimeError, match="independent of input 1"):
         AF.jacobian(lambda a, b: a * 2, (x, x.clone()), strict=True)
     j = AF.jacobian(lambda a, b: a * 2, (x, x.clone()))
-    np.testing.assert_array_equal(j[1].data, np.zeros((3, 3)))
+    np.testing.assert_array_equal(j[1]._array, np.zeros((3, 3)))
     with pytest.raises(RuntimeError, match="strict"):
         AF.vjp(lambda a: cr.ones(3, dtype=cr.float64), x, cr.ones(3, dtype=cr.float64),
                strict=True)
@@ -141,7 +141,7 @@ def test_jacobian_auto_and_plan():
 
 def test_batched_grad_matches_torch_and_errors():
     x = cr.tensor(RNG.standard_normal((2, 3)), requires_grad=True)
-    xt = torch.tensor(x.data, requires_grad=True)
+    xt = torch.tensor(x._array, requires_grad=True)
     y, yt = (x.exp() @ cr.tensor(A.T)), (xt.exp() @ torch.tensor(A.T))
     v = RNG.standard_normal((5, 2, 4))
     (g,) = cr.autograd.grad(y, x, cr.tensor(v), is_grads_batched=True)

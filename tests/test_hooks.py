@@ -122,7 +122,7 @@ def test_every_hook_kind_removes():
     assert calls == []
     with x.register_hook(lambda g: g * 0):  # a handle is also a context manager
         (x * 1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2 + 2 + 0, 2 + 2 + 0])
+    np.testing.assert_allclose(x.grad._array, [2 + 2 + 0, 2 + 2 + 0])
 
 
 def test_post_hook_replaces_grad_inputs_and_prehook_grad_outputs():
@@ -131,7 +131,7 @@ def test_post_hook_replaces_grad_inputs_and_prehook_grad_outputs():
     y.grad_fn.register_prehook(lambda go: (go[0] * 2,))
     y.grad_fn.register_hook(lambda gi, go: (gi[0] + 1,))
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3 * 2 + 1, 3 * 2 + 1])
+    np.testing.assert_allclose(x.grad._array, [3 * 2 + 1, 3 * 2 + 1])
 
 
 def test_hook_must_keep_shape():
@@ -175,7 +175,7 @@ def test_unpacked_values_are_the_ones_backward_uses():
         y = x.exp()  # saves its output
     y.sum().backward()
     assert len(unpacked) == 1
-    np.testing.assert_allclose(x.grad.data, 10 * np.exp([1.0, 2.0]))
+    np.testing.assert_allclose(x.grad._array, 10 * np.exp([1.0, 2.0]))
 
 
 def test_custom_function_saves_go_through_hooks():
@@ -193,12 +193,12 @@ def test_custom_function_saves_go_through_hooks():
             return 2 * x * g
 
     x = cr.tensor([3.0], requires_grad=True)
-    with saved_tensors_hooks(lambda t: (packed.append(t), t.data.copy())[1],
+    with saved_tensors_hooks(lambda t: (packed.append(t), t._array.copy())[1],
                              lambda a: cr.tensor(a)):
         y = Sq.apply(x)
     assert len(packed) == 1 and packed[0] is x
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [6.0])
+    np.testing.assert_allclose(x.grad._array, [6.0])
 
 
 def test_innermost_hooks_apply_and_disable():
@@ -258,7 +258,7 @@ def test_offloading_gives_the_same_gradients(hooks, tmp_path):
             assert len(files) == 3 * len(ws)
             assert memory(loss).intermediate_bytes == 0  # nothing of them left in RAM
         loss.backward()
-        grads.append([w.grad.data for w in ws])
+        grads.append([w.grad._array for w in ws])
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
     if hooks == "disk":

@@ -13,7 +13,7 @@ BOTH = pytest.mark.parametrize("m", [cr, torch], ids=["chainrule", "torch"])
 
 
 def _np(t):
-    return t.data if isinstance(t, cr.Tensor) else t.detach().numpy()
+    return t._array if isinstance(t, cr.Tensor) else t.detach().numpy()
 
 
 def _same(fn, *arrays, ints=()):
@@ -134,8 +134,8 @@ def test_scatter_with_a_larger_src_gets_a_zero_padded_gradient():
     s = cr.tensor(np.arange(8.0).reshape(2, 4), requires_grad=True)
     y = cr.scatter(x, 1, cr.tensor([[2], [0]]), s)
     (y * cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
-    np.testing.assert_array_equal(s.grad.data, [[3, 0, 0, 0], [4, 0, 0, 0]])
-    np.testing.assert_array_equal(x.grad.data, [[1, 2, 0], [0, 5, 6]])
+    np.testing.assert_array_equal(s.grad._array, [[3, 0, 0, 0], [4, 0, 0, 0]])
+    np.testing.assert_array_equal(x.grad._array, [[1, 2, 0], [0, 5, 6]])
 
 
 @BOTH
@@ -192,7 +192,7 @@ def test_masked_fill_and_where_do_not_leak_nan_from_the_branch_not_taken():
         x = cr.tensor(a, requires_grad=True)
         f(cr, x).sum().backward()
         np.testing.assert_array_equal(
-            x.grad.data, [0.0, 0.0, 1 / a[2] if f(cr, x).data[2] != 2.0 else 0.25]
+            x.grad._array, [0.0, 0.0, 1 / a[2] if f(cr, x)._array[2] != 2.0 else 0.25]
         )
         t = torch.tensor(a, requires_grad=True)
         f(torch, t).sum().backward()
@@ -259,7 +259,7 @@ def test_pad_modes_match_torch(mode, pad, shape):
 
 def test_pad_constant_value_and_errors():
     x = cr.ones(2)
-    np.testing.assert_array_equal(cr.nn.functional.pad(x, (1, 1), value=3.0).data, [3, 1, 1, 3])
+    np.testing.assert_array_equal(cr.nn.functional.pad(x, (1, 1), value=3.0)._array, [3, 1, 1, 3])
     with pytest.raises(RuntimeError, match="Padding size should be less than"):
         cr.nn.functional.pad(cr.ones(1, 3), (3, 0), mode="reflect")
     with pytest.raises(RuntimeError, match="divisible by 2"):
@@ -363,4 +363,4 @@ def test_metadata_inplace_ops_and_broadcast_shapes():
     y.unsqueeze_(1)
     (y * 2).sum().backward()
     assert tuple(y.shape) == (4, 1, 5)
-    np.testing.assert_array_equal(x.grad.data, np.full((4, 5), 2.0))
+    np.testing.assert_array_equal(x.grad._array, np.full((4, 5), 2.0))

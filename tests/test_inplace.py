@@ -15,7 +15,7 @@ BOTH = pytest.mark.parametrize("m", [cr, torch], ids=["chainrule", "torch"])
 
 
 def _np(t):
-    return t.detach().numpy() if hasattr(t, "detach") and not isinstance(t, cr.Tensor) else t.data
+    return t.detach().numpy() if hasattr(t, "detach") and not isinstance(t, cr.Tensor) else t._array
 
 
 def _run_both(fn, *arrays):
@@ -190,7 +190,7 @@ def test_forward_mode_through_inplace_and_views():
         y.mul_(x)  # x^2
         y[1:].exp_()
         y[0].add_(x[2])
-        t = fwad.unpack_dual(y).tangent.data
+        t = fwad.unpack_dual(y).tangent._array
     want = np.array([2 * x0[0] * v0[0] + v0[2], *(np.exp(x0[1:] ** 2) * 2 * x0[1:] * v0[1:])])
     np.testing.assert_allclose(t, want, rtol=1e-12)
 

@@ -71,9 +71,9 @@ def _chain(x, n):
 def test_chain_identity_closed_form():
     x = cr.tensor([0.5, -1.5], dtype=cr.float64, requires_grad=True)
     y = _chain(x, 400)
-    np.testing.assert_array_equal(y.data, [0.5, -1.5])
+    np.testing.assert_array_equal(y._array, [0.5, -1.5])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad._array, [1.0, 1.0])
 
 
 def test_million_node_chain_backpropagates_and_frees():
@@ -87,7 +87,7 @@ def test_million_node_chain_backpropagates_and_frees():
         mid_input = weakref.ref(node.saved[0])  # a tensor only the graph keeps alive
         del node
         y.sum().backward()
-        assert x.grad.data.tolist() == [1.0], x.grad
+        assert x.grad._array.tolist() == [1.0], x.grad
         assert mid_input() is None, "saved values must be freed by backward"
         assert mid_node() is not None           # the graph itself lives as long as y
         try:
@@ -146,7 +146,7 @@ def test_memory_does_not_grow_across_build_backward_free_cycles():
     assert now - base < 64 * 1024, f"memory grew by {now - base} bytes over 6 cycles"
     # and later cycles need no more room than the first
     assert peak <= one_peak * 1.05 + 64 * 1024, (one_peak, peak)
-    np.testing.assert_array_equal(x.grad.data, np.full(64, 8.0))  # 8 cycles, gradient 1 each
+    np.testing.assert_array_equal(x.grad._array, np.full(64, 8.0))  # 8 cycles, gradient 1 each
 
 
 def test_retain_graph_cycles_free_everything_once_dropped():
@@ -156,6 +156,6 @@ def test_retain_graph_cycles_free_everything_once_dropped():
     s = y.sum()
     for _ in range(3):
         s.backward(retain_graph=True)
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad._array, [3.0, 3.0])
     del y, s
     assert ref() is None  # freed by reference counting alone: the graph holds no cycles

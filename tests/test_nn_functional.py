@@ -29,10 +29,10 @@ def _compare(c_fn, t_fn, arrays, rng, *, tol=1e-10, grad=True):
     ty = t_fn(*[p[1] for p in pairs])
     if isinstance(ty, tuple):
         for a, b in zip(y[1:], ty[1:]):
-            np.testing.assert_array_equal(a.data, b.numpy())
+            np.testing.assert_array_equal(a._array, b.numpy())
         y, ty = y[0], ty[0]
     assert tuple(y.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._array, ty.detach().numpy(), rtol=tol, atol=tol)
     if not grad:
         return
     u = rng.standard_normal(tuple(ty.shape))
@@ -40,7 +40,7 @@ def _compare(c_fn, t_fn, arrays, rng, *, tol=1e-10, grad=True):
     ty.backward(torch.tensor(u))
     for (c, t) in pairs:
         if isinstance(c, cr.Tensor) and c.requires_grad:
-            np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=tol, atol=tol)
+            np.testing.assert_allclose(c.grad._array, t.grad.numpy(), rtol=tol, atol=tol)
 
 
 # ---- convolution on many awkward shapes ------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_conv2d_second_order_matches_torch():
     hc = cr.autograd.grad((gc[0] * cr.tensor(v)).sum() + (gc[1] * cr.tensor(u)).sum(), [cx, cw])
     ht = torch.autograd.grad((gt[0] * torch.tensor(v)).sum() + (gt[1] * torch.tensor(u)).sum(), [tx, tw])
     for a, b in zip(hc, ht):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(a._array, b.numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_conv_errors_use_torch_words():
@@ -174,11 +174,11 @@ def test_max_pool_ties_and_nan_pick_like_torch():
     (cx, tx) = _pair(x)
     cv, ci = F.max_pool2d(cx, 2, 1, return_indices=True)
     tv, ti = TF.max_pool2d(tx, 2, 1, return_indices=True)
-    np.testing.assert_array_equal(ci.data, ti.numpy())
-    np.testing.assert_array_equal(np.isnan(cv.data), np.isnan(tv.detach().numpy()))
+    np.testing.assert_array_equal(ci._array, ti.numpy())
+    np.testing.assert_array_equal(np.isnan(cv._array), np.isnan(tv.detach().numpy()))
     cv.sum().backward()
     tv.sum().backward()
-    np.testing.assert_array_equal(cx.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(cx.grad._array, tx.grad.numpy())
 
 
 @pytest.mark.parametrize("xs,k,stride,padding,ceil_mode,count_include_pad,divisor", [
@@ -249,17 +249,17 @@ def test_dropout_is_seeded_scaled_and_off_in_eval():
     a = F.dropout(x, 0.25)
     cr.manual_seed(7)
     b = F.dropout(x, 0.25)
-    np.testing.assert_array_equal(a.data, b.data)
-    kept = a.data != 0
+    np.testing.assert_array_equal(a._array, b._array)
+    kept = a._array != 0
     assert 0.70 < kept.mean() < 0.80
-    np.testing.assert_allclose(a.data[kept], 1 / 0.75)
+    np.testing.assert_allclose(a._array[kept], 1 / 0.75)
     a.sum().backward()
-    np.testing.assert_allclose(x.grad.data, a.data)  # d/dx (x·mask/(1-p)) = mask/(1-p)
+    np.testing.assert_allclose(x.grad._array, a._array)  # d/dx (x·mask/(1-p)) = mask/(1-p)
     assert F.dropout(x, 0.5, training=False) is x
-    assert not np.any(F.dropout(x, 1.0).data)
+    assert not np.any(F.dropout(x, 1.0)._array)
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         F.dropout(x, 1.5)
-    d2 = F.dropout2d(cr.ones(4, 8, 3, 3), 0.5).data
+    d2 = F.dropout2d(cr.ones(4, 8, 3, 3), 0.5)._array
     assert np.all(d2 == d2[:, :, :1, :1])  # whole channels
 
 
@@ -267,15 +267,15 @@ def test_alpha_dropout_keeps_mean_and_variance():
     cr.manual_seed(3)
     x = cr.randn(400000, dtype=cr.float64)
     y = F.alpha_dropout(x, 0.3, training=True)
-    assert abs(y.data.mean()) < 0.01 and abs(y.data.std() - 1.0) < 0.01
+    assert abs(y._array.mean()) < 0.01 and abs(y._array.std() - 1.0) < 0.01
     alpha = 1.7580993408473766
     a = 1 / np.sqrt((alpha**2 * 0.3 + 1) * 0.7)
-    dropped = np.isclose(y.data, alpha * a * (0.3 - 1), rtol=0, atol=1e-12)  # SELU's saturation value, moved by the same affine map
+    dropped = np.isclose(y._array, alpha * a * (0.3 - 1), rtol=0, atol=1e-12)  # SELU's saturation value, moved by the same affine map
     assert 0.29 < dropped.mean() < 0.31
     t = TF.alpha_dropout(torch.zeros(1000, dtype=torch.float64), 0.3, training=True)
     np.testing.assert_allclose(np.unique(t.numpy()), [alpha * a * (0.3 - 1), alpha * a * 0.3])  # torch's values
     assert F.alpha_dropout(x, 0.3) is x  # training defaults to False, as torch
-    z = F.feature_alpha_dropout(cr.ones(8, 16, 3, 3), 0.5, training=True).data
+    z = F.feature_alpha_dropout(cr.ones(8, 16, 3, 3), 0.5, training=True)._array
     assert np.all(z == z[:, :, :1, :1])
 
 
@@ -284,14 +284,14 @@ def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
     w = cr.tensor(np.random.default_rng(1).standard_normal((5, 7)))
     cr.manual_seed(4)
     hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
-    np.testing.assert_array_equal(hard.data.sum(-1), 1.0)
-    assert set(np.unique(hard.data)) == {0.0, 1.0}
+    np.testing.assert_array_equal(hard._array.sum(-1), 1.0)
+    assert set(np.unique(hard._array)) == {0.0, 1.0}
     (gh,) = cr.autograd.grad((hard * w).sum(), logits)
     cr.manual_seed(4)
     soft = F.gumbel_softmax(logits, tau=0.5)
-    np.testing.assert_array_equal(np.argmax(soft.data, -1), np.argmax(hard.data, -1))
+    np.testing.assert_array_equal(np.argmax(soft._array, -1), np.argmax(hard._array, -1))
     (gs,) = cr.autograd.grad((soft * w).sum(), logits)
-    np.testing.assert_allclose(gh.data, gs.data, rtol=1e-12)
+    np.testing.assert_allclose(gh._array, gs._array, rtol=1e-12)
 
 
 def test_local_response_norm_matches_torch():
@@ -309,13 +309,13 @@ def test_embedding_padding_idx_and_max_norm_like_torch():
     (cw, tw) = _pair(w)
     cy = F.embedding(cr.tensor(idx), cw, padding_idx=2, max_norm=1.5)
     ty = TF.embedding(torch.tensor(idx), tw, padding_idx=2, max_norm=1.5)
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(cw.data, tw.detach().numpy(), rtol=1e-6)  # renormalized in place
+    np.testing.assert_allclose(cy._array, ty.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(cw._array, tw.detach().numpy(), rtol=1e-6)  # renormalized in place
     u = rng.standard_normal(idx.shape + (3,))
     cy.backward(cr.tensor(u))
     ty.backward(torch.tensor(u))
-    np.testing.assert_allclose(cw.grad.data, tw.grad.numpy(), rtol=1e-6)
-    assert not np.any(cw.grad.data[2])
+    np.testing.assert_allclose(cw.grad._array, tw.grad.numpy(), rtol=1e-6)
+    assert not np.any(cw.grad._array[2])
     with pytest.raises(IndexError, match="index out of range"):
         F.embedding(cr.tensor([6]), cw)
 
@@ -337,15 +337,15 @@ def test_embedding_scale_grad_by_freq_matches_torch_and_differentiates_exactly()
     gt = torch.autograd.grad((ty * ty * torch.tensor(u)).sum(), tw, create_graph=True)[0]
     ht = torch.autograd.grad((gt * torch.tensor(v)).sum(), tw)[0]
     cw, gc = grad_of(w, create=True)
-    np.testing.assert_allclose(gc.data, gt.detach().numpy(), rtol=1e-12)
-    hc = cr.autograd.grad((gc * cr.tensor(v)).sum(), cw)[0].data
+    np.testing.assert_allclose(gc._array, gt.detach().numpy(), rtol=1e-12)
+    hc = cr.autograd.grad((gc * cr.tensor(v)).sum(), cw)[0]._array
     np.testing.assert_allclose(hc, ht.numpy(), rtol=1e-12)
     num = np.zeros_like(w)
     for k in np.ndindex(w.shape):
         wp, wm = w.copy(), w.copy()
         wp[k] += 1e-6
         wm[k] -= 1e-6
-        num[k] = np.sum((grad_of(wp)[1].data - grad_of(wm)[1].data) * v) / 2e-6
+        num[k] = np.sum((grad_of(wp)[1]._array - grad_of(wm)[1]._array) * v) / 2e-6
     np.testing.assert_allclose(hc, num, rtol=1e-6, atol=1e-8)
 
 
@@ -357,8 +357,8 @@ def test_batch_norm_running_stats_match_torch():
     for _ in range(3):
         F.batch_norm(cr.tensor(x), rm_c, rv_c, training=True, momentum=0.2)
         TF.batch_norm(torch.tensor(x), rm_t, rv_t, training=True, momentum=0.2)
-    np.testing.assert_allclose(rm_c.data, rm_t.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(rv_c.data, rv_t.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rm_c._array, rm_t.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv_c._array, rv_t.numpy(), rtol=1e-12)
     _compare(lambda x: F.batch_norm(x, rm_c, rv_c, training=False),
              lambda x: TF.batch_norm(x, rm_t, rv_t, training=False), [x], rng)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
@@ -400,7 +400,7 @@ def test_bce_with_logits_gradient_at_zero_and_extremes():
     loss = F.binary_cross_entropy_with_logits(x, t, reduction="sum")
     loss.backward()
     np.testing.assert_allclose(loss.item(), np.log(2) + 800 + 800, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, [-0.5, 1.0, -1.0])  # sigmoid(x) - t
+    np.testing.assert_allclose(x.grad._array, [-0.5, 1.0, -1.0])  # sigmoid(x) - t
 
 
 def test_attention_fully_masked_and_causal_match_torch():
@@ -416,7 +416,7 @@ def test_attention_fully_masked_and_causal_match_torch():
 
 
 def test_one_hot_and_errors():
-    np.testing.assert_array_equal(F.one_hot(cr.tensor([[0, 3], [1, 1]]), 5).data,
+    np.testing.assert_array_equal(F.one_hot(cr.tensor([[0, 3], [1, 1]]), 5)._array,
                                   TF.one_hot(torch.tensor([[0, 3], [1, 1]]), 5).numpy())
     assert F.one_hot(cr.tensor([2, 0])).dtype == cr.int64
     with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes"):
@@ -429,7 +429,7 @@ def test_float32_conv_and_pool_dtypes_match_torch():
     cy = F.max_pool2d(F.conv2d(cr.tensor(x), cr.tensor(w), stride=2), 2)
     ty = TF.max_pool2d(TF.conv2d(torch.tensor(x), torch.tensor(w), stride=2), 2)
     assert cy.dtype == cr.float32
-    np.testing.assert_allclose(cy.data, ty.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cy._array, ty.numpy(), rtol=1e-5, atol=1e-5)
 
 
 # ---- randomized shapes (hypothesis, derandomized by conftest) -------------------------------------

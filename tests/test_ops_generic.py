@@ -58,7 +58,7 @@ def test_forward_matches_numpy(case):
     info, k = case
     s = _sample(info, k)
     ins, _ = make_inputs(s, requires_grad=False)
-    got = float_outputs(info.fn(cr, *ins, **s.kwargs))[0].data
+    got = float_outputs(info.fn(cr, *ins, **s.kwargs))[0]._array
     want = info.ref(*s.args, **s.kwargs)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

@@ -23,7 +23,7 @@ def _grad(m, fn, xs, dtype="float64"):
     ]
     out = fn(m, *ts)
     (out.sum() if out.ndim else out).backward()
-    return [t.grad.numpy() if m is torch else t.grad.data for t in ts], out
+    return [t.grad.numpy() if m is torch else t.grad._array for t in ts], out
 
 
 # ---- subgradients at kinks: the same choice as torch ----------------------------------------------
@@ -62,7 +62,7 @@ KINKS = [
 def test_kink_gradients_match_torch(name, fn, xs):
     (ours,), out = _grad(cr, fn, [xs])
     (theirs,), tout = _grad(torch, fn, [xs])
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(out._array, tout.detach().numpy(), rtol=1e-12, atol=0)
     np.testing.assert_allclose(
         ours, theirs, rtol=1e-7, atol=0, err_msg=name
     )  # torch: 1/6 in float32
@@ -88,7 +88,7 @@ def test_fmax_nan_gradient_goes_to_the_number():
     x, y = [float("nan"), 1.0], [2.0, float("nan")]
     ours, out = _grad(cr, lambda m, a, b: m.fmax(a, b), [x, y])
     theirs, _tout = _grad(torch, lambda m, a, b: m.fmax(a, b), [x, y])
-    np.testing.assert_array_equal(out.data, [2.0, 1.0])
+    np.testing.assert_array_equal(out._array, [2.0, 1.0])
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a, b)
 
@@ -140,12 +140,12 @@ def test_where_nan_free_in_double_backward_and_forward_mode():
     y = cr.where(x > 0, cr.sqrt(x), cr.zeros_like(x))
     (g,) = cr.autograd.grad(y.sum(), x, create_graph=True)
     (h,) = cr.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(g.data, [0.0, 0.25])
-    np.testing.assert_allclose(h.data, [0.0, -0.25 / 8])  # d/dx ½x^(−½) = −¼x^(−3/2)
+    np.testing.assert_allclose(g._array, [0.0, 0.25])
+    np.testing.assert_allclose(h._array, [0.0, -0.25 / 8])  # d/dx ½x^(−½) = −¼x^(−3/2)
     with fwad.dual_level():
         xd = fwad.make_dual(cr.tensor([-1.0, 4.0]), cr.tensor([1.0, 1.0]))
         t = fwad.unpack_dual(cr.where(xd > 0, cr.log(xd), cr.zeros_like(xd))).tangent
-    np.testing.assert_allclose(t.data, [0.0, 0.25])
+    np.testing.assert_allclose(t._array, [0.0, 0.25])
 
 
 def test_domain_errors_still_propagate_where_the_gradient_is_nonzero():
@@ -163,7 +163,7 @@ def test_integer_division_modes_match_torch():
         ours = cr.div(cr.tensor(a), cr.tensor(b), rounding_mode=mode)
         theirs = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
         assert ours.dtype == cr.int64
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours._array, theirs.numpy())
     for op in (
         lambda m, x, y: x // y,
         lambda m, x, y: x % y,
@@ -173,7 +173,7 @@ def test_integer_division_modes_match_torch():
     ):
         o, t = op(cr, cr.tensor(a), cr.tensor(b)), op(torch, torch.tensor(a), torch.tensor(b))
         assert str(o.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
-        np.testing.assert_array_equal(o.data, t.numpy())
+        np.testing.assert_array_equal(o._array, t.numpy())
 
 
 def test_integer_division_by_zero_raises_like_torch():
@@ -191,10 +191,10 @@ def test_integer_division_by_zero_raises_like_torch():
 def test_float_remainder_has_python_sign_and_fmod_c_sign():
     x = np.array([5.5, -5.5, 5.5, -5.5])
     y = np.array([2.0, 2.0, -2.0, -2.0])
-    np.testing.assert_array_equal((cr.tensor(x) % cr.tensor(y)).data, [1.5, 0.5, -0.5, -1.5])
-    np.testing.assert_array_equal(cr.fmod(cr.tensor(x), cr.tensor(y)).data, [1.5, -1.5, 1.5, -1.5])
+    np.testing.assert_array_equal((cr.tensor(x) % cr.tensor(y))._array, [1.5, 0.5, -0.5, -1.5])
+    np.testing.assert_array_equal(cr.fmod(cr.tensor(x), cr.tensor(y))._array, [1.5, -1.5, 1.5, -1.5])
     np.testing.assert_array_equal(
-        cr.div(cr.tensor(x), cr.tensor(y), rounding_mode="floor").data, [2.0, -3.0, -3.0, 2.0]
+        cr.div(cr.tensor(x), cr.tensor(y), rounding_mode="floor")._array, [2.0, -3.0, -3.0, 2.0]
     )
 
 
@@ -202,11 +202,11 @@ def test_xlogy_is_zero_where_x_is_zero_even_at_y_zero():
     x = cr.tensor([0.0, 0.0, 0.0, 2.0], dtype=cr.float64)
     y = cr.tensor([0.0, float("inf"), float("nan"), 3.0], dtype=cr.float64, requires_grad=True)
     out = cr.xlogy(x, y)
-    tout = torch.xlogy(torch.tensor(x.data), torch.tensor(y.data))
-    np.testing.assert_array_equal(out.data, tout.numpy())
+    tout = torch.xlogy(torch.tensor(x._array), torch.tensor(y._array))
+    np.testing.assert_array_equal(out._array, tout.numpy())
     out.sum().backward()
     # x·log y ≡ 0 along x = 0: zero derivative in y (torch: NaN at y = 0)
-    np.testing.assert_array_equal(y.grad.data, [0.0, 0.0, 0.0, 2.0 / 3.0])
+    np.testing.assert_array_equal(y.grad._array, [0.0, 0.0, 0.0, 2.0 / 3.0])
 
 
 def test_closeness_functions_match_torch():
@@ -214,7 +214,7 @@ def test_closeness_functions_match_torch():
     b = np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, np.inf, 0.0])
     for k in ({}, {"equal_nan": True}, {"rtol": 0.1}, {"atol": 1e-3}):
         np.testing.assert_array_equal(
-            cr.isclose(cr.tensor(a), cr.tensor(b), **k).data,
+            cr.isclose(cr.tensor(a), cr.tensor(b), **k)._array,
             torch.isclose(torch.tensor(a), torch.tensor(b), **k).numpy(),
         )
     assert cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9])) is True
@@ -240,7 +240,7 @@ def _wide(rng):
 def test_special_functions_match_torch_to_1e10(name):
     x = _wide(np.random.default_rng(1))
     x = x[~((x <= 0) & (x == np.floor(x)))]  # not at the poles
-    ours = getattr(cr, name)(cr.tensor(x)).data
+    ours = getattr(cr, name)(cr.tensor(x))._array
     theirs = getattr(torch, name)(torch.tensor(x)).numpy()
     ok = np.isfinite(theirs)
     np.testing.assert_array_equal(np.isfinite(ours), ok)
@@ -255,12 +255,12 @@ def test_erfinv_matches_torch_and_inverts_erf():
             [0.0, -0.5, 0.5, 1e-12],
         ]
     )
-    ours = cr.erfinv(cr.tensor(y)).data
+    ours = cr.erfinv(cr.tensor(y))._array
     np.testing.assert_allclose(ours, torch.erfinv(torch.tensor(y)).numpy(), rtol=1e-10, atol=1e-12)
     x = np.linspace(-3, 3, 61)
-    np.testing.assert_allclose(cr.erfinv(cr.erf(cr.tensor(x))).data, x, rtol=1e-9)
+    np.testing.assert_allclose(cr.erfinv(cr.erf(cr.tensor(x)))._array, x, rtol=1e-9)
     np.testing.assert_array_equal(
-        cr.erfinv(cr.tensor([1.0, -1.0, 1.5])).data, [np.inf, -np.inf, np.nan]
+        cr.erfinv(cr.tensor([1.0, -1.0, 1.5]))._array, [np.inf, -np.inf, np.nan]
     )
 
 
@@ -268,7 +268,7 @@ def test_special_functions_at_poles_and_infinities_match_torch():
     x = np.array([0.0, -0.0, -1.0, -2.0, np.inf, -np.inf, np.nan])
     for name in ("lgamma", "digamma", "erf", "erfc"):
         np.testing.assert_allclose(
-            getattr(cr, name)(cr.tensor(x)).data,
+            getattr(cr, name)(cr.tensor(x))._array,
             getattr(torch, name)(torch.tensor(x)).numpy(),
             rtol=1e-15,
             err_msg=name,
@@ -280,10 +280,10 @@ def test_polygamma_closed_forms():
     zeta3 = 1.2020569031595942
     f64 = {"dtype": cr.float64}
     got = [
-        cr.polygamma(1, cr.tensor([1.0, 0.5], **f64)).data,
-        cr.polygamma(2, cr.tensor([1.0], **f64)).data,
-        cr.polygamma(3, cr.tensor([1.0], **f64)).data,
-        cr.digamma(cr.tensor([1.0], **f64)).data,
+        cr.polygamma(1, cr.tensor([1.0, 0.5], **f64))._array,
+        cr.polygamma(2, cr.tensor([1.0], **f64))._array,
+        cr.polygamma(3, cr.tensor([1.0], **f64))._array,
+        cr.digamma(cr.tensor([1.0], **f64))._array,
     ]
     want = [
         [math.pi**2 / 6, math.pi**2 / 2],
@@ -295,7 +295,7 @@ def test_polygamma_closed_forms():
         np.testing.assert_allclose(g, w, rtol=1e-14)
     x = np.random.default_rng(3).uniform(0.1, 30, 500)
     np.testing.assert_allclose(
-        cr.polygamma(2, cr.tensor(x)).data, torch.polygamma(2, torch.tensor(x)).numpy(), rtol=1e-10
+        cr.polygamma(2, cr.tensor(x))._array, torch.polygamma(2, torch.tensor(x)).numpy(), rtol=1e-10
     )
 
 
@@ -304,9 +304,9 @@ def test_digamma_double_backward_is_polygamma():
     (g,) = cr.autograd.grad(cr.lgamma(x).sum(), x, create_graph=True)
     (h,) = cr.autograd.grad(g.sum(), x, create_graph=True)
     (k,) = cr.autograd.grad(h.sum(), x)
-    np.testing.assert_allclose(g.data, cr.digamma(x).data)
-    np.testing.assert_allclose(h.data, cr.polygamma(1, x).data)
-    np.testing.assert_allclose(k.data, cr.polygamma(2, x).data)
+    np.testing.assert_allclose(g._array, cr.digamma(x)._array)
+    np.testing.assert_allclose(h._array, cr.polygamma(1, x)._array)
+    np.testing.assert_allclose(k._array, cr.polygamma(2, x)._array)
 
 
 def test_special_namespace_matches_torch_special():
@@ -326,7 +326,7 @@ def test_special_namespace_matches_torch_special():
         "round",
     ):
         np.testing.assert_allclose(
-            getattr(cr.special, name)(cr.tensor(x)).data,
+            getattr(cr.special, name)(cr.tensor(x))._array,
             getattr(torch.special, name)(torch.tensor(x)).numpy(),
             rtol=1e-12,
             atol=1e-14,
@@ -334,17 +334,17 @@ def test_special_namespace_matches_torch_special():
         )
     p = np.linspace(0.1, 0.9, 5)
     np.testing.assert_allclose(
-        cr.special.logit(cr.tensor(p)).data, torch.special.logit(torch.tensor(p)).numpy()
+        cr.special.logit(cr.tensor(p))._array, torch.special.logit(torch.tensor(p)).numpy()
     )
     np.testing.assert_allclose(
-        cr.special.erfinv(cr.tensor(p)).data, torch.special.erfinv(torch.tensor(p)).numpy()
+        cr.special.erfinv(cr.tensor(p))._array, torch.special.erfinv(torch.tensor(p)).numpy()
     )
     np.testing.assert_allclose(
-        cr.special.xlogy(cr.tensor(p), cr.tensor(x[:5] + 3)).data,
+        cr.special.xlogy(cr.tensor(p), cr.tensor(x[:5] + 3))._array,
         torch.special.xlogy(torch.tensor(p), torch.tensor(x[:5] + 3)).numpy(),
     )
     np.testing.assert_allclose(
-        cr.special.polygamma(1, cr.tensor(p)).data,
+        cr.special.polygamma(1, cr.tensor(p))._array,
         torch.special.polygamma(1, torch.tensor(p)).numpy(),
         rtol=1e-8,
     )
@@ -360,16 +360,16 @@ def test_activation_errors_and_functional_aliases():
     x = np.linspace(-3, 3, 7)
     for name in ("relu", "sigmoid", "tanh", "silu", "mish", "softsign", "logsigmoid", "tanhshrink"):
         np.testing.assert_allclose(
-            getattr(F, name)(cr.tensor(x)).data,
+            getattr(F, name)(cr.tensor(x))._array,
             getattr(TF, name)(torch.tensor(x)).numpy(),
             rtol=1e-12,
             atol=1e-15,
         )
     np.testing.assert_allclose(
-        cr.selu(cr.tensor(x)).data, torch.selu(torch.tensor(x)).numpy(), rtol=1e-12
+        cr.selu(cr.tensor(x))._array, torch.selu(torch.tensor(x)).numpy(), rtol=1e-12
     )
     np.testing.assert_allclose(
-        cr.celu(cr.tensor(x)).data, torch.celu(torch.tensor(x)).numpy(), rtol=1e-12
+        cr.celu(cr.tensor(x))._array, torch.celu(torch.tensor(x)).numpy(), rtol=1e-12
     )
 
 
@@ -401,7 +401,7 @@ def test_inplace_activations_write_into_input_and_backprop_like_torch(name):
         y = getattr(m.nn.functional, name)(x, inplace=True)
         assert y is x and x._version > v
         (x * x).sum().backward()
-        grads.append(w.grad.numpy() if m is torch else w.grad.data)
+        grads.append(w.grad.numpy() if m is torch else w.grad._array)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-7)  # torch hardsigmoid: 1/6 in float32
     leaf = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):

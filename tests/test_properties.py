@@ -84,12 +84,12 @@ def test_random_programs_match_torch(program, shapes, seed):
     c_out, c_g = _run(cr, program, arrays)
     t_out, t_g = _run(torch, program, arrays)
     assert tuple(c_out.shape) == tuple(t_out.shape)
-    np.testing.assert_allclose(c_out.data, t_out.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(c_out._array, t_out.detach().numpy(), rtol=1e-9, atol=1e-12)
     for a, b in zip(c_g, t_g):
         if b is None:
             assert a is None
         else:
-            np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-8, atol=1e-10)
+            np.testing.assert_allclose(a._array, b.numpy(), rtol=1e-8, atol=1e-10)
 
 
 @given(
@@ -108,4 +108,4 @@ def test_random_programs_second_order_match_torch(program, seed):
         (h,) = m.autograd.grad((g * g).sum(), x)
         return h
 
-    np.testing.assert_allclose(hvp(cr).data, hvp(torch).numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(hvp(cr)._array, hvp(torch).numpy(), rtol=1e-7, atol=1e-9)

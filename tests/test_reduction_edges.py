@@ -15,7 +15,7 @@ NAN = float("nan")
 
 
 def _np(t):
-    return t.data if isinstance(t, cr.Tensor) else t.detach().numpy()
+    return t._array if isinstance(t, cr.Tensor) else t.detach().numpy()
 
 
 def _both(fn, *arrays, create_graph=False):
@@ -66,13 +66,13 @@ TWO_ZEROS = np.array([[2.0, 0.0, 3.0, 0.0], [0.0, 2.0, 0.5, 4.0]])
 def test_prod_gradient_with_one_zero_is_the_product_of_the_others():
     x = cr.tensor([2.0, 0.0, 3.0, -1.5], dtype=cr.float64, requires_grad=True)
     cr.prod(x).backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 2.0 * 3.0 * -1.5, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad._array, [0.0, 2.0 * 3.0 * -1.5, 0.0, 0.0])
 
 
 def test_prod_gradient_with_two_zeros_is_zero():
     x = cr.tensor([2.0, 0.0, 3.0, 0.0], dtype=cr.float64, requires_grad=True)
     cr.prod(x).backward()
-    np.testing.assert_array_equal(x.grad.data, np.zeros(4))
+    np.testing.assert_array_equal(x.grad._array, np.zeros(4))
 
 
 @pytest.mark.parametrize("a", [ONE_ZERO, TWO_ZEROS], ids=["one_zero", "two_zeros"])
@@ -92,7 +92,7 @@ def test_cumprod_gradient_by_hand():
     a, b, c = 2.0, 3.0, 5.0
     x = cr.tensor([a, b, 0.0, c], dtype=cr.float64, requires_grad=True)
     cr.cumprod(x, 0).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1 + b, a, a * b + a * b * c, 0.0])
+    np.testing.assert_allclose(x.grad._array, [1 + b, a, a * b + a * b * c, 0.0])
 
 
 # ---- ties ----------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_median_with_dim_gives_the_gradient_to_the_index():
     v, i = cr.median(x, 1)
     v.sum().backward()
     assert i.tolist() == [2, 2]
-    np.testing.assert_array_equal(x.grad.data, [[0, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(x.grad._array, [[0, 0, 1], [0, 0, 1]])
 
 
 def test_mode_smallest_of_the_most_frequent_at_its_last_index():

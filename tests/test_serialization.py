@@ -47,7 +47,7 @@ def test_loaded_tensors_are_writable(tmp_path):
     big = cr.randn(300, 300)
     cr.save({"w": big, "p": nn.Parameter(cr.ones(2))}, tmp_path / "w")
     out = cr.load(tmp_path / "w")
-    out["w"].data += 1  # in-place updates (optimizer steps) must work on loaded tensors
+    out["w"]._array += 1  # in-place updates (optimizer steps) must work on loaded tensors
     np.testing.assert_allclose(out["w"].numpy(), big.numpy() + 1)
     opt = cr.optim.SGD([out["p"]], lr=0.5)
     out["p"].grad = cr.ones(2)

@@ -78,7 +78,7 @@ def test_type_promotion_matches_torch(a, b, op):
         return
     c = run(cr)
     assert _dt(c) == _dt(t), f"{a} {op} {b}: chainrule {c.dtype} vs torch {t.dtype}"
-    np.testing.assert_allclose(c.data, t.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(c._array, t.numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("fn", ["exp", "sqrt", "sin", "sigmoid"])
@@ -111,14 +111,14 @@ def test_creation_functions_shapes_dtypes():
     for c, t in checks:
         assert tuple(c.shape) == tuple(t.shape) and _dt(c) == _dt(t)
     for c, t in checks[:4] + checks[5:10]:  # (torch.empty's contents are arbitrary)
-        np.testing.assert_allclose(c.data, t.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(c._array, t.numpy(), rtol=1e-6)
 
 
 def test_manual_seed_reproducible():
     cr.manual_seed(3)
     a = cr.randn(5)
     cr.manual_seed(3)
-    assert np.array_equal(a.data, cr.randn(5).data)
+    assert np.array_equal(a._array, cr.randn(5)._array)
     r = cr.rand(1000)
     assert 0.0 <= r.min().item() and r.max().item() < 1.0
 
@@ -132,7 +132,7 @@ def test_tensor_api_surface():
     assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     assert x[1, 2].item() == 6.0
     assert [r.shape for r in x] == [(3,), (3,)]
-    assert x.T.shape == (3, 2) and np.array_equal(np.asarray(x.detach()), x.data)
+    assert x.T.shape == (3, 2) and np.array_equal(np.asarray(x.detach()), x._array)
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(x)
     assert bool(cr.tensor([1.0])) is True
@@ -143,8 +143,8 @@ def test_tensor_api_surface():
     c = x.clone()
     assert c.grad_fn is not None and c.grad_fn.name() == "CloneBackward0"
     d = x.detach()
-    d.data[0, 0] = 10.0
-    assert x.data[0, 0] == 10.0  # detach shares storage
+    d._array[0, 0] = 10.0
+    assert x._array[0, 0] == 10.0  # detach shares storage
     x.detach_() if False else None
     z = cr.zeros(3)
     z.zero_()
@@ -160,7 +160,7 @@ def test_zero_on_leaf_requiring_grad_raises_like_torch():
         x.zero_()
     with cr.no_grad():
         x.zero_()
-    assert x.data.sum() == 0
+    assert x._array.sum() == 0
 
 
 def test_reflected_operators_with_scalars():
@@ -169,10 +169,10 @@ def test_reflected_operators_with_scalars():
     t = torch.tensor([1.0, 2.0], requires_grad=True)
     ts = [2 + t, 2 - t, 2 * t, 2 / t, 2 ** t, t + 2, t - 2, t * 2, t / 2, t ** 2, -t]
     for y, z in zip(ys, ts):
-        np.testing.assert_allclose(y.data, z.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(y._array, z.detach().numpy(), rtol=1e-6)
         y.sum().backward()
         z.sum().backward()
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(x.grad._array, t.grad.numpy(), rtol=1e-5)
 
 
 def test_clear_errors_name_op_and_shapes():
@@ -206,10 +206,10 @@ def test_getitem_forms_match_torch():
     idx = [1, (1, 2), slice(1, None), (Ellipsis, 2), (None, 0), (slice(None), [0, 2, 2]),
            ([0, 2], [1, 3]), (1, Ellipsis, None)]
     for i in idx:
-        np.testing.assert_array_equal(x[i].data, t[i].numpy())
+        np.testing.assert_array_equal(x[i]._array, t[i].numpy())
     m = a > 30
-    np.testing.assert_array_equal(x[cr.tensor(m)].data, t[torch.tensor(m)].numpy())
-    np.testing.assert_array_equal(x[cr.tensor([2, 0])].data, t[torch.tensor([2, 0])].numpy())
+    np.testing.assert_array_equal(x[cr.tensor(m)]._array, t[torch.tensor(m)].numpy())
+    np.testing.assert_array_equal(x[cr.tensor([2, 0])]._array, t[torch.tensor([2, 0])].numpy())
     with pytest.raises(IndexError):
         x[5]
     with pytest.raises(IndexError, match="long, int, byte or bool"):
@@ -248,5 +248,5 @@ def test_tensor_methods_match_torch(call):
         return
     assert tuple(c.shape) == tuple(t.shape), call
     assert str(c.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], call
-    np.testing.assert_allclose(np.asarray(c.data, dtype=np.float64),
+    np.testing.assert_allclose(np.asarray(c._array, dtype=np.float64),
                                t.numpy().astype(np.float64), rtol=1e-12, atol=1e-12, err_msg=call)

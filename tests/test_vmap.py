@@ -73,7 +73,7 @@ def test_vmap_matches_loop_over_op_db(case):
     for b in range(NB):
         want = f(*[cr.tensor(args[i][b]) for i in pos])
         for j, (g, w) in enumerate(zip(got, want)):
-            _close(g.data[b], w.data, f"{info.name}: output {j}, example {b}, {s!r}")
+            _close(g._array[b], w._array, f"{info.name}: output {j}, example {b}, {s!r}")
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=_ids)
@@ -96,9 +96,9 @@ def test_batched_backward_matches_loop(case):
                                 retain_graph=True, allow_unused=True)
         for i, g, w in zip(diff, got, want):
             if w is None:
-                assert g is None or not np.any(g.data[b]), f"{info.name}: input {i}"
+                assert g is None or not np.any(g._array[b]), f"{info.name}: input {i}"
                 continue
-            _close(g.data[b], w.data, f"{info.name}: batched vJ for input {i}, row {b}, {s!r}")
+            _close(g._array[b], w._array, f"{info.name}: batched vJ for input {i}, row {b}, {s!r}")
 
 
 @pytest.mark.parametrize("case", [c for c in GRAD_CASES if c[0].fwd_ad], ids=_ids)
@@ -127,7 +127,7 @@ def test_batched_forward_matches_loop(case):
     for b in range(NB):
         want = F.jvp(f, primals, tuple(cr.tensor(t[b]) for t in ts))[1]
         for j, (g, w) in enumerate(zip(got, want)):
-            _close(g.data[b], w.data, f"{info.name}: batched Jv for output {j}, row {b}, {s!r}")
+            _close(g._array[b], w._array, f"{info.name}: batched Jv for output {j}, row {b}, {s!r}")
 
 
 # ---- vmap semantics vs torch.func.vmap ---------------------------------------------------------
@@ -138,7 +138,7 @@ def _both(fn_cr, fn_t, *arrays, **kw):
     want = want if isinstance(want, tuple) else (want,)
     for g, w in zip(got, want):
         assert tuple(g.shape) == tuple(w.shape)
-        np.testing.assert_allclose(g.data, w.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(g._array, w.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_vmap_in_dims_out_dims_and_unbatched_inputs():
@@ -173,7 +173,7 @@ def test_nested_vmap_outer_product_and_reductions():
     want = TF.vmap(TF.vmap(f(torch), in_dims=(None, 0)), in_dims=(0, None))(
         torch.tensor(a), torch.tensor(b))
     assert tuple(got.shape) == (3, 5)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-12)
 
 
 def test_vmap_grad_per_example_gradients_of_mlp_match_torch():
@@ -196,11 +196,11 @@ def test_vmap_grad_per_example_gradients_of_mlp_match_torch():
     want = TF.vmap(TF.grad(loss(torch)), in_dims=(None, 0, 0))(p_t, torch.tensor(X), torch.tensor(Y))
     for g, w in zip(got, want):
         assert tuple(g.shape) == tuple(w.shape)
-        np.testing.assert_allclose(g.data, w.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g._array, w.numpy(), rtol=1e-10, atol=1e-12)
     # and each per-example gradient is the plain gradient of that example's loss
     g0 = F.grad(loss(cr))(p_cr, cr.tensor(X[4]), cr.tensor(Y[4]))
     for g, w in zip(got, g0):
-        np.testing.assert_allclose(g.data[4], w.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g._array[4], w._array, rtol=1e-12, atol=1e-14)
 
 
 def test_vmap_of_jacrev_jacfwd_hessian_match_torch():
@@ -211,11 +211,11 @@ def test_vmap_of_jacrev_jacfwd_hessian_match_torch():
     for ours, theirs in [(F.jacrev, TF.jacrev), (F.jacfwd, TF.jacfwd)]:
         got = F.vmap(ours(f(cr)))(cr.tensor(xs))
         want = TF.vmap(theirs(f(torch)))(torch.tensor(xs))
-        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-10, atol=1e-12)
     h = lambda m: (lambda x: (m.tanh(m.tensor(A) @ x) ** 2).sum())
     got = F.vmap(F.hessian(h(cr)))(cr.tensor(xs))
     want = TF.vmap(TF.hessian(h(torch)))(torch.tensor(xs))
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_grad_of_vmap_and_jvp_of_vmap():
@@ -223,11 +223,11 @@ def test_grad_of_vmap_and_jvp_of_vmap():
     x = rng.standard_normal((4, 3))
     got = F.grad(lambda x: F.vmap(lambda r: (r.sin() * r).sum())(x).pow(2).sum())(cr.tensor(x))
     want = TF.grad(lambda x: TF.vmap(lambda r: (r.sin() * r).sum())(x).pow(2).sum())(torch.tensor(x))
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-12)
     t = rng.standard_normal((4, 3))
     got = F.jvp(F.vmap(lambda r: r.exp() * r), (cr.tensor(x),), (cr.tensor(t),))[1]
     want = TF.jvp(TF.vmap(lambda r: r.exp() * r), (torch.tensor(x),), (torch.tensor(t),))[1]
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-12)
 
 
 def test_function_reading_batched_values_runs_per_example_with_a_warning(monkeypatch):
@@ -235,18 +235,18 @@ def test_function_reading_batched_values_runs_per_example_with_a_warning(monkeyp
     monkeypatch.setattr(_batching, "_warned", set())
 
     def f(r):
-        return r * float(r.data.sum()) if not isinstance(r, _batching.Batched) else \
-            r * float(np.asarray(r.data).sum())
+        return r * float(r._array.sum()) if not isinstance(r, _batching.Batched) else \
+            r * float(np.asarray(r._array).sum())
 
     x = np.arange(6.0).reshape(3, 2)
     with pytest.warns(UserWarning, match="runs once per example"):
         got = F.vmap(f)(cr.tensor(x))
-    np.testing.assert_allclose(got.data, x * x.sum(1, keepdims=True))
+    np.testing.assert_allclose(got._array, x * x.sum(1, keepdims=True))
 
 
 def test_vmap_chunk_size_and_errors():
     x = cr.tensor(np.arange(12.0).reshape(6, 2))
-    np.testing.assert_allclose(F.vmap(lambda r: r * 2, chunk_size=4)(x).data, x.data * 2)
+    np.testing.assert_allclose(F.vmap(lambda r: r * 2, chunk_size=4)(x)._array, x._array * 2)
     with pytest.raises(ValueError, match="same size in the mapped dimension"):
         F.vmap(lambda a, b: a + b)(cr.ones(3), cr.ones(4))
     with pytest.raises(ValueError, match="in_dim"):
@@ -266,7 +266,7 @@ def test_op_without_batching_rule_loops_and_warns_once(monkeypatch):
     with pytest.warns(UserWarning, match="no batching rule for op 'softmax'"):
         got = F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
     want = np.exp(x) / np.exp(x).sum(1, keepdims=True)
-    np.testing.assert_allclose(got.data, want, rtol=1e-12)
+    np.testing.assert_allclose(got._array, want, rtol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # second time: no warning
         F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
@@ -297,8 +297,8 @@ def test_common_layers_batch_without_falling_back():
         gm = F.vmap(lambda a: cr.linalg.inv(a) @ a.tril())(cr.tensor(M))
     want = TF.vmap(f(torch, tnnF), in_dims=(0, None, None, None))(
         torch.tensor(x), torch.tensor(w), torch.tensor(b), torch.tensor(lin))
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(gm.data, np.linalg.inv(M) @ np.tril(M), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got._array, want.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gm._array, np.linalg.inv(M) @ np.tril(M), rtol=1e-10, atol=1e-12)
 
 
 #: rule-table ops batched by a real rule (no per-example loop), and op_db entries that use them
@@ -522,7 +522,7 @@ def test_vmap_randomness_different_distribution_and_loop_fallback_same():
 
     # 'same' also holds when the function must run per example (it reads a value)
     def f(z):
-        return z * float(z.data.sum() > -1e9) + cr.randn(3)  # reads .data: per example
+        return z * float(z._array.sum() > -1e9) + cr.randn(3)  # reads .data: per example
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

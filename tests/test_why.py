@@ -98,7 +98,7 @@ def test_non_leaf_without_retain_grad():
     loss2 = (h2 * h2).sum()
     assert why(h2, loss2).kind == "ok"
     loss2.backward()
-    np.testing.assert_allclose(h2.grad.data, [6.0, 12.0])
+    np.testing.assert_allclose(h2.grad._array, [6.0, 12.0])
 
 
 def test_non_leaf_pitfalls_cast_and_parameter_update():
@@ -137,7 +137,7 @@ def test_only_non_differentiable_ops():
     idx = cr.argmax(x); site = here()
     d = why(idx, cr.tensor([1.0], requires_grad=True).sum())
     assert d.kind == "integer"  # an index is an integer tensor: the first break
-    assert x._x["cut_use"][1] == "argmax" and x._x["cut_use"][2] == site
+    assert x._extra_state["cut_use"][1] == "argmax" and x._extra_state["cut_use"][2] == site
 
 
 def test_loss_from_nothing_that_requires_grad():
@@ -154,7 +154,7 @@ def test_zero_because_of_a_clamp_mask():
     assert d.kind == "zero" and d.ops == ["ClampBackward0"]
     assert "ClampBackward0 (clamp) masks it" in str(d)
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, 0.0)
+    np.testing.assert_array_equal(x.grad._array, 0.0)
     d = why(x, loss)  # after backward (graph freed): the masking ops on the path are named
     assert d.kind == "zero" and d.ops == ["ClampBackward0"]
 
@@ -193,6 +193,6 @@ def test_no_marks_on_the_ordinary_paths():
     c = a + 1
     x = cr.tensor([1.0], requires_grad=True)
     y = x * 2  # recorded: no mark either
-    assert b._x is None and c._x is None and y._x is None and x._x is None
+    assert b._extra_state is None and c._extra_state is None and y._extra_state is None and x._extra_state is None
     with pytest.raises(TypeError):
         why([1.0], y)

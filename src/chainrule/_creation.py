@@ -13,7 +13,7 @@ from ._tensor import Tensor, _make
 def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
     npd = None if dtype is None else _dtype.to_np(dtype)
     if isinstance(data, Tensor):
-        a = data.data
+        a = data._array
     elif isinstance(data, np.ndarray):
         a = data
     elif isinstance(data, np.generic):
@@ -36,7 +36,7 @@ def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
     if a.dtype not in _dtype._FROM_NP:
         a = a.astype(_dtype.from_np(np.promote_types(a.dtype, np.int64)).np) if a.dtype.kind in "iu" \
             else a.astype(np.float64)
-    return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data.data)) else a
+    return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data._array)) else a
 
 
 def _flat(x):
@@ -52,7 +52,7 @@ def _flat(x):
 def _detach_nested(x):
     if isinstance(x, (list, tuple)):
         return [_detach_nested(v) for v in x]
-    return x.data if isinstance(x, Tensor) else x
+    return x._array if isinstance(x, Tensor) else x
 
 
 def _has_np_float64(data) -> bool:
@@ -87,7 +87,7 @@ def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or Tensor of the same dtype."""
     _check_device(device)
-    if isinstance(data, Tensor) and (dtype is None or data.data.dtype == _dtype.to_np(dtype)):
+    if isinstance(data, Tensor) and (dtype is None or data._array.dtype == _dtype.to_np(dtype)):
         return data
     return _new(_to_array(data, dtype, copy=False), False)
 
@@ -182,8 +182,8 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
 
 
 def _like(fn, t: Tensor, dtype, requires_grad, *extra):
-    npd = t.data.dtype if dtype is None else _dtype.to_np(dtype)
-    return _new(fn(t.data.shape, *extra, npd), requires_grad)
+    npd = t._array.dtype if dtype is None else _dtype.to_np(dtype)
+    return _new(fn(t._array.shape, *extra, npd), requires_grad)
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype
+from ._context import ctx as _ctx
 from ._tensor import Tensor, _make
 from .autograd.grad_mode import _state
 from .autograd.graph import Node, accumulate_node
@@ -23,7 +24,7 @@ VMAP = [0]
 
 def _as_input(a, op):
     if isinstance(a, Tensor):
-        return a.data
+        return a._array
     if a is None or isinstance(a, _SCALARS):
         return a
     if isinstance(a, (np.ndarray, np.generic, list, tuple)):
@@ -60,6 +61,12 @@ def apply(op, *args, **kw):
                 raise TypeError(f"{op.name}() got multiple values for argument '{k}'")
             kw[k] = v
 
+    modes = _ctx.modes
+    if modes:
+        for mode in reversed(modes):
+            r = mode.process(op, tensors, kw)
+            if r is not NotImplemented:
+                return r
     if VMAP[0]:
         from .func._batching import batched_apply
 
@@ -70,12 +77,12 @@ def apply(op, *args, **kw):
     rg = False
     for a in tensors:
         if type(a) is Tensor or isinstance(a, Tensor):
-            arrays.append(a.data)
-            if a._rg:
+            arrays.append(a._array)
+            if a._requires_grad:
                 rg = True
-            elif a._x is not None and ON_VIEW[0] is not None and a._x.get("is_view"):
+            elif a._extra_state is not None and ON_VIEW[0] is not None and a._extra_state.get("is_view"):
                 ON_VIEW[0](a)  # its base may have joined a graph in place since the view was made
-                if a._rg:
+                if a._requires_grad:
                     rg = True
         elif type(a) is float or type(a) is int:
             arrays.append(a)
@@ -107,9 +114,9 @@ def apply(op, *args, **kw):
             res = _make(out, node, 0)
             if op.view:
                 _share_version(res, tensors[0])
-                node.outv = (res._vc, res._vc[0])
+                node.outv = (res._version_counter, res._version_counter[0])
             elif op.saves_out:  # a fresh counter: the node expects version 0 (check_versions)
-                res._vc = node.outv = [0]
+                res._version_counter = node.outv = [0]
             # else: the counter is created on first use (Tensor._bump, views, detach); nodes
             # that save this tensor as an input recorded version 0 for it (``ver`` None)
         else:
@@ -122,6 +129,9 @@ def apply(op, *args, **kw):
             from .autograd.forward_ad import _propagate
 
             _propagate(op, tensors, kw, (res,))
+        if modes:
+            for mode in modes:
+                mode.after(op, tensors, kw, (res,))
         return res
 
     out = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
@@ -143,6 +153,9 @@ def apply(op, *args, **kw):
         from .autograd.forward_ad import _propagate
 
         _propagate(op, tensors, kw, res)
+    if modes:
+        for mode in modes:
+            mode.after(op, tensors, kw, res)
     return res
 
 
@@ -151,16 +164,16 @@ def _record(op, tensors, kw, out) -> Node:
     ver = None  # None: every saved input at version 0 (no list to allocate, the usual case)
     for i, a in enumerate(tensors):
         if isinstance(a, Tensor):
-            vc = a._vc
+            vc = a._version_counter
             if vc is not None and vc[0]:
-                if a._x is not None and a._x.get("is_view") and ON_VIEW[0] is not None:
+                if a._extra_state is not None and a._extra_state.get("is_view") and ON_VIEW[0] is not None:
                     ON_VIEW[0](a)  # a view whose base was modified in place: refresh its grad_fn
                 if ver is None:
                     ver = [0 if isinstance(t, Tensor) else None for t in tensors]
                 ver[i] = vc[0]
-            if a._rg:
+            if a._requires_grad:
                 fn = a.grad_fn
-                nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
+                nxt.append((fn, a._output_nr) if fn is not None else (accumulate_node(a), 0))
                 continue
         nxt.append(None)
     variant = op.variant(tensors, kw) if op.variant is not None else 0
@@ -174,10 +187,10 @@ def _record(op, tensors, kw, out) -> Node:
 
 def _share_version(view: Tensor, base) -> None:
     if isinstance(base, Tensor):
-        if base._vc is None:
-            base._vc = [0]
-        view._vc = base._vc
-        view._x = {"is_view": True, "base": base, "ver": base._vc[0]}
+        if base._version_counter is None:
+            base._version_counter = [0]
+        view._version_counter = base._version_counter
+        view._extra_state = {"is_view": True, "base": base, "ver": base._version_counter[0]}
 
 
 def _promote(arrays: list, policy: str, op) -> list:

@@ -60,7 +60,7 @@ def format_data(a: np.ndarray, prefix: str = "tensor(") -> str:
 
 
 def format_tensor(t) -> str:
-    a = t.data
+    a = t._array
     parts = [format_data(a)]
     if a.size == 0 and a.shape != (0,):
         parts.append(f"size={tuple(a.shape)}")
@@ -69,6 +69,6 @@ def format_tensor(t) -> str:
         parts.append(f"dtype={d!r}")
     if t.grad_fn is not None:
         parts.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._rg:
+    elif t._requires_grad:
         parts.append("requires_grad=True")
     return f"tensor({', '.join(parts)})"

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _dtype
 from . import _ns as F
+from ._context import ctx as _ctx, escape as _escape
 from ._format import format_tensor
 
 
@@ -38,29 +39,32 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    # _rg: requires_grad; _nr: output_nr in grad_fn; _vc: shared version counter (list) or None;
-    # _acc: weakref to this leaf's AccumulateGrad; _x: dict of rarely used state (hooks, tangents…)
-    __slots__ = ("data", "_rg", "_grad", "grad_fn", "_nr", "_vc", "_acc", "_x", "__weakref__")
+    # _array: the values (np.ndarray); _output_nr: which output of grad_fn this is;
+    # _version_counter: [count] shared with views, or None until first needed;
+    # _grad_accumulator: weakref to this leaf's AccumulateGrad;
+    # _extra_state: dict of rarely used state (hooks, tangents, view base, cut marks) or None
+    __slots__ = ("_array", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_version_counter",
+                 "_grad_accumulator", "_extra_state", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data: Any = None, *, requires_grad: bool = False, dtype=None) -> None:
         from ._creation import _to_array
 
-        self.data = _to_array([] if data is None else data, dtype)
-        self._rg = False
+        self._array = _to_array([] if data is None else data, dtype)
+        self._requires_grad = False
         self._grad = None
         self.grad_fn = None
-        self._nr = 0
-        self._vc = None
-        self._acc = None
-        self._x = None
+        self._output_nr = 0
+        self._version_counter = None
+        self._grad_accumulator = None
+        self._extra_state = None
         if requires_grad:
             self.requires_grad_(True)
 
     # ---- autograd metadata -------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._rg
+        return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -75,13 +79,27 @@ class Tensor:
                     "var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._array.dtype.kind not in "fc":
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients "
                 f"(this tensor has dtype {self.dtype})"
             )
-        self._rg = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new Tensor outside autograd, sharing storage (as torch's
+        ``.data``): changes through it are not seen by autograd's version checks."""
+        if _ctx.modes:
+            _escape(self, "data")
+        return _make(self._array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        self._array = value._array
 
     @property
     def is_leaf(self) -> bool:
@@ -89,7 +107,7 @@ class Tensor:
 
     @property
     def output_nr(self) -> int:
-        return self._nr
+        return self._output_nr
 
     @property
     def grad(self) -> Tensor | None:
@@ -119,40 +137,40 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
-        return bool(self._x and self._x.get("retains_grad"))
+        return bool(self._extra_state and self._extra_state.get("retains_grad"))
 
     def _extra(self) -> dict:
-        if self._x is None:
-            self._x = {}
-        return self._x
+        if self._extra_state is None:
+            self._extra_state = {}
+        return self._extra_state
 
     def retain_grad(self) -> None:
         """Populate ``.grad`` of this non-leaf tensor during backward (accumulating, as torch)."""
-        if not self._rg:
+        if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self.retains_grad:
             return
         self._extra()["retains_grad"] = True
         ref = weakref.ref(self)
-        self.grad_fn._add_retain(self._nr, ref)
+        self.grad_fn._add_retain(self._output_nr, ref)
 
     def register_hook(self, hook):
         """Register ``hook(grad) -> Tensor | None``, called with this tensor's gradient."""
-        if not self._rg:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         from .autograd.graph import RemovableHandle
 
         if self.grad_fn is None:
             hooks = self._extra().setdefault("hooks", {})
         else:
-            hooks = self.grad_fn._tensor_hooks(self._nr)
+            hooks = self.grad_fn._tensor_hooks(self._output_nr)
         return RemovableHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Register ``hook(tensor)``, called after ``.grad`` of this leaf was accumulated."""
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if not self._rg:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         from .autograd.graph import RemovableHandle
 
@@ -169,44 +187,44 @@ class Tensor:
         return F.detach(self)
 
     def detach_(self) -> Tensor:
-        if self._x and self._x.get("is_view"):
+        if self._extra_state and self._extra_state.get("is_view"):
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
-        self._rg = False
-        self._nr = 0
+        self._requires_grad = False
+        self._output_nr = 0
         return self
 
     @property
     def _version(self) -> int:
-        return 0 if self._vc is None else self._vc[0]
+        return 0 if self._version_counter is None else self._version_counter[0]
 
     def _bump(self) -> None:
-        if self._vc is None:
-            self._vc = [0]
-        self._vc[0] += 1
+        if self._version_counter is None:
+            self._version_counter = [0]
+        self._version_counter[0] += 1
 
     # ---- array-like metadata -------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._array.shape)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
+            return Size(self._array.shape)
+        return self._array.shape[_wrap_dim(dim, self._array.ndim, "size")]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     ndimension = dim
 
     @property
     def dtype(self) -> _dtype.dtype:
-        return _dtype.from_np(self.data.dtype)
+        return _dtype.from_np(self._array.dtype)
 
     @property
     def device(self) -> str:
@@ -217,67 +235,77 @@ class Tensor:
         return False
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._array.dtype.kind == "f"
 
     def numel(self) -> int:
-        return self.data.size
+        return self._array.size
 
     nelement = numel
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._array.itemsize
 
     def stride(self, dim: int | None = None):
-        st = tuple(s // self.data.itemsize for s in self.data.strides)
-        return st if dim is None else st[_wrap_dim(dim, self.data.ndim, "stride")]
+        st = tuple(s // self._array.itemsize for s in self._array.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._array.ndim, "stride")]
 
     def is_contiguous(self) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._array.flags.c_contiguous)
 
     def contiguous(self) -> Tensor:
-        return self if self.data.flags.c_contiguous else F.clone(self)
+        return self if self._array.flags.c_contiguous else F.clone(self)
 
     def data_ptr(self) -> int:
-        return self.data.__array_interface__["data"][0]
+        return self._array.__array_interface__["data"][0]
 
     def item(self):
-        if self.data.size != 1:
+        if _ctx.modes:
+            _escape(self, "item")
+        if self._array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+                f"a Tensor with {self._array.size} elements cannot be converted to Scalar"
             )
-        return self.data.reshape(()).item()
+        return self._array.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        if _ctx.modes:
+            _escape(self, "tolist")
+        return self._array.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        if self._rg and not force:
+        if _ctx.modes:
+            _escape(self, "numpy")
+        if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
-        return self.data
+        return self._array
 
     def __array__(self, dtype=None, copy=None):
+        if _ctx.modes:
+            _escape(self, "__array__")
         if dtype is None:
-            return self.data
-        return self.data.astype(dtype, copy=bool(copy))
+            return self._array
+        return self._array.astype(dtype, copy=bool(copy))
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(F.unbind(self, 0))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if _ctx.modes:
+            _escape(self, "bool")
+        if self._array.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous (shape {tuple(self.shape)})"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._array.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -286,18 +314,22 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.ndim != 0 or self.data.dtype.kind not in "iub":
+        if _ctx.modes:
+            _escape(self, "index")
+        if self._array.ndim != 0 or self._array.dtype.kind not in "iub":
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data)
+        return int(self._array)
 
     def __hash__(self) -> int:
         return id(self)
 
     def __repr__(self) -> str:
+        if _ctx.modes:
+            _escape(self, "repr")
         return format_tensor(self)
 
     def __format__(self, spec: str) -> str:
-        if self.data.ndim == 0 and spec:
+        if self._array.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
 
@@ -310,8 +342,8 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment.")
         if id(self) not in memo:
-            new = _make(self.data.copy())
-            new.requires_grad_(self._rg)
+            new = _make(self._array.copy())
+            new.requires_grad_(self._requires_grad)
             if self._grad is not None:
                 new._grad = self._grad.__deepcopy__(memo)
             memo[id(self)] = new
@@ -326,7 +358,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return F.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+        return F.permute(self, tuple(range(self._array.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
@@ -396,16 +428,16 @@ class Tensor:
         return F.abs(self)
 
     def __invert__(self):
-        return F.logical_not(self) if self.data.dtype == np.bool_ else F.bitwise_not(self)
+        return F.logical_not(self) if self._array.dtype == np.bool_ else F.bitwise_not(self)
 
     def __and__(self, o):
-        return F.logical_and(self, o) if self.data.dtype == np.bool_ else F.bitwise_and(self, o)
+        return F.logical_and(self, o) if self._array.dtype == np.bool_ else F.bitwise_and(self, o)
 
     def __or__(self, o):
-        return F.logical_or(self, o) if self.data.dtype == np.bool_ else F.bitwise_or(self, o)
+        return F.logical_or(self, o) if self._array.dtype == np.bool_ else F.bitwise_or(self, o)
 
     def __xor__(self, o):
-        return F.logical_xor(self, o) if self.data.dtype == np.bool_ else F.bitwise_xor(self, o)
+        return F.logical_xor(self, o) if self._array.dtype == np.bool_ else F.bitwise_xor(self, o)
 
     __rand__ = __and__
     __ror__ = __or__
@@ -461,12 +493,12 @@ def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
 def _make(data: np.ndarray, grad_fn=None, nr: int = 0) -> Tensor:
     """Fast constructor for results: no conversion, no checks."""
     t = object.__new__(Tensor)
-    t.data = data
-    t._rg = grad_fn is not None
+    t._array = data
+    t._requires_grad = grad_fn is not None
     t._grad = None
     t.grad_fn = grad_fn
-    t._nr = nr
-    t._vc = None
-    t._acc = None
-    t._x = None
+    t._output_nr = nr
+    t._version_counter = None
+    t._grad_accumulator = None
+    t._extra_state = None
     return t

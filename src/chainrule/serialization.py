@@ -48,7 +48,7 @@ def _encode(obj: Any, arrays: dict, seen: dict, path: str):
         if key is None:
             key = f"t{len(arrays)}"
             seen[id(obj)] = key
-            arrays[key] = obj.data if obj.data.flags.c_contiguous else obj.data.copy()
+            arrays[key] = obj._array if obj._array.flags.c_contiguous else obj._array.copy()
         from .nn.parameter import Parameter
 
         return {"$": "tensor", "k": key, "dtype": obj.dtype.name, "shape": list(obj.shape),

@@ -28,7 +28,7 @@ def _seq(x) -> tuple:
 
 
 def _key(t: Tensor):
-    return (t.grad_fn, t._nr) if t.grad_fn is not None else (accumulate_node(t), 0)
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulate_node(t), 0)
 
 
 def _roots(outputs: tuple, grad_outputs: tuple, create_graph: bool, passed: set, what: str):
@@ -41,35 +41,35 @@ def _roots(outputs: tuple, grad_outputs: tuple, create_graph: bool, passed: set,
         if not isinstance(out, Tensor):
             raise TypeError(f"{what}: output {i} is a {type(out).__name__}, not a Tensor")
         g = grad_outputs[i] if grad_outputs else None
-        if not out._rg:
+        if not out._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn "
                 f"(output {i} of shape {list(out.shape)} was not computed from any tensor with "
                 "requires_grad=True, or was computed under no_grad)"
             )
         if g is None:
-            if out.data.size != 1:
+            if out._array.size != 1:
                 raise RuntimeError(
                     "grad can be implicitly created only for scalar outputs "
                     f"(output {i} has shape {list(out.shape)}; pass gradient=v of that shape "
                     "to compute the vector-Jacobian product vJ)"
                 )
-            ga = np.ones_like(out.data)
+            ga = np.ones_like(out._array)
             g = _make(ga) if create_graph else ga
         else:
             if not isinstance(g, Tensor):
                 from .._creation import tensor
 
                 g = tensor(g, dtype=out.dtype)
-            if g.data.shape != out.data.shape:
+            if g._array.shape != out._array.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
                     f"output[{i}] has a shape of {out.shape}."
                 )
-            if g.data.dtype != out.data.dtype:
+            if g._array.dtype != out._array.dtype:
                 g = g.to(out.dtype)
             if not create_graph:
-                g = g.data
+                g = g._array
                 passed.add(id(g))
         roots.append(_key(out))
         grads.append(g)
@@ -99,7 +99,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     if not ins:
         raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
     for i, t in enumerate(ins):
-        if not t._rg:
+        if not t._requires_grad:
             raise RuntimeError(f"backward: inputs[{i}] does not require grad")
     res = run_backward(roots, gs, retain_graph=retain_graph, create_graph=create_graph,
                        targets=[_key(t) for t in ins], accumulate=True, passed=passed)
@@ -137,7 +137,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for i, t in enumerate(ins):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
-        if not t._rg:
+        if not t._requires_grad:
             raise RuntimeError(
                 f"One of the differentiated Tensors does not require grad (inputs[{i}], shape "
                 f"{list(t.shape)})"
@@ -155,7 +155,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                     f"Set allow_unused=True if this is the desired behavior. (inputs[{i}], shape "
                     f"{list(t.shape)}, is not reachable from the outputs)"
                 )
-            out.append(_make(np.zeros_like(t.data)) if materialize_grads else None)
+            out.append(_make(np.zeros_like(t._array)) if materialize_grads else None)
         else:
             out.append(g if isinstance(g, Tensor) else _make(g))
     return tuple(out)

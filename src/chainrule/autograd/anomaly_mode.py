@@ -61,7 +61,7 @@ def _record_site(node) -> None:
     outs = out if isinstance(out, tuple) else (out,)
     if not all(_finite(o) for o in outs):  # NaN/Inf made here from finite inputs: an origin
         ins = getattr(node, "saved", None) or ()
-        if all(_finite(t.data) for t in ins if isinstance(t, Tensor)):
+        if all(_finite(t._array) for t in ins if isinstance(t, Tensor)):
             bad = next(o for o in outs if not _finite(o))
             x["nonfinite"] = "nan" if np.isnan(bad).any() else "inf"
 
@@ -104,7 +104,7 @@ def _check(node, gs, outs) -> None:
     for i, r in enumerate(outs):
         if r is None:
             continue
-        a = r.data if isinstance(r, Tensor) else r
+        a = r._array if isinstance(r, Tensor) else r
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             what = "nan" if np.isnan(a).any() else "inf"
             site = site_text(node)

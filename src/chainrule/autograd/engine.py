@@ -129,7 +129,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                         ready.append(c)
                 continue
             if type(node) is AccumulateGrad:
-                vx = node.variable._x
+                vx = node.variable._extra_state
                 if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
                     gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
             elif node.x is not None and gs is not None:
@@ -207,7 +207,7 @@ def _raw_rules(node, gs, passed: set) -> list:
     nxt = node.next
     ins = []
     for x in saved:
-        ins.append(x.data if isinstance(x, Tensor) else x)
+        ins.append(x._array if isinstance(x, Tensor) else x)
     g = gs[0] if op.nout == 1 else tuple(
         gi if gi is not None else np.zeros_like(o) for gi, o in zip(gs, out))
     if op.vjp_all is not None:
@@ -269,7 +269,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
         gs = [g if g is None or isinstance(g, Tensor) else _make(g) for g in gs]
     else:
         m = A
-        ins = tuple(x.data if isinstance(x, Tensor) else x for x in saved)
+        ins = tuple(x._array if isinstance(x, Tensor) else x for x in saved)
         out = node.out
     if op.nout == 1:
         g = gs[0]
@@ -292,11 +292,11 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
             res[i] = None
             continue
         x = saved[i]
-        xd = x.data
+        xd = x._array
         if create:
             if not isinstance(r, Tensor):
                 r = _make(np.asarray(r, dtype=xd.dtype))
-            shape = r.data.shape
+            shape = r._array.shape
         else:
             if type(r) is not np.ndarray:
                 r = np.asarray(r, dtype=xd.dtype)
@@ -310,7 +310,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
                     f"{list(shape)} but expected shape compatible with {list(xd.shape)}"
                 )
             r = F.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
-        dt = r.data.dtype if create else r.dtype
+        dt = r._array.dtype if create else r.dtype
         if dt != xd.dtype:
             r = F.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
         res[i] = r
@@ -319,7 +319,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
 
 def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
     var = node.variable
-    vx = var._x
+    vx = var._extra_state
     old = var._grad
     if create:
         gt = g if isinstance(g, Tensor) else _make(g)
@@ -329,11 +329,11 @@ def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
             if id(g) in passed or g.base is not None or not g.flags.writeable:
                 g = g.copy()
             var._grad = _make(g)
-        elif old.grad_fn is None and not old._rg and old.data.flags.writeable and \
-                old.data.shape == g.shape:
-            np.add(old.data, g, out=old.data, casting="unsafe")
+        elif old.grad_fn is None and not old._requires_grad and old._array.flags.writeable and \
+                old._array.shape == g.shape:
+            np.add(old._array, g, out=old._array, casting="unsafe")
         else:
-            var._grad = _make(old.data + g)
+            var._grad = _make(old._array + g)
     if vx is not None and vx.get("post_hooks"):
         for h in list(vx["post_hooks"].values()):
             h(var)
@@ -346,12 +346,12 @@ def _run_tensor_hooks(hooks: dict, g, create: bool):
         if r is not None:
             if not isinstance(r, Tensor):
                 raise TypeError(f"a tensor hook must return a Tensor or None, got {type(r).__name__}")
-            if r.data.shape != gt.data.shape:
+            if r._array.shape != gt._array.shape:
                 raise RuntimeError(
                     f"hook {getattr(h, '__name__', h)!r} changed the gradient's shape from "
-                    f"{list(gt.data.shape)} to {list(r.data.shape)}"
+                    f"{list(gt._array.shape)} to {list(r._array.shape)}"
                 )
-            g = r if create else r.data
+            g = r if create else r._array
     return g
 
 
@@ -381,7 +381,7 @@ def _node_pre_hooks(node, gs: list, create: bool) -> list:
             wrapped = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in gs)
             r = h(wrapped)
             if r is not None:
-                gs = [None if t is None else (t if create else t.data) for t in r]
+                gs = [None if t is None else (t if create else t._array) for t in r]
     return gs
 
 
@@ -391,5 +391,5 @@ def _post_hooks(node, outs: list, gs: list) -> list:
         go = tuple(None if g is None else (g if isinstance(g, Tensor) else _make(g)) for g in gs)
         r = h(gi, go)
         if r is not None:
-            outs = [None if t is None else (t if _state.enabled else t.data) for t in r]
+            outs = [None if t is None else (t if _state.enabled else t._array) for t in r]
     return outs

@@ -68,8 +68,8 @@ class dual_level:
 
 
 def _fw(t) -> dict | None:
-    if isinstance(t, Tensor) and t._x is not None:
-        return t._x.get("fw")
+    if isinstance(t, Tensor) and t._extra_state is not None:
+        return t._extra_state.get("fw")
     return None
 
 
@@ -98,10 +98,10 @@ def _alias(tensor: Tensor) -> Tensor:
     n = _dispatch.FW_LEVELS[0]
     _dispatch.FW_LEVELS[0] = 0
     try:
-        if tensor._rg:
+        if tensor._requires_grad:
             out = _ns.view(tensor, tuple(tensor.shape))
         else:
-            out = _make(tensor.data)
+            out = _make(tensor._array)
     finally:
         _dispatch.FW_LEVELS[0] = n
     fw = _fw(tensor)
@@ -133,7 +133,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         raise ValueError(
             f"make_dual: expected primal to be floating point or complex, but got {tensor.dtype}"
         )
-    if tangent.data.dtype != tensor.data.dtype:
+    if tangent._array.dtype != tensor._array.dtype:
         n = _dispatch.FW_LEVELS[0]
         _dispatch.FW_LEVELS[0] = 0
         try:
@@ -170,7 +170,7 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
     if t is None:
         return UnpackedDualTensor(tensor, None)
     primal = _alias(tensor)
-    del primal._x["fw"][level]
+    del primal._extra_state["fw"][level]
     return UnpackedDualTensor(primal, t)
 
 
@@ -224,19 +224,19 @@ def _one_level(op, tensors, kw, res, ts, level) -> None:
                 total = c if total is None else total + c
         outs = (total,)
     for o, t in zip(res, outs):
-        if t is None or o.data.dtype.kind != "f":
+        if t is None or o._array.dtype.kind != "f":
             continue
         if not isinstance(t, Tensor):
-            t = _make(np.asarray(t, dtype=o.data.dtype))
-        if t.data.shape != o.data.shape:
-            if not broadcastable_to(t.data.shape, o.data.shape):
+            t = _make(np.asarray(t, dtype=o._array.dtype))
+        if t._array.shape != o._array.shape:
+            if not broadcastable_to(t._array.shape, o._array.shape):
                 raise RuntimeError(
                     f"forward-mode rule of {op.name} gave a tangent of shape {list(t.shape)} "
                     f"for an output of shape {list(o.shape)}"
                 )
-            t = _ns.expand(t, tuple(o.data.shape))
-        if t.data.dtype != o.data.dtype:
-            t = _ns.to_dtype(t, o.data.dtype)
+            t = _ns.expand(t, tuple(o._array.shape))
+        if t._array.dtype != o._array.dtype:
+            t = _ns.to_dtype(t, o._array.dtype)
         _set_tangent(o, level, t)
 
 

@@ -43,12 +43,12 @@ class _FnOp:
 class _SavedOutput:
     """An output saved for backward: kept as data + version, rebuilt on unpack (no ref cycle)."""
 
-    __slots__ = ("data", "nr", "vc")
+    __slots__ = ("_array", "nr", "vc")
 
     def __init__(self, t: Tensor) -> None:
-        self.data = t.data
-        self.vc = t._vc
-        self.nr = t._nr
+        self._array = t._array
+        self.vc = t._version_counter
+        self.nr = t._output_nr
 
 
 class FunctionCtx:
@@ -90,14 +90,14 @@ class FunctionCtx:
                 res.append(None)
                 continue
             if vc is not None and vc[0] != ver:
-                arr = obj.data if kind != "packed" else np.empty(0)
+                arr = obj._array if kind != "packed" else np.empty(0)
                 raise RuntimeError(_inplace_msg(arr, f"saved tensor {i} of {self.name()}",
                                                 vc[0], ver))
             if kind == "in":
                 res.append(obj)
             elif kind == "out":
-                t = _make(obj.data, self if _state.enabled else None, obj.nr)
-                t._vc = obj.vc
+                t = _make(obj._array, self if _state.enabled else None, obj.nr)
+                t._version_counter = obj.vc
                 res.append(t)
             else:  # packed by a saved_tensors_hooks pack hook
                 res.append(_unpacked(obj[1](obj[0]), f"saved tensor {i} of {self.name()}"))
@@ -125,16 +125,16 @@ class BackwardCFunction(Node, FunctionCtx):
         needs = []
         enabled = _state.enabled
         for a in args:
-            if isinstance(a, Tensor) and a._rg and enabled:
+            if isinstance(a, Tensor) and a._requires_grad and enabled:
                 fn = a.grad_fn
-                nxt.append((fn, a._nr) if fn is not None else (accumulate_node(a), 0))
+                nxt.append((fn, a._output_nr) if fn is not None else (accumulate_node(a), 0))
                 needs.append(True)
             else:
                 nxt.append(None)
                 needs.append(False)
         self.next = tuple(nxt)
         self.needs_input_grad = tuple(needs)
-        self._in_meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
+        self._in_meta = tuple((a._array.shape, a._array.dtype) if isinstance(a, Tensor) else None
                               for a in args)
         self._saved = ()
         self._materialize = True
@@ -157,16 +157,16 @@ class BackwardCFunction(Node, FunctionCtx):
         items = []
         for i, (kind, obj, _, _) in enumerate(self._saved or ()):
             if kind == "in":
-                items.append((f"saved {i}", obj.data, obj.grad_fn is None))
+                items.append((f"saved {i}", obj._array, obj.grad_fn is None))
             elif kind == "out":
-                items.append((f"saved {i} (output)", obj.data, False))
+                items.append((f"saved {i} (output)", obj._array, False))
             elif kind == "packed":
                 items.append((f"packed {i}", obj[0], None))
         for k, v in self.__dict__.items():
             if k.startswith("_") or k in ("op", "kw", "out", "next", "saved", "needs_input_grad"):
                 continue
             if isinstance(v, Tensor):
-                items.append((f"ctx.{k}", v.data, v.grad_fn is None))
+                items.append((f"ctx.{k}", v._array, v.grad_fn is None))
             elif isinstance(v, np.ndarray):
                 items.append((f"ctx.{k}", v, False))
         return items
@@ -218,22 +218,22 @@ class BackwardCFunction(Node, FunctionCtx):
                 out.append(None)
                 continue
             shape, dtype = meta
-            if r.data.shape != shape:
-                if not broadcastable_to(shape, r.data.shape):
+            if r._array.shape != shape:
+                if not broadcastable_to(shape, r._array.shape):
                     raise RuntimeError(
                         f"Function {name} returned an invalid gradient at index {i} - got "
-                        f"{list(r.data.shape)} but expected shape compatible with {list(shape)}"
+                        f"{list(r._array.shape)} but expected shape compatible with {list(shape)}"
                     )
                 from .. import _ns
 
                 r = _ns.sum_to_size(r, shape)
-            if r.data.dtype != dtype:
+            if r._array.dtype != dtype:
                 r = r.to(_dtype_of(dtype))
             if create:
                 out.append(r)
             else:
-                passed.add(id(r.data))  # may be shared with a user tensor: copied on store
-                out.append(r.data)
+                passed.add(id(r._array))  # may be shared with a user tensor: copied on store
+                out.append(r._array)
         return out
 
 
@@ -388,7 +388,7 @@ def _wrap_outputs(cls, ctx, args, outs, requires: bool) -> list:
     dirty = getattr(ctx, "_dirty", ())
     nondiff = getattr(ctx, "_non_diff", ())
     ctx.n_out = len(outs)
-    ctx._out_meta = tuple((o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None
+    ctx._out_meta = tuple((o._array.shape, o._array.dtype) if isinstance(o, Tensor) else None
                           for o in outs)
     results = []
     for i, o in enumerate(outs):
@@ -396,28 +396,28 @@ def _wrap_outputs(cls, ctx, args, outs, requires: bool) -> list:
             results.append(o)
             continue
         is_dirty = any(o is d for d in dirty)
-        diff = requires and o.data.dtype.kind in "fc" and not any(o is d for d in nondiff)
+        diff = requires and o._array.dtype.kind in "fc" and not any(o is d for d in nondiff)
         if is_dirty:
-            if o._rg and o.grad_fn is None and requires:
+            if o._requires_grad and o.grad_fn is None and requires:
                 raise RuntimeError(
                     "a leaf Variable that requires grad has been used in an in-place operation "
                     f"(input marked dirty by {cls.__name__}.forward)."
                 )
             r = o
-        elif any(o is a for a in args) or o.grad_fn is not None or o._rg:
-            r = _make(o.data)  # an input (or a tensor with history) returned: a new view of it
-            if o._vc is None:
-                o._vc = [0]
-            r._vc = o._vc
+        elif any(o is a for a in args) or o.grad_fn is not None or o._requires_grad:
+            r = _make(o._array)  # an input (or a tensor with history) returned: a new view of it
+            if o._version_counter is None:
+                o._version_counter = [0]
+            r._version_counter = o._version_counter
         else:
             r = o
         if diff:
             r.grad_fn = ctx
-            r._nr = i
-            r._rg = True
+            r._output_nr = i
+            r._requires_grad = True
         elif requires and (is_dirty or r is o):
             r.grad_fn = None
-            r._rg = False
+            r._requires_grad = False
         results.append(r)
     if requires:
         for d in dirty:
@@ -439,16 +439,16 @@ def _save(ctx, outs, results) -> None:
         if not isinstance(t, Tensor):
             raise TypeError(f"save_for_backward can only save variables, but argument {i} is of "
                             f"type {type(t).__name__}")
-        if t._vc is None:
-            t._vc = [0]
+        if t._version_counter is None:
+            t._version_counter = [0]
         k = next((j for j, o in enumerate(outs) if o is t), None)
         if hooks is not None:
             src = results[k] if k is not None else t
-            saved.append(("packed", (hooks[0](src), hooks[1]), t._vc, t._vc[0]))
+            saved.append(("packed", (hooks[0](src), hooks[1]), t._version_counter, t._version_counter[0]))
         elif k is not None:
-            saved.append(("out", _SavedOutput(results[k]), t._vc, t._vc[0]))
+            saved.append(("out", _SavedOutput(results[k]), t._version_counter, t._version_counter[0]))
         else:
-            saved.append(("in", t, t._vc, t._vc[0]))
+            saved.append(("in", t, t._version_counter, t._version_counter[0]))
     ctx._saved = tuple(saved)
     ctx.saved = tuple(e[1] for e in saved if e[0] == "in")
     ctx.__dict__.pop("_to_save", None)
@@ -462,8 +462,8 @@ def _forward_mode(cls, ctx, args, results) -> None:
         ts = [fwad._tangent(a, level) if isinstance(a, Tensor) else None for a in args]
         if all(t is None for t in ts):
             continue
-        ts = [t if t is not None or not isinstance(a, Tensor) or a.data.dtype.kind not in "fc"
-              else _make(np.zeros_like(a.data)) for a, t in zip(args, ts)]
+        ts = [t if t is not None or not isinstance(a, Tensor) or a._array.dtype.kind not in "fc"
+              else _make(np.zeros_like(a._array)) for a, t in zip(args, ts)]
         if cls.jvp is not Function.jvp:
             fn: Callable = cls.jvp
         elif cls.numerical:
@@ -487,11 +487,11 @@ def _forward_mode(cls, ctx, args, results) -> None:
             raise RuntimeError(f"{cls.__name__}.jvp returned {len(r)} tangents for "
                                f"{len(results)} outputs")
         for i, (o, t) in enumerate(zip(results, r)):
-            if t is None or not isinstance(o, Tensor) or o.data.dtype.kind not in "fc":
+            if t is None or not isinstance(o, Tensor) or o._array.dtype.kind not in "fc":
                 continue
             if not isinstance(t, Tensor):
-                t = _make(np.asarray(t, dtype=o.data.dtype))
-            if t.data.shape != o.data.shape:
+                t = _make(np.asarray(t, dtype=o._array.dtype))
+            if t._array.shape != o._array.shape:
                 raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of shape "
                                    f"{list(t.shape)} for output {i} of shape {list(o.shape)}")
             fwad._set_tangent(o, level, t)
@@ -512,8 +512,8 @@ class _DelayedError(Function):
 def _delayed_error(o: Tensor, msg: str) -> Tensor:
     node = _DelayedError._backward_cls(())
     node.msg = msg
-    node._out_meta = ((o.data.shape, o.data.dtype),)
-    return _make(o.data, node, 0)
+    node._out_meta = ((o._array.shape, o._array.dtype),)
+    return _make(o._array, node, 0)
 
 
 def once_differentiable(fn: Callable) -> Callable:
@@ -524,13 +524,13 @@ def once_differentiable(fn: Callable) -> Callable:
     def wrapper(ctx, *args):
         with no_grad():
             outputs = fn(ctx, *args)
-        if not _state.enabled or not (any(isinstance(a, Tensor) and a._rg for a in args)
+        if not _state.enabled or not (any(isinstance(a, Tensor) and a._requires_grad for a in args)
                                       or any(getattr(ctx, "needs_input_grad", ()))):
             return outputs  # (torch looks at the grads only; the inputs' history counts too)
         tup = outputs if isinstance(outputs, tuple) else (outputs,)
         wrapped = tuple(
             _delayed_error(o, f"{_ONCE_MSG} ({type(ctx).__name__})")
-            if isinstance(o, Tensor) and o.data.dtype.kind in "fc" else o for o in tup
+            if isinstance(o, Tensor) and o._array.dtype.kind in "fc" else o for o in tup
         )
         return wrapped if isinstance(outputs, tuple) else wrapped[0]
 

@@ -285,7 +285,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
         row = [None] * len(ins)
         if o.requires_grad and m:
             if vectorize:
-                eye = np.eye(m, dtype=o.data.dtype).reshape((m,) + tuple(o.shape))
+                eye = np.eye(m, dtype=o._array.dtype).reshape((m,) + tuple(o.shape))
                 from .._tensor import _make
 
                 gs = grad(o, ins, _make(eye), retain_graph=True, create_graph=create_graph,

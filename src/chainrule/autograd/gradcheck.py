@@ -42,13 +42,13 @@ def _eval(func, inputs, i, arr) -> list:
     args = list(inputs)
     args[i] = _make(arr)
     with no_grad():
-        return [o.data.astype(np.float64) for o in _outputs(func, args)
-                if o.data.dtype.kind == "f"]
+        return [o._array.astype(np.float64) for o in _outputs(func, args)
+                if o._array.dtype.kind == "f"]
 
 
 def _numerical(func, inputs, outs, i, eps) -> list:
     """Numerical Jacobian blocks d out_j / d in_i, shape (out_j.size, in_i.size)."""
-    x = inputs[i].data
+    x = inputs[i]._array
     blocks = [np.zeros((o.size, x.size)) for o in outs]
     flat = x.reshape(-1)
     for k in range(x.size):
@@ -70,10 +70,10 @@ def _directional(func, inputs, vs: dict, eps) -> list:
     def at(sign):
         args = list(inputs)
         for i, v in vs.items():
-            args[i] = _make(inputs[i].data + sign * eps * v)
+            args[i] = _make(inputs[i]._array + sign * eps * v)
         with no_grad():
-            return [o.data.astype(np.float64) for o in _outputs(func, args)
-                    if o.data.dtype.kind == "f"]
+            return [o._array.astype(np.float64) for o in _outputs(func, args)
+                    if o._array.dtype.kind == "f"]
 
     return [(a - b) / (2 * eps) for a, b in zip(at(1), at(-1))]
 
@@ -82,19 +82,19 @@ def _reverse(func, inputs, diff) -> list:
     """Analytical Jacobian blocks by reverse mode: block[j][i] (out_j.size, in_i.size)."""
     from . import grad
 
-    outs = [o for o in _outputs(func, inputs) if o.data.dtype.kind == "f"]
-    blocks = [[np.zeros((o.data.size, inputs[i].data.size)) for i in diff] for o in outs]
+    outs = [o for o in _outputs(func, inputs) if o._array.dtype.kind == "f"]
+    blocks = [[np.zeros((o._array.size, inputs[i]._array.size)) for i in diff] for o in outs]
     for j, o in enumerate(outs):
         if not o.requires_grad:
             continue
-        for r in range(o.data.size):
-            u = np.zeros(o.data.size, dtype=o.data.dtype)
+        for r in range(o._array.size):
+            u = np.zeros(o._array.size, dtype=o._array.dtype)
             u[r] = 1
-            gs = grad(o, [inputs[i] for i in diff], _make(u.reshape(o.data.shape)),
+            gs = grad(o, [inputs[i] for i in diff], _make(u.reshape(o._array.shape)),
                       retain_graph=True, allow_unused=True)
             for c, g in enumerate(gs):
                 if g is not None:
-                    blocks[j][c][r, :] = g.data.reshape(-1)
+                    blocks[j][c][r, :] = g._array.reshape(-1)
     return blocks
 
 
@@ -105,20 +105,20 @@ def _forward(func, inputs, diff) -> list:
     blocks = None
     for c, i in enumerate(diff):
         x = inputs[i]
-        for k in range(x.data.size):
-            t = np.zeros(x.data.size, dtype=x.data.dtype)
+        for k in range(x._array.size):
+            t = np.zeros(x._array.size, dtype=x._array.dtype)
             t[k] = 1
             with fwad.dual_level():
                 args = list(inputs)
-                args[i] = fwad.make_dual(x.detach(), _make(t.reshape(x.data.shape)))
-                outs = [o for o in _outputs(func, args) if o.data.dtype.kind == "f"]
+                args[i] = fwad.make_dual(x.detach(), _make(t.reshape(x._array.shape)))
+                outs = [o for o in _outputs(func, args) if o._array.dtype.kind == "f"]
                 if blocks is None:
-                    blocks = [[np.zeros((o.data.size, inputs[q].data.size)) for q in diff]
+                    blocks = [[np.zeros((o._array.size, inputs[q]._array.size)) for q in diff]
                               for o in outs]
                 for j, o in enumerate(outs):
                     tan = fwad.unpack_dual(o).tangent
                     if tan is not None:
-                        blocks[j][c][:, k] = tan.data.reshape(-1)
+                        blocks[j][c][:, k] = tan._array.reshape(-1)
     return blocks or []
 
 
@@ -166,20 +166,20 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, 
         raise ValueError("gradcheck expects at least one input tensor to require gradient, "
                          "but none of the them have requires_grad=True.")
     for i in diff:
-        if inputs[i].data.dtype != np.float64:
+        if inputs[i]._array.dtype != np.float64:
             warnings.warn(
                 f"Input #{i} requires gradient and is not a double precision floating point. "
                 "This check will likely fail if all the inputs are not of double precision "
                 "floating point. ",
                 UserWarning, stacklevel=2,
             )
-    outs0 = [o for o in _outputs(func, inputs) if o.data.dtype.kind == "f"]
+    outs0 = [o for o in _outputs(func, inputs) if o._array.dtype.kind == "f"]
     failures: list = []
     if fast_mode:
         failures = _fast(func, inputs, diff, outs0, eps, atol, rtol, check_forward_ad,
                          check_backward_ad)
     else:
-        outs_np = [o.data.astype(np.float64) for o in outs0]
+        outs_np = [o._array.astype(np.float64) for o in outs0]
         num = {i: _numerical(func, inputs, outs_np, i, eps) for i in diff}
         modes = []
         if check_backward_ad:
@@ -210,10 +210,10 @@ def _batched_backward(func, inputs, diff, atol, rtol, nb: int = 3) -> list:
     from . import grad
 
     rng = np.random.default_rng(1)
-    outs = [o for o in _outputs(func, inputs) if o.data.dtype.kind == "f" and o.requires_grad]
+    outs = [o for o in _outputs(func, inputs) if o._array.dtype.kind == "f" and o.requires_grad]
     if not outs:
         return []
-    us = [rng.standard_normal((nb, *o.data.shape)).astype(o.data.dtype) for o in outs]
+    us = [rng.standard_normal((nb, *o._array.shape)).astype(o._array.dtype) for o in outs]
     xs = [inputs[i] for i in diff]
     got = grad(outs, xs, [_make(u) for u in us], retain_graph=True, allow_unused=True,
                is_grads_batched=True)
@@ -221,8 +221,8 @@ def _batched_backward(func, inputs, diff, atol, rtol, nb: int = 3) -> list:
     for b in range(nb):
         want = grad(outs, xs, [_make(u[b]) for u in us], retain_graph=True, allow_unused=True)
         for i, g, w in zip(diff, got, want):
-            a = np.zeros(inputs[i].data.shape) if g is None else g.data[b]
-            e = np.zeros(inputs[i].data.shape) if w is None else w.data
+            a = np.zeros(inputs[i]._array.shape) if g is None else g._array[b]
+            e = np.zeros(inputs[i]._array.shape) if w is None else w._array
             if not np.allclose(a, e, rtol=rtol, atol=atol):
                 res.append(f"Batched gradient mismatch for input {i}, cotangent {b} of {nb}: "
                            f"max |difference| {np.abs(a - e).max():.6g}\nbatched:\n{a}\n"
@@ -236,22 +236,22 @@ def _batched_forward(func, inputs, diff, atol, rtol, nb: int = 3) -> list:
 
     rng = np.random.default_rng(2)
     primals = tuple(inputs[i].detach() for i in diff)
-    ts = [rng.standard_normal((nb, *p.data.shape)).astype(p.data.dtype) for p in primals]
+    ts = [rng.standard_normal((nb, *p._array.shape)).astype(p._array.dtype) for p in primals]
 
     def f(*xs):
         args = list(inputs)
         for i, x in zip(diff, xs):
             args[i] = x
-        return tuple(o for o in _outputs(func, args) if o.data.dtype.kind == "f")
+        return tuple(o for o in _outputs(func, args) if o._array.dtype.kind == "f")
 
     got = vmap(lambda *t: jvp(f, primals, t)[1])(*[_make(t) for t in ts])
     res = []
     for b in range(nb):
         want = jvp(f, primals, tuple(_make(t[b]) for t in ts))[1]
         for j, (g, w) in enumerate(zip(got, want)):
-            if not np.allclose(g.data[b], w.data, rtol=rtol, atol=atol):
+            if not np.allclose(g._array[b], w._array, rtol=rtol, atol=atol):
                 res.append(f"Batched forward-mode mismatch for output {j}, tangent {b} of {nb}: "
-                           f"max |difference| {np.abs(g.data[b] - w.data).max():.6g}")
+                           f"max |difference| {np.abs(g._array[b] - w._array).max():.6g}")
     return res
 
 
@@ -261,8 +261,8 @@ def _fast(func, inputs, diff, outs, eps, atol, rtol, fwd: bool, rev: bool) -> li
     from . import grad
 
     rng = np.random.default_rng(0)
-    vs = {i: rng.standard_normal(inputs[i].data.shape) for i in diff}
-    us = [rng.standard_normal(o.data.shape) for o in outs]
+    vs = {i: rng.standard_normal(inputs[i]._array.shape) for i in diff}
+    us = [rng.standard_normal(o._array.shape) for o in outs]
     jv = _directional(func, inputs, vs, eps)
     num = sum(float(np.sum(u * t)) for u, t in zip(us, jv))
     res = []
@@ -280,21 +280,21 @@ def _fast(func, inputs, diff, outs, eps, atol, rtol, fwd: bool, rev: bool) -> li
         ana = 0.0
         if pairs:
             gs = grad([o for o, _ in pairs], [inputs[i] for i in diff],
-                      [_make(u.astype(o.data.dtype)) for o, u in pairs], allow_unused=True)
-            ana = sum(float(np.sum(g.data * vs[i])) for g, i in zip(gs, diff) if g is not None)
+                      [_make(u.astype(o._array.dtype)) for o, u in pairs], allow_unused=True)
+            ana = sum(float(np.sum(g._array * vs[i])) for g, i in zip(gs, diff) if g is not None)
         check("reverse", ana)
     if fwd:
         with fwad.dual_level():
             args = list(inputs)
             for i in diff:
                 args[i] = fwad.make_dual(inputs[i].detach(),
-                                         _make(vs[i].astype(inputs[i].data.dtype)))
-            o2 = [o for o in _outputs(func, args) if o.data.dtype.kind == "f"]
+                                         _make(vs[i].astype(inputs[i]._array.dtype)))
+            o2 = [o for o in _outputs(func, args) if o._array.dtype.kind == "f"]
             ana = 0.0
             for o, u in zip(o2, us):
                 t = fwad.unpack_dual(o).tangent
                 if t is not None:
-                    ana += float(np.sum(t.data * u))
+                    ana += float(np.sum(t._array * u))
         check("forward", ana)
     return res
 
@@ -303,7 +303,7 @@ def _leaf(x: Tensor) -> Tensor:
     """A leaf that requires grad with ``x``'s value and forward-mode tangents."""
     from .forward_ad import _fw
 
-    y = _make(x.data).requires_grad_()
+    y = _make(x._array).requires_grad_()
     fw = _fw(x)
     if fw:
         y._extra()["fw"] = dict(fw)
@@ -329,11 +329,11 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
 
     inputs = _tuple(inputs)
     diff = _diff_inputs(inputs)
-    outs = [o for o in _outputs(func, inputs) if o.data.dtype.kind == "f" and o.requires_grad]
+    outs = [o for o in _outputs(func, inputs) if o._array.dtype.kind == "f" and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
-            _make(rng.standard_normal(o.data.shape).astype(o.data.dtype)).requires_grad_()
+            _make(rng.standard_normal(o._array.shape).astype(o._array.dtype)).requires_grad_()
             for o in outs
         )
     else:
@@ -347,7 +347,7 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
             xs = [x if i not in diff or x.requires_grad else _leaf(x)
                   for i, x in enumerate(args[:n_in])]
             vs = args[n_in:]
-            os_ = [o for o in _outputs(func, xs) if o.data.dtype.kind == "f" and o.requires_grad]
+            os_ = [o for o in _outputs(func, xs) if o._array.dtype.kind == "f" and o.requires_grad]
             gs = grad(os_, [xs[i] for i in diff], list(vs), create_graph=True, allow_unused=True)
             return tuple(g for g in gs if g is not None)
 

@@ -103,7 +103,7 @@ class Node:
         if saved is not None and self.op.keeps_meta and type(self) is Node:
             # its backward reads no saved value (AddBackward0, SumBackward0 …), only shapes: keep
             # those, so that a second backward through it works, as in torch
-            self.meta = [(x.data.shape, x.data.dtype) if hasattr(x, "_rg") else (None, x)
+            self.meta = [(x._array.shape, x._array.dtype) if hasattr(x, "_requires_grad") else (None, x)
                          for x in saved]
         self.saved = None
         self.out = None
@@ -129,11 +129,11 @@ class Node:
         op = self.op
         saved, ver = self.saved, self.ver  # ver None: all saved inputs were at version 0
         for i in range(len(saved)) if op.saves is None else op.saves:
-            vc = getattr(saved[i], "_vc", None)
+            vc = getattr(saved[i], "_version_counter", None)
             if vc is not None:
                 v = 0 if ver is None else ver[i]
                 if v is not None and vc[0] != v:
-                    raise RuntimeError(_inplace_msg(saved[i].data, f"input {i} of {self.name()}",
+                    raise RuntimeError(_inplace_msg(saved[i]._array, f"input {i} of {self.name()}",
                                                     vc[0], v))
         outv = self.outv  # (counter, version), or a fresh output's counter (version 0)
         if outv is not None and op.saves_out:
@@ -191,13 +191,13 @@ class AccumulateGrad:
 
 def accumulate_node(t) -> AccumulateGrad:
     """The AccumulateGrad of leaf ``t`` (one per live leaf, as torch)."""
-    ref = t._acc
+    ref = t._grad_accumulator
     acc = ref() if ref is not None else None
     if acc is None:
         import weakref
 
         acc = AccumulateGrad(t)
-        t._acc = weakref.ref(acc)
+        t._grad_accumulator = weakref.ref(acc)
     return acc
 
 
@@ -257,7 +257,7 @@ class saved_tensors_hooks:
     ops (their saved inputs and outputs) and to custom Functions' ``ctx.save_for_backward``.
 
     Example:
-        >>> with chainrule.autograd.graph.saved_tensors_hooks(lambda t: t.data.copy(),
+        >>> with chainrule.autograd.graph.saved_tensors_hooks(lambda t: t._array.copy(),
         ...                                                   lambda a: chainrule.tensor(a)):
         ...     y = (x * x).sum()
         >>> y.backward()
@@ -325,10 +325,10 @@ def _pack_node(node) -> None:
         if isinstance(x, _Tensor):
             if i in reads:
                 packed[i] = pack(x)
-            s = _make(_stub(x.data))
-            if x._vc is None:
-                x._vc = [0]
-            s._vc = x._vc  # keeps the in-place check working on the stand-in
+            s = _make(_stub(x._array))
+            if x._version_counter is None:
+                x._version_counter = [0]
+            s._version_counter = x._version_counter  # keeps the in-place check working on the stand-in
             stand[i] = s
     out = node.out
     if op.saves_out:
@@ -367,9 +367,9 @@ class PackedNode(Node):
         for k, p in packed.items():
             if k == "out":
                 if type(p) is _Outs:
-                    out = tuple(_unpacked(unpack(q), f"output of {self.name()}").data for q in p)
+                    out = tuple(_unpacked(unpack(q), f"output of {self.name()}")._array for q in p)
                 else:
-                    out = _unpacked(unpack(p), f"output of {self.name()}").data
+                    out = _unpacked(unpack(p), f"output of {self.name()}")._array
             else:
                 saved[k] = _unpacked(unpack(p), f"input {k} of {self.name()}")
         self.saved, self.out = tuple(saved), out
@@ -398,7 +398,7 @@ class save_on_cpu(saved_tensors_hooks):
 
     def __init__(self, pin_memory: bool = False, device_type: str = "cpu") -> None:
         def pack(t):
-            return (t.data.copy(), t.dtype)
+            return (t._array.copy(), t.dtype)
 
         def unpack(p):
             return _make(p[0])
@@ -449,7 +449,7 @@ class save_to_disk(saved_tensors_hooks):
         self.directory = directory or tempfile.gettempdir()
 
         def pack(t):
-            return _OnDisk(t.data, self.directory)
+            return _OnDisk(t._array, self.directory)
 
         def unpack(p):
             return _make(_np.load(p.path, mmap_mode="r"))
@@ -533,7 +533,7 @@ def _held(node) -> list:
     if saved is not None:
         for i, s in enumerate(saved):
             if isinstance(s, _Tensor):
-                items.append((f"input {i}", s.data, s.grad_fn is None))
+                items.append((f"input {i}", s._array, s.grad_fn is None))
     out = getattr(node, "out", None) if "packed" not in x else None
     if out is not None:
         for j, o in enumerate(out if isinstance(out, tuple) else (out,)):
@@ -547,7 +547,7 @@ def _held(node) -> list:
 
 def _packed_arrays(obj) -> list:
     if isinstance(obj, _Tensor):
-        return [(obj.data, obj.grad_fn is None)]
+        return [(obj._array, obj.grad_fn is None)]
     if isinstance(obj, _np.ndarray):
         return [(obj, False)]
     if isinstance(obj, tuple):
@@ -582,10 +582,10 @@ def memory(*tensors) -> MemoryReport:
     for n in order:
         if type(n) is AccumulateGrad:  # keeps its leaf alive (alive anyway while you hold it)
             v = n.variable
-            r = _root(v.data)
+            r = _root(v._array)
             if id(r) not in blocks or blocks[id(r)][1] != "leaf":
                 blocks[id(r)] = (r.nbytes, "leaf")
-            rows.append((n.name(), "variable", v.data.shape, str(v.data.dtype), r.nbytes, "leaf"))
+            rows.append((n.name(), "variable", v._array.shape, str(v._array.dtype), r.nbytes, "leaf"))
             continue
         n_nodes += 1
         items = _held(n)

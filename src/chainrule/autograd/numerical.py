@@ -247,7 +247,7 @@ class NumericalOp:
         differences), so that ``create_graph=True`` gives second derivatives. Its op (and its error
         bounds) is ``self.vjp_op``; it is not differentiable a third time."""
         pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        template = [a.data if isinstance(a, Tensor) else a for a in args]
+        template = [a._array if isinstance(a, Tensor) else a for a in args]
         k = len(grads)
         outer = self
 
@@ -279,8 +279,8 @@ class NumericalOp:
 
     def _closure(self, args, kwargs):
         pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        xs = [args[i].data.astype(np.float64) for i in pos]
-        template = [a.data if isinstance(a, Tensor) else a for a in args]
+        xs = [args[i]._array.astype(np.float64) for i in pos]
+        template = [a._array if isinstance(a, Tensor) else a for a in args]
 
         def f(arrays):
             return [o.astype(np.result_type(o.dtype, np.float64)) for o in
@@ -291,7 +291,7 @@ class NumericalOp:
 
 def _plain_vjp(ctx, *grads):
     op = type(ctx)._forward_cls._op
-    gs = [None if g is None else g.data for g in grads]
+    gs = [None if g is None else g._array for g in grads]
     gr, _ = op.vjp(ctx.args, ctx.kwargs, gs)
     it = iter(gr)
     return tuple(_make(next(it)) if isinstance(a, Tensor) else None for a in ctx.args)
@@ -310,12 +310,12 @@ class _NumericalFunction(Function):
         ctx.args = args
         ctx.kwargs = kwargs
         tens = [a for a in args if isinstance(a, Tensor)]
-        dt = np.result_type(*[t.data.dtype for t in tens]) if tens else np.float64
+        dt = np.result_type(*[t._array.dtype for t in tens]) if tens else np.float64
         if dt.kind != "f":
             from .._dtype import default_np
 
             dt = default_np()
-        outs = _call(op.fn, [a.data for a in tens], [a.data if isinstance(a, Tensor) else a
+        outs = _call(op.fn, [a._array for a in tens], [a._array if isinstance(a, Tensor) else a
                                                      for a in args],
                      [i for i, a in enumerate(args) if isinstance(a, Tensor)], kwargs)
         res = tuple(_make(np.asarray(o, dtype=dt) if o.dtype.kind in "fiub" else o) for o in outs)
@@ -335,7 +335,7 @@ class _NumericalFunction(Function):
     @staticmethod
     def jvp(ctx, *tangents):
         op = type(ctx)._forward_cls._op
-        ts = [t.data for a, t in zip(ctx.args, tangents) if isinstance(a, Tensor)]
+        ts = [t._array for a, t in zip(ctx.args, tangents) if isinstance(a, Tensor)]
         d, _ = op.jvp(ctx.args, ctx.kwargs, ts)
         res = tuple(_make(x) for x in d)
         return res if len(res) > 1 else res[0]
@@ -386,7 +386,7 @@ def _function_op(cls) -> NumericalOp:
                 out = cls.forward(*args, **kw) if cls.setup_context is not \
                     Function.setup_context else cls.forward(ctx, *args, **kw)
             outs = out if isinstance(out, tuple) else (out,)
-            return tuple(o.data if isinstance(o, Tensor) else np.asarray(o) for o in outs)
+            return tuple(o._array if isinstance(o, Tensor) else np.asarray(o) for o in outs)
 
         op = NumericalOp(run, cls.__name__, opts["method"], opts["step"],
                          bool(cls.numerical.get("elementwise", False))
@@ -400,7 +400,7 @@ def _function_vjp(cls, ctx, grads):
         raise RuntimeError(f"{cls.__name__}: numerical backward needs the forward inputs")
     args, kwargs = ctx._num_call
     op = _function_op(cls)
-    gr, _ = op.vjp(args, kwargs, [None if g is None else g.data for g in grads])
+    gr, _ = op.vjp(args, kwargs, [None if g is None else g._array for g in grads])
     it = iter(gr)
     return tuple(_make(next(it)) if isinstance(a, Tensor) else None for a in args)
 
@@ -408,7 +408,7 @@ def _function_vjp(cls, ctx, grads):
 def _function_jvp(cls, ctx, *tangents):
     args, kwargs = ctx._num_call
     op = _function_op(cls)
-    ts = [t.data for a, t in zip(args, tangents) if isinstance(a, Tensor)]
+    ts = [t._array for a, t in zip(args, tangents) if isinstance(a, Tensor)]
     d, _ = op.jvp(args, kwargs, ts)
     res = tuple(_make(x) for x in d)
     return res if len(res) > 1 else res[0]

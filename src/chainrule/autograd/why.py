@@ -33,26 +33,26 @@ def _cut(res, op, tensors) -> None:
     that path; under no_grad (inference) it costs one small dict per result.
     """
     st = _state
-    if not st.enabled and type(res) is Tensor and res._x is None:  # the common case, fast
-        res._x = {"cut": ("no_grad", op.name, st.off_at)}
+    if not st.enabled and type(res) is Tensor and res._extra_state is None:  # the common case, fast
+        res._extra_state = {"cut": ("no_grad", op.name, st.off_at)}
         return
     if st.enabled:
         mark = ("non-differentiable", op.name, _site())
     else:
         mark = ("no_grad", op.name, st.off_at)
     for r in res if type(res) is tuple else (res,):
-        x = r._x
+        x = r._extra_state
         if x is None:
-            r._x = {"cut": mark}
+            r._extra_state = {"cut": mark}
         else:
             x["cut"] = mark
     if not st.enabled:  # the inputs are not marked under no_grad: that path must stay lean
         return
     for a in tensors:
-        if isinstance(a, Tensor) and a._rg:
-            x = a._x
+        if isinstance(a, Tensor) and a._requires_grad:
+            x = a._extra_state
             if x is None:
-                a._x = {"cut_use": mark}
+                a._extra_state = {"cut_use": mark}
             else:
                 x["cut_use"] = mark
 
@@ -82,8 +82,8 @@ class Diagnosis:
 
 def _name(t: Tensor) -> str:
     """The tensor's ``name=``, else the caller's variable bound to it, else its shape."""
-    if t._x and "name" in t._x:
-        return t._x["name"]
+    if t._extra_state and "name" in t._extra_state:
+        return t._extra_state["name"]
     f = sys._getframe(1)
     while f is not None and f.f_code.co_filename.startswith(_PKG):
         f = f.f_back
@@ -123,8 +123,8 @@ def _first_cut(loss: Tensor):
         for i, e in enumerate(n.next):
             if e is None:
                 t = saved[i] if type(saved) is tuple and i < len(saved) else None
-                if isinstance(t, Tensor) and t._x and "cut" in t._x:
-                    return n, i, t, t._x["cut"]
+                if isinstance(t, Tensor) and t._extra_state and "cut" in t._extra_state:
+                    return n, i, t, t._extra_state["cut"]
             elif e[0] not in seen:
                 seen.add(e[0])
                 q.append(e[0])
@@ -172,12 +172,12 @@ def why(x: Tensor, loss: Tensor) -> Diagnosis:
 
 
 def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
-    if x.data.dtype.kind not in "fc":
+    if x._array.dtype.kind not in "fc":
         return Diagnosis("integer", f"{nx} is an integer tensor ({x.dtype}): only floating point "
                          "and complex tensors can require gradients; convert it with .float() "
                          "before the computation (an index or count has no gradient)")
-    if not x._rg:
-        mark = x._x.get("cut") if x._x else None
+    if not x._requires_grad:
+        mark = x._extra_state.get("cut") if x._extra_state else None
         if mark is not None:
             return Diagnosis(mark[0].replace("-", "_"), f"{nx} does not require grad: it "
                              f"{_where(mark)}. Use the tensor it was computed from, outside "
@@ -185,11 +185,11 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
                              mark[2], [mark[1]])
         return Diagnosis("no_requires_grad", f"{nx} does not require grad: create it with "
                          "requires_grad=True or call .requires_grad_() before using it")
-    uses = x._x.get("cut_use") if x._x else None
+    uses = x._extra_state.get("cut_use") if x._extra_state else None
     if loss.grad_fn is None:
         if loss is x:
             return Diagnosis("ok", f"loss is {nx} itself (a leaf): its gradient is 1")
-        lmark = loss._x.get("cut") if loss._x else None
+        lmark = loss._extra_state.get("cut") if loss._extra_state else None
         if lmark is not None:
             return Diagnosis(lmark[0].replace("-", "_"), f"loss does not require grad: it "
                              f"{_where(lmark)}, so nothing flows back to {nx}", lmark[2],
@@ -201,8 +201,8 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
         return Diagnosis("loss_no_grad", "loss does not require grad: no tensor that requires grad "
                          f"was used to compute it (is {nx} part of the computation?)" + _hint())
     edges, keys = _reach(loss)
-    key = (x.grad_fn, x._nr) if x.grad_fn is not None else (
-        x._acc() if x._acc is not None else None, 0)
+    key = (x.grad_fn, x._output_nr) if x.grad_fn is not None else (
+        x._grad_accumulator() if x._grad_accumulator is not None else None, 0)
     if key not in keys and not (x is loss):
         if uses is not None:
             return Diagnosis(uses[0].replace("-", "_"), f"{nx} is not on any path to loss: it "
@@ -245,13 +245,13 @@ def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
         if g is None:
             return Diagnosis("ok", f"{nx} is on the path to loss; its .grad is None only because "
                              "this backward did not reach it (was backward called with inputs=?)")
-        if np.any(g.data != 0):
+        if np.any(g._array != 0):
             return Diagnosis("ok", f"{nx} is on the path to loss and has a nonzero gradient")
         names = ", ".join(sorted({n.name() for n in masks})) or "none found"
         return Diagnosis("zero", f"the gradient of {nx} is zero everywhere; masking ops on the "
                          f"path: {names}. Call why() before backward (or backward with "
                          "retain_graph=True) to find the exact one", ops=[n.name() for n in masks])
-    target = x.grad_fn if x.grad_fn is not None else x._acc()
+    target = x.grad_fn if x.grad_fn is not None else x._grad_accumulator()
     parents: dict = {}
     for n, es in edges.items():
         for c, _ in es:
@@ -263,7 +263,7 @@ def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
             if p not in leads:
                 leads.add(p)
                 stack.append(p)
-    g, steps = _probe(loss, leads, target, x._nr if x.grad_fn is not None else 0)
+    g, steps = _probe(loss, leads, target, x._output_nr if x.grad_fn is not None else 0)
     if g is None or np.any(g != 0):
         return Diagnosis("ok", f"{nx} is on the path to loss and its gradient is nonzero "
                          f"({int(np.count_nonzero(g))} of {g.size} entries)")
@@ -298,7 +298,7 @@ def _probe(loss: Tensor, leads: set, target, nr: int):
                 deps[e[0]] = deps.get(e[0], 0) + 1
     root = loss.grad_fn
     buf = {root: [None] * root.n_out}
-    buf[root][loss._nr] = np.ones_like(loss.data)
+    buf[root][loss._output_nr] = np.ones_like(loss._array)
     ready = [root]
     steps: list = []
     result = None
@@ -313,7 +313,7 @@ def _probe(loss: Tensor, leads: set, target, nr: int):
             if type(n) is Node:
                 outs = _call_rules(n, gs, False, set())
             else:  # a custom Function's node
-                outs = [None if o is None else (o.data if isinstance(o, Tensor) else o)
+                outs = [None if o is None else (o._array if isinstance(o, Tensor) else o)
                         for o in n.run_backward(gs, False, set())]
             steps.append((n, gs, outs))
         for i, e in enumerate(n.next):
@@ -328,5 +328,5 @@ def _probe(loss: Tensor, leads: set, target, nr: int):
                 ready.append(c)
     if result is None:
         result = np.zeros(target.variable.shape if type(target).__name__ == "AccumulateGrad"
-                          else (), dtype=loss.data.dtype)
+                          else (), dtype=loss._array.dtype)
     return result, steps

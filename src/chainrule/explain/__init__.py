@@ -41,7 +41,7 @@ __all__ = ["Accumulation", "Explain", "Step", "accumulation"]
 def _arr(g):
     if g is None:
         return None
-    return np.array(g.data if isinstance(g, Tensor) else g)  # a copy: later steps add in place
+    return np.array(g._array if isinstance(g, Tensor) else g)  # a copy: later steps add in place
 
 
 def _letter(formula: str | None, i: int, n: int) -> str:
@@ -220,7 +220,7 @@ class Explain:
             if not st.elementwise:
                 return None
             for x in node.saved:
-                if isinstance(x, Tensor) and x.data.shape != out.shape:
+                if isinstance(x, Tensor) and x._array.shape != out.shape:
                     return None
         try:
             res = _engine._call_rules(node, [np.ones_like(out)], False, set())
@@ -329,7 +329,7 @@ class Explain:
     def chain(self, leaf: Tensor) -> str:
         """For a graph of scalars: d(root)/d(leaf) as the sum over paths of the product of the
         local derivatives along each path — the chain rule written out with numbers."""
-        acc = leaf._acc() if leaf._acc is not None else None
+        acc = leaf._grad_accumulator() if leaf._grad_accumulator is not None else None
         last = [st for st in self.steps if st.pass_no == self.passes]  # the last backward pass
         steps = {st.node: st for st in last if st.kind == "op"}
         root = last[0].node if last else None

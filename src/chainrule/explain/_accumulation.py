@@ -105,35 +105,35 @@ def accumulation(f: Callable, x: Tensor) -> Accumulation:
     from ..autograd import forward_ad as fwad
     from ..autograd import grad
 
-    if not isinstance(x, Tensor) or x.data.dtype.kind != "f":
+    if not isinstance(x, Tensor) or x._array.dtype.kind != "f":
         raise TypeError("accumulation(f, x): x must be a floating point Tensor")
     x0 = x.detach()
-    n = x0.data.size
-    xr = Tensor(x0.data.copy())
+    n = x0._array.size
+    xr = Tensor(x0._array.copy())
     xr.requires_grad_(True)
     y = f(xr)
     if not isinstance(y, Tensor):
         raise TypeError(f"accumulation: f must return a Tensor, got {type(y).__name__}")
-    m = y.data.size
+    m = y._array.size
     chain = _chain(y, xr)
     rows = []
     for i in range(m):
-        v = np.zeros(y.data.shape, y.data.dtype)
+        v = np.zeros(y._array.shape, y._array.dtype)
         v.reshape(-1)[i] = 1
         if y.grad_fn is None:
-            rows.append(np.zeros(n, x0.data.dtype))
+            rows.append(np.zeros(n, x0._array.dtype))
             continue
         (gx,) = grad(y, xr, grad_outputs=Tensor(v), retain_graph=True, allow_unused=True)
-        rows.append(np.zeros(n) if gx is None else gx.data.reshape(-1).copy())
+        rows.append(np.zeros(n) if gx is None else gx._array.reshape(-1).copy())
     cols = []
     for j in range(n):
-        t = np.zeros(x0.data.shape, x0.data.dtype)
+        t = np.zeros(x0._array.shape, x0._array.dtype)
         t.reshape(-1)[j] = 1
         with fwad.dual_level():
-            xd = fwad.make_dual(Tensor(x0.data.copy()), Tensor(t))
+            xd = fwad.make_dual(Tensor(x0._array.copy()), Tensor(t))
             yd = f(xd)
             tan = fwad.unpack_dual(yd).tangent
-        cols.append(np.zeros(m) if tan is None else tan.data.reshape(-1).copy())
+        cols.append(np.zeros(m) if tan is None else tan._array.reshape(-1).copy())
     jr = np.array(rows).reshape(m, n)
     jf = np.array(cols).reshape(n, m).T
     return Accumulation(n, m, chain, jf, jr, cols, rows)
@@ -144,7 +144,7 @@ def _chain(y: Tensor, x: Tensor) -> list:
     if y.grad_fn is None:
         return []
     order = viz._walk([y.grad_fn])
-    target = x._acc() if x._acc is not None else None
+    target = x._grad_accumulator() if x._grad_accumulator is not None else None
     leads = {target}
     changed = True
     while changed:
@@ -162,6 +162,6 @@ def _chain(y: Tensor, x: Tensor) -> list:
         for i, e in enumerate(n.next):
             if e is not None and e[0] in leads:
                 s = n.saved[i]
-                cols = s.data.size if isinstance(s, Tensor) else 1
+                cols = s._array.size if isinstance(s, Tensor) else 1
                 out.append((n.name(), rows, cols))
     return out

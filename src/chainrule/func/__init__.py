@@ -243,7 +243,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
                 stop = min(start + step, m)
                 lvl = _batching.new_level(stop - start)
                 try:
-                    cts, _ = basis(shapes, v.out_flat[0].data.dtype, lvl, (start, stop))
+                    cts, _ = basis(shapes, v.out_flat[0]._array.dtype, lvl, (start, stop))
                     for i, (g, x) in enumerate(zip(v(cts), in_flat)):
                         r = strip_level(g, lvl)
                         if r is None:
@@ -332,7 +332,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
         lvl = _batching.new_level(sum(_numel(x) for x in in_flat))
         DEPTH[0] += 1
         try:
-            tans, sizes = basis(shapes, in_flat[0].data.dtype, lvl)
+            tans, sizes = basis(shapes, in_flat[0]._array.dtype, lvl)
             out, tout, aux = jvp_core(_partial(func, args, nums, kwargs),
                                       primals, tree_unflatten(tans, in_spec), has_aux)
             o_flat, o_spec = tree_flatten(out)

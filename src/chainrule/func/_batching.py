@@ -47,7 +47,7 @@ class BatchedDataError(RuntimeError):
 
 
 class _Meta:
-    """What ``Batched.data`` gives: the logical shape and dtype (the values are per example)."""
+    """What ``Batched._array`` gives: the logical shape and dtype (the values are per example)."""
 
     __slots__ = ("dtype", "level", "shape")
 
@@ -67,7 +67,7 @@ class _Meta:
     def __getattr__(self, name):
         raise BatchedDataError(
             f"vmap: the data of a batched tensor (logical shape {list(self.shape)}) is not "
-            f"available inside a batched function (tried to read .data.{name}); use tensor ops",
+            f"available inside a batched function (tried to read its values: .{name}); use tensor ops",
             self.level,
         )
 
@@ -87,17 +87,17 @@ class Batched(Tensor):
     def __init__(self, value: Tensor, level: int) -> None:
         self.value = value
         self.level = level
-        self._rg = False
+        self._requires_grad = False
         self._grad = None
         self.grad_fn = None
-        self._nr = 0
-        self._vc = None
-        self._acc = None
-        self._x = None
+        self._output_nr = 0
+        self._version_counter = None
+        self._grad_accumulator = None
+        self._extra_state = None
 
     @property
-    def data(self) -> _Meta:  # type: ignore[override]
-        v = self.value.data
+    def _array(self) -> _Meta:  # type: ignore[override]
+        v = self.value._array
         return _Meta(v.shape[1:], v.dtype, self.level)
 
     def __repr__(self) -> str:
@@ -503,7 +503,7 @@ def _along(op, tensors, kw, level):
         iv = idx.value
     else:
         iv = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
-        iv = Tensor(np.broadcast_to(iv.data, (b,) + iv.data.shape).copy())
+        iv = Tensor(np.broadcast_to(iv._array, (b,) + iv._array.shape).copy())
     if op.name == "take_along_dim":
         nd = x.ndim
         v = x.value
@@ -689,7 +689,7 @@ def _plain_index(idx):
     if isinstance(idx, Batched):
         return None
     if isinstance(idx, Tensor):
-        return np.asarray(idx.data)
+        return np.asarray(idx._array)
     return np.asarray(idx)
 
 
@@ -803,7 +803,7 @@ def _embedding_backward(op, tensors, kw, level):
     r = _call(op, [v], kw)
     r = _apply("reshape", r, (b, n) + tuple(r.shape[1:]))
     if pad is not None:
-        keep = np.ones((1, n) + (1,) * (r.ndim - 2), np.result_type(r.data))
+        keep = np.ones((1, n) + (1,) * (r.ndim - 2), np.result_type(r._array))
         keep[0, pad] = 0
         r = r * Tensor(keep)
     return r
@@ -872,7 +872,7 @@ def _batched_param(p, level):
         if p.level != level or isinstance(p.value, Batched):
             return None
         return p.value
-    a = np.asarray(p.data if isinstance(p, Tensor) else p)
+    a = np.asarray(p._array if isinstance(p, Tensor) else p)
     return Tensor(np.ascontiguousarray(np.broadcast_to(a, (SIZES[level],) + a.shape)))
 
 

@@ -88,11 +88,11 @@ def _leaf(x: Tensor, levels: list) -> tuple[Tensor, Tensor]:
     p = B.to_physical(x, levels) if levels else x
     if isinstance(p, Batched):  # levels of a closed vmap cannot occur here
         raise RuntimeError("internal: physical tensor is batched")
-    if p._rg:  # keep the graph to p: an outer transform differentiates through us
+    if p._requires_grad:  # keep the graph to p: an outer transform differentiates through us
         a = _apply("view", p, tuple(p.shape))
     else:
-        a = _make(p.data)
-        a._rg = True
+        a = _make(p._array)
+        a._requires_grad = True
         fw = fwad._fw(p)
         if fw:  # forward over reverse: the leaf keeps its tangents
             a._extra()["fw"] = dict(fw)
@@ -153,7 +153,7 @@ class VJP:
         for o, c in zip(self.phys, cts):
             if not isinstance(c, Tensor):
                 raise ValueError("vjp: cotangents must be Tensors")
-            if not o._rg:
+            if not o._requires_grad:
                 continue
             g = _to_root(c, V, new, allv)
             roots.append(o)

@@ -19,7 +19,7 @@ def _rng(generator) -> np.random.Generator:
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor.data[...] = values
+    tensor._array[...] = values
     tensor._bump()
     return tensor
 

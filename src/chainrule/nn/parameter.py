@@ -27,20 +27,20 @@ class Parameter(Tensor):
         if data is None:
             arr = np.zeros((0,), _dtype.default_np())
         elif isinstance(data, Tensor):
-            arr = data.data
-            if data._vc is None:
-                data._vc = [0]  # type: ignore[assignment]
-            vc = data._vc
+            arr = data._array
+            if data._version_counter is None:
+                data._version_counter = [0]  # type: ignore[assignment]
+            vc = data._version_counter
         else:
-            arr = Tensor(data).data
-        self.data = arr
-        self._rg = False
+            arr = Tensor(data)._array
+        self._array = arr
+        self._requires_grad = False
         self._grad = None
         self.grad_fn = None
-        self._nr = 0
-        self._vc = vc  # type: ignore[assignment]
-        self._acc = None
-        self._x = None
+        self._output_nr = 0
+        self._version_counter = vc  # type: ignore[assignment]
+        self._grad_accumulator = None
+        self._extra_state = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -50,8 +50,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        p = Parameter(Tensor(self.data.copy()), self._rg)
+        p = Parameter(Tensor(self._array.copy()), self._requires_grad)
         if self._grad is not None:
-            p._grad = Tensor(self._grad.data.copy())
+            p._grad = Tensor(self._grad._array.copy())
         memo[id(self)] = p
         return p

@@ -31,7 +31,7 @@ def to(input: Tensor, *args, dtype=None, copy: bool = False, **kw) -> Tensor:
             dtype = a.dtype
         elif a not in ("cpu", None):
             raise RuntimeError(f"to(): chainrule runs on the CPU only, got {a!r}")
-    if dtype is None or input.data.dtype == _dtype.to_np(dtype):
+    if dtype is None or input._array.dtype == _dtype.to_np(dtype):
         return _ns.clone(input) if copy else input
     return _ns.to_dtype(input, dtype)
 
@@ -51,11 +51,11 @@ _ns.ones_like = _ones_like_t
 @public("detach")
 def detach(input: Tensor) -> Tensor:
     """A new tensor sharing ``input``'s data, cut from the graph (and from forward-AD tangents)."""
-    t = _make(input.data)
-    if input._vc is None:
-        input._vc = [0]
-    t._vc = input._vc  # shares the version counter, as torch
-    if input._rg:
+    t = _make(input._array)
+    if input._version_counter is None:
+        input._version_counter = [0]
+    t._version_counter = input._version_counter  # shares the version counter, as torch
+    if input._requires_grad:
         _detached(input, t)  # remembered for autograd.why
     return t
 

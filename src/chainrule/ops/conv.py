@@ -421,7 +421,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode=False):
 
 
 def _pool_scatter(g, indices, shape, nd, unique=False):
-    indices = indices.data if isinstance(indices, Tensor) else indices
+    indices = indices._array if isinstance(indices, Tensor) else indices
     lead = shape[: len(shape) - nd]
     b, n_in = math.prod(lead), math.prod(shape[len(shape) - nd:])
     idx = indices.reshape(b, -1)
@@ -434,7 +434,7 @@ def _pool_scatter(g, indices, shape, nd, unique=False):
 
 
 def _pool_gather(t, indices, nd):
-    indices = indices.data if isinstance(indices, Tensor) else indices
+    indices = indices._array if isinstance(indices, Tensor) else indices
     b = math.prod(indices.shape[: indices.ndim - nd])
     r = np.take_along_axis(t.reshape(b, -1), indices.reshape(b, -1), 1)
     return r.reshape(indices.shape)
@@ -533,7 +533,7 @@ public("max_pool2d_with_indices", function=False, method=False, ns="nn.functiona
 def _const(a: np.ndarray, like: Tensor) -> Tensor:
     from .._tensor import _make
 
-    return _make(a.astype(like.data.dtype))
+    return _make(a.astype(like._array.dtype))
 
 
 def _separable(x: Tensor, mats: list) -> Tensor:
@@ -668,8 +668,8 @@ def _max_unpool_fn(nd):
                                f"tensor ({list(input.shape)}) but got indices tensor with shape: "
                                f"{list(indices.shape)}")
         n = math.prod(osz)
-        if indices.numel() and (int(indices.data.max()) >= n or int(indices.data.min()) < 0):
-            raise RuntimeError(f"{name}(): Found an invalid max index: {int(indices.data.max())} (output "
+        if indices.numel() and (int(indices._array.max()) >= n or int(indices._array.min()) < 0):
+            raise RuntimeError(f"{name}(): Found an invalid max index: {int(indices._array.max())} (output "
                                f"volumes are of size {'x'.join(map(str, osz))})")
         return _flat_scatter(_ns, input, indices, lead + osz, nd)
 

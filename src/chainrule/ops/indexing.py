@@ -22,7 +22,7 @@ def _norm_index(index):
 
 def _norm_one(i):
     if isinstance(i, Tensor):
-        i = i.data
+        i = i._array
     elif isinstance(i, list):
         i = (
             np.asarray([v.item() if isinstance(v, Tensor) else v for v in i])
@@ -223,7 +223,7 @@ def _where_method(self, condition, other):
 
 
 def _long_index(idx, op: str) -> np.ndarray:
-    raw = idx.data if isinstance(idx, Tensor) else idx
+    raw = idx._array if isinstance(idx, Tensor) else idx
     if isinstance(raw, np.ndarray) and raw.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
     idx = _norm_one(idx)

@@ -43,28 +43,28 @@ def _tname(npd) -> str:
 
 def _root(t: Tensor):
     """The base tensor that owns a view's memory (None for a tensor that is not a view)."""
-    x = t._x
+    x = t._extra_state
     if not x or not x.get("is_view"):
         return None
     base = x["base"]
-    while base._x and base._x.get("is_view"):
-        base = base._x["base"]
-    return base if np.may_share_memory(base.data, t.data) else None
+    while base._extra_state and base._extra_state.get("is_view"):
+        base = base._extra_state["base"]
+    return base if np.may_share_memory(base._array, t._array) else None
 
 
 def _check_target(self: Tensor, base) -> None:
     """Torch's refusals: a leaf (or a view of one) that requires grad; overlapping memory."""
     if _state.enabled:
-        if self._rg and self.grad_fn is None and base is None:
+        if self._requires_grad and self.grad_fn is None and base is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
-        if base is not None and base._rg and base.grad_fn is None:
+        if base is not None and base._requires_grad and base.grad_fn is None:
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an "
                 "in-place operation."
             )
-    d = self.data
+    d = self._array
     if not d.flags.writeable or any(s == 0 and n > 1 for s, n in zip(d.strides, d.shape)):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
@@ -74,23 +74,23 @@ def _check_target(self: Tensor, base) -> None:
 
 def _alias(self: Tensor, copy: bool) -> Tensor:
     """A tensor standing for ``self`` before the op: same history, own version counter."""
-    a = _make(self.data.copy() if copy else self.data, self.grad_fn, self._nr)
-    a._rg = self._rg
-    if self._x and self._x.get("fw"):
-        a._x = {"fw": dict(self._x["fw"])}
+    a = _make(self._array.copy() if copy else self._array, self.grad_fn, self._output_nr)
+    a._requires_grad = self._requires_grad
+    if self._extra_state and self._extra_state.get("fw"):
+        a._extra_state = {"fw": dict(self._extra_state["fw"])}
     return a
 
 
 def _wants_graph(self: Tensor, args, kw) -> bool:
     if not _state.enabled:
         return False
-    if self._rg:
+    if self._requires_grad:
         return True
     for a in args:
-        if isinstance(a, Tensor) and a._rg:
+        if isinstance(a, Tensor) and a._requires_grad:
             return True
     for a in kw.values():
-        if isinstance(a, Tensor) and a._rg:
+        if isinstance(a, Tensor) and a._requires_grad:
             return True
     return False
 
@@ -107,55 +107,55 @@ def _run_inplace(self: Tensor, fn, args=(), kw=None, *, reads_self: bool = True)
     _check_target(self, base)
     src = _alias(self, copy=graph and reads_self)
     res = fn(src, *args, **kw)
-    rd = res.data
-    if rd.dtype != self.data.dtype and not _can_cast(rd.dtype, self.data.dtype):
+    rd = res._array
+    if rd.dtype != self._array.dtype and not _can_cast(rd.dtype, self._array.dtype):
         raise RuntimeError(
             f"result type {_tname(rd.dtype)} can't be cast to the desired output type "
-            f"{_tname(self.data.dtype)}"
+            f"{_tname(self._array.dtype)}"
         )
-    if rd.shape != self.data.shape:
+    if rd.shape != self._array.shape:
         raise RuntimeError(
-            f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
+            f"output with shape {list(self._array.shape)} doesn't match the broadcast shape "
             f"{list(rd.shape)}"
         )
-    np.copyto(self.data, rd, casting="unsafe")
+    np.copyto(self._array, rd, casting="unsafe")
     self._bump()
-    if self._x is not None and "ver" in self._x:
-        self._x["ver"] = self._vc[0]  # its history is set right below
+    if self._extra_state is not None and "ver" in self._extra_state:
+        self._extra_state["ver"] = self._version_counter[0]  # its history is set right below
     node = res.grad_fn
     if node is not None:
-        if node.out is rd and rd.dtype == self.data.dtype and _reads_out(node):
+        if node.out is rd and rd.dtype == self._array.dtype and _reads_out(node):
             # the node keeps the tensor itself as its saved output (as torch): no extra copy, and a
             # later in-place change of it is caught by the version check
-            node.out = self.data
-            node.outv = (self._vc, self._vc[0])
-        old = self.grad_fn, self._nr
+            node.out = self._array
+            node.outv = (self._version_counter, self._version_counter[0])
+        old = self.grad_fn, self._output_nr
         if base is None:
-            self.grad_fn, self._nr, self._rg = res.grad_fn, res._nr, True
+            self.grad_fn, self._output_nr, self._requires_grad = res.grad_fn, res._output_nr, True
         else:
             _copy_slices(self, base, res)
-        if self._x is not None and self._x.get("retains_grad") and old[0] is not None:
+        if self._extra_state is not None and self._extra_state.get("retains_grad") and old[0] is not None:
             _move_retain(self, *old)
-    rfw = res._x.get("fw") if res._x else None
-    if base is not None and (rfw or (base._x and base._x.get("fw"))):
+    rfw = res._extra_state.get("fw") if res._extra_state else None
+    if base is not None and (rfw or (base._extra_state and base._extra_state.get("fw"))):
         _view_tangents(self, base, rfw or {})
     if rfw:
         self._extra()["fw"] = dict(rfw)
-    elif self._x and self._x.get("fw"):
-        self._x.pop("fw")
+    elif self._extra_state and self._extra_state.get("fw"):
+        self._extra_state.pop("fw")
     return self
 
 
 def _view_tangents(view: Tensor, base: Tensor, rfw: dict) -> None:
     """Forward mode through an in-place op on a view: the base's tangent takes the view's."""
     bfw = base._extra().setdefault("fw", {})
-    pos = _positions(base.data, view.data)
+    pos = _positions(base._array, view._array)
     for level in set(bfw) | set(rfw):
         bt = bfw.get(level)
-        bt = np.zeros_like(base.data) if bt is None else bt.data
+        bt = np.zeros_like(base._array) if bt is None else bt._array
         rt = rfw.get(level)
-        rt = np.zeros(view.data.shape, base.data.dtype) if rt is None else rt.data
-        bfw[level] = _make(_copy_slices_fwd(bt, rt, pos).astype(base.data.dtype, copy=False))
+        rt = np.zeros(view._array.shape, base._array.dtype) if rt is None else rt._array
+        bfw[level] = _make(_copy_slices_fwd(bt, rt, pos).astype(base._array.dtype, copy=False))
 
 
 _OUT_READERS: dict = {}
@@ -185,7 +185,7 @@ def _move_retain(t: Tensor, node, nr: int) -> None:
     x = node.x
     if x is not None and x.get("retain"):
         x["retain"].pop(nr, None)
-    t.grad_fn._add_retain(t._nr, weakref.ref(t))
+    t.grad_fn._add_retain(t._output_nr, weakref.ref(t))
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
@@ -246,32 +246,32 @@ defop(
 def _refresh_view(view: Tensor) -> None:
     """After an in-place change of its base (or a sibling view), a view's history is a gather of
     its elements from the base's current history (torch regenerates it the same way)."""
-    x = view._x
-    now = view._vc[0]
+    x = view._extra_state
+    now = view._version_counter[0]
     if x.get("ver") == now or not _state.enabled:
         return
     x["ver"] = now
     base = _root(view)
     if base is None or base.grad_fn is None or view.grad_fn is base.grad_fn:
         return
-    b = _make(base.data, base.grad_fn, base._nr)
-    b._rg = True
-    v = _ns.take(b, _positions(base.data, view.data))
-    view.grad_fn, view._nr, view._rg = v.grad_fn, 0, True
+    b = _make(base._array, base.grad_fn, base._output_nr)
+    b._requires_grad = True
+    v = _ns.take(b, _positions(base._array, view._array))
+    view.grad_fn, view._output_nr, view._requires_grad = v.grad_fn, 0, True
 
 
 _dispatch.ON_VIEW[0] = _refresh_view
 
 
 def _copy_slices(view: Tensor, base: Tensor, res: Tensor) -> None:
-    pos = _positions(base.data, view.data)
-    b_old = _make(base.data, base.grad_fn, base._nr)
-    b_old._rg = base._rg
+    pos = _positions(base._array, view._array)
+    b_old = _make(base._array, base.grad_fn, base._output_nr)
+    b_old._requires_grad = base._requires_grad
     new = _ns.copy_slices(b_old, res, pos)
-    base.grad_fn, base._nr, base._rg = new.grad_fn, 0, True
-    b_new = _make(base.data, base.grad_fn, 0)
+    base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, True
+    b_new = _make(base._array, base.grad_fn, 0)
     v = _ns.take(b_new, pos)
-    view.grad_fn, view._nr, view._rg = v.grad_fn, 0, True
+    view.grad_fn, view._output_nr, view._requires_grad = v.grad_fn, 0, True
 
 
 # ---- the in-place ops -------------------------------------------------------------------------
@@ -294,7 +294,7 @@ def _reads_self(name: str, self: Tensor, args) -> bool:
     if 0 not in op.saves:
         return False
     ins = (self, *args)[: op.nin]
-    needs = tuple(isinstance(a, Tensor) and a._rg for a in ins)
+    needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in ins)
     key = (name, needs)
     r = _SELF_READERS.get(key)
     if r is None:
@@ -334,12 +334,12 @@ def _make_arith_inplace(name: str):
             args
             or (kw and set(kw) != {"alpha"})
             or FW_LEVELS[0]
-            or (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg)))
+            or (_state.enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)))
         ):
             return generic(self, other, *args, **kw)
-        o = other.data if isinstance(other, Tensor) else other
+        o = other._array if isinstance(other, Tensor) else other
         alpha = kw.get("alpha", 1)
-        d = self.data
+        d = self._array
         dk = d.dtype.kind
         if not (
             dk == "f"
@@ -569,21 +569,21 @@ def setitem(input: Tensor, index, value) -> None:
         value = Tensor(value, dtype=input.dtype)
     if (
         isinstance(value, Tensor)
-        and value.data.dtype != input.data.dtype
+        and value._array.dtype != input._array.dtype
         and value.ndim
         and not _is_basic(index)
     ):
         raise RuntimeError(
             f"Index put requires the source and destination dtypes match, got "
-            f"{_tname(input.data.dtype)} for the destination and {_tname(value.data.dtype)} for "
+            f"{_tname(input._array.dtype)} for the destination and {_tname(value._array.dtype)} for "
             "the source."
         )
     if not _wants_graph(input, (value,), {}) and not _has_tangent(input, value):
         # fast path, no graph: write the indexed elements only
         _check_target(input, _root(input))
-        v = value.data if isinstance(value, Tensor) else value
+        v = value._array if isinstance(value, Tensor) else value
         try:
-            input.data[_norm_index(index)] = v
+            input._array[_norm_index(index)] = v
         except ValueError as e:
             raise RuntimeError(f"setitem: {e} (tensor of shape {list(input.shape)})") from None
         input._bump()
@@ -594,9 +594,9 @@ def setitem(input: Tensor, index, value) -> None:
 
 
 def _cast_like(v, a):
-    if isinstance(v, Tensor) and v.data.dtype != a.data.dtype and not v._rg:
-        return Tensor(v.data.astype(a.data.dtype))
-    if isinstance(v, Tensor) and v.data.dtype != a.data.dtype:
+    if isinstance(v, Tensor) and v._array.dtype != a._array.dtype and not v._requires_grad:
+        return Tensor(v._array.astype(a._array.dtype))
+    if isinstance(v, Tensor) and v._array.dtype != a._array.dtype:
         return _ns.to_dtype(v, a.dtype)
     return v
 
@@ -606,7 +606,7 @@ def _has_tangent(*ts) -> bool:
 
     if not FW_LEVELS[0]:
         return False
-    return any(isinstance(t, Tensor) and t._x and t._x.get("fw") for t in ts)
+    return any(isinstance(t, Tensor) and t._extra_state and t._extra_state.get("fw") for t in ts)
 
 
 _ns.setitem = setitem

@@ -205,7 +205,7 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
     d = _wrap_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     s = indices_or_sections
-    if hasattr(s, "data") and np.ndim(s.data) == 0:
+    if hasattr(s, "_array") and np.ndim(s._array) == 0:
         s = int(s.item())
     if isinstance(s, (int, np.integer)):
         if s <= 0:

@@ -33,7 +33,7 @@ def _T(m, x):
 
 
 def _eye(m, n, like):
-    return _c(m, np.eye(n, dtype=np.asarray(like.data if hasattr(like, "data") else like).dtype))
+    return _c(m, np.eye(n, dtype=np.asarray(like._array if hasattr(like, "_array") else like).dtype))
 
 
 def _diag_embed(m, v, like):
@@ -45,7 +45,7 @@ def _diagonal(m, x):
 
 
 def _raw(x):
-    return x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x
+    return x._array if hasattr(x, "_array") and not isinstance(x, np.ndarray) else x
 
 
 def _square(x, name):
@@ -400,7 +400,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
     """Number of singular values above max(atol, rtol·σ_max) (int64, not differentiable)."""
     from .._creation import tensor
 
-    s = np.linalg.svd(A.data, compute_uv=False)
+    s = np.linalg.svd(A._array, compute_uv=False)
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else max(A.shape[-2:]) * np.finfo(s.dtype).eps
     cut = np.maximum(atol or 0.0, rtol * (s[..., :1] if s.shape[-1] else 0))

@@ -30,11 +30,11 @@ def _u2(m, x):
 
 
 def _nonzero(g) -> bool:
-    return bool(np.any(g if isinstance(g, np.ndarray) else g.data))
+    return bool(np.any(g if isinstance(g, np.ndarray) else g._array))
 
 
 def _tril_mask(m, n, like, k=0):
-    return _c(m, np.tril(np.ones((n, n), dtype=np.asarray(like.data if hasattr(like, "data")
+    return _c(m, np.tril(np.ones((n, n), dtype=np.asarray(like._array if hasattr(like, "_array")
                                                                    else like).dtype), k))
 
 
@@ -81,7 +81,7 @@ def _cofactor_graph(m, x):
 
 
 def _det_dx(m, g, out, x):
-    singular = not np.all((out if m is A else out.data) != 0)
+    singular = not np.all((out if m is A else out._array) != 0)
     if singular:  # the adjugate (torch's value is 0 here in some cases, which is wrong)
         cof = _cofactor(x) if m is A else _cofactor_graph(m, x)
         return _u2(m, g) * cof
@@ -121,7 +121,7 @@ def slogdet(A):
 def logdet(input):
     """log det(input) (NaN for a negative determinant, as torch)."""
     s, la = slogdet(input)
-    return la + (s < 0) * float("nan") if bool(np.any(s.data < 0)) else la
+    return la + (s < 0) * float("nan") if bool(np.any(s._array < 0)) else la
 
 
 @public("inverse")
@@ -191,7 +191,7 @@ def _tri_mask(m, a, upper, unitriangular):
     n = a.shape[-1]
     k = 1 if unitriangular else 0
     mk = np.triu(np.ones((n, n)), k) if upper else np.tril(np.ones((n, n)), -k)
-    return _c(m, mk.astype(np.asarray(a.data if hasattr(a, "data") else a).dtype))
+    return _c(m, mk.astype(np.asarray(a._array if hasattr(a, "_array") else a).dtype))
 
 
 def _st_da(m, g, out, a, b, upper, left=True, unitriangular=False):
@@ -353,7 +353,7 @@ def _eigh(x, UPLO="L"):
 
 def _gap_inverse(m, lam, like, what):
     """F_ij = 1/(λ_j − λ_i) off the diagonal, 0 on it; raises on (numerically) repeated λ."""
-    lam_raw = lam if isinstance(lam, np.ndarray) else np.asarray(lam.data)
+    lam_raw = lam if isinstance(lam, np.ndarray) else np.asarray(lam._array)
     e_raw = lam_raw[..., None, :] - lam_raw[..., :, None]
     n = lam_raw.shape[-1]
     off = ~np.eye(n, dtype=bool)

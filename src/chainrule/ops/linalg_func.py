@@ -62,8 +62,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
     p = _apply("pinv", A, None, rcond)
     sol = p @ B
-    rank = np.linalg.matrix_rank(A.data).astype(np.int64)
-    empty = tensor(np.zeros((0,), A.data.dtype))
+    rank = np.linalg.matrix_rank(A._array).astype(np.int64)
+    empty = tensor(np.zeros((0,), A._array.dtype))
     return return_types.lstsq(sol, empty, tensor(rank), empty)
 
 
@@ -76,7 +76,7 @@ def matrix_power(A, n: int):
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError("linalg.matrix_power: A must be batches of square matrices")
     if n == 0:
-        return tensor(np.broadcast_to(np.eye(A.shape[-1], dtype=A.data.dtype), A.shape).copy())
+        return tensor(np.broadcast_to(np.eye(A.shape[-1], dtype=A._array.dtype), A.shape).copy())
     base = _apply("inv", A) if n < 0 else A
     n = abs(n)
     result = None

@@ -49,7 +49,7 @@ def _check_size(name, input, target, strict=False):
 
 
 def _const(a, like: Tensor) -> Tensor:
-    return _make(np.asarray(a, dtype=like.data.dtype))
+    return _make(np.asarray(a, dtype=like._array.dtype))
 
 
 # ---- regression ----------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 # ---- classification ----------------------------------------------------------------------------------
 def _targets(name, input, target, cdim):
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._array if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): expected scalar type Long but found {t.dtype} for the class "
                            "index target")
@@ -135,7 +135,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
                            f"got weight tensor of shape: {list(weight.shape)}")
-    w = keep.astype(np.float64) if weight is None else weight.data.astype(np.float64)[safe] * keep
+    w = keep.astype(np.float64) if weight is None else weight._array.astype(np.float64)[safe] * keep
     picked = _ns.squeeze(_ns.take_along_dim(input, np.expand_dims(safe, cdim), cdim), cdim)
     loss = -(picked * _const(w, input))
     if reduction == "mean":
@@ -187,7 +187,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
                            f"got weight tensor of shape: {list(weight.shape)}")
-    w = np.ones(c) if weight is None else weight.data.astype(np.float64)
+    w = np.ones(c) if weight is None else weight._array.astype(np.float64)
     wt = w[safe] * keep
     eps = float(label_smoothing)
     hot = -(1 - eps) * wt
@@ -249,14 +249,14 @@ def _ce_vjp(m, gs, out, x, needs, target, hot, keep, roww, reduction, denom):
         return (dx,)
     p = m.softmax(x, 1)
     sg = m.unsqueeze(s, 1) if reduction == "none" else s
-    a = _make(_ce_dense(x, target, hot, keep, roww).astype(x.data.dtype))
-    return ((a - p * _make(suma[:, None].astype(x.data.dtype))) * sg,)
+    a = _make(_ce_dense(x, target, hot, keep, roww).astype(x._array.dtype))
+    return ((a - p * _make(suma[:, None].astype(x._array.dtype))) * sg,)
 
 
 def _ce_jvp(m, ts, out, x, target, hot, keep, roww, reduction, denom):
     t = ts[0]
     p = m.exp(out[1])
-    dt = x.data.dtype
+    dt = x._array.dtype
     suma = hot if roww is None else hot + keep * roww.sum()
     a = _make(_ce_dense(x, target, hot, keep, roww).astype(dt))
     dl = m.sum(t * a, 1) - _make(suma.astype(dt)) * m.sum(p * t, 1)
@@ -280,7 +280,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``−w [t log x + (1 − t) log(1 − x)]`` for probabilities ``input`` (logs clamped at −100)."""
     _check_size("binary_cross_entropy", input, target, strict=True)
-    d = input.data
+    d = input._array
     if d.size and (np.nanmin(d) < 0 or np.nanmax(d) > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
@@ -291,8 +291,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 def _softplus_neg(x: Tensor) -> Tensor:
     """log(1 + e^(−x)) = log(1 + e^(−|x|)) + max(−x, 0), with the derivative −σ(−x) also at x = 0."""
-    s = _const(np.where(x.data >= 0, 1.0, -1.0), x)  # |x| = x·s with d|x|/dx = 1 at 0
-    neg = _const(x.data < 0, x)
+    s = _const(np.where(x._array >= 0, 1.0, -1.0), x)  # |x| = x·s with d|x|/dx = 1 at 0
+    neg = _const(x._array < 0, x)
     return _ns.log(1 + _ns.exp(-(x * s))) - x * neg
 
 
@@ -432,7 +432,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
-    if np.any(var.data < 0):
+    if np.any(var._array < 0):
         raise ValueError("var has negative entry/entries")
     d = var.detach()
     v = var + (_ns.clamp(d, eps, None) - d)  # clamped value, unclamped gradient (torch clamps under no_grad)
@@ -444,7 +444,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
 
 
 def _class_targets(name, input, target):
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._array if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): expected an integer target, got {t.dtype}")
     return t.astype(np.int64)
@@ -470,7 +470,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     keep = np.ones((x.shape[0], c))
     keep[np.arange(x.shape[0]), t] = 0.0
     if weight is not None:
-        keep = keep * weight.data.astype(np.float64)[t][:, None]
+        keep = keep * weight._array.astype(np.float64)[t][:, None]
     loss = _ns.sum(z * _const(keep, x), 1) / c
     if input.ndim == 1:
         loss = _ns.reshape(loss, tuple(target.shape))  # torch: a 1-D input's loss has the target's shape

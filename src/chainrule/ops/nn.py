@@ -96,7 +96,7 @@ public("log_softmax", ns="nn.functional", function=False, method=False)(
 
 
 def _const(a, like: Tensor) -> Tensor:
-    return _make(np.asarray(a, dtype=like.data.dtype))
+    return _make(np.asarray(a, dtype=like._array.dtype))
 
 
 # ---- linear layers -----------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     y = _ns.softmax((logits + _const(g, logits)) / tau, dim)
     if not hard:
         return y
-    d = y.data
+    d = y._array
     ax = dim % max(d.ndim, 1)
     onehot = np.zeros_like(d)
     np.put_along_axis(onehot, np.expand_dims(np.argmax(d, axis=ax), ax), 1.0, ax)
@@ -260,7 +260,7 @@ def _embedding_dw(m, g, out, weight, indices, padding_idx=None, freq=False):
             g = g * sc.astype(g.dtype)
         else:  # scaled in value only: this rule itself is the only place the scaling enters, as torch
             d = g.detach()
-            g = g + (d * _make(sc.astype(g.data.dtype)) - d)
+            g = g + (d * _make(sc.astype(g._array.dtype)) - d)
     return m.embedding_backward(g, indices, weight.shape[0], padding_idx)
 
 
@@ -272,7 +272,7 @@ defop("embedding_backward", _embedding_bwd, _embedding_bwd_dg, LINEAR, dtype="ke
 
 
 def _index_array(name, t) -> np.ndarray:
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = t._array if isinstance(t, Tensor) else np.asarray(t)
     if a.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {a.dtype} instead")
@@ -299,7 +299,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
         padding_idx = padding_idx % n
     if max_norm is not None:
         rows = np.unique(idx % n)
-        w = weight.data
+        w = weight._array
         norms = np.linalg.norm(w[rows], ord=norm_type, axis=-1)
         big = norms > max_norm
         if np.any(big):
@@ -311,7 +311,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 @public("one_hot", function=False, method=False, ns="nn.functional")
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a trailing dimension of ``num_classes`` (max + 1 when -1)."""
-    a = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    a = tensor._array if isinstance(tensor, Tensor) else np.asarray(tensor)
     if a.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if a.size and a.min() < 0:
@@ -516,9 +516,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         keep = np.tril(np.ones((L, S), bool))
     elif attn_mask is not None:
         if attn_mask.dtype.name == "bool":
-            keep = attn_mask.data
+            keep = attn_mask._array
         elif not attn_mask.requires_grad and not _dispatch.FW_LEVELS[0]:  # else: differentiate the mask
-            bias = attn_mask.data.astype(query.data.dtype, copy=False)
+            bias = attn_mask._array.astype(query._array.dtype, copy=False)
     if dropout_p == 0 and (attn_mask is None or keep is not None or bias is not None):
         return _ns.sdpa(query, key, value, sc, keep, bias)[0]
     s = _ns.matmul(query * sc, _ns.transpose(key, -2, -1))

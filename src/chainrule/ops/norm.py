@@ -144,7 +144,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
     ns = _norm_shape("rms_norm", input, normalized_shape)
     dims = tuple(range(-len(ns), 0))
     if eps is None:
-        eps = float(np.finfo(input.data.dtype).eps)
+        eps = float(np.finfo(input._array.dtype).eps)
     y = input / _ns.sqrt(_ns.mean(input * input, dims, True) + eps)
     return _affine(y, weight, None, None)
 
@@ -156,7 +156,7 @@ def _channel_shape(input) -> tuple:
 def _update(running: Tensor | None, new: np.ndarray, momentum: float) -> None:
     if running is None:
         return
-    running.data[...] = (1 - momentum) * running.data + momentum * new.astype(running.data.dtype)
+    running._array[...] = (1 - momentum) * running._array + momentum * new.astype(running._array.dtype)
     running._bump()
 
 
@@ -183,9 +183,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         w = None if weight is None else _ns.reshape(weight, shape)
         b = None if bias is None else _ns.reshape(bias, shape)
         y, mu, var = _ns.standardize(input, w, b, dims, eps)
-        var = var.data
+        var = var._array
         m = 0.0 if momentum is None else momentum
-        _update(running_mean, mu.data.reshape(c), m)
+        _update(running_mean, mu._array.reshape(c), m)
         _update(running_var, var.reshape(c) * (n / (n - 1)), m)
         return y
     else:
@@ -212,9 +212,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         w = None if weight is None else _ns.reshape(weight, shape)
         b = None if bias is None else _ns.reshape(bias, shape)
         y, mu, var = _ns.standardize(input, w, b, dims, eps)
-        var = var.data
+        var = var._array
         c = input.shape[1]
-        _update(running_mean, mu.data.reshape(-1, c).mean(0), momentum)
+        _update(running_mean, mu._array.reshape(-1, c).mean(0), momentum)
         _update(running_var, (var.reshape(-1, c) * (n / (n - 1))).mean(0), momentum)
         return y
     else:
@@ -250,5 +250,5 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     for i in range(c):
         band[i, max(i - size // 2, 0): min(i + (size - 1) // 2 + 1, c)] = 1.0 / size
     sq = _ns.reshape(input * input, (n, c, -1))
-    div = _ns.reshape(_ns.matmul(_make(band.astype(input.data.dtype)), sq), tuple(input.shape))
+    div = _ns.reshape(_ns.matmul(_make(band.astype(input._array.dtype)), sq), tuple(input.shape))
     return input / (div * alpha + k) ** beta

@@ -85,7 +85,7 @@ def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):
         raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")  # noqa: TRY004
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._array.dtype.kind != "f":
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
             f"Got {x.dtype}"

@@ -378,13 +378,13 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """Whether every element of ``input`` is close to ``other`` (see ``isclose``)."""
     close = _apply("isclose", input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    return bool(close.data.all())
+    return bool(close._array.all())
 
 
 @public("equal")
 def equal(input, other) -> bool:
     """Whether both tensors have the same shape and the same elements."""
-    return tuple(input.shape) == tuple(other.shape) and bool(np.all(input.data == other.data))
+    return tuple(input.shape) == tuple(other.shape) and bool(np.all(input._array == other._array))
 
 
 for _alias, _row in (("multiply", "mul"), ("subtract", "sub"), ("negative", "neg")):

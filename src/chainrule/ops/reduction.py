@@ -308,7 +308,7 @@ def _maxmin(kind: str):
         if isinstance(dim, Tensor):  # max(a, b) is maximum(a, b)
             return apply(TABLE[pair], input, dim)
         if dim is None:
-            if input.data.size == 0:
+            if input._array.size == 0:
                 raise RuntimeError(
                     f"{kind}(): Expected reduction dim to be specified for input.numel() == 0. "
                     "Specify the reduction dim with the 'dim' argument."
@@ -358,7 +358,7 @@ defop(
 @public("nanmean")
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Mean over the non-NaN elements."""
-    if input.data.dtype.kind != "f" and dtype is None:
+    if input._array.dtype.kind != "f" and dtype is None:
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
             f"{input.dtype}"

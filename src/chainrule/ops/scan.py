@@ -41,7 +41,7 @@ def _lcse_dx(m, g, out, x, dim):
     d = dim % x.ndim
     pos, neg = g > 0, g < 0
     # a finite floor instead of log 0 = -inf keeps the second derivative free of inf - inf
-    dt = g.dtype if isinstance(g, np.ndarray) else g.data.dtype
+    dt = g.dtype if isinstance(g, np.ndarray) else g._array.dtype
     floor = -float(np.finfo(dt).max) / 4
     lp = m.where(pos, m.log(m.where(pos, g, 1.0)), floor)
     ln = m.where(neg, m.log(m.where(neg, -g, 1.0)), floor)
@@ -54,7 +54,7 @@ def _lcse_t(m, t, out, x, dim):
         return t
     d = dim % x.ndim
     pos, neg = t > 0, t < 0
-    dt = t.dtype if isinstance(t, np.ndarray) else t.data.dtype
+    dt = t.dtype if isinstance(t, np.ndarray) else t._array.dtype
     floor = -float(np.finfo(dt).max) / 4
     lp = m.where(pos, m.log(m.where(pos, t, 1.0)), floor)
     ln = m.where(neg, m.log(m.where(neg, -t, 1.0)), floor)

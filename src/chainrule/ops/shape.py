@@ -349,14 +349,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     from .._tensor import Tensor
 
     if repeats is None:  # repeat_interleave(repeats): indices repeated by their own counts
-        counts = input.data.astype(np.int64)
+        counts = input._array.astype(np.int64)
         return Tensor(np.repeat(np.arange(counts.size), counts))
     if dim is None:
         input = reshape(input, (-1,))
         dim = 0
     d = _wrap_dim(dim, input.ndim, "repeat_interleave")
     n = input.shape[d] if input.ndim else 1
-    r = repeats.data.astype(np.int64) if isinstance(repeats, Tensor) else np.int64(repeats)
+    r = repeats._array.astype(np.int64) if isinstance(repeats, Tensor) else np.int64(repeats)
     if np.any(r < 0):
         raise RuntimeError("repeats can not be negative")
     if r.ndim and r.size not in (1, n):
@@ -508,13 +508,13 @@ def _meta_inplace(name, op_fn):
             raise TypeError(f"{name}() expected a Tensor")
         from .._tensor import _make
 
-        src = _make(self.data, self.grad_fn, self._nr)  # stands for self before: the node saves it
-        src._rg = self._rg
-        src._vc = self._vc
+        src = _make(self._array, self.grad_fn, self._output_nr)  # stands for self before: the node saves it
+        src._requires_grad = self._requires_grad
+        src._version_counter = self._version_counter
         r = op_fn(src, *args, **kw)
-        self.data = r.data
+        self._array = r._array
         if r.grad_fn is not None and self.grad_fn is not None:  # a leaf stays a leaf
-            self.grad_fn, self._nr = r.grad_fn, r._nr
+            self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
         return self
 
     fn.__name__ = fn.__qualname__ = name

@@ -269,7 +269,7 @@ def float_power(input, exponent):
 @public("multigammaln", function=False, method=False, ns="special")
 def multigammaln(input, p: int):
     """log of the multivariate gamma function of dimension ``p``."""
-    if bool(np.any(input.data <= (p - 1) / 2)):
+    if bool(np.any(input._array <= (p - 1) / 2)):
         raise RuntimeError(f"All elements must be greater than (p-1)/2 (p = {p})")
     r = _apply("lgamma", input)
     for j in range(2, p + 1):

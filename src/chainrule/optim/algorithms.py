@@ -15,8 +15,8 @@ def _step(state: dict) -> int:
     s = state.get("step")
     if s is None:
         s = state["step"] = _scalar(0.0)
-    s.data[...] += 1
-    return int(s.data)
+    s._array[...] += 1
+    return int(s._array)
 
 
 def _lerp_(a: np.ndarray, b: np.ndarray, w: float) -> None:
@@ -58,12 +58,12 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = _zeros(p)
-                buf.data[...] = d_p
+                buf._array[...] = d_p
             else:
-                b = buf.data
+                b = buf._array
                 b *= mu
                 b += (1 - group["dampening"]) * d_p
-            d_p = d_p + mu * buf.data if group["nesterov"] else buf.data
+            d_p = d_p + mu * buf._array if group["nesterov"] else buf._array
         p -= group["lr"] * d_p
 
 
@@ -106,14 +106,14 @@ class Adam(Optimizer):
         if group["decoupled_weight_decay"] and group["weight_decay"] != 0:
             p *= 1 - lr * group["weight_decay"]
         t = _step(state)
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
         _lerp_(m, g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * g * g
         bc1 = 1 - beta1**t
         bc2_sqrt = math.sqrt(1 - beta2**t)
         if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"].data
+            vmax = state["max_exp_avg_sq"]._array
             np.maximum(vmax, v, out=vmax)
             denom = np.sqrt(vmax) / bc2_sqrt + group["eps"]
         else:
@@ -163,17 +163,17 @@ class RMSprop(Optimizer):
         g = _grad(g, p, group)
         _step(state)
         alpha = group["alpha"]
-        sq = state["square_avg"].data
+        sq = state["square_avg"]._array
         sq *= alpha
         sq += (1 - alpha) * g * g
         if group["centered"]:
-            ga = state["grad_avg"].data
+            ga = state["grad_avg"]._array
             _lerp_(ga, g, 1 - alpha)
             avg = np.sqrt(sq - ga * ga) + group["eps"]
         else:
             avg = np.sqrt(sq) + group["eps"]
         if group["momentum"] > 0:
-            buf = state["momentum_buffer"].data
+            buf = state["momentum_buffer"]._array
             buf *= group["momentum"]
             buf += g / avg
             p -= group["lr"] * buf
@@ -200,13 +200,13 @@ class Adagrad(Optimizer):
         # torch creates the state eagerly
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p.data, self.state[p], group)
+                self._init_state(p._array, self.state[p], group)
 
     @staticmethod
     def _init_state(p, st: dict, group: dict) -> None:
         st["step"] = _scalar(0.0)
         st["sum"] = _zeros(p)
-        st["sum"].data[...] = group["initial_accumulator_value"]
+        st["sum"]._array[...] = group["initial_accumulator_value"]
 
     def _update(self, p, g, state, group) -> None:
         if "sum" not in state:  # a group added after construction
@@ -214,7 +214,7 @@ class Adagrad(Optimizer):
         t = _step(state)
         g = _grad(g, p, group)
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
-        s = state["sum"].data
+        s = state["sum"]._array
         s += g * g
         p -= clr * (g / (np.sqrt(s) + group["eps"]))
 
@@ -240,7 +240,7 @@ class Adamax(Optimizer):
         beta1, beta2 = group["betas"]
         t = _step(state)
         g = _grad(g, p, group)
-        m, u = state["exp_avg"].data, state["exp_inf"].data
+        m, u = state["exp_avg"]._array, state["exp_inf"]._array
         _lerp_(m, g, 1 - beta1)
         u *= beta2
         np.maximum(u, np.abs(g) + group["eps"], out=u)
@@ -282,9 +282,9 @@ class NAdam(Optimizer):
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * md))
         # torch keeps mu_product as a float32 tensor; its value feeds the update, so do the same
         mp = state["mu_product"]
-        mp.data[...] = mp.data * mu
-        mu_product = float(mp.data)
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        mp._array[...] = mp._array * mu
+        mu_product = float(mp._array)
+        m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
         _lerp_(m, g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * g * g
@@ -319,7 +319,7 @@ class RAdam(Optimizer):
         g = _grad(g, p, group)
         if group["decoupled_weight_decay"] and group["weight_decay"] != 0:
             p *= 1 - lr * group["weight_decay"]
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
         _lerp_(m, g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * g * g

@@ -118,7 +118,7 @@ class Optimizer:
                 if set_to_none:
                     p._grad = None
                 else:
-                    p._grad.data[...] = 0
+                    p._grad._array[...] = 0
                     p._grad._bump()
 
     def step(self, closure: Callable | None = None):
@@ -133,7 +133,7 @@ class Optimizer:
                 gt = p._grad
                 if gt is None:
                     continue
-                self._update(p.data, gt.data, self.state[p], group)
+                self._update(p._array, gt._array, self.state[p], group)
                 p._bump()
         return loss
 
@@ -188,9 +188,9 @@ class Optimizer:
             st = {}
             for name, val in v.items():
                 if isinstance(val, Tensor):
-                    arr = val.data
+                    arr = val._array
                     if name != "step" and arr.dtype.kind == "f":
-                        arr = arr.astype(p.data.dtype)
+                        arr = arr.astype(p._array.dtype)
                     st[name] = Tensor(np.array(arr, copy=True))
                 else:
                     st[name] = copy.deepcopy(val)

@@ -1,3 +1,3 @@
-"""``chainrule.utils``: data loading (``utils.data``) and other helpers."""
+"""``chainrule.utils``: data loading (``utils._array``) and other helpers."""
 
 from . import data  # noqa: F401

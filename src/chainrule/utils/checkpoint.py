@@ -52,14 +52,14 @@ class _Frame:
         self.values: list | None = None
 
     def _memory_arrays(self) -> list:
-        return [(a.data, a.grad_fn is None) for a in self.args if isinstance(a, Tensor)]
+        return [(a._array, a.grad_fn is None) for a in self.args if isinstance(a, Tensor)]
 
     def recompute(self) -> None:
         inputs = tuple(_detached(a) for a in self.args)
         store: list = []
 
         def pack(t):
-            store.append(t.data)
+            store.append(t._array)
 
         def unpack(_):  # pragma: no cover - the rerun's graph is never backpropagated
             raise CheckpointError("checkpoint: the recomputed graph cannot be backpropagated")
@@ -98,7 +98,7 @@ class _Handle:
 def _detached(a):
     if isinstance(a, Tensor):
         d = a.detach()
-        if a._rg:
+        if a._requires_grad:
             d.requires_grad_(True)
         return d
     return a
@@ -125,7 +125,7 @@ def _non_reentrant(fn, args, kwargs, preserve_rng_state: bool):
     frame = _Frame(fn, args, kwargs, state)
 
     def pack(t):
-        frame.meta.append((t.data.shape, t.data.dtype))
+        frame.meta.append((t._array.shape, t._array.dtype))
         return _Handle(frame, len(frame.meta) - 1)
 
     def unpack(h):

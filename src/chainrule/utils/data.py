@@ -70,7 +70,7 @@ class TensorDataset(Dataset):
 
     def _batch(self, indices: np.ndarray) -> list:
         # the whole batch by one fancy index per tensor (what stacking the rows would give)
-        return [from_numpy(t.data[indices]) for t in self.tensors]
+        return [from_numpy(t._array[indices]) for t in self.tensors]
 
 
 class Subset(Dataset):
@@ -241,7 +241,7 @@ def default_collate(batch: list) -> Any:
     numbers become a tensor, and tuples/lists/dicts are collated field by field."""
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return Tensor(np.stack([b.data for b in batch]))
+        return Tensor(np.stack([b._array for b in batch]))
     if isinstance(elem, np.ndarray):
         return Tensor(np.stack(batch))
     if isinstance(elem, np.generic):

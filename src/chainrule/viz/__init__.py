@@ -55,7 +55,7 @@ def summarize(a: Any, small: int = 8) -> str:
     if a is None:
         return "None"
     if isinstance(a, Tensor):
-        a = a.data
+        a = a._array
     a = np.asarray(a)
     if a.size <= small:
         if a.ndim == 0:
@@ -119,8 +119,8 @@ def tensor_name(t: Tensor, names: dict | None = None) -> str | None:
     caller's variable (``names[("local", id)]``)."""
     if names and id(t) in names:
         return names[id(t)]
-    if t._x and "name" in t._x:
-        return t._x["name"]
+    if t._extra_state and "name" in t._extra_state:
+        return t._extra_state["name"]
     return names.get(("local", id(t))) if names else None
 
 
@@ -168,7 +168,7 @@ def graph(*tensors: Tensor, params=None, show_values: bool = False, show_grads: 
             raise TypeError(f"viz.graph: expected Tensors, got {type(t).__name__}")
         if t.grad_fn is not None:
             roots.append(t.grad_fn)
-        elif t._rg:
+        elif t._requires_grad:
             roots.append(accumulate_node(t))
     return _build(roots, list(tensors), names, show_values, show_grads, show_saved, max_nodes,
                   collapse, trace, title)
@@ -201,16 +201,16 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
     edges: list = []
     for k, n in enumerate(order):
         ids[id(n)] = f"n{k}"
-    known = {id(t.grad_fn): t.data for t in outputs  # values the graph freed but outputs keep
+    known = {id(t.grad_fn): t._array for t in outputs  # values the graph freed but outputs keep
              if isinstance(t, Tensor) and t.grad_fn is not None and t.grad_fn.n_out == 1}
     for n in order:
         nid = ids[id(n)]
         if type(n) is AccumulateGrad:
             v = n.variable
             nm = tensor_name(v, names)
-            lines = [f"{_shape(v.data)} {v.dtype}".replace("chainrule.", "")]
+            lines = [f"{_shape(v._array)} {v.dtype}".replace("chainrule.", "")]
             if show_values:
-                lines.append("value " + summarize(v.data))
+                lines.append("value " + summarize(v._array))
             if show_grads:
                 rec = trace.grad_of(n) if trace is not None else None  # .grad as recorded
                 lines.append("grad " + summarize(rec[0] if rec else v._grad))
@@ -227,14 +227,14 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
             continue
         oid = f"o{i}"
         nm = tensor_name(t, names) or "output"
-        lines = [f"{_shape(t.data)} {t.dtype}".replace("chainrule.", "")]
+        lines = [f"{_shape(t._array)} {t.dtype}".replace("chainrule.", "")]
         if show_values:
-            lines.append("value " + summarize(t.data))
+            lines.append("value " + summarize(t._array))
         if t.grad_fn is not None:
             nodes.append(GNode(oid, "output", nm, lines, t))
             edges.append((ids[id(t.grad_fn)], oid))
             ids.setdefault(id(t), oid)
-        elif not t._rg:
+        elif not t._requires_grad:
             nodes.append(GNode(oid, "tensor", nm, lines + ["(no grad: not in any graph)"], t))
             ids.setdefault(id(t), oid)
     g = Graph(nodes, edges, ids, title)
@@ -287,9 +287,9 @@ def _saved_lines(n) -> list:
     for i in idx:
         x = n.saved[i]
         if isinstance(x, Tensor):
-            total += x.data.nbytes
-            lines.append(f"saved {pn[i] if i < len(pn) else i}: {_shape(x.data)} "
-                         f"{x.dtype} {_bytes(x.data.nbytes)}".replace("chainrule.", ""))
+            total += x._array.nbytes
+            lines.append(f"saved {pn[i] if i < len(pn) else i}: {_shape(x._array)} "
+                         f"{x.dtype} {_bytes(x._array.nbytes)}".replace("chainrule.", ""))
     if op.saves_out and n.out is not None:
         outs = n.out if isinstance(n.out, tuple) else (n.out,)
         b = sum(o.nbytes for o in outs)
@@ -317,9 +317,9 @@ def tree(*tensors: Tensor, params=None, show_values: bool = False, show_grads: b
     names.update(_param_names(params))
     lines: list = []
     for t in tensors:
-        root = t.grad_fn if t.grad_fn is not None else (accumulate_node(t) if t._rg else None)
+        root = t.grad_fn if t.grad_fn is not None else (accumulate_node(t) if t._requires_grad else None)
         nm = tensor_name(t, names) or "output"
-        head = f"{nm} {_shape(t.data)} {t.dtype}".replace("chainrule.", "")
+        head = f"{nm} {_shape(t._array)} {t.dtype}".replace("chainrule.", "")
         if root is None:
             lines.append(head + "  (does not require grad: no graph)")
             continue
@@ -367,10 +367,10 @@ _MAX_INDENT = 24  # levels of indentation before the text tree starts again at t
 def _tree_label(n, names, show_values, show_grads, trace) -> str:
     if type(n) is AccumulateGrad:
         v = n.variable
-        s = f"{tensor_name(v, names) or 'leaf'} {_shape(v.data)} {v.dtype} leaf"
+        s = f"{tensor_name(v, names) or 'leaf'} {_shape(v._array)} {v.dtype} leaf"
         s = s.replace("chainrule.", "")
         if show_values:
-            s += f"  value={summarize(v.data)}"
+            s += f"  value={summarize(v._array)}"
         if show_grads:
             s += f"  grad={summarize(v._grad)}"
         return s

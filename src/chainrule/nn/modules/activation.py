@@ -255,7 +255,7 @@ class MultiheadAttention(Module):
 
 def _additive(mask, like):
     """A boolean mask (True = masked out) as −inf; a float mask is added as is."""
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:
         m = np.where(m, -np.inf, 0.0)
-    return _creation.tensor(m.astype(like.data.dtype))
+    return _creation.tensor(m.astype(like._array.dtype))

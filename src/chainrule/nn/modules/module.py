@@ -34,7 +34,7 @@ def _addindent(s: str, n: int) -> str:
 
 def _as_array(v) -> np.ndarray | None:
     if isinstance(v, Tensor):
-        return v.data
+        return v._array
     if isinstance(v, np.ndarray):
         return v
     if not hasattr(v, "__array__"):  # e.g. a torch.Tensor: converted through NumPy
@@ -458,7 +458,7 @@ class Module:
             if set_to_none:
                 p._grad = None
             else:
-                p._grad.data[...] = 0
+                p._grad._array[...] = 0
                 p._grad._bump()
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
@@ -478,13 +478,13 @@ class Module:
             for p in m._parameters.values():
                 if p is None:
                     continue
-                p.data = fn(p.data)
+                p._array = fn(p._array)
                 p._bump()
                 if p._grad is not None:
-                    p._grad.data = fn(p._grad.data)
+                    p._grad._array = fn(p._grad._array)
             for b in m._buffers.values():
                 if b is not None:
-                    b.data = fn(b.data)
+                    b._array = fn(b._array)
                     b._bump()
         return self
 
@@ -567,17 +567,17 @@ class Module:
                     f"Tensor-like object from checkpoint but received {type(src)}"
                 )
                 continue
-            if tuple(arr.shape) != tuple(target.data.shape):
+            if tuple(arr.shape) != tuple(target._array.shape):
                 errors.append(
                     f"size mismatch for {k}: copying a param with shape "
                     f"chainrule.Size({list(arr.shape)}) from checkpoint, the shape in current "
-                    f"model is chainrule.Size({list(target.data.shape)})."
+                    f"model is chainrule.Size({list(target._array.shape)})."
                 )
                 continue
             if assign:
-                target.data = arr.astype(target.data.dtype, copy=True)
+                target._array = arr.astype(target._array.dtype, copy=True)
             else:
-                target.data[...] = arr
+                target._array[...] = arr
             target._bump()
         if strict:
             if unexpected:
@@ -636,7 +636,7 @@ class Module:
         memo[id(self)] = new
         for k, v in self.__dict__.items():
             if isinstance(v, Tensor) and not isinstance(v, Parameter):
-                c = Tensor(v.data.copy(), requires_grad=v.requires_grad) if v.grad_fn is None \
+                c = Tensor(v._array.copy(), requires_grad=v.requires_grad) if v.grad_fn is None \
                     else v
                 new.__dict__[k] = memo.setdefault(id(v), c)
             elif k == "_buffers":
@@ -647,7 +647,7 @@ class Module:
                     elif id(b) in memo:
                         bufs[bk] = memo[id(b)]
                     else:
-                        bufs[bk] = memo[id(b)] = Tensor(b.data.copy())
+                        bufs[bk] = memo[id(b)] = Tensor(b._array.copy())
                 new.__dict__[k] = bufs
             else:
                 new.__dict__[k] = copy.deepcopy(v, memo)

@@ -44,9 +44,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._array[...] = 0
+            self.running_var._array[...] = 1
+            self.num_batches_tracked._array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -66,10 +66,10 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._array += 1
             self.num_batches_tracked._bump()
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._array)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats
         return functional("batch_norm")(
@@ -224,7 +224,7 @@ class RMSNorm(Module):
                 f"[*, {', '.join(map(str, self.normalized_shape))}], but got input of size "
                 f"{list(input.shape)}"
             )
-        eps = float(np.finfo(input.data.dtype).eps) if self.eps is None else self.eps
+        eps = float(np.finfo(input._array.dtype).eps) if self.eps is None else self.eps
         dims = tuple(range(input.ndim - n, input.ndim))
         y = input / ((input * input).mean(dims, keepdim=True) + eps).sqrt()
         return y if self.weight is None else y * self.weight

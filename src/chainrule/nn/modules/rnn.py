@@ -62,7 +62,7 @@ class _LSTMLayer(Function):
 
     @staticmethod
     def forward(ctx, xg, h0, c0, w_hh, reverse):
-        X, W = xg.data, w_hh.data
+        X, W = xg._array, w_hh._array
         T, N, G = X.shape
         H = G // 4
         wt = np.ascontiguousarray(W.T)
@@ -70,7 +70,7 @@ class _LSTMLayer(Function):
         cs = np.empty((T, N, H), X.dtype)
         tcs = np.empty_like(cs)
         out = np.empty_like(cs)
-        h, c = h0.data, c0.data
+        h, c = h0._array, c0._array
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a = acts[t]
             np.matmul(h, wt, out=a)
@@ -98,12 +98,12 @@ class _LSTMLayer(Function):
             return tuple(next(grads) if t.requires_grad else None
                          for t in (xg, h0, c0, w_hh)) + (None,)
         acts, cs, tcs, out = ctx.arrays
-        W = w_hh.data
+        W = w_hh._array
         T, N, G = acts.shape
         H = G // 4
-        go = g_out.data
-        dh = g_h.data.copy()
-        dc = g_c.data.copy()
+        go = g_out._array
+        dh = g_h._array.copy()
+        dc = g_c._array.copy()
         dX = np.empty_like(acts)
         order = range(T) if ctx.reverse else range(T - 1, -1, -1)  # backward in time
         first = T - 1 if ctx.reverse else 0
@@ -111,7 +111,7 @@ class _LSTMLayer(Function):
         h_prev = np.empty_like(out)  # h_{t-1} of each step, for dW in one product
         for t in order:
             tp = t + step  # the step before t in processing order
-            hp, cp = (h0.data, c0.data) if t == first else (out[tp], cs[tp])
+            hp, cp = (h0._array, c0._array) if t == first else (out[tp], cs[tp])
             h_prev[t] = hp
             a = acts[t]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
@@ -168,7 +168,7 @@ class _GRULayer(Function):
 
     @staticmethod
     def forward(ctx, xg, h0, w_hh, b_hh, reverse):
-        X, W = xg.data, w_hh.data
+        X, W = xg._array, w_hh._array
         T, N, G = X.shape
         H = G // 3
         wt = np.ascontiguousarray(W.T)
@@ -176,11 +176,11 @@ class _GRULayer(Function):
         ns = np.empty((T, N, H), X.dtype)
         hgn = np.empty_like(ns)  # h W_hn + b_hn, which r scales
         out = np.empty_like(ns)
-        h = h0.data
+        h = h0._array
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             hg = h @ wt
             if b_hh is not None:
-                hg += b_hh.data
+                hg += b_hh._array
             rz[t] = _sig(X[t, :, :2 * H] + hg[:, :2 * H])
             hgn[t] = hg[:, 2 * H:]
             r, z = rz[t, :, :H], rz[t, :, H:]
@@ -202,17 +202,17 @@ class _GRULayer(Function):
             return tuple(next(grads) if t is not None and t.requires_grad else None
                          for t in (xg, h0, w_hh, b_hh)) + (None,)
         rz, ns, hgn, out = ctx.arrays
-        W = w_hh.data
+        W = w_hh._array
         T, N, H = out.shape
-        go = g_out.data
-        dh = g_h.data.copy()
+        go = g_out._array
+        dh = g_h._array.copy()
         dX = np.empty((T, N, 3 * H), out.dtype)
         dHG = np.empty_like(dX)  # gradient w.r.t. h W_hhᵀ + b_hh
         h_prev = np.empty_like(out)
         first = T - 1 if ctx.reverse else 0
         step = 1 if ctx.reverse else -1
         for t in (range(T) if ctx.reverse else range(T - 1, -1, -1)):
-            hp = h0.data if t == first else out[t + step]
+            hp = h0._array if t == first else out[t + step]
             h_prev[t] = hp
             r, z, n = rz[t, :, :H], rz[t, :, H:], ns[t]
             dh += go[t]

@@ -40,8 +40,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     p = float(norm_type)
     if not ts:
         return _cr.tensor(0.0)
-    dt = np.result_type(*[t.data.dtype for t in ts])
-    total = _norm(np.array([_norm(t.data, p) for t in ts]), p)
+    dt = np.result_type(*[t._array.dtype for t in ts])
+    total = _norm(np.array([_norm(t._array, p) for t in ts]), p)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -70,7 +70,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
     for g in grads:
-        g.data *= g.data.dtype.type(coef)
+        g._array *= g._array.dtype.type(coef)
         g._bump()
     return total
 
@@ -80,7 +80,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     c = float(clip_value)
     for p in _params(parameters):
         if p._grad is not None:
-            np.clip(p._grad.data, -c, c, out=p._grad.data)
+            np.clip(p._grad._array, -c, c, out=p._grad._array)
             p._grad._bump()
 
 
@@ -99,6 +99,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         if ptr + n > vec.numel():
             raise RuntimeError(f"vector_to_parameters: vector of {vec.numel()} elements is too "
                                "short for the parameters")
-        p.data[...] = vec.data[ptr:ptr + n].reshape(p.data.shape)
+        p._array[...] = vec._array[ptr:ptr + n].reshape(p._array.shape)
         p._bump()
         ptr += n
