@@ -32,11 +32,11 @@ from .._tensor import Tensor
 from ..autograd import engine as _engine
 from ..autograd.graph import AccumulateGrad, Node
 from ._accumulation import Accumulation, accumulation
+from ._chain import chain as _chain_text
+from ._jacobian import LocalJacobian, local_jacobians
 from ._page import _PAGE
 
-__all__ = ["Accumulation", "Explain", "Step", "accumulation"]
-
-
+__all__ = ["Accumulation", "Explain", "LocalJacobian", "Step", "accumulation"]
 
 def _arr(g):
     if g is None:
@@ -81,6 +81,7 @@ class Step:
         "had_grad",
         "index",
         "inputs",
+        "jac",
         "kind",
         "leaf",
         "local",
@@ -122,6 +123,8 @@ class Explain:
         self._frame = None  # the engine frame of the backward pass being recorded
         self._first = 0
         self.passes = 0
+        self._id_cache = None
+        self._consts: dict = {}
 
     # ---- recording ------------------------------------------------------------------------
     def __enter__(self) -> Explain:  # noqa: PYI034
@@ -170,7 +173,7 @@ class Explain:
             self._grads[node] = [st.grad_after]
             st.paths = self._count.get((node, 0), 0)
             st.had_grad = self._had.get(node, False)
-            st.passed = st.local = st.formula = st.dest = st.inputs = None
+            st.passed = st.local = st.formula = st.dest = st.inputs = st.jac = None
             st.elementwise = False
             self.steps.append(st)
             return
@@ -207,6 +210,12 @@ class Explain:
             else:
                 st.dest.append(child)
         st.local = self._local(node, st) if self.local else None
+        st.jac = self._jacobians(node, st) if self.local else None
+        if type(node) is Node and node.saved is not None and None in node.next:
+            self._consts[node] = {i: node.saved[i] for i, e in enumerate(node.next)
+                                  if e is None and i < len(node.saved)
+                                  and isinstance(node.saved[i], (Tensor, int, float, np.ndarray))
+                                  and not isinstance(node.saved[i], bool)}
         st.grad_after = None
         self.steps.append(st)
 
@@ -228,12 +237,29 @@ class Explain:
             return None
         return [None if r is None else np.array(r) for r in res]
 
+    def _jacobians(self, node, st) -> dict | None:
+        """Each input's local Jacobian, read off the rule while the saved values are still held."""
+        if type(node) is not Node or node.out is None:
+            return None
+        diag = None
+        if st.elementwise and st.local is not None and not isinstance(node.out, tuple):
+            diag = [None if d is None or np.shape(d) != node.out.shape else d for d in st.local]
+
+        def rules(gs):
+            return _engine._call_rules(node, gs, False, set())
+
+        return local_jacobians(node, node.out, st.g, rules, diag)
+
     # ---- for viz.graph(trace=...) -------------------------------------------------------------
     def value_of(self, node):
         return self._values.get(node)
 
     def grad_of(self, node):
         return self._grads.get(node)
+
+    def constants_of(self, node) -> dict:
+        """{input index: Tensor} of the node's inputs that needed no grad (constants, data)."""
+        return self._consts.get(node, {})
 
     # ---- reading ----------------------------------------------------------------------------
     def _dest_text(self, st: Step, i: int) -> str:
@@ -326,56 +352,52 @@ class Explain:
             out.append("| " + " | ".join(cells) + " |")
         return "\n".join(out) + "\n"
 
-    def chain(self, leaf: Tensor) -> str:
-        """For a graph of scalars: d(root)/d(leaf) as the sum over paths of the product of the
-        local derivatives along each path — the chain rule written out with numbers."""
-        acc = leaf._grad_accumulator() if leaf._grad_accumulator is not None else None
-        last = [st for st in self.steps if st.pass_no == self.passes]  # the last backward pass
-        steps = {st.node: st for st in last if st.kind == "op"}
-        root = last[0].node if last else None
-        if acc is None or root is None:
-            raise ValueError("chain(): this leaf was not reached by the recorded backward")
-        terms = []
-        stack = [(root, [])]
-        while stack:
-            node, factors = stack.pop()
-            if node is acc:
-                terms.append(factors)
-                continue
-            st = steps.get(node)
-            if st is None or st.local is None:
-                continue
-            for i, e in enumerate(node.next):
-                if e is not None and st.local[i] is not None:
-                    if np.asarray(st.local[i]).size != 1:
-                        raise ValueError("chain(): the path has non-scalar steps; see table()")
-                    stack.append((e[0], factors + [(node.name(), float(st.local[i]))]))
-            if len(terms) > 64:
-                break
-        seed = float(np.asarray(last[0].g[0]).reshape(-1)[0])
-        nm = self._name(leaf)
-        parts, total = [], 0.0
-        for fs in terms:
-            p = seed
-            for _, v in fs:
-                p *= v
-            total += p
-            parts.append(" · ".join(f"{v:.6g}" for _, v in fs) or "1")
-        s = " + ".join(f"({p})" for p in parts) if len(parts) > 1 else (parts[0] if parts else "0")
-        head = f"d{self._node_names.get(id(root), root.name())}/d{nm}"
-        seedtxt = "" if seed == 1 else f"{seed:.6g} · "
-        return f"{head} = {seedtxt}{s} = {total:.6g}"
+    def chain(self, x: Tensor, order: str = "reverse") -> str:
+        """d(output)/dx as the chain rule writes it, with the recorded numbers.
+
+        Reverse order (the default, what ``backward`` does): the gradient v the backward started
+        from times each step's local Jacobian, from the output side, v · J_n · … · J_1, with each
+        partial product; ``order="forward"``: the whole Jacobian J_n · … · J_1 built from the
+        input side, one pass J_n · ( … (J_1 · e_j)) per entry of x. Several paths from the output
+        to x are summed. A graph of scalars gives one line, ``dz/dx = (a · b) + (c) = …``.
+
+        Small Jacobians are printed as matrices (``I``, ``2I``, ``diag(…)`` for diagonal ones);
+        big ones by their shape, and the text says what it left out.
+
+        Example:
+            >>> x = chainrule.ones(1, 4, requires_grad=True)
+            >>> with chainrule.explain() as ex:
+            ...     z = chainrule.norm(2 * x + 1, 2, dim=1)
+            ...     z.backward(chainrule.ones(1))
+            >>> print(ex.chain(x).splitlines()[0])
+            v · dz/dx = v · J_norm(z) · J_add · J_mul = [1] · [[0.5, 0.5, 0.5, 0.5]] · I · 2I = [[1, 1, 1, 1]]
+        """
+        return _chain_text(self, x, order)
+
+    def _nid(self, node) -> str:
+        """The node's id in the picture and on the page (``n3``)."""
+        return self._ids().get(id(node), "?")
+
+    def _ids(self) -> dict:
+        if self._id_cache is None or self._id_cache[0] != len(self.steps):
+            roots = self._roots()
+            self._id_cache = (len(self.steps), {id(n): f"n{k}" for k, n in
+                                                enumerate(viz._walk(roots))})
+        return self._id_cache[1]
+
+    def _roots(self) -> list:
+        kids = {e[0] for n in self._nodes for e in n.next if e is not None}
+        roots = [n for n in self._nodes if n not in kids]
+        for st in self.steps:  # a backward that started at a leaf
+            if st.kind == "accumulate" and not self._nodes and st.node not in roots:
+                roots.append(st.node)
+        return roots
 
     def graph(self, **kw) -> viz.Graph:
         """The recorded graph with values and gradients on every node (see ``viz.graph``)."""
         kw.setdefault("show_values", True)
         kw.setdefault("show_grads", True)
-        rec = set(self._nodes)
-        kids = {e[0] for n in self._nodes for e in n.next if e is not None}
-        roots = [n for n in self._nodes if n not in kids]
-        for st in self.steps:  # a backward that started at a leaf
-            if st.kind == "accumulate" and not rec and st.node not in roots:
-                roots.append(st.node)
+        roots = self._roots()
         names = dict(self._names)
         names.update(viz._param_names(kw.pop("params", None)))
         return viz._build(roots, [], names, kw.pop("show_values"), kw.pop("show_grads"),

@@ -27,8 +27,8 @@ from ..autograd.graph import AccumulateGrad, Node, accumulate_node
 from ._collapse import _collapse
 from ._draw import GNode, Graph, GraphvizNotFound, dot_available
 
-__all__ = ["GNode", "Graph", "GraphvizNotFound", "dot_available", "graph", "summarize", "tensor_name",
-           "tree"]
+__all__ = ["GNode", "Graph", "GraphvizNotFound", "dot_available", "graph", "index_text",
+           "summarize", "tensor_name", "tree"]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the chainrule package
 
@@ -77,6 +77,32 @@ def summarize(a: Any, small: int = 8) -> str:
     return text
 
 
+def index_text(index) -> str:
+    """An index as it is written in Python: ``[0]``, ``[1:3]``, ``[..., None, ::2]``.
+
+    Example:
+        >>> index_text((slice(1, 3), 0))
+        '[1:3, 0]'
+    """
+    items = index if isinstance(index, tuple) else (index,)
+
+    def one(i) -> str:
+        if isinstance(i, slice):
+            a = "" if i.start is None else str(i.start)
+            b = "" if i.stop is None else str(i.stop)
+            return f"{a}:{b}" + ("" if i.step is None else f":{i.step}")
+        if i is Ellipsis:
+            return "..."
+        if i is None:
+            return "None"
+        if isinstance(i, (list, tuple, np.ndarray)) or hasattr(i, "_array"):
+            a = np.asarray(getattr(i, "_array", i))
+            return summarize(a) if a.size <= 8 else f"<{a.dtype} index {_shape(a)}>"
+        return str(i)
+
+    return "[" + ", ".join(one(i) for i in items) + "]"
+
+
 def _shape(a) -> str:
     return "(" + ", ".join(str(s) for s in a.shape) + ("," if len(a.shape) == 1 else "") + ")"
 
@@ -101,6 +127,8 @@ def _user_locals() -> dict:
         for k, v in f.f_locals.items():
             if isinstance(v, Tensor) and k.isidentifier() and not k.startswith("_"):
                 names.setdefault(("local", id(v)), k)
+                if v.grad_fn is not None:  # the op that produced it is drawn with its name
+                    names.setdefault(("fn", id(v.grad_fn)), k)
     return names
 
 
@@ -138,7 +166,7 @@ def _input_names(op) -> list:
 
 def graph(*tensors: Tensor, params=None, show_values: bool = False, show_grads: bool = False,
           show_saved: bool = False, max_nodes: int = 150, collapse: bool | None = None,
-          trace=None, title: str = "") -> Graph:
+          trace=None, title: str = "", show_constants: bool | None = None) -> Graph:
     """The computation graph that produced ``tensors``, as a ``Graph`` to print or draw.
 
     Args:
@@ -155,6 +183,8 @@ def graph(*tensors: Tensor, params=None, show_values: bool = False, show_grads: 
             identical layers) collapse into one box ``k × [A → B → C]`` (``collapse`` forces it
             on or off).
         trace: a recorded ``chainrule.explain()`` session giving values and gradients of op nodes.
+        show_constants: draw the inputs that need no grad (the 2 and 1 of ``2 * x + 1``) as
+            small boxes; by default when the graph has at most 40 op nodes.
 
     Example:
         >>> g = chainrule.viz.graph(loss, params=model, show_grads=True)
@@ -171,7 +201,7 @@ def graph(*tensors: Tensor, params=None, show_values: bool = False, show_grads: 
         elif t._requires_grad:
             roots.append(accumulate_node(t))
     return _build(roots, list(tensors), names, show_values, show_grads, show_saved, max_nodes,
-                  collapse, trace, title)
+                  collapse, trace, title, show_constants)
 
 
 def _walk(roots: Iterable) -> list:
@@ -194,7 +224,7 @@ def _walk(roots: Iterable) -> list:
 
 
 def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes, collapse,
-           trace, title) -> Graph:
+           trace, title, show_constants=None) -> Graph:
     order = _walk(roots)
     ids: dict = {}
     nodes: list = []
@@ -218,10 +248,21 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
             ids[id(v)] = nid
             continue
         lines = _op_lines(n, show_values, show_grads, show_saved, trace, known.get(id(n)))
-        nodes.append(GNode(nid, "op", n.name(), lines, n))
+        kw = getattr(n, "kw", None)
+        if getattr(getattr(n, "op", None), "name", "") in ("basic_index", "index") and kw \
+                and "index" in kw:
+            lines.insert(0, "index " + index_text(kw["index"]))
+        gn = GNode(nid, "op", n.name(), lines, n)
+        gn.name = names.get(("fn", id(n))) or (trace._node_names.get(id(n)) if trace is not None
+                                               and hasattr(trace, "_node_names") else None)
+        nodes.append(gn)
         for e in n.next:
             if e is not None:
                 edges.append((ids[id(e[0])], nid))
+    if show_constants is None:
+        show_constants = sum(1 for n in nodes if n.kind == "op") <= 40
+    if show_constants:
+        _constants(order, ids, nodes, edges, names, trace)
     for i, t in enumerate(outputs):
         if not isinstance(t, Tensor):
             continue
@@ -242,6 +283,36 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
     if collapse or (collapse is None and n_ops > max_nodes):
         _collapse(g)
     return g
+
+
+def _constants(order, ids, nodes, edges, names, trace) -> None:
+    """A small box per tensor input that needs no grad (a constant, or data), with its value."""
+    k = 0
+    for n in order:
+        if type(n) is AccumulateGrad or not any(e is None for e in n.next):
+            continue
+        rec = trace.constants_of(n) if trace is not None and hasattr(trace, "constants_of") \
+            else None
+        saved = n.saved if type(n) is Node else None
+        for i, e in enumerate(n.next):
+            if e is not None:
+                continue
+            if rec is not None:
+                a = rec.get(i)
+            elif saved is not None and i < len(saved) and isinstance(
+                    saved[i], (Tensor, int, float, np.ndarray)) and not isinstance(saved[i], bool):
+                a = saved[i]
+            else:
+                continue
+            if a is None:
+                continue
+            nm = tensor_name(a, names) if isinstance(a, Tensor) else None
+            arr = a._array if isinstance(a, Tensor) else np.asarray(a)
+            text = summarize(arr) if arr.size <= 4 else f"{_shape(arr)} {arr.dtype}"
+            cid = f"c{k}"
+            k += 1
+            nodes.append(GNode(cid, "const", nm or text, [text] if nm else [], None))
+            edges.append((cid, ids[id(n)]))
 
 
 def _op_lines(n, show_values, show_grads, show_saved, trace, known=None) -> list:

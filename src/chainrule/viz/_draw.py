@@ -24,18 +24,27 @@ def dot_available() -> bool:
 class GNode:
     """One box of the picture: a leaf, an op (``MulBackward0``), an output, or a collapsed group."""
 
-    __slots__ = ("id", "kind", "lines", "obj", "title")
+    __slots__ = ("id", "kind", "lines", "name", "obj", "title")
 
     def __init__(self, id: str, kind: str, title: str, lines: list, obj=None) -> None:
         self.id = id
-        self.kind = kind  # "leaf" | "op" | "output" | "group" | "tensor"
+        self.kind = kind  # "leaf" | "op" | "output" | "group" | "tensor" | "const"
         self.title = title
         self.lines = lines
         self.obj = obj
+        self.name = None  # the variable an op's result was bound to (drawn beside its title)
+
+    @property
+    def header(self) -> str:
+        """The first line drawn: the title, the result's name, and the node id the tables use."""
+        if self.kind == "const":
+            return self.title
+        nm = f" ({self.name})" if self.name else ""
+        return f"{self.title}{nm}  #{self.id}"
 
     @property
     def label(self) -> str:
-        return "\n".join([self.title] + self.lines)
+        return "\n".join([self.header] + self.lines)
 
     def __repr__(self) -> str:
         return f"<GNode {self.id} {self.kind} {self.title!r}>"
@@ -47,6 +56,7 @@ _STYLE = {
     "output": 'fillcolor="#d5f5c8" shape=box style="filled,rounded"',
     "group": 'fillcolor="#fff3c4" shape=box3d style="filled"',
     "tensor": 'fillcolor="#ffffff" shape=box style="dashed"',
+    "const": 'fillcolor="#ffffff" shape=box style="dashed,rounded" fontsize=10',
 }
 
 
@@ -93,6 +103,12 @@ class Graph:
             out.append(f'  {n.id} [id="{n.id}" label="{_esc(n.label)}" {_STYLE[n.kind]}];')
         for a, b in self.edges:
             out.append(f"  {a} -> {b};")
+        out.append(f'  legend [id="legend" shape=plaintext fontsize=10 fontcolor="#444444" '
+                   f'label="{_esc(LEGEND)}"];')
+        if self.nodes:  # the legend sits under the picture
+            sinks = {n.id for n in self.nodes} - {a for a, _ in self.edges}
+            for t in sorted(sinks)[:1]:
+                out.append(f"  {t} -> legend [style=invis];")
         out.append("}")
         return "\n".join(out) + "\n"
 
@@ -141,83 +157,63 @@ class Graph:
         return self.svg() if dot_available() else self.builtin_svg()
 
     # ---- a layout of our own (no dependency) ------------------------------------------
+    def layout(self) -> dict:
+        """The built-in layout: ``boxes`` {id: (x0, y0, x1, y1)}, ``routes`` [(from, to,
+        path points)], ``width``, ``height`` (see ``_layout``)."""
+        from ._layout import MARGIN, box_size, layout
+
+        sizes = {n.id: box_size([n.header] + n.lines) for n in self.nodes}
+        top = MARGIN + (24 if self.title else 0)
+        lay = layout([n.id for n in self.nodes], self.edges, sizes, top)
+        lay["height"] += 20  # the legend
+        lay["width"] = max(lay["width"], len(LEGEND) * 5.6 + 32,
+                           len(self.title) * 8.5 + 32 if self.title else 0)
+        return lay
+
     def builtin_svg(self) -> str:
-        """An SVG picture laid out without Graphviz: layers by longest path from the leaves."""
-        ids = [n.id for n in self.nodes]
-        preds: dict = {i: [] for i in ids}
-        succ: dict = {i: [] for i in ids}
-        for a, b in self.edges:
-            preds[b].append(a)
-            succ[a].append(b)
-        indeg = {i: len(preds[i]) for i in ids}
-        order = [i for i in ids if indeg[i] == 0]
-        layer = {i: 0 for i in ids}
-        k = 0
-        while k < len(order):
-            a = order[k]
-            k += 1
-            for b in succ[a]:
-                layer[b] = max(layer[b], layer[a] + 1)
-                indeg[b] -= 1
-                if indeg[b] == 0:
-                    order.append(b)
-        rows: dict = {}
-        for i in order:
-            rows.setdefault(layer[i], []).append(i)
-        by = {n.id: n for n in self.nodes}
-        size = {}
-        for n in self.nodes:
-            lines = [n.title] + n.lines
-            size[n.id] = (max(len(s) for s in lines) * 6.6 + 18, 15 * len(lines) + 10)
-        pos: dict = {}
-        y = 16.0
-        width = 0.0
-        extent = {}
-        for r in sorted(rows):
-            row = rows[r]
-            if r:  # barycenter of the predecessors: fewer crossings
-                row.sort(key=lambda i: np.mean([pos[p][0] for p in preds[i]]) if preds[i] else 0)
-            x = 16.0
-            h = max(size[i][1] for i in row)
-            for i in row:
-                w = size[i][0]
-                pos[i] = (x + w / 2, y, w, size[i][1])
-                x += w + 24
-            extent[r] = x
-            width = max(width, x)
-            y += h + 46
-        for r, row in rows.items():  # center each row
-            dx = (width - extent[r]) / 2
-            for i in row:
-                cx, top, w, h = pos[i]
-                pos[i] = (cx + dx, top, w, h)
-        height = y
+        """An SVG picture laid out without Graphviz: layers as ``dot`` makes them, edges routed
+        around the boxes, the title on top and a legend saying which way gradients flow."""
+        from ._layout import path_d
+
+        lay = self.layout()
+        width, height = lay["width"], lay["height"]
         out = [
             (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" '
-            'font-size="11">'),
+             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" '
+             'font-size="11">'),
             ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
-            "</defs>"),
+             'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
+             "</defs>"),
         ]
-        for a, b in self.edges:
-            xa, ya, _, ha = pos[a]
-            xb, yb, _, _ = pos[b]
-            out.append(f'<line class="edge" x1="{xa:.1f}" y1="{ya + ha:.1f}" x2="{xb:.1f}" '
-                       f'y2="{yb:.1f}" stroke="#555" marker-end="url(#arrow)"/>')
-        fills = {"leaf": "#cfe8ff", "op": "#e8e8e8", "output": "#d5f5c8", "group": "#fff3c4",
-                 "tensor": "#ffffff"}
-        for i in ids:
+        if self.title:
+            out.append(f'<text class="title" x="{width / 2:.1f}" y="26" text-anchor="middle" '
+                       f'font-size="14" font-weight="bold">{_html.escape(self.title)}</text>')
+        for a, b, pts in lay["routes"]:
+            out.append(f'<path class="edge" data-from="{a}" data-to="{b}" d="{path_d(pts)}" '
+                       'fill="none" stroke="#555" marker-end="url(#arrow)"/>')
+        by = {n.id: n for n in self.nodes}
+        for i, (x0, y0, x1, y1) in lay["boxes"].items():
             n = by[i]
-            cx, top, w, h = pos[i]
+            cx = (x0 + x1) / 2
+            dash = ' stroke-dasharray="4,3"' if n.kind in ("const", "tensor") else ""
             out.append(f'<g id="{i}" class="node"><title>{i}</title>')
-            out.append(f'<rect x="{cx - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                       f'rx="{6 if n.kind in ("leaf", "output") else 0}" fill="{fills[n.kind]}" '
-                       'stroke="#333"/>')
-            for j, s in enumerate([n.title] + n.lines):
-                weight = ' font-weight="bold"' if j == 0 else ""
-                out.append(f'<text x="{cx:.1f}" y="{top + 17 + 15 * j:.1f}" text-anchor="middle"'
+            out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" '
+                       f'height="{y1 - y0:.1f}" rx="{6 if n.kind in ("leaf", "output", "const") else 0}" '
+                       f'fill="{_FILLS[n.kind]}" stroke="#333"{dash}/>')
+            for j, s in enumerate([n.header] + n.lines):
+                weight = ' font-weight="bold"' if j == 0 and n.kind != "const" else ""
+                out.append(f'<text x="{cx:.1f}" y="{y0 + 17 + 15 * j:.1f}" text-anchor="middle"'
                            f"{weight}>{_html.escape(s)}</text>")
             out.append("</g>")
+        out.append(f'<text class="legend" x="16" y="{height - 10:.1f}" fill="#444">'
+                   f"{_html.escape(LEGEND)}</text>")
         out.append("</svg>")
         return "\n".join(out)
+
+
+#: what every picture says about its arrows
+LEGEND = ("arrows: the forward pass (data flow); gradients flow backward, against the arrows, "
+          "from the output to the leaves")
+
+_FILLS = {"leaf": "#cfe8ff", "op": "#e8e8e8", "output": "#d5f5c8", "group": "#fff3c4",
+          "tensor": "#ffffff", "const": "#ffffff"}
