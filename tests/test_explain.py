@@ -64,10 +64,13 @@ def test_table_rows_and_destinations():
     ex, _x, _u, _y, _z = scalar_example()
     rows = ex.rows()
     assert [r["to"] for r in rows] == [
-        "MulBackward0", "x.grad", "TanhBackward0 (y)",
-        "TanhBackward0 (y) (summed with 1 earlier path)", "MulBackward0 (u)",
+        "MulBackward0 #n1", "x.grad", "TanhBackward0 (y) #n3",
+        "TanhBackward0 (y) #n3 (summed with 1 earlier path)", "MulBackward0 (u) #n4",
         "x.grad (summed with 1 earlier path)", "x.grad"]
-    assert rows[0]["node"] == "AddBackward0 (z)"
+    assert rows[0]["node"] == "AddBackward0 (z) #n0"
+    g = ex.graph()  # the ids are the picture's
+    assert g.node(_y.grad_fn).id == "n3" and g.node(_u.grad_fn).id == "n4"
+    assert rows[-1]["node"] == f"AccumulateGrad #{g.node(_x).id}"
     assert rows[-1]["formula"] == "x.grad = incoming (sum of 2 paths)"
     table = ex.table()
     lines = table.splitlines()
@@ -123,7 +126,7 @@ def test_vector_steps_show_vj_with_shapes():
     with cr.explain() as ex2:
         (a @ cr.ones(3, 4)).backward(cr.ones(2, 4))
     r = ex2.rows()[0]
-    assert r["node"] == "MatmulBackward0" and r["passed"].startswith("vJ (2, 4)→(2, 3): ")
+    assert r["node"] == "MatmulBackward0 #n0" and r["passed"].startswith("vJ (2, 4)→(2, 3): ")
     np.testing.assert_allclose(a.grad._array, np.full((2, 3), 4.0))
 
 
@@ -160,7 +163,7 @@ def test_create_graph_and_missing_formula():
         (g,) = cr.autograd.grad((x.clone() ** 3).sum(), x, create_graph=True)
     np.testing.assert_allclose(g._array, [3.0, 12.0])
     rows = ex.rows()
-    clone = next(r for r in rows if r["node"] == "CloneBackward0")
+    clone = next(r for r in rows if r["node"].startswith("CloneBackward0"))
     assert clone["formula"] == "(no formula in the rule table for clone)"
     assert any(r["formula"] == "d(u^v)/du = v·u^(v−1)" for r in rows)
 
@@ -182,7 +185,8 @@ def test_custom_function_steps():
         y = Cube.apply(x)
         y.sum().backward()
     rows = ex.rows()
-    assert [r["node"] for r in rows] == ["SumBackward0", "CubeBackward (y)", "AccumulateGrad"]
+    assert [r["node"] for r in rows] == ["SumBackward0 #n0", "CubeBackward (y) #n1",
+                                         "AccumulateGrad #n2"]
     assert rows[1]["formula"] == "(custom Function Cube: no `formula` attribute on the class)"
     assert rows[1]["passed"] == "vJ (2,)→(2,): (2,) [3, 12]"
     np.testing.assert_allclose(x.grad._array, [3.0, 12.0])
@@ -207,7 +211,7 @@ def test_markdown():
                      "passed on (g·local) | goes to |")
     assert md[1] == "|---|---|---|---|---|---|---|---|"
     assert len(md) == 2 + len(ex.rows())
-    assert "| 3 | TanhBackward0 (y) | u | `d tanh(u)/du = 1 − tanh(u)²` | 1.81 | 0.1807 |" in md[6]
+    assert "| 3 | TanhBackward0 (y) #n3 | u | `d tanh(u)/du = 1 − tanh(u)²` | 1.81 | 0.1807 |" in md[6]
     x = cr.tensor([-1.0, 2.0], requires_grad=True)
     with cr.explain() as ex2:
         cr.abs(x).sum().backward()
@@ -232,7 +236,9 @@ def test_html_without_graphviz_uses_the_builtin_layout(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     page = ex.html()
     g = ex.graph()
-    assert page.count('class="edge"') == len(g.edges) == 6  # builtin_svg; y * y: two edges
+    # builtin_svg; y * y: two edges; the constant 3 of 3 * x is drawn too
+    assert page.count('class="edge"') == len(g.edges) == 7
+    assert [n.title for n in g.nodes if n.kind == "const"] == ["3"]
     for n in g.nodes:
         assert f'<g id="{n.id}" class="node">' in page
     assert f'<tr data-node="{g.ids[id(y.grad_fn)]}">' in page
@@ -306,7 +312,7 @@ def test_html_page_renders_graph_and_steps_in_chromium(tmp_path):
     assert "TanhBackward0" in dom and "1 − tanh(u)²" in dom and "AccumulateGrad" in dom
     assert dom.count('class="hl"') == 1  # the clicked node's step is highlighted
     hl = dom[dom.index('class="hl"'):]
-    assert "TanhBackward0 (y)" in hl[:400]
+    assert "TanhBackward0 (y)" in hl[:600]
     assert 'class="node sel"' in dom
     shot = tmp_path / "shot.png"
     out = chromium(["--window-size=1400,800", f"--screenshot={shot}", url], tmp_path)

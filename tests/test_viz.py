@@ -14,18 +14,26 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
 
 
 def parse(dot: str):
-    """(labels by node id, styles by node id, set of edges) from DOT text."""
+    """(labels by node id, styles by node id, set of edges) from DOT text; a label's first line
+    without the ``  #id`` every box shows, and the legend left out."""
     labels, kinds = {}, {}
     for m in re.finditer(r'^\s+(\w+) \[id="(\w+)" label="((?:[^"\\]|\\.)*)" (.*)\];$', dot, re.MULTILINE):
         assert m.group(1) == m.group(2)
-        labels[m.group(1)] = m.group(3).replace("\\n", "\n").replace('\\"', '"')
+        if m.group(1) == "legend":
+            continue
+        text = m.group(3).replace("\\n", "\n").replace('\\"', '"')
+        head, _, rest = text.partition("\n")
+        if head.endswith(f"  #{m.group(1)}"):
+            head = head[: -len(m.group(1)) - 3]
+        labels[m.group(1)] = head + ("\n" + rest if rest else "")
         kinds[m.group(1)] = m.group(4)
     edges = set(re.findall(r"^\s+(\w+) -> (\w+);$", dot, re.MULTILINE))
     return labels, kinds, edges
 
 
 def by_title(labels):
-    return {v.split("\n")[0]: k for k, v in labels.items()}
+    """Node id by title (an op's title without the name of its result: ``AddBackward0 (y)``)."""
+    return {re.sub(r" \(\w+\)$", "", v.split("\n")[0]): k for k, v in labels.items()}
 
 
 def seed_graph():
@@ -36,15 +44,19 @@ def seed_graph():
 
 
 def test_dot_structure_of_the_seed_graph():
-    x, _y, z = seed_graph()  # the leaf is named by the caller's variable
+    x, y, z = seed_graph()  # the leaf is named by the caller's variable
     g = viz.graph(z)
     labels, kinds, edges = parse(g.dot)
     t = by_title(labels)
     assert g.ids[id(x)] == t["x"]
-    assert set(t) == {"x", "MulBackward0", "AddBackward0", "NormBackward1", "z"}
+    # the constants 2 and 1 of 2 * x + 1 are drawn with their values
+    assert set(t) == {"x", "MulBackward0", "AddBackward0", "NormBackward1", "z", "2", "1"}
     # data flows leaf → ops → output
     assert edges == {(t["x"], t["MulBackward0"]), (t["MulBackward0"], t["AddBackward0"]),
-                     (t["AddBackward0"], t["NormBackward1"]), (t["NormBackward1"], t["z"])}
+                     (t["AddBackward0"], t["NormBackward1"]), (t["NormBackward1"], t["z"]),
+                     (t["2"], t["MulBackward0"]), (t["1"], t["AddBackward0"])}
+    assert labels[t["AddBackward0"]] == "AddBackward0 (y)"  # the result's name
+    assert "dashed" in kinds[t["2"]]
     assert labels[t["x"]] == "x\n(1, 4) float32"
     assert labels[t["z"]] == "z\n(1,) float32"
     assert "#cfe8ff" in kinds[t["x"]] and "#d5f5c8" in kinds[t["z"]]
@@ -157,7 +169,9 @@ def test_collapse_repeated_layers():
         h = cr.tanh(h @ W + b)
     loss = h.sum()
     full = viz.graph(loss, params=params)
-    assert sum(n.kind == "op" for n in full.nodes) == 37 and len(full.nodes) == 37 + 24 + 1
+    # 37 ops, 24 parameters, the data h (drawn as an input that needs no grad), the output
+    assert sum(n.kind == "op" for n in full.nodes) == 37 and len(full.nodes) == 37 + 24 + 1 + 1
+    assert [n.title for n in full.nodes if n.kind == "const"] == ["(4, 8) float32"]
     small = viz.graph(loss, params=params, max_nodes=20)
     labels, kinds, edges = parse(small.dot)
     groups = [v for k, v in labels.items() if "box3d" in kinds[k]]
@@ -167,7 +181,7 @@ def test_collapse_repeated_layers():
     assert set(t) == {groups[0].split("\n")[0], "SumBackward0", "loss"}
     assert edges == {(t[groups[0].split("\n")[0]], t["SumBackward0"]),
                      (t["SumBackward0"], t["loss"])}
-    assert len(viz.graph(loss, params=params, collapse=False, max_nodes=5).nodes) == 62
+    assert len(viz.graph(loss, params=params, collapse=False, max_nodes=5).nodes) == 63
 
 
 def test_collapse_a_cnn_step():
@@ -201,7 +215,7 @@ def test_collapse_keeps_branches():
     groups = {v.split("\n")[0]: k for k, v in labels.items() if "box3d" in kinds[k]}
     assert sorted(groups) == ["5 × [CosBackward0]", "5 × [SinBackward0]"]
     sin, cos = groups["5 × [SinBackward0]"], groups["5 × [CosBackward0]"]
-    named = {v.split("\n")[0]: k for k, v in labels.items() if not v.startswith("MulBackward0")}
+    named = {t: k for t, k in by_title(labels).items() if not t.startswith("MulBackward0")}
     x_id = named["x"]
     muls = [k for k, v in labels.items() if v.startswith("MulBackward0")]
     times2 = next(m for m in muls if (x_id, m) in edges)  # x * 2
@@ -235,8 +249,8 @@ def test_builtin_svg_has_every_node_and_edge():
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     for n in g.nodes:
         assert f'<g id="{n.id}" class="node"><title>{n.id}</title>' in svg
-        assert f">{n.title}</text>" in svg
-    assert svg.count('class="edge"') == len(g.edges) == 4
+        assert f">{n.header}</text>" in svg
+    assert svg.count('class="edge"') == len(g.edges) == 6  # with the constants' edges
 
 
 @needs_dot
@@ -244,7 +258,7 @@ def test_svg_and_render(tmp_path):
     _x, _y, z = seed_graph()
     g = viz.graph(z)
     svg = g.svg()
-    assert "<svg" in svg and svg.count('class="node"') == 5
+    assert "<svg" in svg and svg.count('class="node"') == 5 + 2 + 1  # constants, the legend
     for title in ("NormBackward1", "AddBackward0", "MulBackward0"):
         assert title in svg
     assert g._repr_svg_() == svg

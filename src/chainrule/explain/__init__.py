@@ -34,7 +34,7 @@ from ..autograd.graph import AccumulateGrad, Node
 from ._accumulation import Accumulation, accumulation
 from ._chain import chain as _chain_text
 from ._jacobian import LocalJacobian, local_jacobians
-from ._page import _PAGE
+from ._page import _PAGE, chains, jacobian_figures
 
 __all__ = ["Accumulation", "Explain", "LocalJacobian", "Step", "accumulation"]
 
@@ -279,8 +279,9 @@ class Explain:
         return st.index if self.passes == 1 else f"{st.pass_no}.{st.index}"
 
     def _node_label(self, node) -> str:
+        """``TanhBackward0 (y) #n2``: the name of its result, and the id the picture shows."""
         nm = self._node_names.get(id(node))
-        return f"{node.name()} ({nm})" if nm else node.name()
+        return (f"{node.name()} ({nm})" if nm else node.name()) + f" #{self._nid(node)}"
 
     def rows(self) -> list[dict]:
         """The steps as rows: one per (step, input), plus one per leaf accumulation."""
@@ -290,7 +291,8 @@ class Explain:
                 nm = self._name(st.leaf)
                 verb = "+=" if st.had_grad else "="
                 via = f" (sum of {st.paths} paths)" if st.paths > 1 else ""
-                out.append({"step": self._label(st), "node": "AccumulateGrad", "nid": st.node, "input": nm,
+                out.append({"step": self._label(st), "node": f"AccumulateGrad #{self._nid(st.node)}",
+                            "nid": st.node, "input": nm,
                                 "formula": f"{nm}.grad {verb} incoming{via}", "g": _cell(st.g[0]),
                                 "local": "", "passed": _cell(st.grad_after), "to": f"{nm}.grad"})
                 continue
@@ -406,8 +408,10 @@ class Explain:
 
     def html(self, path: str | None = None, title: str = "chainrule: the backward pass, step by "
              "step") -> str:
-        """A self-contained page: the graph picture and the steps; clicking a node (or a row)
-        highlights the other. Written to ``path`` when given; the HTML text is returned."""
+        """A self-contained page: the graph picture and the steps (clicking a node or a row
+        highlights the other), the chain rule written out with the numbers for every leaf
+        reached, and each step's local Jacobian as a heat map. Written to ``path`` when given;
+        the HTML text is returned."""
         g = self.graph()
         try:
             pic = g.svg() if viz.dot_available() else g.builtin_svg()
@@ -421,7 +425,8 @@ class Explain:
             rows.append(f'<tr data-node="{nid}">{cells}</tr>')
         head = "".join(f"<th>{_html.escape(h)}</th>" for h in self._HEAD)
         page = _PAGE.format(title=_html.escape(title), svg=pic, head=head, rows="\n".join(rows),
-                            n=len(self.steps))
+                            n=len(self.steps), chain=chains(self),
+                            jacobians=jacobian_figures(self, g))
         if path is not None:
             import os
 

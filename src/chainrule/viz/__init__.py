@@ -259,8 +259,10 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
         for e in n.next:
             if e is not None:
                 edges.append((ids[id(e[0])], nid))
-    if show_constants is None:
-        show_constants = sum(1 for n in nodes if n.kind == "op") <= 40
+    n_ops = sum(1 for n in nodes if n.kind == "op")
+    collapsing = collapse or (collapse is None and n_ops > max_nodes)
+    if show_constants is None:  # a collapsed picture is a summary: no constants there
+        show_constants = n_ops <= 40 and not collapsing
     if show_constants:
         _constants(order, ids, nodes, edges, names, trace)
     for i, t in enumerate(outputs):
@@ -279,8 +281,7 @@ def _build(roots, outputs, names, show_values, show_grads, show_saved, max_nodes
             nodes.append(GNode(oid, "tensor", nm, lines + ["(no grad: not in any graph)"], t))
             ids.setdefault(id(t), oid)
     g = Graph(nodes, edges, ids, title)
-    n_ops = sum(1 for n in nodes if n.kind == "op")
-    if collapse or (collapse is None and n_ops > max_nodes):
+    if collapsing:
         _collapse(g)
     return g
 
