@@ -58,7 +58,8 @@ def test_set_grad_enabled_false_and_whole_loss_under_no_grad():
     assert not loss.requires_grad
     d = why(x, loss)
     assert d.kind == "loss_no_grad"
-    assert str(d).startswith("loss does not require grad: no tensor that requires grad")
+    assert str(d).startswith("loss does not require grad: only tensors that do not require grad "
+                             "went into it")
     assert str(d).endswith(f"If it went through no_grad: grad mode was last turned off at {site}, "
                            "and results computed there carry no gradient")
     with cr.no_grad():  # the first op under no_grad marks its result
@@ -144,7 +145,8 @@ def test_loss_from_nothing_that_requires_grad():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     loss = (cr.ones(2) * 3).sum()
     d = why(x, loss)
-    assert d.kind == "loss_no_grad" and "no tensor that requires grad" in str(d)
+    assert d.kind == "loss_no_grad" and "only tensors that do not require grad went into it" in \
+        str(d) and "Check that loss is computed from x" in str(d)
 
 
 def test_zero_because_of_a_clamp_mask():
@@ -196,3 +198,51 @@ def test_no_marks_on_the_ordinary_paths():
     assert b._extra_state is None and c._extra_state is None and y._extra_state is None and x._extra_state is None
     with pytest.raises(TypeError):
         why([1.0], y)
+
+
+def test_detached_intermediate_is_named_with_its_line():
+    a = cr.tensor([0.5], requires_grad=True)
+    b = (a * 2).detach() * 3; site = here()  # the detached tensor is a temporary, gone now
+    loss = b.sum()
+    d = why(a, loss)
+    assert d.kind == "detached" and d.where == site and d.ops == ["detach"]
+    assert str(d) == (
+        "loss does not require grad, so a gets no gradient from it: every path from a to loss "
+        f"is cut: a tensor computed from a was detached at {site}: .detach() returns a copy cut "
+        "from the graph, so what is computed from that copy sends no gradient back. To let the "
+        "gradient through: remove the .detach() (or compute from the tensor before it)")
+
+
+def test_every_cut_on_every_path_with_its_line():
+    a = cr.tensor([0.5, 1.0], requires_grad=True)
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    _stale = (a * 7).detach(); stale = here()  # a cut that does not lead to loss
+    c = (a * 2).detach() * w; s1 = here()
+    s2 = f"test_why.py:{inspect.currentframe().f_lineno + 1}"  # where grad mode goes off
+    with cr.no_grad():
+        e = a * 5
+    f = (a * 3).long().float(); s3 = here()
+    loss = (c + e * w + f * w).sum()
+    d = why(a, loss)
+    assert d.kind == "detached" and d.ops == ["detach", "mul", "to_dtype"]
+    text = str(d)
+    assert text.startswith("a is not on any path to loss, cut in 3 places: (1) ")
+    assert f"was detached at {s1}" in text
+    assert f"came out of mul under no_grad (grad mode was turned off at {s2})" in text
+    assert f"was cast to an integer or bool dtype at {s3}: whole numbers have no derivative" in text
+    assert stale not in text
+    assert "keep it floating point" in text and "outside the no_grad block" in text
+    loss.backward()
+    assert a.grad is None and w.grad is not None
+
+
+def test_integer_cast_and_comparison_of_an_intermediate():
+    a = cr.tensor([0.5, -1.0], requires_grad=True)
+    loss = (a * 2).long().float().sum(); site = here()
+    d = why(a, loss)
+    assert d.kind == "integer_cast" and d.where == site
+    assert f"a tensor computed from a was cast to an integer or bool dtype at {site}" in str(d)
+    loss = (a > 0).float().sum(); site = here()
+    d = why(a, loss)
+    assert d.kind == "non_differentiable" and d.where == site
+    assert f"a went through gt at {site}, which is not differentiable" in str(d)

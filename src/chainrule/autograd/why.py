@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import sys
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +25,38 @@ from .grad_mode import _PKG, _site, _state
 #: ops whose backward multiplies by a 0/1 mask (the usual reason for a zero gradient)
 MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "hardtanh",
             "relu6", "maximum", "minimum", "amax", "amin", "max", "min", "abs", "masked_fill")
+
+
+#: the latest cuts, for ``why``: the tensors a cut was made on are often temporaries, gone by the
+#: time ``why`` asks (``(a * 2).detach() * 3``), so each cut keeps weak references to what it was
+#: computed from: ``(mark, refs, result ref)``
+_RECENT: deque = deque(maxlen=32)
+_WALK = 64  # graph nodes a detach looks back over (it runs on every detach of a graph tensor)
+
+
+def _remember(src, res, mark, walk: bool) -> None:
+    """Keep weak references to the leaves and nodes ``src`` was computed from (``walk``: up to
+    ``_WALK`` nodes back; else ``src`` and its node only)."""
+    refs = [weakref.ref(src)]
+    fn = src.grad_fn
+    if fn is not None:
+        seen = {fn}
+        todo = [fn]
+        while todo and len(seen) <= (_WALK if walk else 1):
+            n = todo.pop()
+            refs.append(weakref.ref(n))
+            var = getattr(n, "variable", None)
+            if var is not None:
+                refs.append(weakref.ref(var))
+            if not walk:
+                break
+            for e in n.next:
+                if e is not None and e[0] not in seen:
+                    seen.add(e[0])
+                    todo.append(e[0])
+    from .graph import Node  # the node counter orders cuts and graph nodes in time
+
+    _RECENT.append((mark, refs, None if res is None else weakref.ref(res), next(Node._seq)))
 
 
 def _cut(res, op, tensors) -> None:
@@ -55,6 +89,7 @@ def _cut(res, op, tensors) -> None:
                 a._extra_state = {"cut_use": mark}
             else:
                 x["cut_use"] = mark
+            _remember(a, res if type(res) is Tensor else None, mark, True)
 
 
 def _detached(src: Tensor, res: Tensor) -> None:
@@ -62,6 +97,7 @@ def _detached(src: Tensor, res: Tensor) -> None:
     mark = ("detached", "detach", _site())
     res._extra()["cut"] = mark
     src._extra()["cut_use"] = mark
+    _remember(src, res, mark, True)
 
 
 @dataclass
@@ -101,22 +137,88 @@ def _where(mark: tuple) -> str:
         return f"was detached{at} (.detach() returns a tensor cut from the graph)"
     if kind == "no_grad":
         return f"went through {op} under no_grad (grad mode was turned off{at})"
+    if op == "to_dtype":
+        return (f"was cast to an integer or bool dtype{at} (a whole number has no derivative, so "
+                "the cast result carries no gradient)")
     return f"went through {op}{at}, which is not differentiable (its result carries no gradient)"
 
 
-def _hint() -> str:
-    site = _state.off_at
-    return "" if site is None else (f". If it went through no_grad: grad mode was last turned "
-                                    f"off at {site}, and results computed there carry no gradient")
+def _kind(mark: tuple) -> str:
+    if mark[0] == "non-differentiable" and mark[1] == "to_dtype":
+        return "integer_cast"
+    return mark[0].replace("-", "_")
 
 
-def _first_cut(loss: Tensor):
-    """Walking back from loss (breadth first): the first input that needs no grad and carries a
-    cut mark — ``(node, input index, tensor, mark)`` — while the graph still holds its inputs."""
-    from collections import deque
+def _cut_sentence(mark: tuple, who: str) -> str:
+    """One cut, as a learner reads it: what happened to ``who``, where, and why no gradient
+    passes."""
+    kind, op, site = mark
+    at = f" at {site}" if site else ""
+    if kind == "detached":
+        return (f"{who} was detached{at}: .detach() returns a copy cut from the graph, so what "
+                "is computed from that copy sends no gradient back")
+    if kind == "no_grad":
+        return (f"{who} came out of {op} under no_grad (grad mode was turned off{at}): it was "
+                "not recorded in the graph")
+    if op == "to_dtype":
+        return (f"{who} was cast to an integer or bool dtype{at}: whole numbers have no "
+                "derivative, so the cast result carries no gradient")
+    return (f"{who} went through {op}{at}, which is not differentiable: its result carries no "
+            "gradient")
 
+
+def _recent_cuts(x: Tensor) -> list:
+    """Cuts made (recently) on tensors computed from ``x``: ``[(mark, result or None)]``."""
+    targets = {id(x)}
+    if x.grad_fn is not None:
+        targets.add(id(x.grad_fn))
+    elif x._grad_accumulator is not None and x._grad_accumulator() is not None:
+        targets.add(id(x._grad_accumulator()))
+    found = []
+    for mark, refs, res, stamp in reversed(_RECENT):
+        objs = [r() for r in refs]
+        hit = any(o is not None and id(o) in targets for o in objs)
+        direct = objs[0] is x
+        if not hit:  # a node still alive may reach x further back than the walk went
+            for o in objs:
+                if o is not None and hasattr(o, "next") and _reaches(o, targets):
+                    hit = True
+                    break
+        if hit and all(f[0] != mark for f in found):
+            found.append((mark, stamp, direct))
+    return found  # the latest first
+
+
+def _reaches(node, targets: set, limit: int = 100_000) -> bool:
+    seen = {id(node)}
+    todo = [node]
+    while todo and len(seen) < limit:
+        n = todo.pop()
+        var = getattr(n, "variable", None)
+        if id(n) in targets or (var is not None and id(var) in targets):
+            return True
+        for e in n.next:
+            if e is not None and id(e[0]) not in seen:
+                seen.add(id(e[0]))
+                todo.append(e[0])
+    return False
+
+
+def brk_any(loss: Tensor) -> bool:
+    """Whether loss's graph has a marked cut or an unexplained input that needs no grad."""
+    return bool(_all_cuts(loss)) or any(True for _ in _unexplained(loss))
+
+
+def _all_cuts(loss: Tensor) -> list:
+    """Walking back from loss: every input that needs no grad and carries a cut mark —
+    ``[(node, input index, tensor, mark)]`` — while the graph still holds its inputs."""
+    from collections import deque as _dq
+
+    if loss.grad_fn is None:
+        return []
+    out = []
     seen = {loss.grad_fn}
-    q = deque([loss.grad_fn])
+    q = _dq([loss.grad_fn])
     while q:
         n = q.popleft()
         saved = getattr(n, "saved", None)
@@ -124,11 +226,37 @@ def _first_cut(loss: Tensor):
             if e is None:
                 t = saved[i] if type(saved) is tuple and i < len(saved) else None
                 if isinstance(t, Tensor) and t._extra_state and "cut" in t._extra_state:
-                    return n, i, t, t._extra_state["cut"]
+                    out.append((n, i, t, t._extra_state["cut"]))
             elif e[0] not in seen:
                 seen.add(e[0])
                 q.append(e[0])
-    return None
+    return out
+
+
+def _cuts_diagnosis(nx: str, lead: str, cuts: list, tail: str = "") -> Diagnosis:
+    """``cuts``: [(mark, who)] in the order found; one sentence, every cut with its line."""
+    marks = [m for m, _ in cuts]
+    if len(cuts) == 1:
+        (mark, who), = cuts
+        msg = f"{lead}: {_cut_sentence(mark, who)}"
+    else:
+        parts = [f"({k + 1}) {_cut_sentence(m, who)}" for k, (m, who) in enumerate(cuts)]
+        msg = f"{lead}, cut in {len(cuts)} places: " + "; ".join(parts)
+    fix = {"detached": "remove the .detach() (or compute from the tensor before it)",
+           "no_grad": "compute it outside the no_grad block",
+           "non_differentiable": "use a differentiable op there (a comparison or argmax gives "
+                                 "no gradient; a soft version such as sigmoid or softmax does)",
+           "integer_cast": "keep it floating point (drop the .long()/.int()/.bool())"}
+    fixes = list(dict.fromkeys(fix[_kind(m)] for m in marks if _kind(m) in fix))
+    if fixes:
+        msg += ". To let the gradient through: " + "; ".join(fixes)
+    return Diagnosis(_kind(marks[0]), msg + tail, marks[0][2], [m[1] for m in marks])
+
+
+def _hint() -> str:
+    site = _state.off_at
+    return "" if site is None else (f". If it went through no_grad: grad mode was last turned "
+                                    f"off at {site}, and results computed there carry no gradient")
 
 
 def _reach(loss: Tensor) -> tuple[dict, set]:
@@ -191,29 +319,34 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
             return Diagnosis("ok", f"loss is {nx} itself (a leaf): its gradient is 1")
         lmark = loss._extra_state.get("cut") if loss._extra_state else None
         if lmark is not None:
-            return Diagnosis(lmark[0].replace("-", "_"), f"loss does not require grad: it "
+            return Diagnosis(_kind(lmark), f"loss does not require grad: it "
                              f"{_where(lmark)}, so nothing flows back to {nx}", lmark[2],
                              [lmark[1]])
-        if uses is not None:
-            return Diagnosis(uses[0].replace("-", "_"), f"loss does not require grad, and {nx} "
-                             f"{_where(uses)}; the path from {nx} to loss breaks there",
-                             uses[2], [uses[1]])
-        return Diagnosis("loss_no_grad", "loss does not require grad: no tensor that requires grad "
-                         f"was used to compute it (is {nx} part of the computation?)" + _hint())
+        cuts = _gather(x, nx, uses, [], loss)
+        if cuts:
+            return _cuts_diagnosis(nx, f"loss does not require grad, so {nx} gets no gradient "
+                                   f"from it: every path from {nx} to loss is cut", cuts)
+        return Diagnosis("loss_no_grad", "loss does not require grad: only tensors that do not "
+                         "require grad went into it, and no cut of a graph built from "
+                         f"{nx} was seen (no detach, no non-differentiable op on it). Check "
+                         f"that loss is computed from {nx}" + _hint())
     edges, keys = _reach(loss)
     key = (x.grad_fn, x._output_nr) if x.grad_fn is not None else (
         x._grad_accumulator() if x._grad_accumulator is not None else None, 0)
     if key not in keys and not (x is loss):
-        if uses is not None:
-            return Diagnosis(uses[0].replace("-", "_"), f"{nx} is not on any path to loss: it "
+        if uses is not None and uses[0] == "detached" and not brk_any(loss):
+            return Diagnosis(_kind(uses), f"{nx} is not on any path to loss: it "
                              f"{_where(uses)}; the path from {nx} to loss breaks there",
                              uses[2], [uses[1]])
-        brk = _first_cut(loss)
-        if brk is not None:
-            node, i, _t, mark = brk
-            return Diagnosis(mark[0].replace("-", "_"), f"{nx} is not on any path to loss: walking "
+        brk = _all_cuts(loss)
+        if len(brk) == 1 and uses is None and len(_gather(x, nx, uses, brk, loss)) == 1:
+            node, i, _t, mark = brk[0]
+            return Diagnosis(_kind(mark), f"{nx} is not on any path to loss: walking "
                              f"back from loss, the graph stops at input {i} of {node.name()}, a "
                              f"tensor that {_where(mark)}", mark[2], [mark[1]])
+        cuts = _gather(x, nx, uses, brk, loss)
+        if cuts:
+            return _cuts_diagnosis(nx, f"{nx} is not on any path to loss", cuts)
         leaves = [_name(n.variable) for n in edges if type(n).__name__ == "AccumulateGrad"]
         return Diagnosis("not_on_path", f"{nx} is not on any path to loss: loss was computed "
                          f"from the leaves {', '.join(leaves) or '(none)'}, not from {nx}"
@@ -234,6 +367,61 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
                          f"{nx}.retain_grad() before backward, or use "
                          f"chainrule.autograd.grad(loss, {nx})" + hint)
     return _zero(x, nx, loss, edges)
+
+
+def _gather(x: Tensor, nx: str, uses, brk: list, loss: Tensor) -> list:
+    """Every cut between x and loss, ``[(mark, how it was found)]``, each once.
+
+    Marked inputs of loss's graph are certain. A cut whose tensors are gone (a temporary, as in
+    ``(a * 2).detach() * 3``) left no mark that loss's graph can reach; each input of that graph
+    that needs no grad and carries no mark is matched with the latest cut made on a tensor
+    computed from x before the node that reads it (for a loss without a graph: the latest one)."""
+    cuts: list = []
+
+    def add(mark, how):
+        if all(m != mark for m, _ in cuts):
+            cuts.append((mark, how))
+
+    for node, i, _t, mark in brk:
+        add(mark, f"input {i} of {node.name()} (walking back from loss)")
+    recent = _recent_cuts(x)
+    other = f"a tensor computed from {nx}"
+    if loss.grad_fn is None:
+        if recent:
+            add(recent[0][0], nx if recent[0][2] else other)
+        elif uses is not None:
+            add(uses, nx)
+        return cuts
+    used = {m for m, _ in cuts}
+    for node, i in _unexplained(loss):
+        for mark, stamp, direct in recent:
+            if mark not in used and stamp < node.seq:
+                used.add(mark)
+                add(mark, (nx if direct else other) + f", which input {i} of {node.name()} was "
+                    "computed from,")
+                break
+    return cuts
+
+
+def _unexplained(loss: Tensor) -> list:
+    """Inputs of loss's graph that need no grad and carry no cut mark (constants, data, or a
+    tensor computed from a cut whose own tensors are gone), oldest node first."""
+    out = []
+    seen = {loss.grad_fn}
+    todo = [loss.grad_fn]
+    while todo:
+        n = todo.pop()
+        saved = getattr(n, "saved", None)
+        for i, e in enumerate(n.next):
+            if e is None:
+                t = saved[i] if type(saved) is tuple and i < len(saved) else None
+                if isinstance(t, Tensor) and not (t._extra_state and "cut" in t._extra_state):
+                    out.append((n, i))
+            elif e[0] not in seen:
+                seen.add(e[0])
+                todo.append(e[0])
+    out.sort(key=lambda p: p[0].seq)
+    return out
 
 
 def _zero(x: Tensor, nx: str, loss: Tensor, edges: dict) -> Diagnosis:
