@@ -164,7 +164,8 @@ def plot(histories: dict, path: str) -> bool:
         a2.plot(ep, h["train_acc"], label=f"{name} train")
         a2.plot(ep, h["test_acc"], "--", label=f"{name} test")
     a1.set(title="cross-entropy loss", xlabel="epoch", yscale="log")
-    a2.set(title="accuracy", xlabel="epoch", ylim=(0.8, 1.0))
+    lo = min(min(h["train_acc"] + h["test_acc"]) for h in histories.values())
+    a2.set(title="accuracy", xlabel="epoch", ylim=(max(0.0, lo - 0.02), 1.005))  # all the data
     for a in (a1, a2):
         a.grid(alpha=0.3)
         a.legend()

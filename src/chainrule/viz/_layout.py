@@ -86,8 +86,9 @@ def layout(ids: list, edges: list, sizes: dict, top: float = MARGIN) -> dict:
 
 
 def _layers(ids, preds, succ) -> dict:
-    """Longest path from the sources; a source then moves down next to its first consumer (a
-    constant or a leaf drawn beside the op that reads it, not at the top of the picture)."""
+    """Longest path from the sources; then every node moves down to just above its first
+    consumer (a leaf, a constant, or an op on a weight drawn beside the op that reads it, not at
+    the top of the picture)."""
     indeg = {i: len(preds[i]) for i in ids}
     order = [i for i in ids if indeg[i] == 0]
     layer = {i: 0 for i in ids}
@@ -100,9 +101,9 @@ def _layers(ids, preds, succ) -> dict:
             indeg[b] -= 1
             if indeg[b] == 0:
                 order.append(b)
-    for i in ids:
-        if not preds[i] and succ[i]:
-            layer[i] = max(0, min(layer[s] for s in succ[i]) - 1)
+    for i in reversed(order):  # as late as possible: each node just above its first consumer
+        if succ[i]:
+            layer[i] = max(layer[i], min(layer[s] for s in succ[i]) - 1)
     return layer
 
 
