@@ -87,6 +87,14 @@ def main(out: str = "out/seed") -> list:
     print()
     print(ex.table())
     assert np.allclose(x.grad._array, 1.0)  # dz/dy = y/‖y‖ = 3/6, dy/dx = 2
+    print()
+    print("The chain rule as vector-Jacobian products (reverse accumulation, what backward does):")
+    print(ex.chain(x))
+    print()
+    print("The same Jacobian built from the input side (forward accumulation):")
+    print(ex.chain(x, order="forward"))
+    files.append(write(out, "seed_chain.txt", ex.chain(x) + "\n\n" + ex.chain(x, order="forward")
+                       + "\n"))
     g = ex.graph(title="y = 2x + 1, z = ‖y‖₂ (after backward)")
     files += picture(g, out, "seed_graph")
     files.append(os.path.join(out, "seed_explain.html"))
@@ -110,11 +118,19 @@ def main(out: str = "out/seed") -> list:
         Y.backward(cr.ones(3, dtype=cr.float64))
     print("v = (1,1,1): X.grad =", X.grad, " = sum of the rows of J =", J.sum(0))
     assert np.allclose(X.grad._array, J.sum(0))
+    print(ex_sum.chain(X))  # one product per path from Y to X, summed
+    print(ex_sum.chain(X, order="forward").splitlines()[0])  # the whole J, from the input side
     X.grad = None
-    Y = f(X)
-    Y.backward(cr.full((3,), 1 / 3, dtype=cr.float64))
+    with cr.explain() as ex_mean:
+        Y = f(X)
+        Y.backward(cr.full((3,), 1 / 3, dtype=cr.float64))
     print("v = mean:    X.grad =", X.grad, " = mean of the rows =", J.mean(0))
     assert np.allclose(X.grad._array, J.mean(0))
+    print(ex_mean.chain(X).splitlines()[-2])  # the sum over the paths
+    files.append(write(out, "jacobian_chain.txt", ex_sum.chain(X) + "\n\n"
+                       + ex_sum.chain(X, order="forward") + "\n\n" + ex_mean.chain(X) + "\n"))
+    files.append(os.path.join(out, "jacobian_mean_explain.html"))
+    ex_mean.html(files[-1], title="Y = f(X), Y.backward(v = (⅓, ⅓, ⅓)): the mean of the rows")
     X.grad = None
     f(X).mean().backward()
     assert np.allclose(X.grad._array, J.mean(0))  # the same as backpropagating mean()
@@ -130,7 +146,11 @@ def main(out: str = "out/seed") -> list:
     loss = (Yd ** 2).sum()  # l = g(y), known only through its gradient
     (v,) = cr.autograd.grad(loss, Yd)
     print("v = dl/dy =", v)
-    Y.backward(v)  # vJ = dl/dx
+    with cr.explain() as ex_cont:
+        Y.backward(v)  # vJ = dl/dx
+    print(ex_cont.chain(X).splitlines()[-2])
+    files.append(os.path.join(out, "continue_explain.html"))
+    ex_cont.html(files[-1], title="Y.backward(v) with v = dl/dY known: backpropagation goes on")
     direct = X.detach().requires_grad_()
     (f(direct) ** 2).sum().backward()
     print("Y.backward(v): X.grad =", X.grad, " = dl/dx computed directly:", direct.grad)
@@ -142,7 +162,12 @@ def main(out: str = "out/seed") -> list:
     d = cr.autograd.why(w, counted)
     print(d)
     assert d.kind == "non_differentiable"
-    files.append(write(out, "why.txt", str(d) + "\n"))
+    a = cr.tensor([0.5, 1.0], requires_grad=True)
+    b = (a * 2).detach() * 3  # an intermediate result cut from the graph
+    d2 = cr.autograd.why(a, b.sum())
+    print(d2)
+    assert d2.kind == "detached"
+    files.append(write(out, "why.txt", str(d) + "\n" + str(d2) + "\n"))
 
     section("Files")
     for p in files:
