@@ -154,7 +154,8 @@ def main(out: str = "out/seed") -> list:
     direct = X.detach().requires_grad_()
     (f(direct) ** 2).sum().backward()
     print("Y.backward(v): X.grad =", X.grad, " = dl/dx computed directly:", direct.grad)
-    assert np.allclose(X.grad._array, direct.grad._array) and np.allclose(X.grad._array, v._array @ J)
+    assert np.allclose(X.grad._array, direct.grad._array)
+    assert np.allclose(X.grad._array, v._array @ J)
 
     section("Why is a gradient None? (an op that cannot be differentiated)")
     w = cr.tensor([0.5, -1.0, 2.0], requires_grad=True)

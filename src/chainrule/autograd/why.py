@@ -175,7 +175,7 @@ def _recent_cuts(x: Tensor) -> list:
     elif x._grad_accumulator is not None and x._grad_accumulator() is not None:
         targets.add(id(x._grad_accumulator()))
     found = []
-    for mark, refs, res, stamp in reversed(_RECENT):
+    for mark, refs, _res, stamp in reversed(_RECENT):
         objs = [r() for r in refs]
         hit = any(o is not None and id(o) in targets for o in objs)
         direct = objs[0] is x

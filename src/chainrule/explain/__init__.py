@@ -372,7 +372,8 @@ class Explain:
             ...     z = chainrule.norm(2 * x + 1, 2, dim=1)
             ...     z.backward(chainrule.ones(1))
             >>> print(ex.chain(x).splitlines()[0])
-            v · dz/dx = v · J_norm(z) · J_add · J_mul = [1] · [[0.5, 0.5, 0.5, 0.5]] · I · 2I = [[1, 1, 1, 1]]
+            v · dz/dx = v · J_norm(z) · J_add · J_mul = [1] · [[0.5, 0.5, 0.5, 0.5]] · I · 2I
+            = [[1, 1, 1, 1]]
         """
         return _chain_text(self, x, order)
 

@@ -92,7 +92,7 @@ def _matrix_text(m: np.ndarray) -> str:
 
 
 def vector_text(a: np.ndarray, shape=None) -> str:
-    """A gradient or product in the shape of its tensor (numbers up to 8 entries, else a summary)."""
+    """A gradient or product in its tensor's shape (numbers up to 8 entries, else a summary)."""
     a = np.asarray(a)
     if a.dtype.kind == "f":
         a = a + 0.0  # −0 prints as 0

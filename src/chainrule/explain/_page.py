@@ -62,8 +62,6 @@ def jacobian_figures(ex, g) -> str:
 
 def chains(ex) -> str:
     """The chain rule written out for every leaf the last backward pass reached."""
-    from .._tensor import Tensor  # noqa: F401  (leaves are Tensors)
-
     out = []
     last = [st for st in ex.steps if st.pass_no == ex.passes and st.kind == "accumulate"]
     for st in last:

@@ -8,8 +8,6 @@ import os
 import shutil
 import subprocess
 
-import numpy as np
-
 
 class GraphvizNotFound(RuntimeError):
     """Raised by ``Graph.svg``/``render`` when the Graphviz ``dot`` program is not installed."""
@@ -56,7 +54,8 @@ _STYLE = {
     "output": 'fillcolor="#d5f5c8" shape=box style="filled,rounded"',
     "group": 'fillcolor="#fff3c4" shape=box3d style="filled"',
     "tensor": 'fillcolor="#ffffff" shape=box style="dashed"',
-    "const": 'fillcolor="#ffffff" shape=box style="dashed,rounded" fontsize=10',
+    "const": 'fillcolor="#ffffff" shape=box style="dashed,rounded" fontsize=10 width=0.3 '
+             'height=0.25',
 }
 
 
@@ -198,7 +197,7 @@ class Graph:
             dash = ' stroke-dasharray="4,3"' if n.kind in ("const", "tensor") else ""
             out.append(f'<g id="{i}" class="node"><title>{i}</title>')
             out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" '
-                       f'height="{y1 - y0:.1f}" rx="{6 if n.kind in ("leaf", "output", "const") else 0}" '
+                       f'height="{y1 - y0:.1f}" rx="{6 if n.kind in _ROUND else 0}" '
                        f'fill="{_FILLS[n.kind]}" stroke="#333"{dash}/>')
             for j, s in enumerate([n.header] + n.lines):
                 weight = ' font-weight="bold"' if j == 0 and n.kind != "const" else ""
@@ -215,5 +214,6 @@ class Graph:
 LEGEND = ("arrows: the forward pass (data flow); gradients flow backward, against the arrows, "
           "from the output to the leaves")
 
+_ROUND = ("leaf", "output", "const")
 _FILLS = {"leaf": "#cfe8ff", "op": "#e8e8e8", "output": "#d5f5c8", "group": "#fff3c4",
           "tensor": "#ffffff", "const": "#ffffff"}
