@@ -154,3 +154,25 @@ def test_explain_page_graph_pane_scales_with_the_window(tmp_path):
     assert opfill.sum() > 13 * 300
     dom = chromium(["--dump-dom", f"file://{path}"], tmp_path).stdout
     assert dom.count('class="node"') >= 14 and "#n" in dom
+
+
+def test_digits_plot_axes_hold_all_their_data(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    import train_digits
+
+    figs = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: figs.append(fig))
+    hist = {"MLP": {"train_loss": [2.1, 0.4, 0.1], "test_loss": [1.5, 0.3, 0.2],
+                    "train_acc": [0.42, 0.9, 0.97], "test_acc": [0.61, 0.93, 0.96]},
+            "CNN": {"train_loss": [1.9, 0.2, 0.05], "test_loss": [1.2, 0.15, 0.1],
+                    "train_acc": [0.55, 0.95, 0.99], "test_acc": [0.7, 0.97, 1.0]}}
+    assert train_digits.plot(hist, str(tmp_path / "p.png"))
+    (fig,) = figs
+    loss_ax, acc_ax = fig.axes[:2]
+    lo, hi = acc_ax.get_ylim()
+    assert lo <= 0.42 and hi >= 1.0  # the first epochs' 0.42 and the perfect 1.0 are both inside
+    lo, hi = loss_ax.get_ylim()
+    assert lo <= 0.05 and hi >= 2.1

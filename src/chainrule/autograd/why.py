@@ -31,7 +31,8 @@ MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "ha
 #: time ``why`` asks (``(a * 2).detach() * 3``), so each cut keeps weak references to what it was
 #: computed from: ``(mark, refs, result ref)``
 _RECENT: deque = deque(maxlen=32)
-_WALK = 64  # graph nodes a detach looks back over (it runs on every detach of a graph tensor)
+_SEQ = None  # graph.Node's creation counter (imported on first use: graph imports this module)
+_WALK = 16  # graph nodes a detach looks back over (it runs on every detach of a graph tensor)
 
 
 def _remember(src, res, mark, walk: bool) -> None:
@@ -54,9 +55,12 @@ def _remember(src, res, mark, walk: bool) -> None:
                 if e is not None and e[0] not in seen:
                     seen.add(e[0])
                     todo.append(e[0])
-    from .graph import Node  # the node counter orders cuts and graph nodes in time
+    global _SEQ
+    if _SEQ is None:  # the node counter orders cuts and graph nodes in time
+        from .graph import Node
 
-    _RECENT.append((mark, refs, None if res is None else weakref.ref(res), next(Node._seq)))
+        _SEQ = Node._seq
+    _RECENT.append((mark, refs, None if res is None else weakref.ref(res), next(_SEQ)))
 
 
 def _cut(res, op, tensors) -> None:

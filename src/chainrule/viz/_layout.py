@@ -72,15 +72,25 @@ def layout(ids: list, edges: list, sizes: dict, top: float = MARGIN) -> dict:
     boxes = {i: (x[i] - w[i] / 2, band[layer[i]][0], x[i] + w[i] / 2, band[layer[i]][0] + h[i])
              for i in ids}
     routes = []
+    twins: dict = {}
+    for a, b, _ in chains:
+        twins[(a, b)] = twins.get((a, b), 0) + 1
+    nth: dict = {}
     for a, b, seq in chains:
-        pts = [("M", x[a], boxes[a][3]), ("L", x[a], band[layer[a]][1])]
+        k = nth[(a, b)] = nth.get((a, b), -1) + 1
+        dx = (k - (twins[(a, b)] - 1) / 2) * 6  # y * y: two edges side by side, not one on another
+
+        def px(i, dx=dx):
+            return x[i] + dx
+
+        pts = [("M", px(a), boxes[a][3]), ("L", px(a), band[layer[a]][1])]
         for p, q in zip(seq, seq[1:]):
             y0 = band[layer[p]][1]
             y1 = band[layer[q]][0]
             mid = (y0 + y1) / 2
-            pts.append(("C", x[p], mid, x[q], mid, x[q], y1))
+            pts.append(("C", px(p), mid, px(q), mid, px(q), y1))
             if q != b:  # through the band of a dummy
-                pts.append(("L", x[q], band[layer[q]][1]))
+                pts.append(("L", px(q), band[layer[q]][1]))
         routes.append((a, b, pts))
     return {"boxes": boxes, "routes": routes, "width": width, "height": height}
 
