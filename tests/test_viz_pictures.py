@@ -154,6 +154,21 @@ def test_explain_page_graph_pane_scales_with_the_window(tmp_path):
     assert opfill.sum() > 13 * 300
     dom = chromium(["--dump-dom", f"file://{path}"], tmp_path).stdout
     assert dom.count('class="node"') >= 14 and "#n" in dom
+    # measured by the browser: the picture fits its pane (no scrolling), at 1400 and 900 px
+    probe = path.read_text(encoding="utf-8").replace("</body>", """<script>
+      var g = document.getElementById('graph');
+      document.body.setAttribute('data-fit', String(g.scrollWidth <= g.clientWidth + 1));
+      document.body.setAttribute('data-pane', String(g.clientWidth));
+    </script></body>""")
+    probe_path = tmp_path / "probe.html"
+    probe_path.write_text(probe, encoding="utf-8")
+    panes = []
+    for width in (1400, 900):
+        dom = chromium([f"--window-size={width},900", "--dump-dom", f"file://{probe_path}"],
+                       tmp_path).stdout
+        assert 'data-fit="true"' in dom, width
+        panes.append(int(dom.split('data-pane="')[1].split('"')[0]))
+    assert panes[0] > 500  # the pane takes its share of a wide window
 
 
 def test_digits_plot_axes_hold_all_their_data(tmp_path, monkeypatch):

@@ -337,7 +337,7 @@ def _why(x: Tensor, loss: Tensor, nx: str) -> Diagnosis:
     edges, keys = _reach(loss)
     key = (x.grad_fn, x._output_nr) if x.grad_fn is not None else (
         x._grad_accumulator() if x._grad_accumulator is not None else None, 0)
-    if key not in keys and not (x is loss):
+    if key not in keys and x is not loss:
         if uses is not None and uses[0] == "detached" and not brk_any(loss):
             return Diagnosis(_kind(uses), f"{nx} is not on any path to loss: it "
                              f"{_where(uses)}; the path from {nx} to loss breaks there",

@@ -3,7 +3,9 @@
 ``with chainrule.explain() as ex: loss.backward()`` records every step the engine ran: the node,
 its op, the local derivative as a formula (from the rule table), the gradient that came in, what
 was passed to each input and where it went (into a leaf's ``.grad``, or summed with another
-path). Print ``ex.table()``, write ``ex.markdown()`` or a page ``ex.html()`` with the graph.
+path), and each step's local Jacobian (small ones in full). Print ``ex.table()``, the chain rule
+with the numbers ``ex.chain(x)`` (v · J_n · … · J_1; ``order="forward"`` for J_n · (… (J_1 · e_j))),
+write ``ex.markdown()`` or a page ``ex.html()`` with the graph and the Jacobians as heat maps.
 
 ``chainrule.explain.accumulation(f, x)`` puts forward accumulation (Jacobian-vector products from
 the input side) and reverse accumulation (vector-Jacobian products from the output side) side by

@@ -1,5 +1,8 @@
 """Pictures of the computation graph: Graphviz DOT text (no dependency), SVG/PNG/PDF through the
-Graphviz ``dot`` program, a built-in SVG layout, and a plain-text tree for terminals.
+Graphviz ``dot`` program, a built-in SVG layout (layered as ``dot`` does, edges routed around the
+boxes), and a plain-text tree for terminals. Every box shows its id (``#n3``, the id the explain
+tables use), constants and data inputs are drawn, results carry their variable's name, slices
+their index, and a legend says that gradients flow back against the arrows.
 
 Example:
     >>> x = chainrule.ones(1, 4, requires_grad=True)
