@@ -27,6 +27,7 @@ from ._dtype import (
     uint8,
 )
 from ._tensor import Size, Tensor
+from ._device import device
 from ._creation import (
     Generator,
     arange,
@@ -65,6 +66,7 @@ from .serialization import load, save
 from . import func
 from .func import vmap
 from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
+from . import backends, cuda, testing  # noqa: E402  (torch's namespaces for drop-in scripts)
 
 half = float16
 float = float32  # noqa: A001

@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype
 from . import _ns as F
 from ._context import ctx as _ctx, escape as _escape
+from ._device import CPU as _CPU, check as _check_device
 from ._format import format_tensor
 
 
@@ -227,12 +228,26 @@ class Tensor:
         return _dtype.from_np(self._array.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return _CPU
 
     @property
     def is_cuda(self) -> bool:
         return False
+
+    is_mps = is_meta = is_cuda
+
+    def get_device(self) -> int:
+        return -1  # torch's answer for a CPU tensor
+
+    def cpu(self, memory_format=None) -> Tensor:
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        _check_device("cuda" if device is None else device, "Tensor.cuda")
+        return self
 
     def is_floating_point(self) -> bool:
         return self._array.dtype.kind == "f"
