@@ -78,6 +78,14 @@ short = int16
 globals().update({k: v for k, v in _ops.PUBLIC.items() if k not in globals() or k in ("max", "min", "abs")})
 
 
+def as_torch():
+    """Make ``import torch`` and its submodules give chainrule until ``.restore()`` (a context
+    manager too); see ``chainrule.torchcompat``."""
+    from .torchcompat import as_torch as _as_torch
+
+    return _as_torch()
+
+
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a chainrule Tensor."""
     return isinstance(obj, Tensor)
