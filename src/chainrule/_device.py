@@ -69,7 +69,9 @@ class device:
 
     def __eq__(self, other) -> bool:
         # as torch: a device equals only a device (``device("cpu") == "cpu"`` is False)
-        return isinstance(other, device) and (self._type, self._index) == (other._type, other._index)
+        if not isinstance(other, device):
+            return False
+        return (self._type, self._index) == (other._type, other._index)
 
     def __ne__(self, other) -> bool:
         return not self == other
@@ -117,7 +119,7 @@ def check(dev, what: str = "") -> device:
 
 
 def is_device(a) -> bool:
-    """Whether a positional argument of ``.to(...)`` names a device (a device or a device string)."""
+    """Whether a positional argument of ``.to(...)`` names a device (a device or its string)."""
     if isinstance(a, device):
         return True
     if isinstance(a, str):

@@ -1,6 +1,7 @@
-"""``chainrule.cuda``: there is no GPU here (chainrule computes with NumPy on the CPU), so this is
-torch's ``torch.cuda`` of a build without CUDA: ``is_available()`` is False, ``device_count()`` is 0,
-seeding is a no-op, and anything that needs a GPU fails with torch's error, naming chainrule.
+"""``chainrule.cuda``: there is no GPU here (chainrule computes with NumPy on the CPU), so
+this is torch's ``torch.cuda`` of a build without CUDA: ``is_available()`` is False,
+``device_count()`` is 0, seeding is a no-op, and anything that needs a GPU fails with torch's
+error, naming chainrule.
 
 Example:
     >>> chainrule.cuda.is_available()

@@ -5,7 +5,6 @@ the hidden state detached between batches, gradient clipping, Adam, and greedy s
 for these tests (not a copy). Dropout is 0 so both frameworks see the same computation (their
 random streams differ)."""
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

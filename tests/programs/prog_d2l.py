@@ -49,12 +49,12 @@ def accuracy(y_hat, y):
 
 
 def init_weights_normal(m):
-    if type(m) == nn.Linear:
+    if type(m) is nn.Linear:
         nn.init.normal_(m.weight, std=0.01)
 
 
 def init_weights_xavier(m):
-    if type(m) == nn.Linear or type(m) == nn.Conv2d:
+    if type(m) is nn.Linear or type(m) is nn.Conv2d:
         nn.init.xavier_uniform_(m.weight)
 
 
@@ -95,7 +95,7 @@ def run(obj):
         features, labels = synthetic_data(true_w, true_b, 100, rng)
         w, b = obj["w"], obj["b"]
         lr, batch_size, losses = 0.03, 10, []
-        for epoch in range(3):
+        for _epoch in range(3):
             for i in range(0, 100, batch_size):
                 X, y = features[i:i + batch_size], labels[i:i + batch_size]
                 l = squared_loss(linreg(X, w, b), y)
@@ -112,7 +112,7 @@ def run(obj):
         loss = nn.MSELoss()
         trainer = torch.optim.SGD(net.parameters(), lr=0.03)
         losses = []
-        for epoch in range(3):
+        for _epoch in range(3):
             for X, y in data_iter:
                 l = loss(net(X), y)
                 trainer.zero_grad()
@@ -131,7 +131,7 @@ def run(obj):
         loss = nn.CrossEntropyLoss()
     trainer = torch.optim.SGD(net.parameters(), lr=lr)
     losses, accs = [], []
-    for epoch in range(2):
+    for _epoch in range(2):
         net.train()
         for Xb, yb in train_iter:
             y_hat = net(Xb)
