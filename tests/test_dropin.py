@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -250,3 +252,76 @@ def test_normal_and_bernoulli_functions():
                                        "(ops/ordering.py); d2l's accuracy() calls it")
 def test_argmax_axis_alias():
     assert cr.tensor([[1.0, 3.0], [4.0, 2.0]]).argmax(axis=1).tolist() == [1, 0]
+
+
+# ---- mixed precision, compile, samplers ----------------------------------------------------
+def _scaler_run(L, inf_at):
+    w = L.tensor([1.0, -2.0], requires_grad=True)
+    opt = L.optim.SGD([w], lr=0.1)
+    scaler = L.amp.GradScaler("cpu", init_scale=8.0, growth_interval=2)
+    out = []
+    for i in range(6):
+        opt.zero_grad()
+        loss = (w * w).sum() * (float("inf") if i in inf_at else 1.0)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+        out.append((scaler.get_scale(), w.detach().tolist()))
+    return out, scaler.state_dict()
+
+
+def test_grad_scaler_cpu_matches_torch():
+    assert _scaler_run(cr, {2}) == _scaler_run(torch, {2})
+    with pytest.raises(RuntimeError, match="already been called"):
+        s = cr.amp.GradScaler("cpu")
+        w = cr.ones(1, requires_grad=True)
+        opt = cr.optim.SGD([w], lr=0.1)
+        s.scale(w.sum()).backward()
+        s.unscale_(opt)
+        s.unscale_(opt)
+
+
+def test_cuda_grad_scaler_and_autocast_disable_themselves():
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        s = cr.cuda.amp.GradScaler(enabled=True)
+    msgs = [(w.category, str(w.message)) for w in rec]
+    assert (UserWarning, "torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  "
+                         "Disabling.") in msgs
+    assert any(c is FutureWarning and "deprecated" in m for c, m in msgs)
+    assert not s.is_enabled() and s.get_scale() == 1.0
+    loss = cr.ones(2, requires_grad=True).sum()
+    assert s.scale(loss) is loss
+    with pytest.warns(UserWarning, match="Disabling autocast"):
+        with cr.autocast(device_type="cuda", dtype=cr.float16):
+            assert not cr.is_autocast_enabled()
+    with cr.amp.autocast(device_type="cpu", enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match="float32"):
+        cr.autocast(device_type="cpu")
+
+
+def test_compile_runs_eagerly():
+    m = cr.nn.Linear(2, 2)
+    assert cr.compile(m) is m
+    f = cr.compile(mode="reduce-overhead")(len)
+    assert f is len
+
+
+def test_weighted_random_sampler():
+    from chainrule.utils.data import WeightedRandomSampler, get_worker_info
+    from chainrule.utils.data.sampler import WeightedRandomSampler as W2
+
+    assert W2 is WeightedRandomSampler and get_worker_info() is None
+    s = WeightedRandomSampler([1.0, 3.0, 0.0], 8000, generator=cr.Generator().manual_seed(0))
+    counts = np.bincount(list(s), minlength=3) / 8000
+    np.testing.assert_allclose(counts, [0.25, 0.75, 0.0], atol=0.02)
+    assert len(s) == 8000
+    assert sorted(WeightedRandomSampler([1.0] * 4, 4, replacement=False)) == [0, 1, 2, 3]
+    for args, kw in [(([1.0], 0), {}), (([[1.0]], 1), {}), (([1.0], 1), {"replacement": 1})]:
+        with pytest.raises(ValueError) as et:
+            torch.utils.data.WeightedRandomSampler(*args, **kw)
+        with pytest.raises(ValueError) as ec:
+            WeightedRandomSampler(*args, **kw)
+        assert str(ec.value) == str(et.value)

@@ -79,6 +79,7 @@ with chainrule.as_torch():
     import torch, torch.nn as nn, torch.nn.functional as F
     import torch.optim, torch.optim.lr_scheduler, torch.utils.data, torch.autograd
     import torch.func, torch.linalg, torch.nn.init, torch.backends.cudnn, torch.testing
+    import torch.cuda.amp, torch.amp, torch.utils.data.sampler
     from torch.utils.data.dataloader import DataLoader
     from torch.nn.modules.linear import Linear
     assert torch is chainrule and nn is chainrule.nn and F is chainrule.nn.functional

@@ -40,7 +40,7 @@ ORDINARY = {
         minimum pow square var std prod all any lerp addmm baddbmm roll flip repeat_interleave
         nonzero count_nonzero bincount cdist set_default_dtype get_default_dtype vmap
         set_printoptions logsumexp erf floor ceil round div mul add sub neg reciprocal exp2 hstack
-        vstack atan2 broadcast_to""",
+        vstack atan2 broadcast_to compile autocast""",
     "torch.nn": """Module Parameter Linear Bilinear Identity Conv1d Conv2d Conv3d ConvTranspose1d
         ConvTranspose2d BatchNorm1d BatchNorm2d LayerNorm GroupNorm RMSNorm InstanceNorm2d Dropout
         Dropout2d Embedding LSTM GRU RNN LSTMCell GRUCell RNNCell ReLU ReLU6 GELU Tanh Sigmoid
@@ -81,11 +81,6 @@ NOT_BUILT = {
     "torch.optim.lr_scheduler.CyclicLR": "not built yet (its momentum cycling needs an "
                                          "optimizer with momentum/betas; OneCycleLR covers the "
                                          "common case)",
-    "torch.utils.data.WeightedRandomSampler": "not built yet (draws with chainrule.multinomial "
-                                              "would not reproduce torch's stream anyway)",
-    "torch.utils.data.get_worker_info": "DataLoader loads in the main process only "
-                                        "(num_workers is accepted and ignored), so there is no "
-                                        "worker to describe",
     "torch.unique": "not in the rule table yet (an op: its output shape depends on the data)",
     "torch.bincount": "not in the rule table yet (an op: its output shape depends on the data)",
     "torch.set_printoptions": "not built yet: tensors print with torch's default options",

@@ -6,6 +6,7 @@ same file runs on torch and, unchanged, on chainrule through ``chainrule.torchco
 
 import inspect
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,6 +195,9 @@ def run(model, steps=4):
     data = torch.from_numpy(rng.integers(0, cfg.vocab_size, 400).astype(np.int64))
     device_type = "cuda" if torch.cuda.is_available() else "cpu"
     optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), device_type)
+    # as nanoGPT's train.py: a loss scaler (a power of two, so exact) and no autocast on CPU
+    scaler = torch.amp.GradScaler(device_type, init_scale=2.0**10, enabled=True)
+    ctx = nullcontext() if device_type == "cpu" else torch.amp.autocast(device_type=device_type)
     losses = []
     model.train()
     for it in range(steps):
@@ -203,14 +207,17 @@ def run(model, steps=4):
         ix = [7 * it + 13 * j for j in range(4)]
         x = torch.stack([data[i:i + cfg.block_size] for i in ix])
         y = torch.stack([data[i + 1:i + 1 + cfg.block_size] for i in ix])
-        logits, loss = model(x, y)
+        with ctx:
+            logits, loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         losses.append(loss.item())
     model.eval()
     start = data[None, 100:105]
     greedy = model.generate(start, 20, temperature=0.8, top_k=1)
     return {"losses": losses, "generated": greedy[0].tolist(),
-            "params": model.get_num_params()}
+            "params": model.get_num_params(), "scale": scaler.get_scale()}

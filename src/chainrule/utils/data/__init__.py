@@ -374,3 +374,6 @@ class DataLoader:
 # attributes of this package; the names are also argument names here, hence no ``from . import``)
 for _sub in ("dataloader", "dataset", "sampler"):
     importlib.import_module(f"{__name__}.{_sub}")
+WeightedRandomSampler = importlib.import_module(f"{__name__}.sampler").WeightedRandomSampler
+get_worker_info = importlib.import_module(f"{__name__}.dataloader").get_worker_info
+__all__ += ["WeightedRandomSampler", "get_worker_info"]

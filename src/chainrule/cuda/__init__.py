@@ -87,3 +87,6 @@ def memory_allocated(device=None) -> int:
 
 def max_memory_allocated(device=None) -> int:
     _unavailable("max_memory_allocated")
+
+
+from . import amp  # noqa: E402,F401  (torch.cuda.amp: GradScaler/autocast, disabled without CUDA)
