@@ -116,6 +116,18 @@ def test_module_runs_a_script_with_arguments(tmp_path):
     assert r.returncode == 2 and "usage" in r.stderr
 
 
+def test_module_form(tmp_path):
+    pkg = tmp_path / "pkgx"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "run.py").write_text("import sys, torch.nn as nn\nprint(nn.__name__, sys.argv[1:])\n")
+    env_cwd = dict(cwd=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "chainrule.torchcompat", "-m", "pkgx.run", "a"],
+                       capture_output=True, text=True, env=_env(), timeout=120, **env_cwd)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "chainrule.nn ['a']"
+
+
 def test_missing_submodule_is_a_clear_import_error(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("import torch.distributions\n")
