@@ -101,6 +101,15 @@ def test_to_forms_match_torch():
         assert m.to("cpu", L.float64).weight.dtype == L.float64
 
 
+def test_memory_placement_methods_are_identities():
+    for L in (torch, cr):
+        x = L.ones(2, 3)
+        assert x.share_memory_() is x and x.nbytes == 24 and x.itemsize == 4
+        assert x.is_pinned() is False
+    x = cr.ones(2)
+    assert x.pin_memory() is x and x.is_shared() is False
+
+
 def test_requires_grad_survives_to_cpu():
     w = cr.ones(2, requires_grad=True)
     y = w.to("cpu", cr.float64)

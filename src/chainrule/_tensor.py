@@ -243,6 +243,28 @@ class Tensor:
     def cpu(self, memory_format=None) -> Tensor:
         return self
 
+    # page-locked and shared memory matter for GPU transfers and worker processes, which
+    # chainrule has neither of: these are the identity, as scripts call them unconditionally
+    def pin_memory(self, device=None) -> Tensor:
+        return self
+
+    def is_pinned(self, device=None) -> bool:
+        return False
+
+    def share_memory_(self) -> Tensor:
+        return self
+
+    def is_shared(self) -> bool:
+        return False
+
+    @property
+    def nbytes(self) -> int:
+        return self._array.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._array.itemsize
+
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
         if isinstance(device, int) and not isinstance(device, bool):
             device = f"cuda:{device}"
