@@ -334,3 +334,29 @@ def test_weighted_random_sampler():
         with pytest.raises(ValueError) as ec:
             WeightedRandomSampler(*args, **kw)
         assert str(ec.value) == str(et.value)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch(batch_first, side):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(n, 3)).astype(np.float32) for n in (2, 4, 1)]
+    outs = {}
+    for L in (torch, cr):
+        from importlib import import_module
+
+        rnn = import_module(f"{L.__name__}.nn.utils.rnn")
+        seqs = [L.tensor(a, requires_grad=True) for a in arrays]
+        out = rnn.pad_sequence(seqs, batch_first=batch_first, padding_value=-1.0,
+                               padding_side=side)
+        (out * L.arange(out.numel()).reshape(out.shape)).sum().backward()
+        lens = [len(a) for a in arrays]
+        first = out.detach().numpy().copy()
+        # (torch's unpad_sequence transposes its argument in place; chainrule's leaves it be)
+        back = rnn.unpad_sequence(out, L.tensor(lens), batch_first=batch_first)
+        outs[L.__name__] = (first, [s.grad.numpy() for s in seqs],
+                            [b.detach().numpy() for b in back])
+    t, c = outs["torch"], outs["chainrule"]
+    np.testing.assert_array_equal(c[0], t[0])
+    for a, b in zip(c[1] + c[2], t[1] + t[2]):
+        np.testing.assert_array_equal(a, b)
