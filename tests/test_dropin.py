@@ -69,6 +69,12 @@ CUDA_USES = {
     "cuda": lambda L: L.zeros(2).cuda(),
     "module_to": lambda L: L.nn.Linear(2, 2).to("cuda"),
     "module_cuda": lambda L: L.nn.Linear(2, 2).cuda(),
+    "linear_ctor": lambda L: L.nn.Linear(2, 2, device="cuda"),
+    "conv_ctor": lambda L: L.nn.Conv2d(1, 2, 3, device=L.device("cuda")),
+    "lstm_ctor": lambda L: L.nn.LSTM(2, 3, device="cuda"),
+    "embedding_ctor": lambda L: L.nn.Embedding(4, 2, device="cuda:0"),
+    "layernorm_ctor": lambda L: L.nn.LayerNorm(4, device="cuda"),
+    "mha_ctor": lambda L: L.nn.MultiheadAttention(4, 2, device="cuda"),
 }
 
 
@@ -79,6 +85,13 @@ def test_cuda_tensors_fail_as_torch(use):
     with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled") as e:
         CUDA_USES[use](cr)
     assert "chainrule" in str(e.value)
+
+
+def test_modules_built_on_the_cpu_device():
+    for make in (lambda: cr.nn.Linear(2, 2, device="cpu"), lambda: cr.nn.GRU(2, 3, device="cpu"),
+                 lambda: cr.nn.BatchNorm1d(3, device=cr.device("cpu"))):
+        m = make()
+        assert all(p.device == cr.device("cpu") for p in m.parameters())
 
 
 def test_other_devices_fail():

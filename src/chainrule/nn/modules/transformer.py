@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+from ..._device import check as _check_device
 from .. import init
 from ._factory import functional
 from .activation import MultiheadAttention
@@ -28,6 +29,7 @@ class TransformerEncoderLayer(Module):
                  dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
@@ -102,6 +104,7 @@ class TransformerDecoderLayer(Module):
                  dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         kw = dict(dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, **kw)
@@ -180,6 +183,7 @@ class Transformer(Module):
                  activation="relu", custom_encoder=None, custom_decoder=None,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         kw = dict(dropout=dropout, activation=activation, layer_norm_eps=layer_norm_eps,
                   batch_first=batch_first, norm_first=norm_first, bias=bias, dtype=dtype)
