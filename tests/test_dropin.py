@@ -331,6 +331,21 @@ def test_compile_runs_eagerly():
     assert f is len
 
 
+def test_process_switches_are_kept():
+    cr.set_float32_matmul_precision("high")
+    assert cr.get_float32_matmul_precision() == "high"
+    cr.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError):
+        cr.set_float32_matmul_precision("fast")
+    cr.use_deterministic_algorithms(True)
+    assert cr.are_deterministic_algorithms_enabled()
+    cr.use_deterministic_algorithms(False)
+    n = cr.get_num_threads()
+    cr.set_num_threads(1)
+    assert cr.get_num_threads() == 1
+    cr.set_num_threads(n)
+
+
 def test_weighted_random_sampler():
     from chainrule.utils.data import WeightedRandomSampler, get_worker_info
     from chainrule.utils.data.sampler import WeightedRandomSampler as W2

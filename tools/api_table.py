@@ -40,7 +40,8 @@ ORDINARY = {
         minimum pow square var std prod all any lerp addmm baddbmm roll flip repeat_interleave
         nonzero count_nonzero bincount cdist set_default_dtype get_default_dtype vmap
         set_printoptions logsumexp erf floor ceil round div mul add sub neg reciprocal exp2 hstack
-        vstack atan2 broadcast_to compile autocast""",
+        vstack atan2 broadcast_to compile autocast set_float32_matmul_precision
+        use_deterministic_algorithms set_num_threads get_num_threads""",
     "torch.nn": """Module Parameter Linear Bilinear Identity Conv1d Conv2d Conv3d ConvTranspose1d
         ConvTranspose2d BatchNorm1d BatchNorm2d LayerNorm GroupNorm RMSNorm InstanceNorm2d Dropout
         Dropout2d Embedding LSTM GRU RNN LSTMCell GRUCell RNNCell ReLU ReLU6 GELU Tanh Sigmoid

@@ -68,6 +68,11 @@ from .func import vmap
 from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
 from . import amp, backends, cuda, testing  # noqa: E402  (torch's namespaces for scripts)
 from .amp import autocast  # noqa: E402
+from ._settings import (  # noqa: E402
+    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_threads,
+    is_autocast_enabled, set_float32_matmul_precision, set_num_threads,
+    use_deterministic_algorithms,
+)
 
 half = float16
 float = float32  # noqa: A001
@@ -85,19 +90,6 @@ def as_torch():
     from .torchcompat import as_torch as _as_torch
 
     return _as_torch()
-
-
-def compile(model=None, *, fullgraph: bool = False, dynamic=None,  # noqa: A001
-            backend="inductor", mode=None, options=None, disable: bool = False):
-    """``model`` itself (or, without one, a decorator returning its argument): chainrule has no
-    compiler, so ``torch.compile(model)`` in a script runs the model eagerly, same results."""
-    if model is None:
-        return lambda m: m
-    return model
-
-
-def is_autocast_enabled(device_type: str | None = None) -> bool:
-    return False
 
 
 def is_tensor(obj) -> bool:
