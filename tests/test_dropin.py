@@ -334,9 +334,10 @@ def test_compile_runs_eagerly():
 def test_process_switches_are_kept():
     cr.set_float32_matmul_precision("high")
     assert cr.get_float32_matmul_precision() == "high"
+    with pytest.warns(UserWarning, match="no effect"):
+        cr.set_float32_matmul_precision("fast")  # as torch: a warning, the setting stays
+    assert cr.get_float32_matmul_precision() == "high"
     cr.set_float32_matmul_precision("highest")
-    with pytest.raises(RuntimeError):
-        cr.set_float32_matmul_precision("fast")
     cr.use_deterministic_algorithms(True)
     assert cr.are_deterministic_algorithms_enabled()
     cr.use_deterministic_algorithms(False)

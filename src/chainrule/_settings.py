@@ -24,8 +24,12 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
 def set_float32_matmul_precision(precision: str) -> None:
     """Accepted and kept: float32 matmuls are NumPy's (full float32 precision) whatever it says."""
     if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid float32 matmul precision: {precision!r} (expected "
-                           "'highest', 'high' or 'medium')")
+        import warnings
+
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", UserWarning,
+                      stacklevel=2)
+        return
     _STATE["matmul_precision"] = precision
 
 
