@@ -389,3 +389,30 @@ def test_pad_sequence_matches_torch(batch_first, side):
     np.testing.assert_array_equal(c[0], t[0])
     for a, b in zip(c[1] + c[2], t[1] + t[2]):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- differences documented in the README ---------------------------------------------------
+def test_masked_zero_times_inf_is_not_an_anomaly():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xt = torch.tensor([-1.0, 0.0, 4.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="SqrtBackward0' returned nan"):
+            with torch.autograd.detect_anomaly():
+                torch.where(xt > 0, torch.sqrt(xt), torch.zeros(3)).sum().backward()
+        x = cr.tensor([-1.0, 0.0, 4.0], requires_grad=True)
+        with cr.autograd.detect_anomaly():
+            cr.where(x > 0, cr.sqrt(x), cr.zeros(3)).sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0, 0.25]
+        y = cr.tensor([0.0, 4.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="SqrtBackward0' returned inf"):
+            with cr.autograd.detect_anomaly():
+                cr.sqrt(y).sum().backward()  # a genuinely infinite gradient is still reported
+
+
+def test_random_streams_differ_from_torch_but_repeat():
+    torch.manual_seed(0)
+    cr.manual_seed(0)
+    a, b = torch.rand(4).tolist(), cr.rand(4).tolist()
+    assert a != b
+    cr.manual_seed(0)
+    assert cr.rand(4).tolist() == b
