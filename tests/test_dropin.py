@@ -416,3 +416,20 @@ def test_random_streams_differ_from_torch_but_repeat():
     assert a != b
     cr.manual_seed(0)
     assert cr.rand(4).tolist() == b
+
+
+@pytest.mark.parametrize("op, xs", [
+    (lambda L, x: L.sqrt(x), [-1.0, 0.0]), (lambda L, x: L.rsqrt(x), [-1.0, 0.0]),
+    (lambda L, x: L.log(x), [-1.0, 0.0]), (lambda L, x: L.log1p(x), [-2.0, -1.0]),
+    (lambda L, x: x ** 0.5, [-1.0, 0.0]), (lambda L, x: L.asin(x), [2.0, 1.0]),
+    (lambda L, x: L.acos(x), [2.0, 1.0]), (lambda L, x: L.xlogy(x, x), [0.0, -1.0]),
+])
+def test_zero_gradient_masks_the_undefined_derivative(op, xs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xt = torch.tensor(xs, requires_grad=True)
+        (op(torch, xt) * torch.zeros(2)).sum().backward()
+        assert torch.isnan(xt.grad).any()  # torch: 0 times an undefined derivative is NaN
+        x = cr.tensor(xs, requires_grad=True)
+        (op(cr, x) * cr.zeros(2)).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
