@@ -114,6 +114,15 @@ def test_to_forms_match_torch():
         assert m.to("cpu", L.float64).weight.dtype == L.float64
 
 
+def test_legacy_tensor_constructor_with_sizes():
+    for L in (torch, cr):
+        w = L.nn.Parameter(L.Tensor(3, 4))
+        assert tuple(w.shape) == (3, 4) and w.dtype == L.float32 and w.requires_grad
+        L.nn.init.kaiming_uniform_(w)
+    with pytest.raises(TypeError):
+        cr.Tensor(2, 3.5)
+
+
 def test_memory_placement_methods_are_identities():
     for L in (torch, cr):
         x = L.ones(2, 3)

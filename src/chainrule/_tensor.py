@@ -48,10 +48,15 @@ class Tensor:
                  "_grad_accumulator", "_extra_state", "__weakref__")
     __array_priority__ = 1000
 
-    def __init__(self, data: Any = None, *, requires_grad: bool = False, dtype=None) -> None:
-        from ._creation import _to_array
+    def __init__(self, data: Any = None, *sizes: int, requires_grad: bool = False,
+                 dtype=None) -> None:
+        from ._creation import _size, _to_array
 
-        self._array = _to_array([] if data is None else data, dtype)
+        if sizes:  # torch's legacy ``Tensor(d0, d1, …)``: a default-dtype tensor of that shape
+            shape = _size((data, *sizes), None, "Tensor")
+            self._array = np.zeros(shape, _dtype.to_np(dtype) if dtype else _dtype.default_np())
+        else:
+            self._array = _to_array([] if data is None else data, dtype)
         self._requires_grad = False
         self._grad = None
         self.grad_fn = None
