@@ -27,6 +27,7 @@ from ._dtype import (
     uint8,
 )
 from ._tensor import Size, Tensor
+from ._device import device
 from ._creation import (
     Generator,
     arange,
@@ -65,6 +66,13 @@ from .serialization import load, save
 from . import func
 from .func import vmap
 from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
+from . import amp, backends, cuda, testing  # noqa: E402  (torch's namespaces for scripts)
+from .amp import autocast  # noqa: E402
+from ._settings import (  # noqa: E402
+    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_threads,
+    is_autocast_enabled, set_float32_matmul_precision, set_num_threads,
+    use_deterministic_algorithms,
+)
 
 half = float16
 float = float32  # noqa: A001
@@ -74,6 +82,14 @@ int = int32  # noqa: A001
 short = int16
 
 globals().update({k: v for k, v in _ops.PUBLIC.items() if k not in globals() or k in ("max", "min", "abs")})
+
+
+def as_torch():
+    """Make ``import torch`` and its submodules give chainrule until ``.restore()`` (a context
+    manager too); see ``chainrule.torchcompat``."""
+    from .torchcompat import as_torch as _as_torch
+
+    return _as_torch()
 
 
 def is_tensor(obj) -> bool:

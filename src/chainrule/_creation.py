@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype
+from . import _device, _dtype
 from ._tensor import Tensor, _make
 
 
@@ -101,11 +101,16 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def _check_device(device) -> None:
-    if device is not None and str(device) not in ("cpu", "cpu:0"):
-        raise RuntimeError(f"chainrule runs on the CPU only (device={device!r})")
+    if device is not None:
+        _device.check(device)
 
 
-def _size(size) -> tuple:
+def _size(size, kw=None, op: str = "") -> tuple:
+    if kw is not None:  # torch's keyword form: zeros(size=(2, 3))
+        if size:
+            raise TypeError(f"{op}() received an invalid combination of arguments: the size was "
+                            f"given both positionally {size} and as size={kw}")
+        size = (kw,) if isinstance(kw, (int, np.integer)) else tuple(kw)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -120,19 +125,25 @@ def _fdt(dtype) -> np.dtype:
     return _dtype.default_np() if dtype is None else _dtype.to_np(dtype)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*args, size=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros. Example: ``chainrule.zeros(2, 3)``."""
-    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad)
+    _check_device(device)
+    return _new(np.zeros(_size(args, size, "zeros"), _fdt(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*args, size=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of ones. Example: ``chainrule.ones(1, 4, requires_grad=True)``."""
-    return _new(np.ones(_size(size), _fdt(dtype)), requires_grad)
+    _check_device(device)
+    return _new(np.ones(_size(args, size, "ones"), _fdt(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*args, size=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialized tensor (zero-filled here, so it is never garbage)."""
-    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad)
+    _check_device(device)
+    return _new(np.zeros(_size(args, size, "empty"), _fdt(dtype)), requires_grad)
 
 
 def _scalar_dtype(v) -> np.dtype:
@@ -143,8 +154,10 @@ def _scalar_dtype(v) -> np.dtype:
     return _dtype.default_np()
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as torch)."""
+    _check_device(device)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     npd = _scalar_dtype(fill_value) if dtype is None else _dtype.to_np(dtype)
@@ -152,8 +165,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
                 requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for integer arguments."""
+    _check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -167,43 +182,51 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     return _new(np.arange(*vals).astype(npd), requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    _check_device(device)
     return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, requires_grad=False) -> Tensor:
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None, device=None,
+             requires_grad=False) -> Tensor:
+    _check_device(device)
     return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
+        requires_grad: bool = False) -> Tensor:
     """The identity matrix (``n`` × ``m``)."""
+    _check_device(device)
     return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
 
 
-def _like(fn, t: Tensor, dtype, requires_grad, *extra):
+def _like(fn, t: Tensor, dtype, requires_grad, *extra, device=None):
+    _check_device(device)
     npd = t._array.dtype if dtype is None else _dtype.to_np(dtype)
     return _new(fn(t._array.shape, *extra, npd), requires_grad)
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    return _like(lambda s, d: np.zeros(s, d), input, dtype, requires_grad)
+    return _like(lambda s, d: np.zeros(s, d), input, dtype, requires_grad, device=device)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    return _like(lambda s, d: np.ones(s, d), input, dtype, requires_grad)
+    return _like(lambda s, d: np.ones(s, d), input, dtype, requires_grad, device=device)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    return _like(lambda s, d: np.zeros(s, d), input, dtype, requires_grad)
+    return _like(lambda s, d: np.zeros(s, d), input, dtype, requires_grad, device=device)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    return _like(lambda s, v, d: np.full(s, v, d), input, dtype, requires_grad, fill_value)
+    return _like(lambda s, v, d: np.full(s, v, d), input, dtype, requires_grad, fill_value,
+                 device=device)
 
 
 # ---- random numbers -------------------------------------------------------------------------
@@ -251,19 +274,28 @@ def _gen(generator) -> np.random.Generator:
     return (generator or default_generator).rng
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(_gen(generator).random(_size(size)).astype(_fdt(dtype)), requires_grad)
+    _check_device(device)
+    shape = _size(args, size, "rand")
+    return _new(_gen(generator).random(shape).astype(_fdt(dtype)), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(_gen(generator).standard_normal(_size(size)).astype(_fdt(dtype)), requires_grad)
+    _check_device(device)
+    shape = _size(args, size, "randn")
+    return _new(_gen(generator).standard_normal(shape).astype(_fdt(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+def randint(low, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None,
+            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Integers uniformly drawn from [low, high); int64 by default."""
+    _check_device(device)
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -272,19 +304,26 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd), requires_grad)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    _check_device(device)
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
     return _new(_gen(generator).permutation(n).astype(npd), requires_grad)
 
 
-def rand_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    return rand(*input.shape, generator=generator, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    return randn(*input.shape, generator=generator, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low, high=None, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
-                   requires_grad=requires_grad)
+def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                   device=device, requires_grad=requires_grad)

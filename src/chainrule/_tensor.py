@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype
 from . import _ns as F
 from ._context import ctx as _ctx, escape as _escape
+from ._device import CPU as _CPU, check as _check_device
 from ._format import format_tensor
 
 
@@ -47,10 +48,15 @@ class Tensor:
                  "_grad_accumulator", "_extra_state", "__weakref__")
     __array_priority__ = 1000
 
-    def __init__(self, data: Any = None, *, requires_grad: bool = False, dtype=None) -> None:
-        from ._creation import _to_array
+    def __init__(self, data: Any = None, *sizes: int, requires_grad: bool = False,
+                 dtype=None) -> None:
+        from ._creation import _size, _to_array
 
-        self._array = _to_array([] if data is None else data, dtype)
+        if sizes:  # torch's legacy ``Tensor(d0, d1, …)``: a default-dtype tensor of that shape
+            shape = _size((data, *sizes), None, "Tensor")
+            self._array = np.zeros(shape, _dtype.to_np(dtype) if dtype else _dtype.default_np())
+        else:
+            self._array = _to_array([] if data is None else data, dtype)
         self._requires_grad = False
         self._grad = None
         self.grad_fn = None
@@ -227,12 +233,48 @@ class Tensor:
         return _dtype.from_np(self._array.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return _CPU
 
     @property
     def is_cuda(self) -> bool:
         return False
+
+    is_mps = is_meta = is_cuda
+
+    def get_device(self) -> int:
+        return -1  # torch's answer for a CPU tensor
+
+    def cpu(self, memory_format=None) -> Tensor:
+        return self
+
+    # page-locked and shared memory matter for GPU transfers and worker processes, which
+    # chainrule has neither of: these are the identity, as scripts call them unconditionally
+    def pin_memory(self, device=None) -> Tensor:
+        return self
+
+    def is_pinned(self, device=None) -> bool:
+        return False
+
+    def share_memory_(self) -> Tensor:
+        return self
+
+    def is_shared(self) -> bool:
+        return False
+
+    @property
+    def nbytes(self) -> int:
+        return self._array.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._array.itemsize
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        _check_device("cuda" if device is None else device, "Tensor.cuda")
+        return self
 
     def is_floating_point(self) -> bool:
         return self._array.dtype.kind == "f"

@@ -22,15 +22,25 @@ defop("sum_to_size", lambda x, shape: sum_to_shape(x, tuple(shape)),
 
 
 @public("to")
-def to(input: Tensor, *args, dtype=None, copy: bool = False, **kw) -> Tensor:
-    """Cast to ``dtype`` (device arguments other than CPU are refused). Differentiable."""
+def to(input: Tensor, *args, dtype=None, device=None, copy: bool = False,
+       non_blocking: bool = False, memory_format=None) -> Tensor:
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` as torch: a cast
+    (differentiable); the CPU is the only device, any other fails with torch's error."""
+    from .._device import check as _check_device, is_device
+
     for a in args:
         if isinstance(a, (_dtype.dtype, type, np.dtype)):
             dtype = a
         elif isinstance(a, Tensor):
             dtype = a.dtype
-        elif a not in ("cpu", None):
-            raise RuntimeError(f"to(): chainrule runs on the CPU only, got {a!r}")
+        elif a is None or is_device(a):
+            device = a
+        elif isinstance(a, int) and not isinstance(a, bool):
+            device = f"cuda:{a}"  # torch: an int is a CUDA device index
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments: got "
+                            f"{type(a).__name__} {a!r}; expected a dtype, a device or a Tensor")
+    _check_device(device, "Tensor.to")
     if dtype is None or input._array.dtype == _dtype.to_np(dtype):
         return _ns.clone(input) if copy else input
     return _ns.to_dtype(input, dtype)
@@ -108,8 +118,11 @@ public("type_as", function=False)(lambda self, other: to(self, other.dtype))
 
 
 def _new_factory(name: str, make):
-    def fn(self, *size, dtype=None, device=None, requires_grad: bool = False):
+    def fn(self, *size, dtype=None, device=None, requires_grad: bool = False, layout=None,
+           pin_memory: bool = False):
         from .. import _creation
+
+        _creation._check_device(device)
 
         t = make(_creation, self, size, dtype if dtype is not None else self.dtype)
         return t.requires_grad_(True) if requires_grad else t

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from . import lr_scheduler
 from .algorithms import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
+from .classic import ASGD, Adadelta, Rprop
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
-           "lr_scheduler"]
+           "Adadelta", "ASGD", "Rprop", "LBFGS", "lr_scheduler"]

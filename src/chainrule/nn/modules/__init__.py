@@ -28,7 +28,10 @@ from .loss import (
     SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
 )
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .extra import (
     CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, CosineSimilarity, Fold,
     MaxUnpool1d, MaxUnpool2d, PairwiseDistance, PixelShuffle, PixelUnshuffle, ReflectionPad1d,

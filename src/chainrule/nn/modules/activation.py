@@ -9,6 +9,7 @@ import numpy as np
 
 import chainrule as _cr
 
+from ..._device import check as _check_device
 from ... import _creation
 from ..._tensor import Tensor
 from .. import functional as F, init
@@ -131,6 +132,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
                  dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init
@@ -161,6 +163,7 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
                  batch_first: bool = False, device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..._device import check as _check_device
 from ... import _creation
 from .. import init
 from ..parameter import Parameter
@@ -26,6 +27,7 @@ class _ConvNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None, output_padding=0) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         n = self._n
         if groups <= 0:
@@ -151,6 +153,7 @@ class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..._device import check as _check_device
 from ... import _creation
 from .. import functional as F, init
 from ..parameter import Parameter
@@ -36,6 +37,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -66,6 +68,7 @@ class Bilinear(Module):
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.in1_features = in1_features
         self.in2_features = in2_features

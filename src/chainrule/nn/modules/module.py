@@ -490,17 +490,23 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """Cast floating-point parameters and buffers to ``dtype`` (in place; CPU only)."""
+        from ..._device import check as _check_device, is_device
+
         dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
         for a in args:
             if isinstance(a, (_dtype.dtype, np.dtype, type)):
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype = a.dtype
-            elif a is not None and str(a) not in ("cpu", "cpu:0"):
-                raise RuntimeError(f"Module.to(): chainrule runs on the CPU only, got {a!r}")
-        if kwargs.get("device") not in (None, "cpu", "cpu:0"):
-            raise RuntimeError(
-                f"Module.to(): chainrule runs on the CPU only, got {kwargs['device']!r}")
+            elif a is None or is_device(a):
+                device = a
+            elif isinstance(a, int) and not isinstance(a, bool):
+                device = f"cuda:{a}"
+            else:
+                raise TypeError(f"Module.to() received an invalid combination of arguments: got "
+                                f"{type(a).__name__} {a!r}; expected a dtype, a device or a Tensor")
+        _check_device(device, "Module.to")
         if dtype is None:
             return self
         npd = _dtype.to_np(dtype)
@@ -523,7 +529,12 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        raise RuntimeError("Module.cuda(): chainrule runs on the CPU only (NumPy arrays)")
+        from ..._device import check as _check_device
+
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        _check_device("cuda" if device is None else device, "Module.cuda")
+        return self
 
     def type(self, dst_type) -> Module:
         return self.to(dst_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._device import check as _check_device
 from ... import _creation
 from ..._tensor import Tensor
 from .. import functional as F, init
@@ -18,6 +19,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None, *, bias: bool = True) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -102,6 +104,7 @@ class _InstanceNorm(_BatchNorm):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
                  dtype=None, *, bias: bool = True) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype,
                          bias=bias)
 
@@ -144,6 +147,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
@@ -172,6 +176,7 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  device=None, dtype=None, *, bias: bool = True) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -205,6 +210,7 @@ class RMSNorm(Module):
 
     def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True,
                  device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps

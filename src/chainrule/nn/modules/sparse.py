@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..._device import check as _check_device
 from ... import _creation
 from ..._tensor import Tensor
 from .. import init
@@ -25,6 +26,7 @@ class Embedding(Module):
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None) -> None:
+        _check_device(device, f"nn.{type(self).__name__}")
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim

@@ -102,3 +102,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         p._array[...] = vec._array[ptr:ptr + n].reshape(p._array.shape)
         p._bump()
         ptr += n
+
+
+from . import rnn  # noqa: E402,F401  (torch.nn.utils.rnn)

@@ -11,14 +11,16 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .._creation import Generator, default_generator, from_numpy
-from .._tensor import Tensor
+from ..._creation import Generator, default_generator, from_numpy
+from ..._tensor import Tensor
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
@@ -366,3 +368,12 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield self.collate_fn(batch)
+
+
+# torch's module layout: torch.utils.data.dataloader / .dataset / .sampler (imported as
+# attributes of this package; the names are also argument names here, hence no ``from . import``)
+for _sub in ("dataloader", "dataset", "sampler"):
+    importlib.import_module(f"{__name__}.{_sub}")
+WeightedRandomSampler = importlib.import_module(f"{__name__}.sampler").WeightedRandomSampler
+get_worker_info = importlib.import_module(f"{__name__}.dataloader").get_worker_info
+__all__ += ["WeightedRandomSampler", "get_worker_info"]
