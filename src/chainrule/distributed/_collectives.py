@@ -381,3 +381,20 @@ def recv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0,
         return -1
     work.wait()
     return work._source
+
+
+# ---- for DistributedDataParallel: its buckets were checked once, at construction ------------
+
+def _private_group(group) -> ProcessGroup:
+    """A duplicate of ``group``'s communicator, so DDP's collectives never interleave with the
+    user's (MPI matches collectives by order on a communicator)."""
+    pg = _group(group)
+    return ProcessGroup(pg.comm.Dup(), list(pg.ranks), pg.timeout)
+
+
+def _iallreduce_sum(a: np.ndarray, pg: ProcessGroup, what: str) -> Work:
+    return Work([pg.comm.Iallreduce(_mpi().IN_PLACE, a, _mpi().SUM)], pg, what)
+
+
+def _allgather_object(obj, pg: ProcessGroup) -> list:
+    return pg.comm.allgather(obj)
