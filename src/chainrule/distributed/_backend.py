@@ -68,7 +68,10 @@ class ReduceOp:
 
 def is_available() -> bool:
     """True when the MPI backend can be used (``mpi4py`` is installed); does not start MPI."""
-    return find_spec("mpi4py") is not None
+    try:
+        return find_spec("mpi4py") is not None
+    except (ImportError, ValueError):  # blocked or half-imported
+        return False
 
 
 is_mpi_available = is_available
@@ -196,6 +199,13 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                 "python -m chainrule.distributed.run --nproc N"
             )
     _S.world_rank, _S.world_size = r, n
+    # torch launchers export these; scripts written for torchrun read them
+    os.environ.setdefault("RANK", str(r))
+    os.environ.setdefault("WORLD_SIZE", str(n))
+    local = world.Split_type(MPI.COMM_TYPE_SHARED)
+    os.environ.setdefault("LOCAL_RANK", str(local.Get_rank()))
+    os.environ.setdefault("LOCAL_WORLD_SIZE", str(local.Get_size()))
+    local.Free()
     _S.fail_comm = world.Dup()
     GroupMember.WORLD = ProcessGroup(world.Dup(), list(range(n)), timeout or default_pg_timeout)
     _S.prev_hook = sys.excepthook
@@ -453,7 +463,7 @@ def _excepthook(tp, value, tb) -> None:
             # kill them before they print which rank failed
             acked, start = set(), time.perf_counter()
             st = MPI.Status()
-            while len(acked) < n - 1 and time.perf_counter() - start < 10.0:
+            while len(acked) < n - 1 and time.perf_counter() - start < 2.0:
                 if fc.Iprobe(source=MPI.ANY_SOURCE, tag=_ACK, status=st):
                     acked.add(fc.recv(source=st.Get_source(), tag=_ACK))
                 elif fc.Iprobe(source=MPI.ANY_SOURCE, tag=_FAIL, status=st):
