@@ -477,3 +477,63 @@ def _excepthook(tp, value, tb) -> None:
             time.sleep(0.2)
     os._exit(1)
 
+
+
+class _Progress:
+    """Drives non-blocking operations from a helper thread. MPI moves a non-blocking collective
+    forward only inside MPI calls; this thread makes them while the main thread computes (NumPy
+    releases the GIL in BLAS and most kernels), so the communication really overlaps the work.
+    The main thread must leave the works it hands over alone until ``wait_all``."""
+
+    def __init__(self, pg: ProcessGroup) -> None:
+        import threading
+
+        self._pg = pg
+        self._works: list[Work] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._threading = threading
+        self._thread = None
+
+    def add(self, work: Work) -> None:
+        with self._lock:
+            self._works.append(work)
+        if self._thread is None or not self._thread.is_alive():
+            self._stop = False
+            self._thread = self._threading.Thread(target=self._run, daemon=True,
+                                                  name="chainrule-ddp-progress")
+            self._thread.start()
+
+    def _run(self) -> None:
+        MPI = _mpi()
+        while not self._stop:
+            with self._lock:
+                todo = [w for w in self._works if not w._done]
+            if not todo:
+                return
+            for w in todo:
+                if MPI.Request.Testall(w._reqs):
+                    w._done = True
+            time.sleep(2e-5)
+
+    def wait_all(self, op: str) -> None:
+        """Wait until every handed-over work is complete (failure and timeout checks as _wait)."""
+        limit = self._pg.timeout.total_seconds()
+        start = time.perf_counter()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(2e-4)
+                _check_peers(op)
+                if time.perf_counter() - start > limit:
+                    raise DistBackendError(
+                        f"{op} timed out after {limit:g} s on rank {_S.world_rank}: not every "
+                        f"rank of {self._pg.ranks} took part (a rank is stuck or skipped backward)")
+        finally:
+            self._stop = True
+        with self._lock:
+            works, self._works = self._works, []
+        for w in works:
+            if not w._done:
+                _wait(w._reqs, w._pg, w._op)
+            w._complete()

@@ -15,6 +15,7 @@ from ... import distributed as dist
 from ..._creation import from_numpy
 from ..._tensor import Tensor
 from ...autograd import is_grad_enabled
+from ...distributed._backend import _Progress
 from ...distributed._collectives import _allgather_object, _iallreduce_sum, _private_group
 from ..modules.module import Module
 
@@ -57,6 +58,13 @@ def _buckets(params: list, cap_bytes: int, first_bytes: int) -> list[list]:
     return done
 
 
+def _threads_ok() -> bool:
+    from ...distributed._backend import _mpi
+
+    MPI = _mpi()
+    return MPI.Query_thread() == MPI.THREAD_MULTIPLE
+
+
 def _tensors(out) -> list:
     if isinstance(out, Tensor):
         return [out]
@@ -93,6 +101,8 @@ class DistributedDataParallel(Module):
         >>> model = DistributedDataParallel(cr.nn.Linear(4, 2))
         >>> model(x_local).sum().backward()   # .grad: the average over ranks
     """
+
+    overlap = True
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
                  broadcast_buffers: bool = True, process_group=None,
@@ -131,6 +141,10 @@ class DistributedDataParallel(Module):
         for b in self._buckets:
             for slot, (i, _) in enumerate(b.params):
                 self._where[i] = (b, slot)
+        # a helper thread drives the bucket all-reduces while backward computes (see _Progress);
+        # the class attribute overlap=False turns it off (the benchmark compares both)
+        d["_progress"] = _Progress(self._pg) if self.overlap and self._pg.size() > 1 and \
+            _threads_ok() else None
         d["_armed"] = False
         d["_ready"] = np.zeros(len(self._params), bool)
         d["_next"] = 0
@@ -237,9 +251,9 @@ class DistributedDataParallel(Module):
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             nb = self._buckets[self._next]
             nb.work = _iallreduce_sum(nb.flat, self._pg, f"DDP gradient bucket {nb.index}")
+            if self._progress is not None:
+                self._progress.add(nb.work)
             self.__dict__["_next"] = self._next + 1
-        for ob in self._buckets[:self._next]:
-            ob.work.is_completed()  # MPI progresses non-blocking collectives only when called
         if self._next == len(self._buckets) and not zero:
             self._finalize()
 
@@ -250,6 +264,8 @@ class DistributedDataParallel(Module):
             counts = self._used.astype(np.int32)
             _iallreduce_sum(counts, self._pg, "DDP unused parameter map").wait()
             used = counts > 0
+        if self._progress is not None:
+            self._progress.wait_all("DDP gradient all-reduce")
         for b in self._buckets:
             b.work.wait()
             np.divide(b.flat, n, out=b.flat)
