@@ -1,7 +1,7 @@
 """DistributedDataParallel step time on 1, 2 and 4 MPI ranks, and how much communication the
 overlap hides; torch's DDP on gloo beside it for the same model when torch is installed.
 
-    python benchmarks/bench_distributed.py            # prints a table, writes results_distributed.md
+    python benchmarks/bench_distributed.py     # prints a table, writes results_distributed.md
 
 A step is forward, cross-entropy, backward (with the gradient all-reduce) and an SGD step on a
 fixed batch per rank (weak scaling: N ranks do N times the work of one), one BLAS/torch thread per
@@ -124,7 +124,7 @@ def worker_chainrule(model_name: str, steps: int, bucket_mb: float) -> dict:
         opt.step()
 
     plain = model
-    DDP.overlap = False  # the same buckets, moved by MPI only when the hooks and the final wait call it
+    DDP.overlap = False  # the same buckets, moved by MPI only when a hook or the final wait calls
     nothread = DDP(net, bucket_cap_mb=bucket_mb)
     DDP.overlap = True
 

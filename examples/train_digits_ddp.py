@@ -33,6 +33,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=32, help="global batch (all ranks)")
     ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-acc", type=float, default=TARGET["CNN"],
+                    help="the test accuracy to reach (default: the single-process target)")
     args = ap.parse_args(argv)
 
     dist.init_process_group("mpi")
@@ -75,10 +77,10 @@ def main(argv=None) -> int:
     ok = True
     if rank == 0:
         _, acc = evaluate(model.module, x_test, y_test)
-        ok = acc >= TARGET["CNN"] and agree.item() == 1
+        ok = acc >= args.min_acc and agree.item() == 1
         print(f"\n{world} rank(s): test accuracy {acc:.2%} after {args.epochs} epochs in "
               f"{seconds:.1f} s; parameters identical on every rank: {agree.item() == 1}; "
-              f"target ≥{TARGET['CNN']:.0%} {'✓' if ok else '✗'}", flush=True)
+              f"target ≥{args.min_acc:.0%} {'✓' if ok else '✗'}", flush=True)
     dist.destroy_process_group()
     return 0 if ok else 1
 

@@ -104,14 +104,28 @@ def test_launcher_module(tmp_path):
         "t = cr.ones(2)\n"
         "dist.all_reduce(t)\n"
         "import os\n"
+        "env = os.environ\n"
         "sys.stdout.write(f'rank {dist.get_rank()} of {dist.get_world_size()} {t.tolist()} '\n"
-        "                 f'{sys.argv[1:]} {os.environ[\"RANK\"]} {os.environ[\"LOCAL_RANK\"]}\\n')\n")
+        "                 f'{sys.argv[1:]} {env[\"RANK\"]} {env[\"LOCAL_RANK\"]}\\n')\n")
     p = subprocess.run([sys.executable, "-m", "chainrule.distributed.run", "--nproc", "3",
                         str(script), "--lr", "0.1"], env=_env(), capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr[-3000:]
     lines = sorted(re.findall(r"rank \d of 3 \[3.0, 3.0\] \['--lr', '0.1'\] \d \d", p.stdout))
-    assert lines == [f"rank {r} of 3 [3.0, 3.0] ['--lr', '0.1'] {r} {r}" for r in range(3)], p.stdout
+    want = [f"rank {r} of 3 [3.0, 3.0] ['--lr', '0.1'] {r} {r}" for r in range(3)]
+    assert lines == want, p.stdout
+
+
+@needs_mpi
+def test_digits_example_on_two_ranks():
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[1] / "examples" / "train_digits_ddp.py"
+    cmd, env = mpiexec_command(2, [str(example), "--epochs", "2", "--min-acc", "0.85"], MPIEXEC)
+    env.update(_env())
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "2 rank(s): test accuracy" in p.stdout
+    assert "parameters identical on every rank: True" in p.stdout
 
 
 def test_import_and_errors_without_mpi4py():

@@ -58,8 +58,8 @@ for cap in (None, 0.0003):  # one bucket, and a bucket per few parameters
     model = DDP(net(1 + r), bucket_cap_mb=cap)  # different inits: DDP must broadcast rank 0's
     if cap is not None:
         assert len(model._buckets) > 2
-    eq([p.detach().numpy() for p in model.module.parameters()], [p.detach().numpy() for p in net(1).parameters()],
-       "broadcast at construction")
+    eq([p.detach().numpy() for p in model.module.parameters()],
+       [p.detach().numpy() for p in net(1).parameters()], "broadcast at construction")
 
     # ---- one step: gradients equal to one process on the whole batch ----------------------
     x, y = batch(0)
@@ -70,22 +70,26 @@ for cap in (None, 0.0003):  # one bucket, and a bucket per few parameters
     eq(grads(model.module), grads(single), f"one step, bucket_cap_mb={cap}")
 
 # ---- N steps of SGD with momentum: identical on every rank, equal to one process ------------
-model = DDP(net(1), bucket_cap_mb=0.0003)
-single = net(1)
-opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-opt1 = cr.optim.SGD(single.parameters(), lr=0.1, momentum=0.9)
-for step in range(5):
-    x, y = batch(step)
-    xl, yl = local(x, y)
-    opt.zero_grad()
-    F.cross_entropy(model(xl), yl).backward()
-    opt.step()
-    opt1.zero_grad()
-    F.cross_entropy(single(x), y).backward()
-    opt1.step()
-ps = [p.detach().numpy() for p in model.module.parameters()]
-same_on_every_rank(ps, "parameters after 5 steps")
-eq(ps, [p.detach().numpy() for p in single.parameters()], "parameters after 5 steps")
+for overlap in (True, False):  # buckets driven by the helper thread, or by the hooks only
+    DDP.overlap = overlap
+    model = DDP(net(1), bucket_cap_mb=0.0003)
+    DDP.overlap = True
+    assert (model._progress is not None) == (overlap and n > 1)
+    single = net(1)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt1 = cr.optim.SGD(single.parameters(), lr=0.1, momentum=0.9)
+    for step in range(5):
+        x, y = batch(step)
+        xl, yl = local(x, y)
+        opt.zero_grad()
+        F.cross_entropy(model(xl), yl).backward()
+        opt.step()
+        opt1.zero_grad()
+        F.cross_entropy(single(x), y).backward()
+        opt1.step()
+    ps = [p.detach().numpy() for p in model.module.parameters()]
+    same_on_every_rank(ps, "parameters after 5 steps")
+    eq(ps, [p.detach().numpy() for p in single.parameters()], f"5 steps, overlap={overlap}")
 
 # ---- no_sync: two local accumulations, then one synced backward = the sum ------------------
 model = DDP(net(1), bucket_cap_mb=0.0003)

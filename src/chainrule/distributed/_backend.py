@@ -14,7 +14,8 @@ import time
 import traceback
 from datetime import timedelta
 from importlib.util import find_spec
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class DistError(RuntimeError):
 
 
 class DistBackendError(DistError):
-    """Raised when the communication backend fails: a peer rank failed, or a collective timed out."""
+    """Raised when communication fails: a peer rank failed, or a collective timed out."""
 
     __module__ = "chainrule.distributed"
 
@@ -82,9 +83,9 @@ def _mpi():
         from mpi4py import MPI
     except ImportError as e:  # mpi4py missing, or installed without an MPI library
         raise RuntimeError(
-            "chainrule.distributed needs MPI: pip install \"chainrule[distributed]\" (brings mpi4py "
-            f"and MPICH), then launch with mpiexec -n N or python -m chainrule.distributed.run "
-            f"({type(e).__name__}: {e})"
+            "chainrule.distributed needs MPI: pip install \"chainrule[distributed]\" (brings "
+            "mpi4py and MPICH), then launch with mpiexec -n N or python -m "
+            f"chainrule.distributed.run ({type(e).__name__}: {e})"
         ) from e
     return MPI
 
@@ -185,7 +186,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             "the ranks; use init_method=None or 'env://'"
         )
     if timeout is not None and not isinstance(timeout, timedelta):
-        raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
+        raise TypeError(
+            f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
     MPI = _mpi()
     world = MPI.COMM_WORLD
     r, n = world.Get_rank(), world.Get_size()
@@ -331,7 +333,8 @@ def _wait(reqs: list, pg: ProcessGroup, op: str, timeout: timedelta | None = Non
 
 
 class Work:
-    """The handle of an asynchronous operation (``async_op=True``): ``wait()``, ``is_completed()``."""
+    """The handle of an asynchronous operation (``async_op=True``): ``wait()``,
+    ``is_completed()``."""
 
     def __init__(self, reqs: list, pg: ProcessGroup, op: str,
                  finish: Callable[[], None] | None = None, result: list | None = None) -> None:
@@ -396,7 +399,8 @@ _DTYPES = ["float64", "float32", "float16", "int64", "int32", "int16", "int8", "
 _FP = 16  # fingerprint: seq, op, root, reduce op, dtype, ndim, numel, shape[:9]
 
 
-def _fingerprint(pg: ProcessGroup, op: str, arr: np.ndarray | None, root: int, red: int) -> np.ndarray:
+def _fingerprint(pg: ProcessGroup, op: str, arr: np.ndarray | None, root: int,
+                 red: int) -> np.ndarray:
     fp = np.full(_FP, -1, np.int64)
     fp[:4] = pg.seq, _OPS.index(op), root, red
     if arr is not None:
@@ -479,6 +483,9 @@ def _excepthook(tp, value, tb) -> None:
 
 
 
+_POLL = [float(os.environ.get("CHAINRULE_DDP_POLL_S", "2e-4"))]
+
+
 class _Progress:
     """Drives non-blocking operations from a helper thread. MPI moves a non-blocking collective
     forward only inside MPI calls; this thread makes them while the main thread computes (NumPy
@@ -515,7 +522,7 @@ class _Progress:
             for w in todo:
                 if MPI.Request.Testall(w._reqs):
                     w._done = True
-            time.sleep(2e-5)
+            time.sleep(_POLL[0])
 
     def wait_all(self, op: str) -> None:
         """Wait until every handed-over work is complete (failure and timeout checks as _wait)."""

@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ._backend import (DistBackendError, GroupMember, ProcessGroup, ReduceOp, RedOpType, Work, _check_match, _check_peers,
-                       _done, _group, _mpi, _wait)
+from ._backend import (DistBackendError, GroupMember, ProcessGroup, ReduceOp, RedOpType, Work,
+                       _check_match, _check_peers, _done, _group, _mpi, _wait)
 
 __all__ = ["all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
            "reduce_scatter_tensor", "reduce", "gather", "scatter", "send", "recv", "isend", "irecv",
@@ -46,7 +46,8 @@ def _same_dtype(op: str, *arrays) -> None:
     dts = {a.dtype for a in arrays}
     if len(dts) > 1:
         a, b = sorted(str(d) for d in dts)[:2]
-        raise ValueError(f"Invalid usage of tensors with different dtypes Found {a} and {b} (in {op})")
+        raise ValueError(
+            f"Invalid usage of tensors with different dtypes Found {a} and {b} (in {op})")
 
 
 def _root(pg: ProcessGroup, rank, group_rank, name: str, op: str, default: int | None) -> int:
@@ -248,7 +249,8 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = No
 
 def scatter(tensor: Tensor, scatter_list: list | None = None, src: int | None = None, group=None,
             async_op: bool = False, group_src: int | None = None):
-    """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src`` (default 0), into ``tensor``."""
+    """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src`` (default 0), in
+    ``tensor``."""
     if _outside(group, "scatter"):
         return None
     pg = _group(group)

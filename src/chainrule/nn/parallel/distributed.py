@@ -111,7 +111,8 @@ class DistributedDataParallel(Module):
                  static_graph: bool = False, init_sync: bool = True) -> None:
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel expects a Module, got {type(module).__name__}")
+            raise TypeError(
+                f"DistributedDataParallel expects a Module, got {type(module).__name__}")
         if not any(p.requires_grad for p in module.parameters()):
             raise RuntimeError(
                 "DistributedDataParallel is not needed when a module doesn't have any parameter "
@@ -135,8 +136,8 @@ class DistributedDataParallel(Module):
         self._verify_same_model()
         first = min(_FIRST_BUCKET_BYTES, self.bucket_bytes_cap) if bucket_cap_mb is None \
             else self.bucket_bytes_cap
-        d["_buckets"] = [_Bucket(k, b, b[0][1]._array.dtype)
-                         for k, b in enumerate(_buckets(self._params, self.bucket_bytes_cap, first))]
+        groups = _buckets(self._params, self.bucket_bytes_cap, first)
+        d["_buckets"] = [_Bucket(k, b, b[0][1]._array.dtype) for k, b in enumerate(groups)]
         d["_where"] = {}
         for b in self._buckets:
             for slot, (i, _) in enumerate(b.params):
@@ -162,7 +163,7 @@ class DistributedDataParallel(Module):
                 raise RuntimeError(
                     f"DDP expects same model across all ranks, but Rank {self._pg.rank()} has "
                     f"{len(mine)} params, while rank {j} has inconsistent {len(theirs)} params.")
-            for (n, s, t), (n2, s2, t2) in zip(mine, theirs):
+            for (n, s, t), (_, s2, t2) in zip(mine, theirs):
                 if (s, t) != (s2, t2):
                     raise RuntimeError(
                         f"DDP expects same model across all ranks, but parameter {n!r} has shape "
@@ -254,6 +255,9 @@ class DistributedDataParallel(Module):
             if self._progress is not None:
                 self._progress.add(nb.work)
             self.__dict__["_next"] = self._next + 1
+        if self._progress is None:
+            for ob in self._buckets[:self._next]:
+                ob.work.is_completed()  # without the helper thread, MPI moves only when called
         if self._next == len(self._buckets) and not zero:
             self._finalize()
 
