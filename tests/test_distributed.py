@@ -86,6 +86,8 @@ def test_a_rank_that_raises_stops_the_others_naming_it(n):
     ("op", "but Rank 1 is running collective: broadcast(SequenceNumber=2, TensorShape=[3]"),
     ("timeout", "all_reduce timed out after 1.5 s on rank 0 (group of 2, collective #2): not "
                 "every rank of [0, 1] entered it"),
+    ("recv", "irecv from rank 0: rank 0 sends a tensor of shape [2, 3] and dtype float32, but the "
+             "receive tensor has shape [3, 2] and dtype float32"),
     ("model", "DDP expects same model across all ranks, but parameter 'weight' has shape [4, 3] "
               "(chainrule.float32) on rank 0 and [5, 3] (chainrule.float32) on rank 1."),
 ])

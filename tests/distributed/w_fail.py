@@ -33,6 +33,12 @@ elif case == "timeout":
         time.sleep(5)  # skips the collective the others wait in
         sys.exit(0)
     dist.all_reduce(t)
+elif case == "recv":
+    if r == 0:
+        dist.send(cr.ones(2, 3), dst=1)
+    elif r == 1:
+        dist.recv(cr.zeros(3, 2), src=0)
+    dist.barrier()
 elif case == "model":
     nn.parallel.DistributedDataParallel(nn.Linear(3, 5 if r == 1 else 4))
 print(f"finished rank {r}", flush=True)
