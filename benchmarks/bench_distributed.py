@@ -9,12 +9,14 @@ rank. Per model and rank count, three chainrule variants:
 
 - ``compute``: backward under ``no_sync()`` — no communication at all (the floor);
 - ``after``: backward under ``no_sync()``, then one blocking all-reduce of all gradients;
-- ``DDP``: buckets all-reduced from the gradient hooks while backward runs (the real thing), a
-  helper thread driving MPI while NumPy computes; ``no progress thread``: the same, but MPI moves
-  only when a hook or the final wait calls it.
+- ``DDP``: buckets all-reduced from the gradient hooks while backward runs (the real thing; MPI
+  moves them when a hook or the final wait calls it); ``DDP + thread``: the same with
+  ``progress_thread = True``, a helper thread polling MPI while NumPy computes.
 
-``hidden`` = (after − DDP) / (after − compute): the share of the communication time that the
-overlap removes from the step. On a 2-core machine, 4 ranks are oversubscribed (two per core), so
+Beside the step times (best of 5 rounds, ms), the median time each step spends waiting for the
+all-reduce: the blocking one after backward, and what DDP still waits for at the end of backward;
+``hidden`` = 1 − DDP's wait / the blocking wait: the share of the communication the overlap hides.
+On a 2-core machine, 4 ranks are oversubscribed (two per core), so
 their times include waiting for a core, not only communication.
 """
 
@@ -97,6 +99,8 @@ def worker_chainrule(model_name: str, steps: int, bucket_mb: float) -> dict:
     y = cr.from_numpy(rng.integers(0, classes, BATCH[model_name]))
     params = list(model.parameters())
     n = dist.get_world_size()
+    # seconds spent waiting for the all-reduce: blocking after backward, or what DDP's overlap left
+    waits: dict = {"after": [], "DDP": [], "DDP_thread": []}
 
     def compute():
         opt.zero_grad()
@@ -109,7 +113,9 @@ def worker_chainrule(model_name: str, steps: int, bucket_mb: float) -> dict:
         with model.no_sync():
             nn.functional.cross_entropy(model(x), y).backward()
         flat = cr.cat([p.grad.reshape(-1) for p in params])
+        t0 = time.perf_counter()
         dist.all_reduce(flat)
+        waits["after"].append(time.perf_counter() - t0)
         flat = flat / n
         k = 0
         for p in params:
@@ -121,22 +127,26 @@ def worker_chainrule(model_name: str, steps: int, bucket_mb: float) -> dict:
     def ddp():
         opt.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
+        waits["DDP"].append(model._last_wait_s)
         opt.step()
 
     plain = model
-    DDP.overlap = False  # the same buckets, moved by MPI only when a hook or the final wait calls
-    nothread = DDP(net, bucket_cap_mb=bucket_mb)
-    DDP.overlap = True
+    DDP.progress_thread = True  # the same buckets, a helper thread polling MPI too
+    threaded = DDP(net, bucket_cap_mb=bucket_mb)
+    DDP.progress_thread = False
 
-    def ddp_nothread():
+    def ddp_thread():
         opt.zero_grad()
-        nn.functional.cross_entropy(nothread(x), y).backward()
+        nn.functional.cross_entropy(threaded(x), y).backward()
+        waits["DDP_thread"].append(threaded._last_wait_s)
         opt.step()
 
     variants = (("compute", compute), ("after", after), ("DDP", ddp),
-                ("DDP_nothread", ddp_nothread))
+                ("DDP_thread", ddp_thread))
     res = _rounds(variants, dist.barrier, steps)
     res["buckets"] = len(plain._buckets)
+    for k, v in waits.items():
+        res["wait_" + k] = float(np.median(v)) if n > 1 else 0.0
     dist.destroy_process_group()
     return res
 
@@ -200,22 +210,26 @@ def main() -> int:
             t = _launch(n, "torch", model, steps, bucket, port + 100) if have_torch else None
             if c is None:
                 continue
-            comm = c["after"] - c["compute"]
-            hidden = (c["after"] - c["DDP"]) / comm if n > 1 and comm > 0 else float("nan")
             note = " (oversubscribed)" if n > cores else ""
-            rows.append((MODELS[model], f"{n}{note}", c["buckets"], c["compute"], c["after"],
-                         c["DDP_nothread"], c["DDP"], hidden, None if t is None else t["DDP"]))
-    head = ("| model | ranks | buckets | compute only ms | all-reduce after backward ms | "
-            "DDP, no progress thread ms | DDP (overlap) ms | comm hidden | torch DDP gloo ms |")
+            rows.append((MODELS[model], f"{n}{note}", c, None if t is None else t["DDP"]))
+    head = ("| model | ranks | compute only | all-reduce after backward | DDP | DDP + thread | "
+            "waiting for the all-reduce: after backward / DDP / DDP + thread | hidden | "
+            "torch DDP gloo |")
     lines = [head, "|" + "---|" * 9]
-    for m, n, b, comp, aft, nothread, ddp, hid, tt in rows:
-        hid_s = "–" if hid != hid else f"{hid:.0%}"
-        tt_s = "–" if tt is None else f"{tt * 1e3:.2f}"
-        lines.append(f"| {m} | {n} | {b} | {comp * 1e3:.2f} | {aft * 1e3:.2f} | "
-                     f"{nothread * 1e3:.2f} | {ddp * 1e3:.2f} | {hid_s} | {tt_s} |")
+    ms = lambda v: f"{v * 1e3:.2f}"
+    for m, n, c, tt in rows:
+        if n == "1":
+            waits, hid = "–", "–"
+        else:
+            waits = " / ".join(ms(c[k]) for k in ("wait_after", "wait_DDP", "wait_DDP_thread"))
+            hid = f"{1 - c['wait_DDP'] / c['wait_after']:.0%}" if c["wait_after"] > 0 else "–"
+        lines.append(f"| {m} | {n} | {ms(c['compute'])} | {ms(c['after'])} | {ms(c['DDP'])} | "
+                     f"{ms(c['DDP_thread'])} | {waits} | {hid} | "
+                     f"{'–' if tt is None else ms(tt)} |")
     text = "\n".join(lines)
     print(text)
-    note = (f"\n\n{cores} cores; one BLAS/torch thread per rank; best of 5 rounds; "
+    note = (f"\n\n{cores} cores; one BLAS/torch thread per rank; step times best of 5 rounds, "
+            "waits the median, in ms; "
             "ranks beyond the core count are oversubscribed.\n")
     with open(os.path.join(HERE, "results_distributed.md"), "w") as f:
         f.write("# DistributedDataParallel step time (python benchmarks/bench_distributed.py)\n\n"

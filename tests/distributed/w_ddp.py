@@ -70,11 +70,11 @@ for cap in (None, 0.0003):  # one bucket, and a bucket per few parameters
     eq(grads(model.module), grads(single), f"one step, bucket_cap_mb={cap}")
 
 # ---- N steps of SGD with momentum: identical on every rank, equal to one process ------------
-for overlap in (True, False):  # buckets driven by the helper thread, or by the hooks only
-    DDP.overlap = overlap
+for thread in (False, True):  # buckets moved by the hooks only, or by a helper thread too
+    DDP.progress_thread = thread
     model = DDP(net(1), bucket_cap_mb=0.0003)
-    DDP.overlap = True
-    assert (model._progress is not None) == (overlap and n > 1)
+    DDP.progress_thread = False
+    assert (model._progress is not None) == (thread and n > 1)
     single = net(1)
     opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     opt1 = cr.optim.SGD(single.parameters(), lr=0.1, momentum=0.9)
@@ -89,7 +89,7 @@ for overlap in (True, False):  # buckets driven by the helper thread, or by the 
         opt1.step()
     ps = [p.detach().numpy() for p in model.module.parameters()]
     same_on_every_rank(ps, "parameters after 5 steps")
-    eq(ps, [p.detach().numpy() for p in single.parameters()], f"5 steps, overlap={overlap}")
+    eq(ps, [p.detach().numpy() for p in single.parameters()], f"5 steps, progress_thread={thread}")
 
 # ---- no_sync: two local accumulations, then one synced backward = the sum ------------------
 model = DDP(net(1), bucket_cap_mb=0.0003)

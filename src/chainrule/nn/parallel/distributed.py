@@ -6,6 +6,7 @@ so communication overlaps the rest of the backward pass. Gradients end up averag
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Any
 
@@ -102,7 +103,11 @@ class DistributedDataParallel(Module):
         >>> model(x_local).sum().backward()   # .grad: the average over ranks
     """
 
-    overlap = True
+    # MPI moves a non-blocking collective only inside MPI calls: each gradient hook makes one
+    # (a cheap test of the launched buckets); progress_thread=True adds a helper thread polling
+    # them while NumPy computes, which measured slower on a busy 2-core machine (see
+    # benchmarks/bench_distributed.py), so it is off by default
+    progress_thread = False
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
                  broadcast_buffers: bool = True, process_group=None,
@@ -142,9 +147,7 @@ class DistributedDataParallel(Module):
         for b in self._buckets:
             for slot, (i, _) in enumerate(b.params):
                 self._where[i] = (b, slot)
-        # a helper thread drives the bucket all-reduces while backward computes (see _Progress);
-        # the class attribute overlap=False turns it off (the benchmark compares both)
-        d["_progress"] = _Progress(self._pg) if self.overlap and self._pg.size() > 1 and \
+        d["_progress"] = _Progress(self._pg) if self.progress_thread and self._pg.size() > 1 and \
             _threads_ok() else None
         d["_armed"] = False
         d["_ready"] = np.zeros(len(self._params), bool)
@@ -263,6 +266,7 @@ class DistributedDataParallel(Module):
 
     def _finalize(self) -> None:
         n = self._pg.size()
+        t0 = time.perf_counter()
         used = None
         if self._used is not None:
             counts = self._used.astype(np.int32)
@@ -272,6 +276,9 @@ class DistributedDataParallel(Module):
             self._progress.wait_all("DDP gradient all-reduce")
         for b in self._buckets:
             b.work.wait()
+        # the communication backward could not hide (what the benchmark reports)
+        self.__dict__["_last_wait_s"] = time.perf_counter() - t0
+        for b in self._buckets:
             np.divide(b.flat, n, out=b.flat)
             for (i, p), off in zip(b.params, b.offsets):
                 if used is not None and not used[i]:
