@@ -88,6 +88,8 @@ def test_a_rank_that_raises_stops_the_others_naming_it(n):
                 "every rank of [0, 1] entered it"),
     ("recv", "irecv from rank 0: rank 0 sends a tensor of shape [2, 3] and dtype float32, but the "
              "receive tensor has shape [3, 2] and dtype float32"),
+    ("recv_size", "irecv from rank 0: rank 0 sends a tensor of shape [7] and dtype float32, but "
+                  "the receive tensor has shape [3] and dtype float32"),
     ("model", "DDP expects same model across all ranks, but parameter 'weight' has shape [4, 3] "
               "(chainrule.float32) on rank 0 and [5, 3] (chainrule.float32) on rank 1."),
 ])

@@ -93,6 +93,24 @@ for w in ws:
     w.wait()
 eq(got.numpy(), data[prv], rtol=0)
 assert ws[1].source_rank() == prv
+# both ranks of a pair post their receive first: must not deadlock
+pair = r ^ 1
+if pair < n:
+    got = cr.zeros(2, dtype=cr.float64)
+    w = dist.irecv(got, src=pair, tag=3)
+    dist.send(cr.tensor([r, 10.0 * r], dtype=cr.float64), dst=pair, tag=3)
+    w.wait()
+    assert got.tolist() == [pair, 10.0 * pair] and w.is_completed()
+# two receives from one sender, waited in reverse order
+if r == 0:
+    dist.send(cr.tensor([1.0]), dst=1, tag=5)
+    dist.send(cr.tensor([2.0, 3.0]), dst=1, tag=5)
+elif r == 1:
+    a1, a2 = cr.zeros(1), cr.zeros(2)
+    w1, w2 = dist.irecv(a1, src=0, tag=5), dist.irecv(a2, src=0, tag=5)
+    w2.wait()
+    w1.wait()
+    assert a1.tolist() == [1.0] and a2.tolist() == [2.0, 3.0]
 if r == 0:
     dist.send(cr.tensor([1.0, 2.0]), dst=1, tag=7)
 elif r == 1:

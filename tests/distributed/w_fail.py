@@ -39,6 +39,12 @@ elif case == "recv":
     elif r == 1:
         dist.recv(cr.zeros(3, 2), src=0)
     dist.barrier()
+elif case == "recv_size":
+    if r == 0:
+        dist.send(cr.ones(7), dst=1)
+    elif r == 1:
+        dist.recv(cr.zeros(3), src=0)
+    dist.barrier()
 elif case == "model":
     nn.parallel.DistributedDataParallel(nn.Linear(3, 5 if r == 1 else 4))
 print(f"finished rank {r}", flush=True)

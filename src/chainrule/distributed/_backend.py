@@ -95,6 +95,7 @@ class ProcessGroup:
 
     def __init__(self, comm, ranks: list[int], timeout: timedelta) -> None:
         self.comm = comm
+        self.p2p_headers = comm.Dup()  # send/recv headers travel apart from the payloads
         self.ranks = ranks  # global ranks, in group-rank order
         self.timeout = timeout
         self._rank = comm.Get_rank()
@@ -220,8 +221,12 @@ def destroy_process_group(group=None) -> None:
         for g in [*_S.groups, GroupMember.WORLD]:
             if g is not None and g.comm is not None:
                 g.comm.Free()
+                g.p2p_headers.Free()
                 g.comm = None
         _S.groups = []
+        if _S.fail_comm is not None:
+            _S.fail_comm.Free()
+            _S.fail_comm = None
         GroupMember.WORLD = None
         if _S.prev_hook is not None:
             sys.excepthook = _S.prev_hook
@@ -231,6 +236,7 @@ def destroy_process_group(group=None) -> None:
         return
     g = _group(group)
     g.comm.Free()
+    g.p2p_headers.Free()
     g.comm = None
 
 
@@ -451,8 +457,9 @@ def _excepthook(tp, value, tb) -> None:
     n, r = _S.world_size, _S.world_rank
     peer = isinstance(value, DistBackendError) and value.failed_rank is not None
     why = f"stopped because rank {value.failed_rank} failed" if peer else "failed"
-    sys.stderr.write(f"[rank {r}] chainrule.distributed: rank {r} of {n} {why}:\n")
-    sys.stderr.write("".join(traceback.format_exception(tp, value, tb)))
+    # one write, so the ranks' reports do not interleave on a shared stderr
+    sys.stderr.write(f"[rank {r}] chainrule.distributed: rank {r} of {n} {why}:\n"
+                     + "".join(traceback.format_exception(tp, value, tb)))
     sys.stderr.flush()
     sys.stdout.flush()
     fc = _S.fail_comm
@@ -467,7 +474,7 @@ def _excepthook(tp, value, tb) -> None:
             # kill them before they print which rank failed
             acked, start = set(), time.perf_counter()
             st = MPI.Status()
-            while len(acked) < n - 1 and time.perf_counter() - start < 2.0:
+            while len(acked) < n - 1 and time.perf_counter() - start < 5.0:
                 if fc.Iprobe(source=MPI.ANY_SOURCE, tag=_ACK, status=st):
                     acked.add(fc.recv(source=st.Get_source(), tag=_ACK))
                 elif fc.Iprobe(source=MPI.ANY_SOURCE, tag=_FAIL, status=st):

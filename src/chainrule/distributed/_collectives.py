@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ._backend import (DistBackendError, GroupMember, ProcessGroup, ReduceOp, RedOpType, Work,
-                       _check_match, _check_peers, _done, _group, _mpi, _wait)
+from ._backend import (_DTYPES, DistBackendError, GroupMember, ProcessGroup, ReduceOp, RedOpType,
+                       Work, _check_match, _check_peers, _done, _group, _mpi, _wait)
 
 __all__ = ["all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
            "reduce_scatter_tensor", "reduce", "gather", "scatter", "send", "recv", "isend", "irecv",
@@ -294,9 +294,9 @@ _HDR = 12
 
 def _header(a: np.ndarray) -> np.ndarray:
     h = np.full(_HDR, -1, np.int64)
-    h[0] = a.dtype.num
+    h[0] = _DTYPES.index(a.dtype.name) if a.dtype.name in _DTYPES else len(_DTYPES)
     h[1] = a.ndim
-    h[2:2 + min(a.ndim, 10)] = a.shape[:10]
+    h[2:2 + min(a.ndim, 9)] = a.shape[:9]  # h[-1]: the sender's rank
     return h
 
 
@@ -318,13 +318,63 @@ def isend(tensor: Tensor, dst: int | None = None, group=None, tag: int = 0,
     peer = _peer(pg, dst, group_dst, "dst", "isend")
     a = _buf(tensor, "tensor", "isend")
     h = _header(a)
-    reqs = [pg.comm.Isend(h, peer, tag), pg.comm.Isend(a, peer, tag)]
+    h[-1] = pg.rank()
+    MPI = _mpi()
+    reqs = [pg.p2p_headers.Isend(h, peer, tag), pg.comm.Isend([a, MPI.BYTE], peer, tag)]
     return Work(reqs, pg, f"isend to rank {pg.ranks[peer]}")
+
+
+class _RecvWork(Work):
+    """A receive: the header (dtype, shape, sender) and the payload are posted together, so
+    receives match sends in order; a payload of another size, or a header that disagrees with
+    the receive tensor, is reported with both shapes."""
+
+    def __init__(self, pg: ProcessGroup, a: np.ndarray, peer: int, tag: int, op: str) -> None:
+        MPI = _mpi()
+        self._h = np.empty(_HDR, np.int64)
+        self._a = a
+        hreq = pg.p2p_headers.Irecv(self._h, peer, tag)
+        super().__init__([hreq, pg.comm.Irecv([a, MPI.BYTE], peer, tag)], pg, op)
+        self._source = pg.ranks[peer]
+
+    def _check(self) -> None:
+        h, a = self._h, self._a
+        mine = _header(a)
+        if not np.array_equal(h[:-1], mine[:-1]):
+            raise RuntimeError(
+                f"{self._op}: rank {self._source} sends a tensor of shape "
+                f"{[int(s) for s in h[2:2 + min(int(h[1]), 9)]]} and dtype {_num(h[0])}, but the "
+                f"receive tensor has shape {list(a.shape)} and dtype {a.dtype}")
+
+    def _finish_or_explain(self, step) -> bool:
+        MPI = _mpi()
+        try:
+            done = step()
+        except MPI.Exception:  # the payload did not fit: the header says what came
+            _wait(self._reqs[:1], self._pg, self._op)
+            self._check()
+            raise
+        if done:
+            self._check()
+            self._done = True
+        return done
+
+    def wait(self, timeout=None) -> bool:
+        if not self._done:
+            self._finish_or_explain(lambda: _wait(self._reqs, self._pg, self._op, timeout) or True)
+        return True
+
+    def is_completed(self) -> bool:
+        if not self._done:
+            _check_peers(self._op)
+            self._finish_or_explain(lambda: _mpi().Request.Testall(self._reqs))
+        return self._done
 
 
 def irecv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0,
           group_src: int | None = None) -> Work | None:
-    """Receive into ``tensor`` from rank ``src`` (any rank when None) without blocking."""
+    """Receive into ``tensor`` from rank ``src`` without blocking. With ``src=None`` (any rank)
+    it first waits until some rank has sent, to learn which."""
     if _outside(group, "irecv"):
         return None
     pg = _group(group)
@@ -332,35 +382,21 @@ def irecv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0,
     a = _buf(tensor, "tensor", "irecv")
     if src is None and group_src is None:
         st = MPI.Status()
-        op = "irecv from any rank"
-        _wait_probe(pg, tag, st, op)
+        _wait_probe(pg, tag, st, "irecv from any rank")
         peer = st.Get_source()
     else:
         peer = _peer(pg, src, group_src, "src", "irecv")
-        op = f"irecv from rank {pg.ranks[peer]}"
-    h = np.empty(_HDR, np.int64)
-    _wait([pg.comm.Irecv(h, peer, tag)], pg, op)
-    if not np.array_equal(h, _header(a)):
-        raise RuntimeError(
-            f"{op}: rank {pg.ranks[peer]} sends a tensor of shape "
-            f"{[int(s) for s in h[2:2 + min(int(h[1]), 10)]]} and dtype {np.dtype(_num(h[0]))}, "
-            f"but the receive tensor has shape {list(a.shape)} and dtype {a.dtype}")
-    work = Work([pg.comm.Irecv(a, peer, tag)], pg, op)
-    work._source = pg.ranks[peer]
-    return work
+    return _RecvWork(pg, a, peer, tag, f"irecv from rank {pg.ranks[peer]}")
 
 
-def _num(num) -> np.dtype:
-    for c in "?bBhHiIlLqQefdgFDG":
-        if np.dtype(c).num == num:
-            return np.dtype(c)
-    return np.dtype("V")
+def _num(code) -> str:
+    return _DTYPES[code] if 0 <= code < len(_DTYPES) else "?"
 
 
 def _wait_probe(pg: ProcessGroup, tag: int, st, op: str) -> None:
     MPI = _mpi()
     start, limit = time.perf_counter(), pg.timeout.total_seconds()
-    while not pg.comm.Iprobe(MPI.ANY_SOURCE, tag, st):
+    while not pg.p2p_headers.Iprobe(MPI.ANY_SOURCE, tag, st):
         _check_peers(op)
         time.sleep(1e-4)
         if time.perf_counter() - start > limit:
