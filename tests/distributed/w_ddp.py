@@ -146,6 +146,23 @@ except RuntimeError as e:
 else:
     raise AssertionError("DDP did not report the unused parameters")
 
+# ---- buffers: rank 0's at construction and before every forward (broadcast_buffers) --------
+cr.manual_seed(9)
+bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).double()
+bn[1].running_mean.fill_(float(r))  # differs per rank until DDP syncs it
+model = DDP(bn)
+same_on_every_rank([bn[1].running_mean.numpy()], "buffers after construction")
+assert bn[1].running_mean.tolist() == [0.0] * 4
+model(cr.from_numpy(np.random.default_rng(r).standard_normal((5, 3))))  # rank-local update
+mean0 = bn[1].running_mean.numpy().copy()
+every = np.zeros((n, 4))
+dist.all_gather_into_tensor(cr.from_numpy(every), cr.from_numpy(mean0))
+assert n == 1 or not (every == every[0]).all()
+model.eval()
+with cr.no_grad():
+    model(cr.zeros(2, 3, dtype=cr.float64))
+np.testing.assert_array_equal(bn[1].running_mean.numpy(), every[0])  # rank 0's, everywhere
+
 # ---- state_dict: the module. prefix, as torch --------------------------------------------
 model = DDP(net(1))
 keys = list(model.state_dict())

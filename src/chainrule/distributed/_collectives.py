@@ -434,5 +434,9 @@ def _iallreduce_sum(a: np.ndarray, pg: ProcessGroup, what: str) -> Work:
     return Work([pg.comm.Iallreduce(_mpi().IN_PLACE, a, _mpi().SUM)], pg, what)
 
 
+def _ibcast_root0(a: np.ndarray, pg: ProcessGroup, what: str) -> Work:
+    return Work([pg.comm.Ibcast(a, 0)], pg, what)
+
+
 def _allgather_object(obj, pg: ProcessGroup) -> list:
     return pg.comm.allgather(obj)

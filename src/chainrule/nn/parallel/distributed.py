@@ -17,7 +17,8 @@ from ..._creation import from_numpy
 from ..._tensor import Tensor
 from ...autograd import is_grad_enabled
 from ...distributed._backend import _Progress
-from ...distributed._collectives import _allgather_object, _iallreduce_sum, _private_group
+from ...distributed._collectives import (_allgather_object, _iallreduce_sum, _ibcast_root0,
+                                         _private_group)
 from ..modules.module import Module
 
 _FIRST_BUCKET_BYTES = 1024 * 1024  # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
@@ -160,6 +161,7 @@ class DistributedDataParallel(Module):
     # ---- construction ---------------------------------------------------------------------
     def _verify_same_model(self) -> None:
         mine = [(n, tuple(p.shape), str(p.dtype)) for n, p in zip(self._names, self._params)]
+        mine += [(n, tuple(b.shape), str(b.dtype)) for n, b in self.module.named_buffers()]
         every = _allgather_object(mine, self._pg)
         for j, theirs in enumerate(every):
             if len(theirs) != len(mine):
@@ -187,14 +189,15 @@ class DistributedDataParallel(Module):
         dist.broadcast(from_numpy(a), src=self._pg.ranks[0], group=self._pg)
 
     def _sync_buffers(self) -> None:
+        """Rank 0's buffers (running statistics …) to every rank: the layout was checked at
+        construction, so the broadcasts skip the per-call check and run together."""
+        works = []
         for buf in self.module.buffers():
-            a = buf._array
-            if a.flags.c_contiguous and a.flags.writeable:
-                self._bcast(a)
-            else:
-                tmp = np.ascontiguousarray(a)
-                self._bcast(tmp)
-                buf._array = tmp
+            if not buf._array.flags.c_contiguous or not buf._array.flags.writeable:
+                buf._array = np.ascontiguousarray(buf._array).copy()
+            works.append(_ibcast_root0(buf._array, self._pg, "DDP buffer broadcast"))
+        for w in works:
+            w.wait()
 
     # ---- forward ---------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
