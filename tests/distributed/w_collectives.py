@@ -134,6 +134,14 @@ else:
         assert dist.all_reduce(mine(), group=g) is None
     assert "does not belong to the given group" in str(ws_[0].message)
 
+# picklable objects
+objs = [None] * n
+dist.all_gather_object(objs, {"rank": r, "sq": [r * r] * r})
+assert objs == [{"rank": j, "sq": [j * j] * j} for j in range(n)], objs
+box = [f"from {r}", r] if r == n - 1 else [None, None]
+dist.broadcast_object_list(box, src=n - 1)
+assert box == [f"from {n - 1}", n - 1], box
+
 # argument errors as torch's
 
 

@@ -22,6 +22,7 @@ from ._backend import (DistBackendError, DistError, GroupMember, ProcessGroup, R
                        new_group)
 from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,
                            gather, irecv, isend, recv, reduce, reduce_scatter_tensor, scatter, send)
+from ._objects import all_gather_object, broadcast_object_list
 
 group = GroupMember
 
@@ -32,4 +33,5 @@ __all__ = [
     "get_process_group_ranks", "get_group_rank", "get_global_rank", "default_pg_timeout",
     "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter_tensor",
     "reduce", "gather", "scatter", "send", "recv", "isend", "irecv", "barrier",
+    "all_gather_object", "broadcast_object_list",
 ]
