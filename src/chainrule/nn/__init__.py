@@ -16,5 +16,6 @@ from .parameter import Parameter  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _mods
 from . import utils  # noqa: F401
+from . import parallel  # noqa: F401
 
-__all__ = ["functional", "init", "utils", "Parameter", *_mods]
+__all__ = ["functional", "init", "utils", "parallel", "Parameter", *_mods]

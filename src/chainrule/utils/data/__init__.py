@@ -370,9 +370,73 @@ class DataLoader:
             yield self.collate_fn(batch)
 
 
-# torch's module layout: torch.utils.data.dataloader / .dataset / .sampler (imported as
+class DistributedSampler(Sampler):
+    """The slice of a dataset for one rank, as torch's: every epoch, the indices (shuffled with
+    ``seed + epoch`` when ``shuffle``; call ``set_epoch`` each epoch) are padded by repeating the
+    first ones to a multiple of ``num_replicas`` (or cut, with ``drop_last``), and rank ``r``
+    takes every ``num_replicas``-th index from ``r`` on.
+
+    Example:
+        >>> from chainrule.utils.data import DistributedSampler
+        >>> list(DistributedSampler(range(5), num_replicas=2, rank=1, shuffle=False))
+        [1, 3, 0]
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            from ... import distributed as dist
+
+            if not dist.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        if drop_last and len(dataset) % num_replicas != 0:
+            self.num_samples = math.ceil((len(dataset) - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(len(dataset) / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = Generator().manual_seed(self.seed + self.epoch).rng.permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            pad = self.total_size - len(indices)
+            if pad <= len(indices):
+                indices += indices[:pad]
+            else:
+                indices += (indices * math.ceil(pad / len(indices)))[:pad]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle: the next epoch's order is drawn from ``seed + epoch`` on every rank."""
+        self.epoch = epoch
+
+
+__all__.append("DistributedSampler")
+
+
+# torch's module layout: torch.utils.data.dataloader / .dataset / .sampler / .distributed (imported as
 # attributes of this package; the names are also argument names here, hence no ``from . import``)
-for _sub in ("dataloader", "dataset", "sampler"):
+for _sub in ("dataloader", "dataset", "sampler", "distributed"):
     importlib.import_module(f"{__name__}.{_sub}")
 WeightedRandomSampler = importlib.import_module(f"{__name__}.sampler").WeightedRandomSampler
 get_worker_info = importlib.import_module(f"{__name__}.dataloader").get_worker_info
