@@ -9,6 +9,7 @@ import math
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -237,24 +238,17 @@ def _bomb(path, npy_header: bytes, stream: bytes, size: int, crc: int = 0):
     whole = out.getvalue()
     first = whole[:whole.index(b"PK\x01\x02")]
     cd_first = whole[whole.index(b"PK\x01\x02"):whole.index(b"PK\x05\x06")]
-    name = b"t0.npy"
-    off = len(first)
-    z64 = (1 << 32) - 1
-    extra = (1).to_bytes(2, "little") + (16).to_bytes(2, "little") + size.to_bytes(8, "little") \
-        + len(member).to_bytes(8, "little")
-    local = b"PK\x03\x04" + (45).to_bytes(2, "little") + bytes(2) + (8).to_bytes(2, "little") \
-        + bytes(4) + crc.to_bytes(4, "little") + z64.to_bytes(4, "little") * 2 \
-        + len(name).to_bytes(2, "little") + len(extra).to_bytes(2, "little") + name + extra
-    cd = b"PK\x01\x02" + (45).to_bytes(2, "little") * 2 + bytes(2) + (8).to_bytes(2, "little") \
-        + bytes(4) + crc.to_bytes(4, "little") + z64.to_bytes(4, "little") * 2 \
-        + len(name).to_bytes(2, "little") + (len(extra) + 8).to_bytes(2, "little") + bytes(10) \
-        + z64.to_bytes(4, "little") + name + (1).to_bytes(2, "little") + (24).to_bytes(2, "little") \
-        + size.to_bytes(8, "little") + len(member).to_bytes(8, "little") + off.to_bytes(8,
-                                                                                       "little")
-    cd_off = off + len(local) + len(member)
+    name, off, z64 = b"t0.npy", len(first), 0xFFFFFFFF
+    # zip64 extra fields carry the real sizes (and, in the directory, the offset)
+    extra = struct.pack("<HHQQ", 1, 16, size, len(member))
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 45, 0, 8, 0, 0, crc, z64, z64,
+                        len(name), len(extra)) + name + extra
+    cd = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45, 45, 0, 8, 0, 0, crc, z64, z64,
+                     len(name), 28, 0, 0, 0, 0, z64) + name \
+        + struct.pack("<HHQQQ", 1, 24, size, len(member), off)
     cds = cd_first + cd
-    end = b"PK\x05\x06" + bytes(4) + (2).to_bytes(2, "little") * 2 \
-        + len(cds).to_bytes(4, "little") + cd_off.to_bytes(4, "little") + bytes(2)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 2, 2, len(cds),
+                      off + len(local) + len(member), 0)
     path.write_bytes(first + local + member + cds + end)
 
 

@@ -1,0 +1,197 @@
+"""Known silent/wrong families the differential fuzzer finds on the current code, each with a
+minimal reproducer, its class, and who is expected to fix it.
+
+A fuzzed call in a family is counted as "known" instead of failing the run. Each family's
+reproducer is asserted to STILL fail in that class (strict, like ``xfail(strict=True)``): when a
+fix lands, its reproducer turns equal/both-raise and the test says to delete the row, and then any
+remaining member of the family fails the fuzzer loudly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fuzz_core import Call, Dt, Outcome, T
+
+SEMINDEX = "semindex (index bounds, advanced indexing, shape ops)"
+SEMDTYPE = "semdtype (dtype policy, NaN/inf rules, error types)"
+
+
+@dataclass
+class Known:
+    name: str
+    owner: str
+    classes: tuple  # class prefixes this family covers
+    repro: Call
+    repro_class: str  # what the reproducer classifies as today
+    ops: tuple = ()  # empty: any op
+    torch_msg: str | None = None  # regex on torch's exception (forward or backward)
+    cr_msg: str | None = None  # regex on chainrule's exception
+    empty: bool = False  # only calls with an empty tensor argument
+    int_input: bool = False  # only calls whose first tensor is bool/integer
+    in_issue: bool = True  # listed in issue 11's text (False: a new finding)
+    note: str = ""
+    hits: int = field(default=0, compare=False)
+
+    def matches(self, op: str, call: Call, cls: str, c: Outcome, t: Outcome) -> bool:
+        if not cls.startswith(self.classes) or (self.ops and op not in self.ops):
+            return False
+        if self.torch_msg is not None:
+            e = t.exc or t.grad_exc
+            if e is None or not re.search(self.torch_msg, str(e)):
+                return False
+        if self.cr_msg is not None:
+            e = c.exc or c.grad_exc
+            if e is None or not re.search(self.cr_msg, f"{type(e).__name__}: {e}"):
+                return False
+        ts = call.tensors()
+        if self.empty and not any(x.a.size == 0 for x in ts):
+            return False
+        if self.int_input and not (ts and ts[0].a.dtype.kind in "biu"):
+            return False
+        return True
+
+
+def _t(*vals, dtype="float64", shape=None, **kw) -> T:
+    a = np.array(vals if len(vals) != 1 else vals[0], dtype=dtype)
+    return T(a.reshape(shape) if shape is not None else a, **kw)
+
+
+_INT = r"not implemented for '(Bool|Byte|Char|Short|Int|Long)'"
+_MIX = (r"same dtype|same scalar type|expected scalar type|Found dtype|Expected self.dtype|"
+        r"can't be cast to the desired output type|Boolean alpha|Expected a floating point|"
+        r"with a bool tensor is not supported|For integral input tensors")
+_IDX_DTYPE = r"for index|dtype of indices|expected target dtype"
+_CREATION = ("arange", "linspace", "zeros", "full", "eye")
+
+KNOWN = [
+    Known("int-input-to-float-op", SEMDTYPE, ("silent", "wrong:dtype"),
+          Call("silu", (_t(4, 1, dtype="int64"),)), "silent",
+          torch_msg=_INT, note="silu/elu/leaky_relu/softmax/log_softmax/losses/pools/linspace "
+          "of bool/integer tensors compute (truncating) where torch refuses the dtype"),
+    Known("int-empty-softmax-dtype", SEMDTYPE, ("wrong:dtype",),
+          Call("log_softmax", (_t(dtype="int32", shape=(0, 1)), 1)), "wrong:dtype",
+          ops=("softmax", "log_softmax"), empty=True, int_input=True, in_issue=False,
+          note="softmax of an EMPTY int tensor: torch returns int32 (no kernel runs), ours "
+               "float32; goes away with the int refusal above only if that also covers empty"),
+    Known("mixed-dtypes-accepted", SEMDTYPE, ("silent",),
+          Call("mm", (_t(1.0, 2.0, shape=(1, 2), dtype="float32"),
+                      _t(1.0, 2.0, shape=(2, 1)))), "silent",
+          torch_msg=_MIX, note="matmul/mm/dot/scatter/index_add/bce/add(alpha) of mixed dtypes, "
+          "int matrix_norm, bool subtraction"),
+    Known("index-dtype-accepted", SEMINDEX, ("silent",),
+          Call("index_select", (_t(3, 1, dtype="int64"), 0, _t(0, dtype="int16", shape=(1,)))),
+          "silent", torch_msg=_IDX_DTYPE,
+          note="index_select/index_add/scatter_add/take_along_dim/nll_loss take int16/int32/"
+               "int8 indices or targets torch refuses"),
+    Known("index-out-of-bounds-wraps", SEMINDEX, ("silent",),
+          Call("gather", (_t(4, dtype="int64"), 0, _t(-1, dtype="int64"))), "silent",
+          torch_msg=r"out of bounds|out of range"),
+    Known("bool-mask-wrong-shape", SEMINDEX, ("silent",),
+          Call("getitem", (_t(5, dtype="uint8"), _t(dtype="bool", shape=(0,)))), "silent",
+          ops=("getitem",), torch_msg=r"shape of the mask"),
+    Known("advanced-index-checked-under-empty-slice", SEMINDEX, ("wrong:crash",),
+          Call("getitem", (_t(True, True, dtype="bool", shape=(1, 2, 1)),
+                           ([1], slice(2, 2, 2)))), "wrong:crash",
+          ops=("getitem",), cr_msg=r"out of bounds", in_issue=False,
+          note="x[[1], 2:2:2] on shape (1,2,1): torch returns an empty (0,0,1) result (the "
+               "empty slice means nothing is read), ours raises IndexError for index 1"),
+    Known("exception-type-differs", SEMDTYPE, ("wrong:exc-type",),
+          Call("eye", (-1,)), "wrong:exc-type",
+          note="ValueError/IndexError/TypeError/ZeroDivisionError/OverflowError where torch "
+               "raises RuntimeError/NotImplementedError (or the reverse); NumPy words leak"),
+    Known("empty-input-crash", SEMINDEX, ("wrong:crash",),
+          Call("log_softmax", (_t(dtype="float32", shape=(0,)), -1)), "wrong:crash",
+          empty=True, note="softmax/log_softmax/cross_entropy over an empty dim, max_pool of an "
+          "empty batch, median/argmax/matrix_norm of empty inputs raise where torch returns"),
+    Known("index-checked-on-empty-input", SEMINDEX, ("wrong:crash",),
+          Call("gather", (_t(dtype="int16", shape=(0, 0)), 1, _t(dtype="float32", shape=(0, 3)))),
+          "wrong:crash", ops=("gather", "take_along_dim", "scatter_add", "index_add", "scatter"),
+          in_issue=False,
+          note="ours checks index dtype/bounds even when torch's kernel has nothing to do (empty "
+               "self/index) and returns; arguably stricter-than-torch, decide and list it"),
+    Known("zero-d-take-along-dim-index", SEMINDEX, ("wrong:crash",),
+          Call("take_along_dim", (_t(5, dtype="uint8"), _t(1, dtype="int64")), {"dim": 0}),
+          "wrong:crash", ops=("take_along_dim",), in_issue=False,
+          note="take_along_dim(0-d, index 1, dim=0): torch returns the element (no bounds "
+               "check for 0-d), ours raises IndexError; ours is the safer answer"),
+    Known("loss-target-0d", SEMINDEX, ("wrong:crash",),
+          Call("nll_loss", (_t(0.3, -1.2, dtype="float32"), _t(0, dtype="int64"))),
+          "wrong:crash", ops=("nll_loss", "cross_entropy"), cr_msg=r"expected target of size",
+          in_issue=False, note="unbatched (C,) input with a 0-d class target is torch's "
+                               "documented unbatched form; ours refuses it"),
+    Known("int-avg-pool-refused", SEMDTYPE, ("wrong:crash",),
+          Call("avg_pool2d", (_t(3, 0, -4, 2, dtype="int64", shape=(1, 1, 2, 2)), 2)),
+          "wrong:crash", ops=("avg_pool2d",), in_issue=False,
+          note="avg_pool2d of int64 works in torch (integer mean), ours raises"),
+    Known("conv-pool-arguments-unchecked", SEMDTYPE, ("silent",),
+          Call("conv1d", (_t(1.0, shape=(1, 1, 1)), _t(0.5, shape=(1, 1, 1))), {"dilation": 0}),
+          "silent", ops=("conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool2d"),
+          in_issue=False, note="dilation=0, empty spatial input with padding, pool input of "
+                               "the wrong rank are accepted where torch refuses"),
+    Known("empty-matmul-mixed-dtypes", SEMDTYPE, ("wrong:dtype",),
+          Call("matmul", (_t(dtype="float32", shape=(0, 0, 0)),
+                          _t(dtype="int64", shape=(0, 0, 0)))),
+          "wrong:dtype", ops=("matmul", "mm"), empty=True, in_issue=False,
+          note="matmul of EMPTY float32 and int64 batches: torch skips its dtype check and "
+               "returns int64, ours float32 (torch raises for non-empty ones)"),
+    Known("bool-input-refused", SEMDTYPE, ("silent",),
+          Call("argmax", (_t(False, dtype="bool"),)), "silent",
+          torch_msg=r"does not support bool|not supported for bool|bool.*not supported",
+          in_issue=False, note="argmax/argmin of a bool tensor: torch refuses, ours returns"),
+    Known("ndarray-accepted-as-tensor", SEMDTYPE, ("silent",),
+          Call("ndarray_args", (_t(1.0, dtype="float32"), "sin", np.array([1.0], np.float32))),
+          "silent", ops=("ndarray_args",), torch_msg=r"ndarray|must be Tensor|expected Tensor",
+          note="sin(ndarray), matmul/cat/add/mul/where with an ndarray operand"),
+    Known("negative-slice-step", SEMINDEX, ("silent",),
+          Call("getitem", (_t(1.0, 2.0), slice(None, None, -1))), "silent", ops=("getitem",),
+          torch_msg=r"step must be greater than zero"),
+    Known("repeated-ellipsis", SEMINDEX, ("wrong:crash",),
+          Call("getitem", (_t(4, dtype="int64", shape=(1, 1)), (Ellipsis, Ellipsis))),
+          "wrong:crash", ops=("getitem",), cr_msg=r"single ellipsis", in_issue=False,
+          note="x[..., ...]: torch accepts (as one ellipsis), ours raises NumPy's IndexError"),
+    Known("ignore-index-with-probability-targets", SEMDTYPE, ("silent",),
+          Call("cross_entropy", (_t(0.25, dtype="float32"), _t(0.25, dtype="float32")),
+               {"ignore_index": 0}), "silent", ops=("cross_entropy",),
+          torch_msg=r"ignore_index is not supported"),
+    Known("avg-pool-inf-spreads", SEMDTYPE, ("wrong:value", "wrong:grad"),
+          Call("avg_pool2d", (_t(1.0, 2.0, -np.inf, 3.0, dtype="float32", shape=(1, 1, 2, 2)),
+                              1)), "wrong:value", ops=("avg_pool2d",), in_issue=False,
+          note="avg_pool2d(kernel 1) of an input holding one -inf: every output is NaN in ours "
+               "(a running-sum window spreads inf - inf), torch returns the input"),
+    Known("python-int-out-of-dtype-range", SEMDTYPE, ("wrong:crash", "wrong:exc-type"),
+          Call("full", ((), -1), {"dtype": Dt("uint8")}), "wrong:crash",
+          cr_msg=r"OverflowError", in_issue=False,
+          note="full((), -1, dtype=uint8): torch wraps to 255, ours raises NumPy's "
+               "OverflowError; same for other fills/alphas out of the dtype's range"),
+    Known("mixed-dtype-result-dtype", SEMDTYPE, ("wrong:dtype", "wrong:value"),
+          Call("bce_with_logits", (_t(-np.inf), _t(-np.inf, dtype="float32"))), "wrong:dtype",
+          ops=("bce_with_logits",), in_issue=False,
+          note="binary_cross_entropy_with_logits(float64, float32 target): torch's result "
+               "dtype follows its own promotion (float32 here), ours float64"),
+    Known("std-var-backward-zero-division", SEMDTYPE, ("wrong:grad-crash",),
+          Call("var", (_t(0.9, grad=True),)), "wrong:grad-crash", ops=("std", "var"),
+          cr_msg=r"ZeroDivisionError"),
+    Known("nan-inf-gradient-rules", SEMDTYPE, ("wrong:grad",),
+          Call("l1_loss", (_t(1.0, np.nan, grad=True), _t(0.5, 0.0)), {"reduction": "sum"}),
+          "wrong:grad", ops=("l1_loss", "smooth_l1_loss", "mse_loss", "std", "var",
+                             "cross_entropy"),
+          in_issue=False, note="l1_loss at NaN/±inf (torch: sign → 0 or ±1; ours NaN), "
+          "smooth_l1_loss at -inf; same root as abs at NaN in the issue; cross_entropy with "
+          "±1e308 logits and float16 probability targets"),
+    Known("creation-values-unchecked", SEMDTYPE, ("silent",),
+          Call("arange", (-2,)), "silent", ops=_CREATION,
+          note="arange with inconsistent step (in the issue), zeros() without a size, full/"
+               "arange/linspace values that overflow the dtype, autograd below"),
+    Known("creation-results-differ", SEMDTYPE, ("wrong:shape", "wrong:value"),
+          Call("arange", (4.997,), {"dtype": Dt("int64")}), "wrong:shape", ops=_CREATION,
+          in_issue=False, note="arange(4.997, dtype=int64) has 5 elements (torch 4: the end "
+          "is cast to the dtype first); arange(1.27, 2, inf) 1 (torch 0); linspace(3, inf, 3) "
+          "[nan, inf, inf] (torch all NaN)"),
+    Known("grad-empty-inputs", SEMDTYPE, ("silent",),
+          Call("autograd", (_t(1.0), "empty", None)), "silent", ops=("autograd",),
+          torch_msg=r"cannot be empty"),
+]
