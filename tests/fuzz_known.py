@@ -32,6 +32,7 @@ class Known:
     cr_msg: str | None = None  # regex on chainrule's exception
     empty: bool = False  # only calls with an empty tensor argument
     int_input: bool = False  # only calls whose first tensor is bool/integer
+    extreme: bool = False  # only calls with a NaN, ±inf or near-overflow float input
     in_issue: bool = True  # listed in issue 11's text (False: a new finding)
     note: str = ""
     hits: int = field(default=0, compare=False)
@@ -52,7 +53,16 @@ class Known:
             return False
         if self.int_input and not (ts and ts[0].a.dtype.kind in "biu"):
             return False
+        if self.extreme and not any(_extreme(x.a) for x in ts):
+            return False
         return True
+
+
+def _extreme(a: np.ndarray) -> bool:
+    if a.dtype.kind != "f" or not a.size:
+        return False
+    with np.errstate(all="ignore"):
+        return bool((~np.isfinite(a)).any() or (np.abs(a) > np.finfo(a.dtype).max / 4).any())
 
 
 def _t(*vals, dtype="float64", shape=None, **kw) -> T:
@@ -177,11 +187,24 @@ KNOWN = [
           cr_msg=r"ZeroDivisionError"),
     Known("nan-inf-gradient-rules", SEMDTYPE, ("wrong:grad",),
           Call("l1_loss", (_t(1.0, np.nan, grad=True), _t(0.5, 0.0)), {"reduction": "sum"}),
-          "wrong:grad", ops=("l1_loss", "smooth_l1_loss", "mse_loss", "std", "var",
-                             "cross_entropy"),
-          in_issue=False, note="l1_loss at NaN/±inf (torch: sign → 0 or ±1; ours NaN), "
-          "smooth_l1_loss at -inf; same root as abs at NaN in the issue; cross_entropy with "
-          "±1e308 logits and float16 probability targets"),
+          "wrong:grad", extreme=True, in_issue=False,
+          note="gradients at NaN/±inf/near-overflow inputs: l1_loss at NaN/±inf (torch: sign "
+          "→ 0 or ±1; ours NaN; same root as abs at NaN in the issue), smooth_l1_loss at -inf, "
+          "min/max of a tensor holding NaN (torch: the gradient goes to the NaN, ours NaN "
+          "everywhere), cross_entropy with ±1e308 logits"),
+    Known("conv-non-finite-values", SEMDTYPE, ("wrong:value", "wrong:grad"),
+          Call("conv1d", (_t(-1.066, 0.963, 0.2336, dtype="float16", shape=(1, 3)),
+                          _t(0.6914, np.nan, dtype="float16", shape=(1, 1, 2))),
+               {"padding": 1}), "wrong:value", ops=("conv1d", "conv2d"), extreme=True,
+          in_issue=False, note="conv with padding and a NaN/±inf weight: ours multiplies the "
+          "padding zeros (0·NaN = NaN), torch's float16 kernel skips them (its float32 kernel "
+          "agrees with ours here); a float32 conv2d with ±inf/3e38 entries also differs"),
+    Known("float-alpha-on-int-index-add", SEMDTYPE, ("wrong:value",),
+          Call("index_add", (_t(-5, 5, dtype="int64"), 0, _t(0, dtype="int64", shape=(1,)),
+                             _t(3, dtype="int64", shape=(1,))), {"alpha": 0.5}), "wrong:value",
+          ops=("index_add",), in_issue=False,
+          note="index_add(int64, ..., alpha=0.5): torch truncates alpha to 0 (no change), "
+               "ours adds 1.5 → 1 (torch should arguably refuse, as add does)"),
     Known("creation-values-unchecked", SEMDTYPE, ("silent",),
           Call("arange", (-2,)), "silent", ops=_CREATION,
           note="arange with inconsistent step (in the issue), zeros() without a size, full/"
