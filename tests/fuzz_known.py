@@ -33,6 +33,7 @@ class Known:
     empty: bool = False  # only calls with an empty tensor argument
     int_input: bool = False  # only calls whose first tensor is bool/integer
     extreme: bool = False  # only calls with a NaN, ±inf or near-overflow float input
+    mixed: bool = False  # only calls whose tensors have more than one dtype
     in_issue: bool = True  # listed in issue 11's text (False: a new finding)
     note: str = ""
     hits: int = field(default=0, compare=False)
@@ -55,6 +56,8 @@ class Known:
             return False
         if self.extreme and not any(_extreme(x.a) for x in ts):
             return False
+        if self.mixed and len({x.a.dtype for x in ts}) < 2:
+            return False
         return True
 
 
@@ -73,7 +76,8 @@ def _t(*vals, dtype="float64", shape=None, **kw) -> T:
 _INT = r"not implemented for '(Bool|Byte|Char|Short|Int|Long)'"
 _MIX = (r"same dtype|same scalar type|expected scalar type|Found dtype|Expected self.dtype|"
         r"can't be cast to the desired output type|Boolean alpha|Expected a floating point|"
-        r"with a bool tensor is not supported|For integral input tensors")
+        r"with a bool tensor is not supported|For integral input tensors|"
+        r"Autograd not support dtype")
 _IDX_DTYPE = r"for index|dtype of indices|expected target dtype"
 _CREATION = ("arange", "linspace", "zeros", "full", "eye")
 
@@ -99,7 +103,9 @@ KNOWN = [
                "int8 indices or targets torch refuses"),
     Known("index-out-of-bounds-wraps", SEMINDEX, ("silent",),
           Call("gather", (_t(4, dtype="int64"), 0, _t(-1, dtype="int64"))), "silent",
-          torch_msg=r"out of bounds|out of range"),
+          torch_msg=r"out of bounds|out of range|out of DATA bounds",
+          note="also on EMPTY inputs, where torch still checks (index_select, index_add's "
+               "backward)"),
     Known("bool-mask-wrong-shape", SEMINDEX, ("silent",),
           Call("getitem", (_t(5, dtype="uint8"), _t(dtype="bool", shape=(0,)))), "silent",
           ops=("getitem",), torch_msg=r"shape of the mask"),
@@ -177,11 +183,32 @@ KNOWN = [
           cr_msg=r"OverflowError", in_issue=False,
           note="full((), -1, dtype=uint8): torch wraps to 255, ours raises NumPy's "
                "OverflowError; same for other fills/alphas out of the dtype's range"),
-    Known("mixed-dtype-result-dtype", SEMDTYPE, ("wrong:dtype", "wrong:value"),
+    Known("mixed-dtype-results", SEMDTYPE, ("wrong:dtype", "wrong:value"),
           Call("bce_with_logits", (_t(-np.inf), _t(-np.inf, dtype="float32"))), "wrong:dtype",
-          ops=("bce_with_logits",), in_issue=False,
+          ops=("bce_with_logits", "cross_entropy"), mixed=True, in_issue=False,
           note="binary_cross_entropy_with_logits(float64, float32 target): torch's result "
-               "dtype follows its own promotion (float32 here), ours float64"),
+               "dtype is float32, ours float64; cross_entropy(float16 logits, float64 "
+               "probabilities) differs by 6e-4 (ours computes log_softmax in float16)"),
+    Known("python-int-overflows-int64", SEMDTYPE, ("silent",),
+          Call("add", (_t(True, dtype="bool"), 2**63), {"alpha": 0}), "silent",
+          torch_msg=r"Promotion for uint|overflow|out of range for"),
+    Known("norm-of-empty-without-identity", SEMDTYPE, ("silent",),
+          Call("vector_norm", (_t(dtype="float32", shape=(0,)),), {"ord": -1}), "silent",
+          ops=("vector_norm", "matrix_norm"), torch_msg=r"does not have an identity",
+          in_issue=False, note="vector_norm(empty, ord=-1 or -inf): torch refuses (no "
+                               "identity), ours returns inf"),
+    Known("float32-overflow-in-reductions", SEMDTYPE, ("wrong:value", "wrong:grad"),
+          Call("vector_norm", (_t(-3e38, dtype="float32"),)), "wrong:value",
+          ops=("vector_norm", "matrix_norm", "std", "var"), extreme=True,
+          note="vector_norm/std of float32 values near 3e38 overflow to inf in ours (squares "
+               "in float32), torch scales first (std: NEW)"),
+    Known("norm-gradient-at-zero", SEMDTYPE, ("wrong:grad",),
+          Call("vector_norm", (_t(0.0, grad=True),), {"ord": -1}), "wrong:grad",
+          ops=("vector_norm", "matrix_norm")),
+    Known("std-var-gradient-of-zero-spread", SEMDTYPE, ("wrong:grad",),
+          Call("std", (_t(0.6, grad=True),), {"correction": 0}), "wrong:grad",
+          ops=("std", "var"), note="std(constant input, correction=0): ours NaN gradient, "
+          "torch 0 (the issue's `h.std()` on a constant row)"),
     Known("std-var-backward-zero-division", SEMDTYPE, ("wrong:grad-crash",),
           Call("var", (_t(0.9, grad=True),)), "wrong:grad-crash", ops=("std", "var"),
           cr_msg=r"ZeroDivisionError"),
