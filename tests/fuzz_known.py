@@ -205,6 +205,11 @@ KNOWN = [
     Known("norm-gradient-at-zero", SEMDTYPE, ("wrong:grad",),
           Call("vector_norm", (_t(0.0, grad=True),), {"ord": -1}), "wrong:grad",
           ops=("vector_norm", "matrix_norm")),
+    Known("all-targets-ignored-gradient", SEMDTYPE, ("wrong:grad",),
+          Call("cross_entropy", (_t(1.2, 2.1, dtype="float32", shape=(1, 2), grad=True),
+                                 _t(1, dtype="int64", shape=(1,))), {"ignore_index": 1}),
+          "wrong:grad", ops=("cross_entropy", "nll_loss"),
+          note="every target == ignore_index: torch's gradient is 0, ours NaN"),
     Known("std-var-gradient-of-zero-spread", SEMDTYPE, ("wrong:grad",),
           Call("std", (_t(0.6, grad=True),), {"correction": 0}), "wrong:grad",
           ops=("std", "var"), note="std(constant input, correction=0): ours NaN gradient, "
