@@ -88,12 +88,12 @@ def materialise(m, x, leaves: list):
     if isinstance(x, T):
         a = x.a
         if x.layout == "t" and a.ndim >= 2:
-            base = np.ascontiguousarray(np.swapaxes(a, -1, -2))
+            base = np.array(np.swapaxes(a, -1, -2), order="C")
         elif x.layout == "s" and a.ndim >= 1:
             base = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
             base[..., ::2] = a
         else:
-            base = np.ascontiguousarray(a)
+            base = np.array(a, order="C")  # (np.ascontiguousarray makes 0-d arrays 1-d)
         t = m.tensor(base, dtype=_dtype_of(m, a.dtype))
         if x.grad:
             t.requires_grad_(True)

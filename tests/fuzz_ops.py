@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from fuzz_args import (_arange, _bce, _conv, _cross_entropy, _eye, _full, _grad_args, _grad_fn,
                        _linspace, _matrix_norm, _ndarray_args, _ndarray_fn, _nll, _pair_loss,
                        _pool, _vector_norm, _zeros)
-from fuzz_core import Call, Dt
+from fuzz_core import Call, Dt, T
 from fuzz_strategies import (ANY, COMMON_F, dims, index_tensors, kw_options, scalars, shapes,
                              tensors)
 
@@ -180,6 +180,34 @@ def _dot(draw):
 @_c
 def _unary_act(draw):
     return (draw(tensors(ANY)),), {}
+
+
+@_c
+def _binary(draw):
+    x = draw(tensors(ANY))
+    kind = draw(st.sampled_from(["same", "broadcast", "scalar", "rscalar"]))
+    if kind == "same":
+        y = draw(tensors(ANY, shape=x.a.shape))
+    elif kind == "broadcast":
+        y = draw(tensors(ANY, max_dims=2))
+    else:
+        y = draw(scalars)
+    return ((y, x) if kind == "rscalar" and isinstance(y, T) else (x, y)), {}
+
+
+@_c
+def _where(draw):
+    cond = draw(tensors(["bool"] * 4 + ["uint8"], grad=False))
+    shape = cond.a.shape if draw(st.integers(0, 3)) else None
+    x = draw(st.one_of(tensors(ANY, shape=shape), scalars))
+    y = draw(st.one_of(tensors(ANY, shape=shape), scalars))
+    return (cond, x, y), {}
+
+
+@_c
+def _logit(draw):
+    x = draw(tensors(COMMON_F))
+    return (x,), _kw(draw, eps=st.sampled_from([None, 1e-6, 0.25]))
 
 
 @_c
@@ -354,6 +382,21 @@ OPS = [
     Op("matmul", "matmul", _matmul),
     Op("mm", "mm", _mm),
     Op("dot", "dot", _dot),
+    Op("abs", "abs", _unary_act),
+    Op("sqrt", "sqrt", _unary_act),
+    Op("log", "log", _unary_act),
+    Op("exp", "exp", _unary_act),
+    Op("tanh", "tanh", _unary_act),
+    Op("sigmoid", "sigmoid", _unary_act),
+    Op("logit", "logit", _logit),
+    Op("atan2", "atan2", _binary),
+    Op("pow", "pow", _binary),
+    Op("maximum", "maximum", _binary),
+    Op("div", "div", _binary),
+    Op("remainder", "remainder", _binary),
+    Op("mul", "mul", _binary),
+    Op("where", "where", _where),
+    Op("softmin", _F + "softmin", _log_softmax),
     Op("silu", _F + "silu", _unary_act),
     Op("elu", _F + "elu", _elu),
     Op("leaky_relu", _F + "leaky_relu", _leaky),

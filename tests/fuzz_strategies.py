@@ -69,9 +69,10 @@ def tensors(draw, dtypes=COMMON_F, shape=None, min_dims=0, max_dims=3, max_side=
 
 
 def dims(nd: int):
-    """A dim: mostly valid (negative too), sometimes one past either end."""
+    """A dim: mostly valid (negative too), sometimes one past either end, rarely far out."""
     k = max(nd, 1)
-    return st.one_of(st.integers(-k, k - 1), st.integers(-k - 1, k))
+    return st.one_of(st.integers(-k, k - 1), st.integers(-k - 1, k),
+                     st.sampled_from([k + 2, -k - 3]))
 
 
 @st.composite
