@@ -29,6 +29,7 @@ class Op:
     strategy: Callable  # () -> strategy of (args, kwargs)
     fn: Callable | None = None
     grad: bool = True
+    valid: bool = True  # the strategy mostly makes valid calls (so some must agree with torch)
 
     def resolve(self, m):
         obj = m
@@ -446,7 +447,7 @@ OPS = [
     Op("full", "full", _full, grad=False),
     Op("eye", "eye", _eye, grad=False),
     Op("autograd", "autograd.grad", _grad_args, fn=_grad_fn, grad=False),
-    Op("ndarray_args", "sin", _ndarray_args, fn=_ndarray_fn, grad=False),
+    Op("ndarray_args", "sin", _ndarray_args, fn=_ndarray_fn, grad=False, valid=False),
 ]
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS)
