@@ -323,14 +323,18 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     other_target = tmp_path / f"{serialization._tmp_prefix('other')}{host}.{dead}.0123abcd.tmp"
     lookalike = tmp_path / f".model.ckpt.{dead}.tmp"
     subdir = tmp_path / f"{pre}{host}.{dead}.0000abcd.tmp"
-    for f in (stale, live, other_host, other_target, lookalike):
+    locked = tmp_path / f"{pre}{host}.{dead}.1111abcd.tmp"  # a writer in another PID namespace
+    for f in (stale, live, other_host, other_target, lookalike, locked):
         f.write_bytes(b"PK partial")
     subdir.mkdir()
-    cr.save({"a": cr.ones(3)}, target)
+    fcntl = pytest.importorskip("fcntl")
+    with open(locked, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        cr.save({"a": cr.ones(3)}, target)
     left = set(os.listdir(tmp_path))
     assert stale.name not in left
     assert {live.name, other_host.name, other_target.name, lookalike.name, subdir.name,
-            "model.ckpt"} == left
+            locked.name, "model.ckpt"} == left
 
 
 _CHILD = textwrap.dedent("""

@@ -30,6 +30,11 @@ import struct
 import zipfile
 import zlib
 from collections import OrderedDict
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: liveness by PID only
+    fcntl = None
 from typing import Any, Callable
 
 import numpy as np
@@ -134,8 +139,9 @@ def _alive(pid: int) -> bool:
 def _remove_stale(folder: str, base: str) -> None:
     """Remove temporaries of earlier saves to this target whose writer is gone.
 
-    Only names of our exact pattern, only regular files, only this host's, and never one that a
-    live process (or a save in flight in this one) may still be writing.
+    Only names of our exact pattern, only regular files, only this host's, never one a live
+    process (or a save in flight in this one) may still be writing, and, where ``flock`` exists,
+    never one whose writer still holds its lock (a writer in another PID namespace).
     """
     pat = re.compile(re.escape(_tmp_prefix(base)) + r"([0-9a-f]{8})\.(\d{1,10})\.[0-9a-f]{8}\.tmp")
     try:
@@ -151,10 +157,19 @@ def _remove_stale(folder: str, base: str) -> None:
         if full in _ACTIVE or (pid != os.getpid() and _alive(pid)):
             continue
         try:
-            if stat.S_ISREG(os.lstat(full).st_mode):
-                os.unlink(full)
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+            os.unlink(full)
         except OSError:
             pass
+        finally:
+            os.close(fd)
 
 
 def _remove_active() -> None:  # at interpreter exit: a save interrupted in another thread
@@ -174,10 +189,16 @@ def _open_tmp(folder: str, base: str) -> tuple[int, str]:
         name = f"{_tmp_prefix(base)}{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         tmp = os.path.join(folder, name)
         try:  # 0o666 less the umask: the saved file gets the mode open() would give it
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                           0o666), tmp
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
         except FileExistsError:
             continue
+        if fcntl is not None:  # held until the file is closed or the process dies
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                pass
+        return fd, tmp
 
 
 def save(obj: Any, f, *, compress: bool = False) -> None:
