@@ -82,6 +82,7 @@ _MIX = (r"same dtype|same scalar type|expected scalar type|Found dtype|Expected 
         r"with a bool tensor is not supported|For integral input tensors|"
         r"Autograd not support dtype")
 _IDX_DTYPE = r"for index|dtype of indices|expected target dtype"
+_GETITEM = ("getitem", "getitem_view")
 _CREATION = ("arange", "linspace", "zeros", "full", "eye")
 
 KNOWN = [
@@ -112,11 +113,11 @@ KNOWN = [
     Known("bool-mask-wrong-shape", SEMINDEX, ("silent",),
           Call("getitem", (_t(1.0, 2.0, 3.0, 4.0, shape=(2, 2)), _t(dtype="bool", shape=(0, 2)))),
           "silent",
-          ops=("getitem",), torch_msg=r"shape of the mask"),
+          ops=_GETITEM, torch_msg=r"shape of the mask"),
     Known("advanced-index-checked-under-empty-slice", SEMINDEX, ("wrong:crash",),
           Call("getitem", (_t(True, True, dtype="bool", shape=(1, 2, 1)),
                            ([1], slice(2, 2, 2)))), "wrong:crash",
-          ops=("getitem",), cr_msg=r"out of bounds", in_issue=False,
+          ops=_GETITEM, cr_msg=r"out of bounds", in_issue=False,
           note="x[[1], 2:2:2] on shape (1,2,1): torch returns an empty (0,0,1) result (the "
                "empty slice means nothing is read), ours raises IndexError for index 1"),
     Known("exception-type-differs", SEMDTYPE, ("wrong:exc-type",),
@@ -170,11 +171,11 @@ KNOWN = [
           "silent", ops=("ndarray_args",), torch_msg=r"ndarray|must be Tensor|expected Tensor",
           note="sin(ndarray), matmul/cat/add/mul/where with an ndarray operand"),
     Known("negative-slice-step", SEMINDEX, ("silent",),
-          Call("getitem", (_t(1.0, 2.0), slice(None, None, -1))), "silent", ops=("getitem",),
+          Call("getitem", (_t(1.0, 2.0), slice(None, None, -1))), "silent", ops=_GETITEM,
           torch_msg=r"step must be greater than zero"),
     Known("repeated-ellipsis", SEMINDEX, ("wrong:crash",),
           Call("getitem", (_t(4, dtype="int64", shape=(1, 1)), (Ellipsis, Ellipsis))),
-          "wrong:crash", ops=("getitem",), cr_msg=r"single ellipsis", in_issue=False,
+          "wrong:crash", ops=_GETITEM, cr_msg=r"single ellipsis", in_issue=False,
           note="x[..., ...]: torch accepts (as one ellipsis), ours raises NumPy's IndexError"),
     Known("ignore-index-with-probability-targets", SEMDTYPE, ("silent",),
           Call("cross_entropy", (_t(0.25, 0.5, dtype="float32", shape=(1, 2)),

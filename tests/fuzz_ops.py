@@ -380,6 +380,9 @@ OPS = [
     Op("index_add", "index_add", _index_add),
     Op("index_select", "index_select", _index_select),
     Op("getitem", "Tensor.__getitem__", _getitem, fn=lambda m, x, i: x[i]),
+    # a fresh result must have a layout view() accepts wherever torch's does
+    Op("getitem_view", "Tensor.view", _getitem, fn=lambda m, x, i: x[i].view(-1)),
+    Op("permute_view", "Tensor.view", _permute, fn=lambda m, x, p: (x.permute(p) * 1).view(-1)),
     Op("matmul", "matmul", _matmul),
     Op("mm", "mm", _mm),
     Op("dot", "dot", _dot),
