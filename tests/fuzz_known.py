@@ -214,6 +214,14 @@ KNOWN = [
           note="integer ** negative integer: torch returns 0 (1 for base 1, ±1 for -1), ours "
                "raises NumPy's error; with an EMPTY base and a Python-int exponent torch "
                "raises and ours returns"),
+    Known("gather-backward-zero-d", SEMINDEX, ("wrong:grad-crash",),
+          Call("gather", (_t(0.96, grad=True), -1, _t(0, dtype="int64"))), "wrong:grad-crash",
+          ops=("gather", "take_along_dim", "scatter", "scatter_add"), in_issue=False,
+          note="gather of a 0-d input: forward fine, backward raises IndexError (list "
+               "assignment index out of range)"),
+    Known("view-after-advanced-indexing", SEMINDEX, ("wrong:crash",),
+          Call("getitem_view", (_t(*range(8), shape=(2, 4, 1)), (Ellipsis, [0, 0]))),
+          "wrong:crash", ops=("getitem_view", "permute_view"), cr_msg=r"view size"),
     Known("movedim-zero-d", SEMINDEX, ("wrong:crash",),
           Call("movedim", (_t(4, dtype="int8"), 0, 0)), "wrong:crash", ops=("movedim",)),
     Known("loss-non-finite-values", SEMDTYPE, ("wrong:value",),
