@@ -14,7 +14,7 @@ from op_db import OPS
 
 import chainrule as cr
 from chainrule import func as F
-from chainrule.func import _batching
+from chainrule import _batching
 
 NB = 3
 CASES = [(info, k) for info in OPS for k in range(len(info.samples(info.rng())))]

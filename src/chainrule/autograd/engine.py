@@ -6,19 +6,34 @@ and freed node by node (``Node.release``), so graphs of 10^6 nodes work.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from .. import _ns as F
+from .. import _ns
+from .._context import ctx as _state
+from .._context import proc as _proc
 from .._tensor import Tensor, _make
 from ..ops._table import A, broadcastable_to, sum_to_shape
-from .grad_mode import _state
-from .graph import AccumulateGrad, Node, _FREED
+from .node import _FREED, AccumulateGrad, Node
 
-#: observers of the backward pass (explain, anomaly mode): ``obs(node, grads_in, grads_out)`` after
-#: each node ran; for a leaf's AccumulateGrad after ``.grad`` was updated, with grads_out None
-OBSERVERS: list = []
-#: called as ``h(exc, node)`` when backward raises while running ``node`` (anomaly mode notes)
-ON_ERROR: list = []
+# Observers of the backward pass, ``obs(node, grads_in, grads_out)`` after each node ran (for a
+# leaf's AccumulateGrad after ``.grad`` was updated, grads_out None): this thread's
+# (``_ctx.observers``: explain) and every thread's (``_proc.observers``: anomaly mode).
+# ``_proc.on_error``: ``h(exc, node)`` when backward raises while running ``node``.
+
+#: held while a gradient is added into a leaf's ``.grad``: backward passes in several threads
+#: into one leaf lose no update (torch locks each leaf's accumulation too)
+_ACCUMULATE = threading.Lock()
+
+
+def add_observer(fn) -> None:
+    """Observe the backward passes this thread runs (``fn(node, grads_in, grads_out)``)."""
+    _state.observers = (*_state.observers, fn)
+
+
+def remove_observer(fn) -> None:
+    _state.observers = tuple(o for o in _state.observers if o != fn)  # == : bound methods
 
 
 def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
@@ -98,7 +113,8 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     node = None
     # the common case, taken per node: a built-in node without hooks, no capture, no graph of the
     # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
-    plain = capture is None and not create_graph and not OBSERVERS
+    observers = _proc.observers + _state.observers
+    plain = capture is None and not create_graph and not observers
     try:
         while ready:
             node = ready.pop()
@@ -150,7 +166,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                     _accumulate(node, gs[0], create_graph, passed)
                     if node.x is not None and "post" in node.x:
                         _post_hooks(node, (), gs)
-                    for obs in OBSERVERS:
+                    for obs in observers:
                         obs(node, gs, None)
                 continue
             if gs is None or (gs[0] is None and all(g is None for g in gs)):
@@ -164,7 +180,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                     outs = _raw_rules(node, gs, passed)
                 if node.x is not None and "post" in node.x:
                     outs = _post_hooks(node, outs, gs)
-                for obs in OBSERVERS:
+                for obs in observers:
                     obs(node, gs, outs)
             if not retain_graph:
                 node.release()
@@ -186,7 +202,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                 if d == 0:
                     ready.append(c)
     except Exception as e:
-        for h in ON_ERROR:
+        for h in _proc.on_error:
             h(e, node)
         raise
     finally:
@@ -252,7 +268,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
     node.check_versions()
     kw = node.kw
     if create:
-        m = F
+        m = _ns
         ins = saved
         if op.nout == 1:
             out = _make(node.out, node, 0)
@@ -309,10 +325,10 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
                     f"Function {node.name()} returned an invalid gradient at index {i} - got "
                     f"{list(shape)} but expected shape compatible with {list(xd.shape)}"
                 )
-            r = F.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
+            r = _ns.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
         dt = r._array.dtype if create else r.dtype
         if dt != xd.dtype:
-            r = F.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
+            r = _ns.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
         res[i] = r
     return res
 
@@ -320,20 +336,21 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
 def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
     var = node.variable
     vx = var._extra_state
-    old = var._grad
-    if create:
-        gt = g if isinstance(g, Tensor) else _make(g)
-        var._grad = gt if old is None else old + gt
-    else:
-        if old is None:
-            if id(g) in passed or g.base is not None or not g.flags.writeable:
-                g = g.copy()
-            var._grad = _make(g)
-        elif old.grad_fn is None and not old._requires_grad and old._array.flags.writeable and \
-                old._array.shape == g.shape:
-            np.add(old._array, g, out=old._array, casting="unsafe")
+    with _ACCUMULATE:
+        old = var._grad
+        if create:
+            gt = g if isinstance(g, Tensor) else _make(g)
+            var._grad = gt if old is None else old + gt
         else:
-            var._grad = _make(old._array + g)
+            if old is None:
+                if id(g) in passed or g.base is not None or not g.flags.writeable:
+                    g = g.copy()
+                var._grad = _make(g)
+            elif old.grad_fn is None and not old._requires_grad and old._array.flags.writeable \
+                    and old._array.shape == g.shape:
+                np.add(old._array, g, out=old._array, casting="unsafe")
+            else:
+                var._grad = _make(old._array + g)
     if vx is not None and vx.get("post_hooks"):
         for h in list(vx["post_hooks"].values()):
             h(var)

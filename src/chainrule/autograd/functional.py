@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _dispatch, _ns
+from .._context import ctx as _ctx
 from .._tensor import Tensor
 from ..ops._table import TABLE
 
@@ -452,73 +453,3 @@ def _vs(v, ins, fn: str) -> tuple:
     _, vs = _as_tuple(v, "v", fn)
     _check_v(vs, ins, "inputs", fn)
     return vs
-
-
-# ---- batched gradients (autograd.grad(..., is_grads_batched=True)) ---------------------------
-def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
-                  materialize_grads):
-    """One backward pass whose cotangents carry a leading batch dimension."""
-    from ..func import _batching as B
-    from ..func._batching import Batched
-    from . import grad
-
-    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is None:
-        raise RuntimeError("grad: is_grads_batched=True needs grad_outputs with a batch dimension")
-    gos = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
-    if len(gos) != len(outs):
-        raise RuntimeError(f"grad: got {len(gos)} gradients for {len(outs)} outputs")
-    size = None
-    for i, (g, o) in enumerate(zip(gos, outs)):
-        if g is None:
-            continue
-        if g.ndim != o.ndim + 1 or tuple(g.shape[1:]) != tuple(o.shape):
-            raise RuntimeError(
-                f"If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
-                f"as the batch dimension. The sizes of the remaining dimensions are expected to "
-                f"match the shape of corresponding output, but a mismatch was detected: "
-                f"grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] has a shape "
-                f"of {tuple(o.shape)}."
-            )
-        if size is not None and g.shape[0] != size:
-            raise RuntimeError("grad: the grad_outputs' batch dimensions differ")
-        size = g.shape[0]
-    if size is None:
-        raise RuntimeError("grad: is_grads_batched=True needs at least one grad_output")
-    if retain_graph is None:
-        retain_graph = create_graph
-    lvl = B.new_level(size)
-    if not create_graph:
-        B._NO_RECORD[0] += 1
-    try:
-        gs = [None if g is None else Batched(g, lvl) for g in gos]
-        res = grad(outs, ins, gs, retain_graph=True, create_graph=True,
-                   allow_unused=allow_unused or materialize_grads)
-    except B.BatchedDataError as e:
-        if e.level != lvl:
-            raise
-        B.warn_loop("a backward rule reads the values of its gradient")
-        rows = [grad(outs, ins, [None if g is None else g[b] for g in gos], retain_graph=True,
-                     create_graph=create_graph, allow_unused=True) for b in range(size)]
-        res = [None if all(r[i] is None for r in rows) else Batched(_apply("stack", [
-            _zeros(x) if r[i] is None else r[i] for r in rows], 0), lvl)
-            for i, x in enumerate(ins)]
-    finally:
-        if not create_graph:
-            B._NO_RECORD[0] -= 1
-        B.close_level(lvl)
-    out = []
-    for r, x in zip(res, ins):
-        if r is None:
-            if materialize_grads:
-                from .._creation import zeros
-
-                r = _apply("to_dtype", zeros((size,) + tuple(x.shape)), x.dtype)
-            out.append(r)
-        elif isinstance(r, Batched) and r.level == lvl:
-            v = r.value
-            out.append(v if create_graph else v.detach())
-        else:  # the gradient does not depend on the cotangent's batch (cannot happen for linear)
-            out.append(_apply("expand", _apply("unsqueeze", r, 0), (size,) + tuple(r.shape)))
-    return tuple(out)

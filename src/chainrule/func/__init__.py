@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from .. import _dispatch, _ns
+from .. import _batching, _dispatch, _ns
+from .._batching import Batched
+from .._context import ctx as _ctx
 from .._tensor import Tensor
 from ..ops._table import TABLE
-from . import _batching
-from ._batching import Batched
-from ._transforms import DEPTH, VJP, basis, jvp_core, strip_level, tree_flatten, tree_unflatten
+from ._transforms import VJP, basis, jvp_core, strip_level, tree_flatten, tree_unflatten
 
 __all__ = [
     "functional_call",
@@ -77,7 +77,7 @@ def _detach(t):
 def _outermost_plain(inputs) -> bool:
     """Whether results can be cut from the graph: no transform, dual level or differentiable
     input outside this call will differentiate them."""
-    if DEPTH[0] or _dispatch.FW_LEVELS[0]:
+    if _ctx.transform_depth or _ctx.fw_visible:
         return False
     for x in tree_flatten(inputs)[0]:
         while isinstance(x, Batched):
@@ -111,7 +111,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
     @wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args), "grad_and_value(f)(*args)")
-        DEPTH[0] += 1
+        _ctx.transform_depth += 1
         try:
             v = VJP(_partial(func, args, nums, kwargs), tuple(args[i] for i in nums), None, has_aux)
             out = v.out
@@ -131,7 +131,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
             g = v([ones_like(out)])
             create = v.created
         finally:
-            DEPTH[0] -= 1
+            _ctx.transform_depth -= 1
         grads = tree_unflatten(g, v.in_spec)
         grads = _finish(grads[0] if isinstance(argnums, int) else tuple(grads), args)
         value = out if create else _detach(out)
@@ -167,11 +167,11 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         >>> vjp_fn(cr.ones(2))
         (tensor([1.0000, 0.5403]),)
     """
-    DEPTH[0] += 1
+    _ctx.transform_depth += 1
     try:
         v = VJP(func, primals, None, has_aux)
     finally:
-        DEPTH[0] -= 1
+        _ctx.transform_depth -= 1
     ospec = v.out_spec
 
     def vjp_fn(*cotangents):
@@ -188,11 +188,11 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
                     f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
                     f"has a shape of {o.shape}."
                 )
-        DEPTH[0] += 1
+        _ctx.transform_depth += 1
         try:
             g = v(flat)
         finally:
-            DEPTH[0] -= 1
+            _ctx.transform_depth -= 1
         return tuple(tree_unflatten(g, v.in_spec))
 
     out = v.out if v.any_graph_outside() else _detach_tree(v.out)
@@ -230,7 +230,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
     @wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args), "jacrev(f, ...)(*args)")
-        DEPTH[0] += 1
+        _ctx.transform_depth += 1
         try:
             v = VJP(_partial(func, args, nums, kwargs), tuple(args[i] for i in nums), None, has_aux)
             shapes = [tuple(o.shape) for o in v.out_flat]
@@ -256,7 +256,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
             per_in = [_split_rows(p[0] if len(p) == 1 else _apply("cat", p, 0), sizes, shapes,
                                   tuple(x.shape)) for p, x in zip(parts, in_flat)]
         finally:
-            DEPTH[0] -= 1
+            _ctx.transform_depth -= 1
         res = _finish(_assemble(per_in, v.in_spec, v.out_spec, isinstance(argnums, int)), args)
         if has_aux:
             return res, v.aux
@@ -288,11 +288,11 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple")
     if not isinstance(tangents, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected tangents to be a tuple")
-    DEPTH[0] += 1
+    _ctx.transform_depth += 1
     try:
         out, t, aux = jvp_core(func, primals, tangents, has_aux)
     finally:
-        DEPTH[0] -= 1
+        _ctx.transform_depth -= 1
     out, t = _finish((out, t), (primals, tangents))
     if has_aux:
         return out, t, aux
@@ -330,7 +330,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
         in_flat, in_spec = tree_flatten(primals)
         shapes = [tuple(x.shape) for x in in_flat]
         lvl = _batching.new_level(sum(_numel(x) for x in in_flat))
-        DEPTH[0] += 1
+        _ctx.transform_depth += 1
         try:
             tans, sizes = basis(shapes, in_flat[0]._array.dtype, lvl)
             out, tout, aux = jvp_core(_partial(func, args, nums, kwargs),
@@ -356,7 +356,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
                     per_in[i].append(_apply("reshape", part, tuple(o.shape) + s))
                     off += k
         finally:
-            DEPTH[0] -= 1
+            _ctx.transform_depth -= 1
             _batching.close_level(lvl)
         res = _finish(_assemble(per_in, in_spec, o_spec, isinstance(argnums, int)), args)
         if has_aux:

@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from contextlib import contextmanager
+
+from .. import _batching as B
 from .. import _dispatch
+from .._batching import Batched
+from .._context import ctx as _ctx
 from .._tensor import Tensor, _make
 from ..autograd import forward_ad as fwad
-from ..autograd.grad_mode import _state
 from ..ops._table import TABLE
-from . import _batching as B
-from ._batching import Batched
 
-#: how many func transforms are running (nested ones build graph for the outer ones)
-DEPTH = [0]
+
+@contextmanager
+def transform():
+    """The block is one func transform (``_ctx.transform_depth``: nested transforms build graph
+    for the outer ones)."""
+    _ctx.transform_depth += 1
+    try:
+        yield
+    finally:
+        _ctx.transform_depth -= 1
 
 
 # ---- pytrees (tuples, lists, dicts of tensors) ---------------------------------------------------
@@ -79,7 +89,7 @@ def _want_graph(create) -> bool:
     forward-AD level will differentiate its result."""
     if create is not None:
         return bool(create)
-    return _state.enabled and (DEPTH[0] > 1 or _dispatch.FW_LEVELS[0] > 0)
+    return _ctx.enabled and (_ctx.transform_depth > 1 or _ctx.fw_visible > 0)
 
 
 # ---- reverse mode ------------------------------------------------------------------------------
@@ -103,7 +113,7 @@ class VJP:
     """The state of one ``vjp``: the physical outputs and the inputs to differentiate."""
 
     def __init__(self, f, primals: tuple, create, has_aux: bool = False) -> None:
-        self.levels = sorted(B.VMAPPED)
+        self.levels = sorted(_ctx.vmapped)
         self.create = create
         self.created = False
         self.aux = None
@@ -165,7 +175,7 @@ class VJP:
         else:
             batched = bool(new)
             if batched and not create:
-                B._NO_RECORD[0] += 1
+                _ctx.batch_no_record += 1
             try:
                 res = _grad(roots, self.targets, gs, retain_graph=retain_graph,
                             create_graph=create or batched, allow_unused=True)
@@ -175,7 +185,7 @@ class VJP:
                 return self._loop(cotangents, new[-1])
             finally:
                 if batched and not create:
-                    B._NO_RECORD[0] -= 1
+                    _ctx.batch_no_record -= 1
         out = []
         for r, a in zip(res, self.targets):
             if r is None:
@@ -191,7 +201,7 @@ class VJP:
         """A backward rule read the cotangent's values: one backward pass per row of ``lvl``."""
         B.warn_loop("a backward rule reads the values of its gradient")
         rows = []
-        for b in range(B.SIZES[lvl]):
+        for b in range(_ctx.batch_sizes[lvl]):
             cts = [_apply_index(c, b) if isinstance(c, Batched) and c.level == lvl else c
                    for c in cotangents]
             rows.append(self(cts))

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-from .. import _dispatch, _ns
+from .. import _batching, _dispatch, _ns
+from .._batching import Batched
+from .._context import ctx as _ctx
 from .._tensor import Tensor
 from ..ops._table import TABLE
-from . import _batching
-from ._batching import Batched
 from ._transforms import tree_flatten, tree_unflatten
 
 
@@ -113,20 +113,20 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
                 "vmap: at least one input must be batched: got in_dims all None (or no tensor "
                 "inputs)"
             )
-        _MODE.append(randomness)
+        outer = _ctx.randomness
+        _ctx.randomness = outer + (randomness,)
         try:
             if chunk_size is not None and chunk_size < size:
                 return _chunked(func, flat, spec, dims, size, kwargs, chunk_size, out_dims)
             return _run(func, flat, spec, dims, size, kwargs, out_dims)
         finally:
-            _MODE.pop()
+            _ctx.randomness = outer
 
     return wrapper
 
 
 # ---- randomness ---------------------------------------------------------------------------------
-#: the ``randomness`` of the vmaps running now (innermost last)
-_MODE: list = []
+# the ``randomness`` of the vmaps running now, innermost last: ``_ctx.randomness`` (per thread)
 _RANDOM_ERROR = (
     "vmap: called random operation while in randomness error mode. Please either use the 'same' "
     "or 'different' randomness flags on vmap or perform the randomness operation out of vmap"
@@ -172,7 +172,7 @@ def _random_guard(mode: str):
 
 def _run(func, flat, spec, dims, size, kwargs, out_dims):
     box: dict = {}
-    mode = _MODE[-1] if _MODE else "error"
+    mode = _ctx.randomness[-1] if _ctx.randomness else "error"
     try:
         with _random_guard(mode):
             return _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box)
@@ -203,7 +203,7 @@ def _run(func, flat, spec, dims, size, kwargs, out_dims):
 def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
     from .._creation import default_generator as gen
 
-    mode = _MODE[-1] if _MODE else "error"
+    mode = _ctx.randomness[-1] if _ctx.randomness else "error"
     state = gen.get_state() if mode == "same" else None
     outs = []
     for b in range(size):
@@ -267,7 +267,7 @@ def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
 def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
     from .._creation import default_generator as gen
 
-    state = gen.get_state() if _MODE and _MODE[-1] == "same" else None
+    state = gen.get_state() if _ctx.randomness and _ctx.randomness[-1] == "same" else None
     parts = []
     for s in range(0, size, chunk):
         if state is not None:  # 'same': every chunk sees the same draws

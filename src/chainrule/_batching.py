@@ -25,16 +25,17 @@ import warnings
 
 import numpy as np
 
-from .. import _dispatch, _ns
-from .._tensor import Tensor
-from ..autograd.grad_mode import _state
-from ..ops._table import TABLE
+from . import _context, _dispatch, _ns
+from ._context import ctx as _ctx
+from ._tensor import Tensor
+from .ops._table import TABLE
+from .ops.linalg import _LETTERS, _parse
+from .ops.loss import cross_entropy as _cross_entropy
 
-#: level -> batch size, for the levels alive now
-SIZES: dict[int, int] = {}
+# The open levels (level -> batch size) are ``_ctx.batch_sizes``, per thread; the levels opened
+# by vmap ``_ctx.vmapped``; ``_ctx.batch_no_record`` is set while a batched backward pass runs
+# without create_graph (the ops on values record no graph).
 _ids = itertools.count(1)
-#: set while a batched backward pass runs without create_graph: the ops on values record no graph
-_NO_RECORD = [0]
 _warned: set = set()
 
 
@@ -127,23 +128,34 @@ class Batched(Tensor):
 
 
 # ---- levels ----------------------------------------------------------------------------------
-#: the levels opened by ``vmap`` (the others carry a basis of tangents or cotangents)
-VMAPPED: set = set()
+class _Batching(_context.Mode):
+    """The mode of batching, on the stack while this thread has an open level: an op with a
+    Batched input runs once on the whole batch (``batched_apply``)."""
+
+    def process(self, op, tensors, kw):
+        return batched_apply(op, tensors, kw)
+
+
+_BATCHING = _Batching()
 
 
 def new_level(size: int, vmapped: bool = False) -> int:
     lvl = next(_ids)
-    SIZES[lvl] = size
+    sizes = _ctx.batch_sizes
+    if not sizes:
+        _context.push(_BATCHING)
+    sizes[lvl] = size
     if vmapped:
-        VMAPPED.add(lvl)
-    _dispatch.VMAP[0] += 1
+        _ctx.vmapped = _ctx.vmapped | {lvl}
     return lvl
 
 
 def close_level(lvl: int) -> None:
-    SIZES.pop(lvl, None)
-    VMAPPED.discard(lvl)
-    _dispatch.VMAP[0] -= 1
+    sizes = _ctx.batch_sizes
+    sizes.pop(lvl, None)
+    _ctx.vmapped = _ctx.vmapped - {lvl}
+    if not sizes:
+        _context.remove(_BATCHING)
 
 
 def _apply(name, *args, **kw):
@@ -178,7 +190,7 @@ def to_physical(t: Tensor, levels: list) -> Tensor:
     logical = shape[len(have):]
     ones = tuple(shape[pos[lv]] if lv in pos else 1 for lv in levels)
     p = _apply("reshape", p, ones + logical)
-    return _apply("expand", p, tuple(SIZES[lv] for lv in levels) + logical)
+    return _apply("expand", p, tuple(_ctx.batch_sizes[lv] for lv in levels) + logical)
 
 
 def wrap(p: Tensor, levels: list) -> Tensor:
@@ -205,7 +217,7 @@ def lift(t: Tensor, level: int) -> Tensor:
         return t.value
     if isinstance(t, Batched) and t.level > level:
         return Batched(movedim(lift(t.value, level), 0, 1), t.level)
-    return _apply("expand", _apply("unsqueeze", t, 0), (SIZES[level],) + tuple(t.shape))
+    return _apply("expand", _apply("unsqueeze", t, 0), (_ctx.batch_sizes[level],) + tuple(t.shape))
 
 
 def lower(t: Tensor, level: int) -> Tensor:
@@ -223,21 +235,21 @@ def batched_apply(op, tensors, kw):
             level = a.level
     if not level:
         return NotImplemented
-    if level not in SIZES:
+    if level not in _ctx.batch_sizes:
         raise RuntimeError(
             f"{op.name}(): a batched tensor escaped the vmap/jacobian that created it (level {level} "
             "is closed); return it from the transformed function instead of storing it"
         )
-    prev = _state.enabled
-    if _NO_RECORD[0]:
-        _state.enabled = False
+    prev = _ctx.enabled
+    if _ctx.batch_no_record:
+        _ctx.enabled = False
     try:
         rule = None if op.name in NO_RULE else RULES.get(op.name) or _by_kind(op)
         outs = rule(op, tensors, kw, level) if rule is not None else None
         if outs is None:
             outs = _loop(op, tensors, kw, level)
     finally:
-        _state.enabled = prev
+        _ctx.enabled = prev
     # graph and tangents live on the values (the ops above recorded and propagated them)
     if op.nout == 1:
         return Batched(outs, level)
@@ -401,7 +413,7 @@ def _expand_to_batch(v, b: bool, level: int):
     if b:
         return v
     shape = tuple(v.shape)
-    return _apply("expand", _apply("unsqueeze", v, 0), (SIZES[level],) + shape)
+    return _apply("expand", _apply("unsqueeze", v, 0), (_ctx.batch_sizes[level],) + shape)
 
 
 def _catstack(op, tensors, kw, level):
@@ -496,7 +508,7 @@ def _along(op, tensors, kw, level):
     idx = kw["indices"]
     if kw.get("dim") is None:
         return None
-    b = SIZES[level]
+    b = _ctx.batch_sizes[level]
     if isinstance(idx, Batched):
         if idx.level != level:
             return None
@@ -545,7 +557,7 @@ def _loop(op, tensors, kw, level):
     kwb = dict(kw)
     batched_kw = {k: v for k, v in kw.items() if type(v) is Batched and v.level == level}
     outs = []
-    for i in range(SIZES[level]):
+    for i in range(_ctx.batch_sizes[level]):
         args = [_ns.getitem(v, i) if b else v for v, b in zip(vals, bs)]
         for k, v in batched_kw.items():
             kwb[k] = _ns.getitem(v.value, i)
@@ -719,7 +731,7 @@ def _gather_like(op, tensors, kw, level):
             vals[1] = tensors[1]  # an unbatched 0-d src broadcasts as before
         else:
             return None
-    b = SIZES[level]
+    b = _ctx.batch_sizes[level]
     kw = dict(kw)
     kw["dim"] = _wrap_dim(kw["dim"], nds[0]) + 1
     kw["index"] = np.ascontiguousarray(np.broadcast_to(idx, (b,) + idx.shape))
@@ -810,8 +822,6 @@ def _embedding_backward(op, tensors, kw, level):
 
 
 def _einsum(op, tensors, kw, level):
-    from ..ops.linalg import _LETTERS, _parse
-
     vals, nds, bs = _split(tensors, level)
     eq = kw["equation"]
     subs, out = _parse(eq, tuple(nds))
@@ -873,7 +883,7 @@ def _batched_param(p, level):
             return None
         return p.value
     a = np.asarray(p._array if isinstance(p, Tensor) else p)
-    return Tensor(np.ascontiguousarray(np.broadcast_to(a, (SIZES[level],) + a.shape)))
+    return Tensor(np.ascontiguousarray(np.broadcast_to(a, (_ctx.batch_sizes[level],) + a.shape)))
 
 
 def _pool_index_op(op, tensors, kw, level):
@@ -888,7 +898,7 @@ def _pool_index_op(op, tensors, kw, level):
     kw = dict(kw)
     kw["indices"] = idx
     if op.name == "pool_scatter":
-        kw["shape"] = (SIZES[level],) + tuple(kw["shape"])
+        kw["shape"] = (_ctx.batch_sizes[level],) + tuple(kw["shape"])
     return _call(op, [v], kw)
 
 
@@ -920,7 +930,7 @@ def _conv_grouped(op, tensors, kw, level):
     x, w, bias = vals
     if not bs[1] or nds[1] < 3 or nds[0] != nds[1]:
         return None
-    nb = SIZES[level]
+    nb = _ctx.batch_sizes[level]
     g = int(kw["groups"])
     x = _expand_to_batch(x, bs[0], level)  # (B, N, C, *sp)
     n, c, sp = x.shape[1], x.shape[2], tuple(x.shape[3:])
@@ -1106,14 +1116,12 @@ def cross_entropy_batched(input, target, weight, ignore_index, reduction, label_
     """``F.cross_entropy`` with a batched class-index ``target`` (per-example labels under
     ``vmap``): the batch folds into the sample dim N of one fused call, each example then
     reduces with its own weighted count. Returns None when it does not apply."""
-    from ..nn import functional as F
-
     level = max((a.level for a in (input, target) if type(a) is Batched), default=0)
-    if not level or type(weight) is Batched or level not in SIZES or input.ndim < 1:
+    if not level or type(weight) is Batched or level not in _ctx.batch_sizes or input.ndim < 1:
         return None
     if reduction not in ("none", "mean", "sum"):
         return None
-    b = SIZES[level]
+    b = _ctx.batch_sizes[level]
 
     def phys(t):
         if type(t) is Batched and t.level == level:
@@ -1128,7 +1136,7 @@ def cross_entropy_batched(input, target, weight, ignore_index, reduction, label_
     if len(xs) >= 2:
         xv = _apply("reshape", xv, (b * xs[0],) + xs[1:])
         tv = _apply("reshape", tv, (b * ts[0],) + ts[1:])
-    ln = F.cross_entropy(xv, tv, weight, ignore_index=ignore_index, reduction="none",
+    ln = _cross_entropy(xv, tv, weight, ignore_index=ignore_index, reduction="none",
                          label_smoothing=label_smoothing)
     ln = _apply("reshape", ln, (b,) + ts)
     if reduction != "none" and ts:
@@ -1178,3 +1186,4 @@ def _median_all_rule(op, tensors, kw, level):
 
 
 RULES.update({"median_all": _median_all_rule, "nanmedian_all": _median_all_rule})
+_context.proc.batch_calls["cross_entropy"] = cross_entropy_batched
