@@ -95,7 +95,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         >>> vjp(lambda x: x ** 2, cr.tensor([1.0, 2.0]), cr.ones(2))
         (tensor([1., 4.]), tensor([2., 4.]))
     """
-    from . import grad
+    from .api import grad
 
     it, ins = _as_tuple(inputs, "inputs", "vjp")
     from .grad_mode import enable_grad
@@ -275,7 +275,7 @@ def _shape(jac, ot: bool, it: bool, create_graph: bool):
 
 
 def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
-    from . import grad
+    from .api import grad
 
     ins = _prep(ins, create_graph)
     out = func(*ins)
@@ -328,7 +328,7 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         tensor([[ 6.,  0.],
                 [ 0., 12.]])
     """
-    from . import grad
+    from .api import grad
 
     it, ins = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("reverse-mode", "forward-mode"):
@@ -369,7 +369,7 @@ def vhp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         >>> vhp(lambda x: (x ** 3).sum(), cr.tensor([1.0, 2.0]), cr.ones(2))
         (tensor(9.), tensor([ 6., 12.]))
     """
-    from . import grad
+    from .api import grad
     from .grad_mode import enable_grad
 
     it, ins = _as_tuple(inputs, "inputs", "vhp")
@@ -410,7 +410,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         (tensor(9.), tensor([ 6., 12.]))
     """
     from ..func._transforms import jvp_core
-    from . import grad
+    from .api import grad
     from .grad_mode import enable_grad
 
     it, ins = _as_tuple(inputs, "inputs", "hvp")

@@ -20,6 +20,7 @@ from .._batching import Batched
 from .._context import ctx as _ctx
 from .._tensor import Tensor, _make
 from ..autograd import forward_ad as fwad
+from ..autograd.api import grad as _grad
 from ..ops._table import TABLE
 
 
@@ -143,8 +144,6 @@ class VJP:
 
     def __call__(self, cotangents, retain_graph: bool = True):
         """Gradients for a cotangent per output (each may be batched at new levels)."""
-        from ..autograd import grad as _grad
-
         cts = cotangents
         if len(cts) != len(self.phys):
             raise RuntimeError(

@@ -22,7 +22,7 @@ from .. import _dtype, _ns
 from .._tensor import Tensor, _make
 from .._context import ctx as _state
 from .._context import proc as _proc
-from . import PUBLIC, public
+from ._public import PUBLIC, public
 from ._table import LINEAR, TABLE, _reads, defop
 
 _TORCH_NAMES = {

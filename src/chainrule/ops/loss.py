@@ -16,7 +16,7 @@ from .. import _ns as _ns_module
 from .._tensor import Tensor, _make
 from .._context import ctx as _ctx
 from .._context import proc as _proc
-from . import public
+from ._public import public
 from ._table import A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import

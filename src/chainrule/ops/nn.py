@@ -10,7 +10,7 @@ import numpy as np
 from .._context import ctx as _ctx
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
-from . import PUBLIC, public
+from ._public import PUBLIC, public
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
