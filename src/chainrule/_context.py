@@ -205,7 +205,7 @@ def node_created(node) -> None:
         m.on_node(node)
 
 
-# ---- where a graph was cut (read by autograd.why) -------------------------------------------------
+# ---- where a graph was cut (read by autograd.why) ---------------------------------------------
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
 

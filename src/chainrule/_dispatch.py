@@ -73,7 +73,7 @@ def apply(op, *args, **kw):
                 rg = True
             elif a._extra_state is not None and a._extra_state.get("is_view") and \
                     _proc.refresh_view is not None:
-                _proc.refresh_view(a)  # its base may have joined a graph in place since the view was made
+                _proc.refresh_view(a)  # its base may have joined a graph in place since then
                 if a._requires_grad:
                     rg = True
         elif type(a) is float or type(a) is int:

@@ -227,7 +227,8 @@ def _zeros(x: Tensor) -> Tensor:
 
 
 def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate d(self)/d(leaf) — times ``gradient`` (vJ) for non-scalars — into leaves' ``.grad``."""
+    """Accumulate d(self)/d(leaf) — times ``gradient`` (vJ) for non-scalars — into leaves'
+    ``.grad``."""
     backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
 

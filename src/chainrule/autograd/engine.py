@@ -15,7 +15,7 @@ from .._context import ctx as _state
 from .._context import proc as _proc
 from .._tensor import Tensor, _make
 from ..ops._table import A, broadcastable_to, sum_to_shape
-from .node import _FREED, AccumulateGrad, Node
+from .node import AccumulateGrad, Node
 
 # Observers of the backward pass, ``obs(node, grads_in, grads_out)`` after each node ran (for a
 # leaf's AccumulateGrad after ``.grad`` was updated, grads_out None): this thread's

@@ -535,7 +535,6 @@ _WARNED: set = set()
 def user_stacklevel() -> int:
     """``stacklevel`` for ``warnings.warn`` that points at the first frame outside chainrule."""
     import os
-    import sys
 
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     f = sys._getframe(1)

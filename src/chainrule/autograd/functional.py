@@ -13,16 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _dispatch, _ns
-from .._context import ctx as _ctx
+from .. import _ns
 from .._tensor import Tensor
-from ..ops._table import TABLE
 
 __all__ = ["JacobianPlan", "hessian", "hvp", "jacobian", "jacobian_plan", "jvp", "vhp", "vjp"]
 
-
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
 
 
 def _as_tuple(x, arg: str, fn: str) -> tuple[bool, tuple]:
@@ -51,7 +46,7 @@ def _prep(inputs: tuple, create_graph: bool) -> tuple:
     out = []
     for x in inputs:
         if create_graph and x.requires_grad:
-            out.append(_apply("view", x, tuple(x.shape)))
+            out.append(_ns.view(x, tuple(x.shape)))
         else:
             out.append(x.detach().requires_grad_(x.is_floating_point()))
     return tuple(out)
@@ -254,7 +249,7 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
 
 
 def _jac_forward(func, ins, it, create_graph):
-    from .. import func as F
+    from .. import func as _func
 
     ins = _prep(ins, create_graph) if create_graph else tuple(x.detach() for x in ins)
     box = {}
@@ -264,7 +259,7 @@ def _jac_forward(func, ins, it, create_graph):
         box["tuple"], outs = _as_tuple(o, "outputs of the user-provided function", "jacobian")
         return outs
 
-    jac = F.jacfwd(f, argnums=tuple(range(len(ins))))(*ins)  # jac[j][i]
+    jac = _func.jacfwd(f, argnums=tuple(range(len(ins))))(*ins)  # jac[j][i]
     return _shape(jac, box["tuple"], it, create_graph)
 
 
@@ -291,10 +286,10 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
 
                 gs = grad(o, ins, _make(eye), retain_graph=True, create_graph=create_graph,
                           allow_unused=True, is_grads_batched=True)
-                row = [None if g is None else _apply("reshape", g, tuple(o.shape) + tuple(x.shape))
+                row = [None if g is None else _ns.reshape(g, tuple(o.shape) + tuple(x.shape))
                        for g, x in zip(gs, ins)]
             else:
-                flat = _apply("reshape", o, (m,))
+                flat = _ns.reshape(o, (m,))
                 parts: list = [[] for _ in ins]
                 for k in range(m):
                     gs = grad(_ns.getitem(flat, k), ins, retain_graph=True,
@@ -302,7 +297,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                     for j, g in enumerate(gs):
                         parts[j].append(g)
                 row = [None if all(g is None for g in p) else
-                       _apply("reshape", _apply("stack", [_zeros(x) if g is None else g for g in p],
+                       _ns.reshape(_ns.stack([_zeros(x) if g is None else g for g in p],
                                                 0), tuple(o.shape) + tuple(x.shape))
                        for p, x in zip(parts, ins)]
         for j, x in enumerate(ins):
@@ -311,7 +306,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                     raise _strict_error(i, j)
                 from .._creation import zeros
 
-                row[j] = _apply("to_dtype", zeros(tuple(o.shape) + tuple(x.shape)), x.dtype)
+                row[j] = _ns.to_dtype(zeros(tuple(o.shape) + tuple(x.shape)), x.dtype)
         jac.append(tuple(row))
     return _shape(jac, ot, it, create_graph)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .._hooks import RemovableHandle
 

@@ -7,7 +7,7 @@ sites), which run before this thread's modes see the node.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import _context
 from .._context import proc as _proc

@@ -7,7 +7,7 @@ node this thread records; with no hooks active nothing here runs.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as _np
 

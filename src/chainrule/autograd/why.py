@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._tensor import Tensor
-from .._context import _PKG, _site
+from .._context import _PKG
 from .._context import ctx as _ctx
 
 #: ops whose backward multiplies by a 0/1 mask (the usual reason for a zero gradient)

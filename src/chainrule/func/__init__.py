@@ -40,9 +40,6 @@ __all__ = [
 ]
 
 
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
-
 
 def _argnums(argnums, n: int, what: str) -> tuple:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -211,7 +208,7 @@ def _split_rows(r: Tensor, sizes: list, shapes: list, in_shape: tuple) -> list:
     out, off = [], 0
     for k, s in zip(sizes, shapes):
         part = r if len(sizes) == 1 else _ns.getitem(r, slice(off, off + k))
-        out.append(_apply("reshape", part, tuple(s) + tuple(in_shape)))
+        out.append(_ns.reshape(part, tuple(s) + tuple(in_shape)))
         off += k
     return out
 
@@ -249,11 +246,11 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
                         if r is None:
                             from .._creation import zeros
 
-                            r = _apply("to_dtype", zeros((stop - start, *x.shape)), x.dtype)
+                            r = _ns.to_dtype(zeros((stop - start, *x.shape)), x.dtype)
                         parts[i].append(r)
                 finally:
                     _batching.close_level(lvl)
-            per_in = [_split_rows(p[0] if len(p) == 1 else _apply("cat", p, 0), sizes, shapes,
+            per_in = [_split_rows(p[0] if len(p) == 1 else _ns.cat(p, 0), sizes, shapes,
                                   tuple(x.shape)) for p, x in zip(parts, in_flat)]
         finally:
             _ctx.transform_depth -= 1
@@ -344,16 +341,16 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
                 if r is None:
                     from .._creation import zeros_like
 
-                    r = _apply("expand", _apply("unsqueeze", zeros_like(o), 0),
+                    r = _ns.expand(_ns.unsqueeze(zeros_like(o), 0),
                                (n,) + tuple(o.shape))
                 # r: (n, *out_shape) → (*out_shape, n), then split the last dim per input
                 nd = len(o.shape)
                 if nd:
-                    r = _apply("permute", r, tuple(range(1, nd + 1)) + (0,))
+                    r = _ns.permute(r, tuple(range(1, nd + 1)) + (0,))
                 off = 0
                 for i, (k, s) in enumerate(zip(sizes, shapes)):
                     part = r if len(sizes) == 1 else _ns.getitem(r, (Ellipsis, slice(off, off + k)))
-                    per_in[i].append(_apply("reshape", part, tuple(o.shape) + s))
+                    per_in[i].append(_ns.reshape(part, tuple(o.shape) + s))
                     off += k
         finally:
             _ctx.transform_depth -= 1

@@ -15,13 +15,12 @@ import numpy as np
 from contextlib import contextmanager
 
 from .. import _batching as B
-from .. import _dispatch
+from .. import _ns
 from .._batching import Batched
 from .._context import ctx as _ctx
 from .._tensor import Tensor, _make
 from ..autograd import forward_ad as fwad
 from ..autograd.api import grad as _grad
-from ..ops._table import TABLE
 
 
 @contextmanager
@@ -73,9 +72,6 @@ def tree_unflatten(leaves: list, spec):
     return kind(*out)  # namedtuple
 
 
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
-
 
 def _check_tensors(leaves, what: str) -> None:
     for x in leaves:
@@ -100,7 +96,7 @@ def _leaf(x: Tensor, levels: list) -> tuple[Tensor, Tensor]:
     if isinstance(p, Batched):  # levels of a closed vmap cannot occur here
         raise RuntimeError("internal: physical tensor is batched")
     if p._requires_grad:  # keep the graph to p: an outer transform differentiates through us
-        a = _apply("view", p, tuple(p.shape))
+        a = _ns.view(p, tuple(p.shape))
     else:
         a = _make(p._array)
         a._requires_grad = True
@@ -188,7 +184,7 @@ class VJP:
         out = []
         for r, a in zip(res, self.targets):
             if r is None:
-                r = _apply("expand", _zeros(a), tuple(a.shape))
+                r = _ns.expand(_zeros(a), tuple(a.shape))
                 r = B.wrap(r, V)
             else:
                 r = _from_root(r, V, new, allv)
@@ -204,7 +200,7 @@ class VJP:
             cts = [_apply_index(c, b) if isinstance(c, Batched) and c.level == lvl else c
                    for c in cotangents]
             rows.append(self(cts))
-        return [Batched(_apply("stack", [r[i] for r in rows], 0), lvl)
+        return [Batched(_ns.stack([r[i] for r in rows], 0), lvl)
                 for i in range(len(self.targets))]
 
 
@@ -230,7 +226,7 @@ def _to_root(c: Tensor, V: list, new: list, allv: list) -> Tensor:
     pos_v = [allv.index(lv) for lv in V]
     perm = tuple(pos_new + pos_v + list(range(len(allv), p.ndim)))
     if perm != tuple(range(p.ndim)):
-        p = _apply("permute", p, perm)
+        p = _ns.permute(p, perm)
     return B.wrap(p, new)
 
 
@@ -243,7 +239,7 @@ def _from_root(r: Tensor, V: list, new: list, allv: list) -> Tensor:
     src_order = new + V
     perm = tuple(src_order.index(lv) for lv in allv) + tuple(range(k + nv, p.ndim))
     if perm != tuple(range(p.ndim)):
-        p = _apply("permute", p, perm)
+        p = _ns.permute(p, perm)
     return B.wrap(p, allv)
 
 

@@ -8,16 +8,12 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-from .. import _batching, _dispatch, _ns
+from .. import _batching, _ns
 from .._batching import Batched
 from .._context import ctx as _ctx
 from .._tensor import Tensor
-from ..ops._table import TABLE
 from ._transforms import tree_flatten, tree_unflatten
 
-
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
 
 
 def _dims_for(dims, tree, what: str) -> list:
@@ -51,7 +47,7 @@ def _movedim(t: Tensor, src: int, dst: int) -> Tensor:
         return t
     perm = [i for i in range(nd) if i != src]
     perm.insert(dst, src)
-    return _apply("permute", t, tuple(perm))
+    return _ns.permute(t, tuple(perm))
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
@@ -224,7 +220,7 @@ def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
     for j in range(n):
         items = [lv[0][j] for lv in leaves]
         d = odims[j]
-        res.append(items[0] if d is None else _apply("stack", items, d % (items[0].ndim + 1)))
+        res.append(items[0] if d is None else _ns.stack(items, d % (items[0].ndim + 1)))
     return tree_unflatten(res, o_spec)
 
 
@@ -252,7 +248,7 @@ def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
                 if d is None:
                     res.append(o)
                     continue
-                v = _apply("expand", _apply("unsqueeze", o, 0), (size,) + tuple(o.shape))
+                v = _ns.expand(_ns.unsqueeze(o, 0), (size,) + tuple(o.shape))
             if d is None:
                 raise ValueError(
                     "vmap: out_dims=None for an output that depends on the batch (only outputs "
@@ -284,7 +280,7 @@ def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
     for j in range(n):
         items = [lv[0][j] for lv in leaves]
         d = odims[j]
-        res.append(items[0] if d is None else _apply("cat", items, d % items[0].ndim))
+        res.append(items[0] if d is None else _ns.cat(items, d % items[0].ndim))
     return tree_unflatten(res, o_spec)
 
 

@@ -4,7 +4,7 @@ functions of ``chainrule``), the Tensor methods and the sub-namespaces (``nn.fun
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 #: public name -> function; filled by ``public`` and ``_finish``
 PUBLIC: dict[str, Callable] = {}
