@@ -25,6 +25,9 @@ from .node import AccumulateGrad, Node
 #: held while a gradient is added into a leaf's ``.grad``: backward passes in several threads
 #: into one leaf lose no update (torch locks each leaf's accumulation too)
 _ACCUMULATE = threading.Lock()
+#: what ``step`` returns for a leaf (nothing flows on from it) and for a node that did not run
+_LEAF = object()
+_SKIP = object()
 
 
 def add_observer(fn) -> None:
@@ -115,6 +118,52 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
     observers = _proc.observers + _state.observers
     plain = capture is None and not create_graph and not observers
+    def step(node, gs):
+        """One node off the common case: tensor and node hooks, capture, a leaf's accumulation,
+        custom Function nodes, graph of the backward. Returns the gradients for the node's
+        inputs, _SKIP when the node did not run, or _LEAF once a leaf is done; the gradients it
+        ran on are left in ``ran[0]`` for the observers (called from run_backward's own frame,
+        which explain uses to tell backward passes apart)."""
+        if type(node) is AccumulateGrad:
+            vx = node.variable._extra_state
+            if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
+                gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
+        elif node.x is not None and gs is not None:
+            gs = _pre_hooks(node, gs, create_graph)  # tensor hooks, retain_grad
+        if capture is not None and node in capture:
+            for nr, i in capture[node]:
+                g = gs[nr] if gs is not None else None
+                if g is not None and not create_graph and (id(g) in passed or g.base is not None):
+                    g = g.copy()
+                results[i] = g
+            if not (accumulate and type(node) is AccumulateGrad) and \
+                    not any(e is not None and e[0] in needed for e in node.next):
+                gs = None  # only captured: as torch, the node itself does not run
+        if node.x is not None and gs is not None and "pre" in node.x:
+            gs = _node_pre_hooks(node, gs, create_graph)
+        if type(node) is AccumulateGrad:
+            ran[0] = None
+            if gs is not None and gs[0] is not None and (capture is None or accumulate):
+                _accumulate(node, gs[0], create_graph, passed)
+                if node.x is not None and "post" in node.x:
+                    _post_hooks(node, (), gs)
+                ran[0] = gs
+            return _LEAF
+        if gs is None or (gs[0] is None and all(g is None for g in gs)):
+            return _SKIP
+        if type(node) is not Node:
+            outs = node.run_backward(gs, create_graph, passed)
+        elif create_graph:
+            outs = _call_rules(node, gs, True, passed)
+        else:
+            outs = _raw_rules(node, gs, passed)
+        if node.x is not None and "post" in node.x:
+            outs = _post_hooks(node, outs, gs)
+        ran[0] = gs
+        return outs
+
+    ran: list = [None]
+
     try:
         while ready:
             node = ready.pop()
@@ -122,69 +171,24 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
             if plain and type(node) is Node and node.x is None:
                 outs = None if gs is None or (gs[0] is None and all(g is None for g in gs)) \
                     else _raw_rules(node, gs, passed)
-                if not retain_graph:
-                    node.release()
-                i = -1
-                for e in node.next:
-                    i += 1
-                    if e is None:
-                        continue
-                    c, nr = e
-                    if outs is not None:
-                        r = outs[i]
-                        if r is not None:
-                            b = buf.get(c)
-                            if b is None:
-                                b = buf[c] = [None] * c.n_out
-                                b[nr] = r
-                            else:
-                                b[nr] = r if b[nr] is None else b[nr] + r
-                    d = deps[c] - 1
-                    deps[c] = d
-                    if d == 0:
-                        ready.append(c)
-                continue
-            if type(node) is AccumulateGrad:
-                vx = node.variable._extra_state
-                if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
-                    gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
-            elif node.x is not None and gs is not None:
-                gs = _pre_hooks(node, gs, create_graph)  # tensor hooks, retain_grad
-            if capture is not None and node in capture:
-                for nr, i in capture[node]:
-                    g = gs[nr] if gs is not None else None
-                    if g is not None and not create_graph and (id(g) in passed or g.base is not None):
-                        g = g.copy()
-                    results[i] = g
-                if not (accumulate and type(node) is AccumulateGrad) and \
-                        not any(e is not None and e[0] in needed for e in node.next):
-                    gs = None  # only captured: as torch, the node itself does not run
-            if node.x is not None and gs is not None and "pre" in node.x:
-                gs = _node_pre_hooks(node, gs, create_graph)
-            if type(node) is AccumulateGrad:
-                if gs is not None and gs[0] is not None and (capture is None or accumulate):
-                    _accumulate(node, gs[0], create_graph, passed)
-                    if node.x is not None and "post" in node.x:
-                        _post_hooks(node, (), gs)
-                    for obs in observers:
-                        obs(node, gs, None)
-                continue
-            if gs is None or (gs[0] is None and all(g is None for g in gs)):
-                outs = None
             else:
-                if type(node) is not Node:
-                    outs = node.run_backward(gs, create_graph, passed)
-                elif create_graph:
-                    outs = _call_rules(node, gs, True, passed)
+                outs = step(node, gs)
+                if outs is _LEAF:
+                    if ran[0] is not None:
+                        for obs in observers:
+                            obs(node, ran[0], None)
+                    continue
+                if outs is _SKIP:
+                    outs = None
                 else:
-                    outs = _raw_rules(node, gs, passed)
-                if node.x is not None and "post" in node.x:
-                    outs = _post_hooks(node, outs, gs)
-                for obs in observers:
-                    obs(node, gs, outs)
+                    for obs in observers:
+                        obs(node, ran[0], outs)
             if not retain_graph:
                 node.release()
-            for i, e in enumerate(node.next):
+            # the one edge loop: pass each input's gradient on, release nodes that are ready
+            i = -1
+            for e in node.next:
+                i += 1
                 if e is None:
                     continue
                 c, nr = e
@@ -196,7 +200,9 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                         b = buf.get(c)
                         if b is None:
                             b = buf[c] = [None] * c.n_out
-                        b[nr] = r if b[nr] is None else b[nr] + r
+                            b[nr] = r
+                        else:
+                            b[nr] = r if b[nr] is None else b[nr] + r
                 d = deps[c] - 1
                 deps[c] = d
                 if d == 0:
