@@ -181,3 +181,14 @@ def test_second_order_forward_over_reverse(case):
     for i, a, b in zip(diff, fwd, rev):
         want = dense(b, ws[i])
         assert_close(dense(a, ws[i]), want, info, f"forward-over-reverse Hv for input {i}", s)
+
+
+def test_every_skipped_check_says_why():
+    """An entry turns a generic check off only with a reason (``grad="boolean outputs"``)."""
+    from op_db import SKIP_FLAGS, OpInfo
+
+    with pytest.raises(ValueError, match="without a reason"):
+        OpInfo("x", lambda m, a: a, lambda r: [], grad=False)
+    for info in OPS:
+        for flag in SKIP_FLAGS:
+            assert getattr(info, flag) is (flag not in info.skipped), (info.name, flag)
