@@ -24,7 +24,7 @@ from .._batching import Batched
 from .._context import ctx as _ctx
 from .._tensor import Tensor
 from ..ops._table import TABLE
-from ._transforms import VJP, basis, jvp_core, strip_level, tree_flatten, tree_unflatten
+from ._transforms import VJP, transform, basis, jvp_core, strip_level, tree_flatten, tree_unflatten
 
 __all__ = [
     "functional_call",
@@ -108,8 +108,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
     @wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args), "grad_and_value(f)(*args)")
-        _ctx.transform_depth += 1
-        try:
+        with transform():
             v = VJP(_partial(func, args, nums, kwargs), tuple(args[i] for i in nums), None, has_aux)
             out = v.out
             if not isinstance(out, Tensor):
@@ -127,8 +126,6 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
 
             g = v([ones_like(out)])
             create = v.created
-        finally:
-            _ctx.transform_depth -= 1
         grads = tree_unflatten(g, v.in_spec)
         grads = _finish(grads[0] if isinstance(argnums, int) else tuple(grads), args)
         value = out if create else _detach(out)
@@ -164,11 +161,8 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         >>> vjp_fn(cr.ones(2))
         (tensor([1.0000, 0.5403]),)
     """
-    _ctx.transform_depth += 1
-    try:
+    with transform():
         v = VJP(func, primals, None, has_aux)
-    finally:
-        _ctx.transform_depth -= 1
     ospec = v.out_spec
 
     def vjp_fn(*cotangents):
@@ -185,11 +179,8 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
                     f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] "
                     f"has a shape of {o.shape}."
                 )
-        _ctx.transform_depth += 1
-        try:
+        with transform():
             g = v(flat)
-        finally:
-            _ctx.transform_depth -= 1
         return tuple(tree_unflatten(g, v.in_spec))
 
     out = v.out if v.any_graph_outside() else _detach_tree(v.out)
@@ -227,8 +218,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
     @wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args), "jacrev(f, ...)(*args)")
-        _ctx.transform_depth += 1
-        try:
+        with transform():
             v = VJP(_partial(func, args, nums, kwargs), tuple(args[i] for i in nums), None, has_aux)
             shapes = [tuple(o.shape) for o in v.out_flat]
             in_flat, _ = tree_flatten(tuple(args[i] for i in nums))
@@ -252,8 +242,6 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
                     _batching.close_level(lvl)
             per_in = [_split_rows(p[0] if len(p) == 1 else _ns.cat(p, 0), sizes, shapes,
                                   tuple(x.shape)) for p, x in zip(parts, in_flat)]
-        finally:
-            _ctx.transform_depth -= 1
         res = _finish(_assemble(per_in, v.in_spec, v.out_spec, isinstance(argnums, int)), args)
         if has_aux:
             return res, v.aux
@@ -285,11 +273,8 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple")
     if not isinstance(tangents, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected tangents to be a tuple")
-    _ctx.transform_depth += 1
-    try:
+    with transform():
         out, t, aux = jvp_core(func, primals, tangents, has_aux)
-    finally:
-        _ctx.transform_depth -= 1
     out, t = _finish((out, t), (primals, tangents))
     if has_aux:
         return out, t, aux
@@ -327,33 +312,33 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
         in_flat, in_spec = tree_flatten(primals)
         shapes = [tuple(x.shape) for x in in_flat]
         lvl = _batching.new_level(sum(_numel(x) for x in in_flat))
-        _ctx.transform_depth += 1
         try:
-            tans, sizes = basis(shapes, in_flat[0]._array.dtype, lvl)
-            out, tout, aux = jvp_core(_partial(func, args, nums, kwargs),
-                                      primals, tree_unflatten(tans, in_spec), has_aux)
-            o_flat, o_spec = tree_flatten(out)
-            t_flat, _ = tree_flatten(tout)
-            n = sum(sizes)
-            per_in: list = [[] for _ in in_flat]
-            for o, t in zip(o_flat, t_flat):
-                r = strip_level(t, lvl)
-                if r is None:
-                    from .._creation import zeros_like
+            with transform():
+                tans, sizes = basis(shapes, in_flat[0]._array.dtype, lvl)
+                out, tout, aux = jvp_core(_partial(func, args, nums, kwargs),
+                                          primals, tree_unflatten(tans, in_spec), has_aux)
+                o_flat, o_spec = tree_flatten(out)
+                t_flat, _ = tree_flatten(tout)
+                n = sum(sizes)
+                per_in: list = [[] for _ in in_flat]
+                for o, t in zip(o_flat, t_flat):
+                    r = strip_level(t, lvl)
+                    if r is None:
+                        from .._creation import zeros_like
 
-                    r = _ns.expand(_ns.unsqueeze(zeros_like(o), 0),
-                               (n,) + tuple(o.shape))
-                # r: (n, *out_shape) → (*out_shape, n), then split the last dim per input
-                nd = len(o.shape)
-                if nd:
-                    r = _ns.permute(r, tuple(range(1, nd + 1)) + (0,))
-                off = 0
-                for i, (k, s) in enumerate(zip(sizes, shapes)):
-                    part = r if len(sizes) == 1 else _ns.getitem(r, (Ellipsis, slice(off, off + k)))
-                    per_in[i].append(_ns.reshape(part, tuple(o.shape) + s))
-                    off += k
+                        r = _ns.expand(_ns.unsqueeze(zeros_like(o), 0),
+                                   (n,) + tuple(o.shape))
+                    # r: (n, *out_shape) → (*out_shape, n), then split the last dim per input
+                    nd = len(o.shape)
+                    if nd:
+                        r = _ns.permute(r, tuple(range(1, nd + 1)) + (0,))
+                    off = 0
+                    for i, (k, s) in enumerate(zip(sizes, shapes)):
+                        part = r if len(sizes) == 1 else \
+                            _ns.getitem(r, (Ellipsis, slice(off, off + k)))
+                        per_in[i].append(_ns.reshape(part, tuple(o.shape) + s))
+                        off += k
         finally:
-            _ctx.transform_depth -= 1
             _batching.close_level(lvl)
         res = _finish(_assemble(per_in, in_spec, o_spec, isinstance(argnums, int)), args)
         if has_aux:
