@@ -72,7 +72,6 @@ def tree_unflatten(leaves: list, spec):
     return kind(*out)  # namedtuple
 
 
-
 def _check_tensors(leaves, what: str) -> None:
     for x in leaves:
         if not isinstance(x, Tensor):

@@ -15,7 +15,6 @@ from .._tensor import Tensor
 from ._transforms import tree_flatten, tree_unflatten
 
 
-
 def _dims_for(dims, tree, what: str) -> list:
     """``dims`` (an int/None, or a pytree prefix of ``tree``) broadcast to one entry per leaf."""
     if dims is None or isinstance(dims, int):
