@@ -35,6 +35,10 @@ class S:
         return "S(" + ", ".join(parts) + ")"
 
 
+#: the OpInfo flags that switch a generic check off (each needs a reason)
+SKIP_FLAGS = ("torch", "grad", "second_order", "fwd_ad", "float32")
+
+
 @dataclass
 class OpInfo:
     name: str
@@ -43,17 +47,30 @@ class OpInfo:
     covers: tuple = ()
     torch_fn: Callable | None = None  # when the torch spelling differs
     ref: Callable | None = None  # NumPy reference for the forward: ref(*arrays, **kwargs)
-    torch: bool = True  # compare with torch
-    grad: bool = True  # differentiable: run the reverse/forward/second-order checks
-    second_order: bool = True
-    fwd_ad: bool = True
+    # Checks that run for every entry; an entry switches one off by giving the reason as a string
+    # (e.g. ``grad="boolean outputs"``): the flag then reads False and ``skipped`` keeps the reason.
+    torch: bool | str = True  # compare with torch
+    grad: bool | str = True  # differentiable: run the reverse/forward/second-order checks
+    second_order: bool | str = True
+    fwd_ad: bool | str = True
     atol: float = 1e-5
     rtol: float = 1e-4
-    float32: bool = True  # also compare dtypes/values vs torch in float32
+    float32: bool | str = True  # also compare dtypes/values vs torch in float32
+    #: flag -> why this entry skips that check
+    skipped: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.covers:
             self.covers = (self.name,)
+        for flag in SKIP_FLAGS:
+            v = getattr(self, flag)
+            if v is True:
+                continue
+            if not isinstance(v, str) or len(v) < 10:
+                raise ValueError(f"OpInfo {self.name!r}: {flag}={v!r} skips a check without a "
+                                 f"reason; pass {flag}='why it cannot run'")
+            self.skipped[flag] = v
+            setattr(self, flag, False)
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(zlib.crc32(self.name.encode()))

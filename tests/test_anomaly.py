@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import _dispatch
+from chainrule import _context
 from chainrule.autograd import Function, detect_anomaly, set_detect_anomaly
 
 
@@ -27,7 +27,7 @@ def _quiet():
         warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
         yield
     assert not cr.autograd.is_anomaly_enabled()
-    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
+    assert _context.proc.node_hooks == () and _context.current() == (), "a test left a node hook installed"
 
 
 def test_nan_from_log_of_zero_names_op_and_user_line():
@@ -97,7 +97,7 @@ def test_set_detect_anomaly_function_and_context_restore():
         assert cr.autograd.is_anomaly_enabled()
     finally:
         set_detect_anomaly(False)
-    assert _dispatch.ON_NODE[0] is None  # the hot path is back to no hook at all
+    assert _context.proc.node_hooks == () and _context.current() == ()  # the hot path is back to no hook at all
 
 
 def test_decorator_form():
@@ -154,18 +154,20 @@ def test_custom_function_nan_is_caught():
 
 def test_chains_with_an_existing_on_node_observer():
     seen = []
-    _dispatch.ON_NODE[0] = lambda node: seen.append(node.name())
-    try:
+
+    class Observe(_context.Mode):
+        def on_node(self, node):
+            seen.append(node.name())
+
+    with _context.active(Observe()):
         x = cr.tensor([1.0], requires_grad=True)
         with detect_anomaly():
             y = x.exp()
             assert "site" in y.grad_fn.x
         assert seen == ["ExpBackward0"]
-        assert _dispatch.ON_NODE[0] is not None and cr.autograd.graph._NODE_HOOKS == []
+        assert _context.proc.node_hooks == () and len(_context.current()) == 1
         x.sin()
         assert seen == ["ExpBackward0", "SinBackward0"]  # the observer survives anomaly mode
-    finally:
-        _dispatch.ON_NODE[0] = None
 
 
 def test_inplace_error_names_op():

@@ -15,9 +15,9 @@ DEPTH, WIDTH, BATCH = 20, 64, 32
 @pytest.fixture(autouse=True)
 def _no_hook_left_behind():
     yield
-    from chainrule import _dispatch
+    from chainrule import _context
 
-    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
+    assert _context.proc.node_hooks == () and _context.current() == (), "a test left a node hook installed"
 
 
 def params(seed=0):

@@ -82,3 +82,44 @@ def test_the_stack_is_per_thread():
         done.wait(5)
     t.join(5)
     assert log == [] and seen == [()]
+
+
+def test_on_node_sees_every_recorded_node_and_only_those():
+    names = []
+
+    class Nodes(_context.Mode):
+        def on_node(self, node):
+            names.append(node.name())
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with _context.active(Nodes()):
+        y = (x.exp() * 2).sum()
+        with cr.no_grad():
+            x.sin()  # no graph, no node
+        cr.tensor([1.0]).cos()  # no input requires grad: no node
+    assert names == ["ExpBackward0", "MulBackward0", "SumBackward0"]
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]))
+
+
+def test_forward_ad_and_vmap_are_modes_while_a_level_is_open():
+    from chainrule.autograd import forward_ad as fwad
+
+    assert _context.current() == ()
+    with fwad.dual_level():
+        assert [type(m).__name__ for m in _context.current()] == ["_ForwardAD"]
+        inside = []
+        cr.func.vmap(lambda r: inside.append([type(m).__name__ for m in _context.current()]) or r)(
+            cr.ones(2, 3))
+        assert inside == [["_ForwardAD", "_Batching"]]
+    assert _context.current() == ()
+
+
+def test_grad_mode_and_levels_live_in_the_per_thread_context():
+    seen = []
+    with cr.no_grad():
+        assert _context.ctx.enabled is False
+        t = threading.Thread(target=lambda: seen.append(_context.ctx.enabled))
+        t.start()
+        t.join(5)
+    assert seen == [True] and _context.ctx.enabled is True

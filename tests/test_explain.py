@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import engine
+from chainrule import _context
 from _browser import CHROMIUM, chromium, near, read_png
 
 
@@ -190,15 +190,15 @@ def test_custom_function_steps():
 
 
 def test_nothing_recorded_outside_the_block():
-    assert engine.OBSERVERS == []
+    assert _context.ctx.observers == ()
     x = cr.tensor(1.0, requires_grad=True)
     with cr.explain() as ex:
-        assert len(engine.OBSERVERS) == 1
+        assert len(_context.ctx.observers) == 1
     (x * 2).backward()
-    assert ex.steps == [] and engine.OBSERVERS == []
+    assert ex.steps == [] and _context.ctx.observers == ()
     with pytest.raises(ZeroDivisionError), cr.explain():
         _ = 1 / 0
-    assert engine.OBSERVERS == []
+    assert _context.ctx.observers == ()
 
 
 def test_markdown():

@@ -89,7 +89,7 @@ def test_warns_on_single_precision_and_needs_a_differentiable_input():
 def test_batched_checks_catch_a_wrong_batching_rule(monkeypatch):
     """A batching rule that is off (here mul's, by 0.1%) passes the plain checks but fails the
     batched backward and batched forward checks."""
-    from chainrule.func import _batching
+    from chainrule import _batching
 
     wrong = lambda op, ts, kw, level: _batching._elementwise(op, ts, kw, level) * 1.001
     monkeypatch.setitem(_batching.RULES, "mul", wrong)

@@ -18,9 +18,9 @@ from chainrule.autograd.graph import memory, save_on_cpu, save_to_disk, saved_te
 @pytest.fixture(autouse=True)
 def _no_hook_left_behind():
     yield
-    from chainrule import _dispatch
+    from chainrule import _context
 
-    assert _dispatch.ON_NODE[0] is None, "a test left a node hook installed"
+    assert _context.proc.node_hooks == () and _context.current() == (), "a test left a node hook installed"
 
 
 def _r(g):
@@ -213,9 +213,9 @@ def test_innermost_hooks_apply_and_disable():
         with pytest.raises(RuntimeError, match="no hooks here"):
             with saved_tensors_hooks(lambda t: t, lambda t: t):
                 pass
-    from chainrule import _dispatch
+    from chainrule import _context
 
-    assert _dispatch.ON_NODE[0] is None  # no cost left behind
+    assert _context.proc.node_hooks == () and _context.current() == ()  # no cost left behind
 
 
 def test_inplace_check_still_works_under_hooks():

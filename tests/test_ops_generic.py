@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import _dispatch
+from chainrule import _context
 from chainrule.ops import TABLE
 from _check import (
     EPS, assert_close, cotangents, dense, evaluate, float_outputs, forward, make_inputs,
@@ -39,16 +39,18 @@ def test_op_db_covers_table():
 def test_op_db_entry_runs_its_ops(info):
     """Each differentiable op an entry claims to cover is really recorded when it runs."""
     seen = set()
-    _dispatch.ON_NODE[0] = lambda node: seen.add(node.op.name)
-    try:
+
+    class Observe(_context.Mode):
+        def on_node(self, node):
+            seen.add(node.op.name)
+
+    with _context.active(Observe()):
         for s in info.samples(info.rng()):
             ins, diff = make_inputs(s)
             outs = [o for o in float_outputs(info.fn(cr, *ins, **s.kwargs)) if o.requires_grad]
             if outs:  # ops that only run inside backward rules (scatter-adds) are recorded here
                 cr.autograd.grad(outs, [ins[i] for i in diff], [cr.ones_like(o, requires_grad=True) for o in outs],
                                  allow_unused=True, create_graph=True)
-    finally:
-        _dispatch.ON_NODE[0] = None
     claimed = {n for n in info.covers if TABLE[n].diff}
     assert claimed <= seen, f"{info.name} claims {sorted(claimed - seen)} but never records them"
 
@@ -179,3 +181,14 @@ def test_second_order_forward_over_reverse(case):
     for i, a, b in zip(diff, fwd, rev):
         want = dense(b, ws[i])
         assert_close(dense(a, ws[i]), want, info, f"forward-over-reverse Hv for input {i}", s)
+
+
+def test_every_skipped_check_says_why():
+    """An entry turns a generic check off only with a reason (``grad="boolean outputs"``)."""
+    from op_db import SKIP_FLAGS, OpInfo
+
+    with pytest.raises(ValueError, match="without a reason"):
+        OpInfo("x", lambda m, a: a, lambda r: [], grad=False)
+    for info in OPS:
+        for flag in SKIP_FLAGS:
+            assert getattr(info, flag) is (flag not in info.skipped), (info.name, flag)

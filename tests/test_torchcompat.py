@@ -85,13 +85,15 @@ with chainrule.as_torch():
     assert torch is chainrule and nn is chainrule.nn and F is chainrule.nn.functional
     assert torch.optim.lr_scheduler is chainrule.optim.lr_scheduler
     assert DataLoader is chainrule.utils.data.DataLoader and Linear is chainrule.nn.Linear
+    import torch.distributed
+    assert torch.distributed is chainrule.distributed
     try:
-        import torch.distributed
+        import torch.fx
     except ModuleNotFoundError as e:
-        assert "torch.distributed" in str(e) and "chainrule" in str(e), e
-        assert e.name == "torch.distributed"
+        assert "torch.fx" in str(e) and "chainrule" in str(e), e
+        assert e.name == "torch.fx"
     else:
-        raise AssertionError("torch.distributed imported")
+        raise AssertionError("torch.fx imported")
     # chainrule's own lazy imports still work while its modules answer to torch's names
     torch.nn.Linear(2, 2)(torch.randn(1, 2)).sum().backward()
 import torch

@@ -14,7 +14,9 @@ from op_db import OPS
 
 import chainrule as cr
 from chainrule import func as F
-from chainrule.func import _batching
+from chainrule import _batching
+from chainrule._batching import core as _bcore
+from chainrule.ops import TABLE
 
 NB = 3
 CASES = [(info, k) for info in OPS for k in range(len(info.samples(info.rng())))]
@@ -46,6 +48,23 @@ def _to_tensor(a):
     return cr.tensor(a) if isinstance(a, np.ndarray) else a
 
 
+@pytest.fixture(autouse=True)
+def _fresh_loop_warnings(monkeypatch):
+    """Every test sees the loop warnings again (they are issued once per process)."""
+    fresh: set = set()
+    monkeypatch.setattr(_bcore, "_warned", fresh)
+    monkeypatch.setattr(_batching, "_warned", fresh)
+
+
+def _loops_are_errors():
+    """Ignore warnings, except a per-example loop of an op not listed in STILL_LOOPING: error."""
+    w = warnings.catch_warnings()
+    w.__enter__()
+    warnings.simplefilter("ignore")
+    warnings.filterwarnings("error", message=r".*not listed in STILL_LOOPING")
+    return w
+
+
 def _close(a, b, what):
     np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True, err_msg=what)
 
@@ -67,9 +86,11 @@ def test_vmap_matches_loop_over_op_db(case):
             full[i] = x
         return tuple(float_outputs(info.fn(cr, *full, **s.kwargs)))
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    w = _loops_are_errors()
+    try:
         got = F.vmap(f)(*[cr.tensor(args[i]) for i in pos])
+    finally:
+        w.__exit__(None, None, None)
     for b in range(NB):
         want = f(*[cr.tensor(args[i][b]) for i in pos])
         for j, (g, w) in enumerate(zip(got, want)):
@@ -87,10 +108,12 @@ def test_batched_backward_matches_loop(case):
     if not outs or not diff:
         pytest.skip("no differentiable output")
     us = [rng.standard_normal((NB,) + tuple(o.shape)) for o in outs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    w = _loops_are_errors()
+    try:
         got = cr.autograd.grad(outs, [ins[i] for i in diff], [cr.tensor(u) for u in us],
                                retain_graph=True, allow_unused=True, is_grads_batched=True)
+    finally:
+        w.__exit__(None, None, None)
     for b in range(NB):
         want = cr.autograd.grad(outs, [ins[i] for i in diff], [cr.tensor(u[b]) for u in us],
                                 retain_graph=True, allow_unused=True)
@@ -121,9 +144,11 @@ def test_batched_forward_matches_loop(case):
             full[i] = x
         return tuple(float_outputs(info.fn(cr, *full, **s.kwargs)))
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    w = _loops_are_errors()
+    try:
         got = F.vmap(lambda *t: F.jvp(f, primals, t)[1])(*[cr.tensor(t) for t in ts])
+    finally:
+        w.__exit__(None, None, None)
     for b in range(NB):
         want = F.jvp(f, primals, tuple(cr.tensor(t[b]) for t in ts))[1]
         for j, (g, w) in enumerate(zip(got, want)):
@@ -257,11 +282,9 @@ def test_vmap_chunk_size_and_errors():
 
 def test_op_without_batching_rule_loops_and_warns_once(monkeypatch):
     """An op with no rule runs per example (exact) and warns once, naming the op."""
-    from chainrule.ops import TABLE
-
-    monkeypatch.setattr(_batching, "_warned", set())
     op = TABLE["softmax"]
-    monkeypatch.setattr(_batching, "NO_RULE", {"softmax"})
+    monkeypatch.delitem(_batching.RULES, "softmax")
+    monkeypatch.setitem(_batching.STILL_LOOPING, "softmax", "switched off by this test")
     x = np.random.default_rng(6).standard_normal((4, 3))
     with pytest.warns(UserWarning, match="no batching rule for op 'softmax'"):
         got = F.vmap(lambda r: r.softmax(0))(cr.tensor(x))
@@ -301,16 +324,8 @@ def test_common_layers_batch_without_falling_back():
     np.testing.assert_allclose(gm._array, np.linalg.inv(M) @ np.tril(M), rtol=1e-10, atol=1e-12)
 
 
-#: rule-table ops batched by a real rule (no per-example loop), and op_db entries that use them
-BATCHED_INDEX_OPS = {
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
-    "index_copy", "index_fill", "take", "take_along_dim", "put_along_dim", "embedding",
-    "embedding_backward", "einsum", "solve", "solve_triangular", "max_pool", "adaptive_max_pool",
-    "pool_scatter", "pool_gather", "im2col", "col2im", "conv",
-    "diagonal", "diagonal_backward", "diag_embed", "cross", "prod", "nansum", "argmax",
-    "argmin", "all", "any", "count_nonzero", "logsumexp", "standardize",
-    "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv", "sdpa",
-}
+#: rule-table ops batched by a registered rule (no per-example loop), and op_db entries using them
+BATCHED_INDEX_OPS = set(_batching.RULES) - set(_batching.STILL_LOOPING)
 BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "gather", "scatter", "scatter_", "scatter_add", "scatter_reduce", "scatter_value",
     "index_select", "index_add", "index_add_", "index_copy", "index_fill", "take",
@@ -322,23 +337,18 @@ BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "instance_norm", "layer_norm", "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
     "scaled_dot_product_attention",
 }]
-#: (op_db case, op) pairs that still loop, with the reason: embedding with padding_idx and a
-#: batched weight (the padding row's gradient mask is not carried by the folded table)
-STILL_LOOPING = {("embedding", "embedding")}
-
-
 @pytest.mark.parametrize("case", BATCHED_INDEX_CASES, ids=_ids)
 def test_indexing_pooling_einsum_linalg_batch_without_loop(case, monkeypatch):
     """vmap, batched backward and batched forward over these ops use their batching rules (a
     regression to the per-example loop fails here); values are checked by the tests above."""
     looped = []
-    orig = _batching._loop
+    orig = _bcore._loop
 
     def spy(op, tensors, kw, level):
         looped.append(op.name)
         return orig(op, tensors, kw, level)
 
-    monkeypatch.setattr(_batching, "_loop", spy)
+    monkeypatch.setattr(_bcore, "_loop", spy)
     tests = [test_vmap_matches_loop_over_op_db]
     if case in GRAD_CASES:
         tests.append(test_batched_backward_matches_loop)
@@ -353,8 +363,22 @@ def test_indexing_pooling_einsum_linalg_batch_without_loop(case, monkeypatch):
             pass
     if not ran:
         pytest.skip("nothing batched in this case")
-    bad = {n for n in looped if n in BATCHED_INDEX_OPS and (case[0].name, n) not in STILL_LOOPING}
+    bad = {n for n in looped if n in BATCHED_INDEX_OPS}
     assert not bad, f"{_ids(case)}: ops {sorted(bad)} ran as a per-example loop"
+
+
+def test_every_op_has_a_batching_rule_or_kind_or_a_reason_to_loop():
+    unlisted = [n for n, op in TABLE.items() if n not in _batching.RULES
+                and n not in _batching.STILL_LOOPING and _batching._by_kind(op) is None]
+    assert not unlisted, f"ops without a batching rule, kind or STILL_LOOPING reason: {unlisted}"
+    for n, why in _batching.STILL_LOOPING.items():
+        assert n in TABLE and len(why) > 15, (n, why)
+
+
+def test_a_batching_rule_registered_twice_is_an_error():
+    with pytest.raises(ValueError, match="batching rule for op 'matmul' registered twice"):
+        _batching.register(lambda op, ts, kw, lvl: None, "matmul")
+    assert _batching.RULES["matmul"].__name__ == "_matmul"
 
 
 # ---- cross entropy with class indices: per-example gradients without a loop ---------------------

@@ -7,59 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _device, _dtype
-from ._tensor import Tensor, _make
-
-
-def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
-    npd = None if dtype is None else _dtype.to_np(dtype)
-    if isinstance(data, Tensor):
-        a = data._array
-    elif isinstance(data, np.ndarray):
-        a = data
-    elif isinstance(data, np.generic):
-        a = np.asarray(data)
-    else:
-        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
-            data = _detach_nested(data)
-        try:
-            a = np.array(data)
-        except ValueError as e:
-            raise ValueError(f"could not make a tensor from {type(data).__name__}: {e}") from None
-        if a.dtype == np.float64 and npd is None and not _has_np_float64(data):
-            a = a.astype(_dtype.default_np())
-    if a.dtype.kind in "OUSV":
-        raise TypeError(f"can't convert data of type {a.dtype} ({type(data).__name__}) to a tensor")
-    if a.dtype.kind == "c":
-        raise TypeError("chainrule does not support complex tensors")
-    if npd is not None and a.dtype != npd:
-        return a.astype(npd)
-    if a.dtype not in _dtype._FROM_NP:
-        a = a.astype(_dtype.from_np(np.promote_types(a.dtype, np.int64)).np) if a.dtype.kind in "iu" \
-            else a.astype(np.float64)
-    return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data._array)) else a
-
-
-def _flat(x):
-    stack = [x]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, (list, tuple)):
-            stack.extend(v)
-        else:
-            yield v
-
-
-def _detach_nested(x):
-    if isinstance(x, (list, tuple)):
-        return [_detach_nested(v) for v in x]
-    return x._array if isinstance(x, Tensor) else x
-
-
-def _has_np_float64(data) -> bool:
-    for v in _flat(data):
-        if isinstance(v, (np.floating, np.ndarray)) and np.asarray(v).dtype == np.float64:
-            return True
-    return False
+from ._tensor import Tensor, _make, _size, _to_array
 
 
 def _new(a: np.ndarray, requires_grad: bool) -> Tensor:
@@ -103,22 +51,6 @@ def from_numpy(a: np.ndarray) -> Tensor:
 def _check_device(device) -> None:
     if device is not None:
         _device.check(device)
-
-
-def _size(size, kw=None, op: str = "") -> tuple:
-    if kw is not None:  # torch's keyword form: zeros(size=(2, 3))
-        if size:
-            raise TypeError(f"{op}() received an invalid combination of arguments: the size was "
-                            f"given both positionally {size} and as size={kw}")
-        size = (kw,) if isinstance(kw, (int, np.integer)) else tuple(kw)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for s in size:
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__} in {size}")
-        if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
-    return tuple(int(s) for s in size)
 
 
 def _fdt(dtype) -> np.dtype:

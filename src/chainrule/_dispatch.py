@@ -1,25 +1,23 @@
-"""THE place where an op runs: dtype promotion, forward, graph recording, forward-mode tangents."""
+"""THE place where an op runs: the active modes, dtype promotion, forward, graph recording.
+
+The funnel sits low (see ARCHITECTURE.md): it imports only ``_dtype``, ``_context``, ``_tensor``
+and ``_creation``. What the layers above add reaches it through ``_context``: the per-thread mode
+stack (forward AD, vmap, saved-tensor hooks, tracers), grad mode, and the process-wide handlers
+(autograd's graph recorder, view regeneration). With no mode active an op costs one read of the
+stack and one of grad mode beyond the forward itself.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import _dtype
+from ._context import _cut
 from ._context import ctx as _ctx
-from ._tensor import Tensor, _make
-from .autograd.grad_mode import _state
-from .autograd.graph import Node, accumulate_node
-from .autograd.why import _cut
+from ._context import proc as _proc
+from ._tensor import Tensor, _make, _to_array
 
 _SCALARS = (int, float, bool)
-#: number of active forward-AD levels; tangents are only looked for when it is non-zero
-FW_LEVELS = [0]
-#: set by anomaly mode / explain to observe node creation: callable(node) or None
-ON_NODE: list = [None]
-#: set by ops.inplace: callable(view) regenerating a view's grad_fn after its base changed in place
-ON_VIEW: list = [None]
-#: number of active vmap / batched-gradient levels; batched inputs are only looked for when non-zero
-VMAP = [0]
 
 
 def _as_input(a, op):
@@ -28,8 +26,6 @@ def _as_input(a, op):
     if a is None or isinstance(a, _SCALARS):
         return a
     if isinstance(a, (np.ndarray, np.generic, list, tuple)):
-        from ._creation import _to_array
-
         return _to_array(a, None)
     raise TypeError(
         f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}"
@@ -61,18 +57,13 @@ def apply(op, *args, **kw):
                 raise TypeError(f"{op.name}() got multiple values for argument '{k}'")
             kw[k] = v
 
-    modes = _ctx.modes
+    ctx = _ctx
+    modes = ctx.modes
     if modes:
         for mode in reversed(modes):
             r = mode.process(op, tensors, kw)
             if r is not NotImplemented:
                 return r
-    if VMAP[0]:
-        from .func._batching import batched_apply
-
-        r = batched_apply(op, tensors, kw)
-        if r is not NotImplemented:
-            return r
     arrays = []
     rg = False
     for a in tensors:
@@ -80,8 +71,9 @@ def apply(op, *args, **kw):
             arrays.append(a._array)
             if a._requires_grad:
                 rg = True
-            elif a._extra_state is not None and ON_VIEW[0] is not None and a._extra_state.get("is_view"):
-                ON_VIEW[0](a)  # its base may have joined a graph in place since the view was made
+            elif a._extra_state is not None and a._extra_state.get("is_view") and \
+                    _proc.refresh_view is not None:
+                _proc.refresh_view(a)  # its base may have joined a graph in place since then
                 if a._requires_grad:
                     rg = True
         elif type(a) is float or type(a) is int:
@@ -109,8 +101,8 @@ def apply(op, *args, **kw):
     if op.nout == 1:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if rg and op.diff and _state.enabled and out.dtype.kind == "f":
-            node = _record(op, tensors, kw, out)
+        if rg and op.diff and ctx.enabled and out.dtype.kind == "f":
+            node = _proc.record(op, tensors, kw, out, modes)
             res = _make(out, node, 0)
             if op.view:
                 _share_version(res, tensors[0])
@@ -125,18 +117,14 @@ def apply(op, *args, **kw):
                 _share_version(res, tensors[0])
             if rg:  # the graph is cut here: leave a mark for autograd.why
                 _cut(res, op, tensors)
-        if FW_LEVELS[0]:
-            from .autograd.forward_ad import _propagate
-
-            _propagate(op, tensors, kw, (res,))
         if modes:
             for mode in modes:
                 mode.after(op, tensors, kw, (res,))
         return res
 
     out = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
-    if rg and op.diff and _state.enabled:
-        node = _record(op, tensors, kw, out)
+    if rg and op.diff and ctx.enabled:
+        node = _proc.record(op, tensors, kw, out, modes)
         nd = op.nondiff_out
         res = tuple(
             _make(o) if (i in nd or o.dtype.kind != "f") else _make(o, node, i)
@@ -147,42 +135,12 @@ def apply(op, *args, **kw):
     if op.view:
         for r in res:
             _share_version(r, tensors[0])
-    if rg and not (op.diff and _state.enabled):
+    if rg and not (op.diff and ctx.enabled):
         _cut(res, op, tensors)
-    if FW_LEVELS[0]:
-        from .autograd.forward_ad import _propagate
-
-        _propagate(op, tensors, kw, res)
     if modes:
         for mode in modes:
             mode.after(op, tensors, kw, res)
     return res
-
-
-def _record(op, tensors, kw, out) -> Node:
-    nxt = []
-    ver = None  # None: every saved input at version 0 (no list to allocate, the usual case)
-    for i, a in enumerate(tensors):
-        if isinstance(a, Tensor):
-            vc = a._version_counter
-            if vc is not None and vc[0]:
-                if a._extra_state is not None and a._extra_state.get("is_view") and ON_VIEW[0] is not None:
-                    ON_VIEW[0](a)  # a view whose base was modified in place: refresh its grad_fn
-                if ver is None:
-                    ver = [0 if isinstance(t, Tensor) else None for t in tensors]
-                ver[i] = vc[0]
-            if a._requires_grad:
-                fn = a.grad_fn
-                nxt.append((fn, a._output_nr) if fn is not None else (accumulate_node(a), 0))
-                continue
-        nxt.append(None)
-    variant = op.variant(tensors, kw) if op.variant is not None else 0
-    node = Node(op, tensors, kw, out, tuple(nxt), variant)
-    node.ver = ver
-    hook = ON_NODE[0]
-    if hook is not None:
-        hook(node)
-    return node
 
 
 def _share_version(view: Tensor, base) -> None:

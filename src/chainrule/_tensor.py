@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
-from . import _ns as F
+from . import _ns
 from ._context import ctx as _ctx, escape as _escape
 from ._device import CPU as _CPU, check as _check_device
 from ._format import format_tensor
+from ._hooks import RemovableHandle
 
 
 class Size(tuple):
@@ -50,8 +51,6 @@ class Tensor:
 
     def __init__(self, data: Any = None, *sizes: int, requires_grad: bool = False,
                  dtype=None) -> None:
-        from ._creation import _size, _to_array
-
         if sizes:  # torch's legacy ``Tensor(d0, d1, …)``: a default-dtype tensor of that shape
             shape = _size((data, *sizes), None, "Tensor")
             self._array = np.zeros(shape, _dtype.to_np(dtype) if dtype else _dtype.default_np())
@@ -164,8 +163,6 @@ class Tensor:
         """Register ``hook(grad) -> Tensor | None``, called with this tensor's gradient."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd.graph import RemovableHandle
-
         if self.grad_fn is None:
             hooks = self._extra().setdefault("hooks", {})
         else:
@@ -178,19 +175,13 @@ class Tensor:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd.graph import RemovableHandle
-
         return RemovableHandle(self._extra().setdefault("post_hooks", {}), hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) — times ``gradient`` (vJ) for non-scalars — into leaves' ``.grad``."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+    # ``backward`` is attached by ``chainrule.autograd.api`` (autograd sits above this class)
 
     def detach(self) -> Tensor:
         """A new tensor sharing data, cut from the graph."""
-        return F.detach(self)
+        return _ns.detach(self)
 
     def detach_(self) -> Tensor:
         if self._extra_state and self._extra_state.get("is_view"):
@@ -295,7 +286,7 @@ class Tensor:
         return bool(self._array.flags.c_contiguous)
 
     def contiguous(self) -> Tensor:
-        return self if self._array.flags.c_contiguous else F.clone(self)
+        return self if self._array.flags.c_contiguous else _ns.clone(self)
 
     def data_ptr(self) -> int:
         return self._array.__array_interface__["data"][0]
@@ -338,7 +329,7 @@ class Tensor:
     def __iter__(self):
         if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return iter(F.unbind(self, 0))
+        return iter(_ns.unbind(self, 0))
 
     def __bool__(self) -> bool:
         if _ctx.modes:
@@ -393,133 +384,133 @@ class Tensor:
 
     # ---- in-place helpers that do not touch the graph ------------------------------------
     def zero_(self) -> Tensor:
-        return F.zero_(self)
+        return _ns.zero_(self)
 
     def clone(self, *, memory_format=None) -> Tensor:
-        return F.clone(self)
+        return _ns.clone(self)
 
     @property
     def T(self) -> Tensor:
-        return F.permute(self, tuple(range(self._array.ndim - 1, -1, -1)))
+        return _ns.permute(self, tuple(range(self._array.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
-        return F.transpose(self, -2, -1)
+        return _ns.transpose(self, -2, -1)
 
     def type(self, dtype=None):
         if dtype is None:
             return f"chainrule.{type(self).__name__}[{self.dtype.name}]"
-        return F.to(self, dtype)
+        return _ns.to(self, dtype)
 
     # ---- operators: each delegates to the op namespace ----------------------------------
     def __add__(self, o):
-        return F.add(self, o)
+        return _ns.add(self, o)
 
     def __radd__(self, o):
-        return F.add(o, self)
+        return _ns.add(o, self)
 
     def __sub__(self, o):
-        return F.sub(self, o)
+        return _ns.sub(self, o)
 
     def __rsub__(self, o):
-        return F.sub(o, self)
+        return _ns.sub(o, self)
 
     def __mul__(self, o):
-        return F.mul(self, o)
+        return _ns.mul(self, o)
 
     def __rmul__(self, o):
-        return F.mul(o, self)
+        return _ns.mul(o, self)
 
     def __truediv__(self, o):
-        return F.div(self, o)
+        return _ns.div(self, o)
 
     def __rtruediv__(self, o):
-        return F.div(o, self)
+        return _ns.div(o, self)
 
     def __floordiv__(self, o):
-        return F.floor_divide(self, o)
+        return _ns.floor_divide(self, o)
 
     def __rfloordiv__(self, o):
-        return F.floor_divide(o, self)
+        return _ns.floor_divide(o, self)
 
     def __mod__(self, o):
-        return F.remainder(self, o)
+        return _ns.remainder(self, o)
 
     def __rmod__(self, o):
-        return F.remainder(o, self)
+        return _ns.remainder(o, self)
 
     def __pow__(self, o):
-        return F.pow(self, o)
+        return _ns.pow(self, o)
 
     def __rpow__(self, o):
-        return F.pow(o, self)
+        return _ns.pow(o, self)
 
     def __matmul__(self, o):
-        return F.matmul(self, o)
+        return _ns.matmul(self, o)
 
     def __rmatmul__(self, o):
-        return F.matmul(o, self)
+        return _ns.matmul(o, self)
 
     def __neg__(self):
-        return F.neg(self)
+        return _ns.neg(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return F.abs(self)
+        return _ns.abs(self)
 
     def __invert__(self):
-        return F.logical_not(self) if self._array.dtype == np.bool_ else F.bitwise_not(self)
+        return _ns.logical_not(self) if self._array.dtype == np.bool_ else _ns.bitwise_not(self)
 
     def __and__(self, o):
-        return F.logical_and(self, o) if self._array.dtype == np.bool_ else F.bitwise_and(self, o)
+        return _ns.logical_and(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_and(self, o)
 
     def __or__(self, o):
-        return F.logical_or(self, o) if self._array.dtype == np.bool_ else F.bitwise_or(self, o)
+        return _ns.logical_or(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_or(self, o)
 
     def __xor__(self, o):
-        return F.logical_xor(self, o) if self._array.dtype == np.bool_ else F.bitwise_xor(self, o)
+        return _ns.logical_xor(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_xor(self, o)
 
     __rand__ = __and__
     __ror__ = __or__
     __rxor__ = __xor__
 
     def __eq__(self, o):  # type: ignore[override]
-        return F.eq(self, o)
+        return _ns.eq(self, o)
 
     def __ne__(self, o):  # type: ignore[override]
-        return F.ne(self, o)
+        return _ns.ne(self, o)
 
     def __lt__(self, o):
-        return F.lt(self, o)
+        return _ns.lt(self, o)
 
     def __le__(self, o):
-        return F.le(self, o)
+        return _ns.le(self, o)
 
     def __gt__(self, o):
-        return F.gt(self, o)
+        return _ns.gt(self, o)
 
     def __ge__(self, o):
-        return F.ge(self, o)
+        return _ns.ge(self, o)
 
     def __getitem__(self, index):
-        return F.getitem(self, index)
+        return _ns.getitem(self, index)
 
     def __setitem__(self, index, value):
-        F.setitem(self, index, value)
+        _ns.setitem(self, index, value)
 
     def __iadd__(self, o):
-        return F.add_(self, o)
+        return _ns.add_(self, o)
 
     def __isub__(self, o):
-        return F.sub_(self, o)
+        return _ns.sub_(self, o)
 
     def __imul__(self, o):
-        return F.mul_(self, o)
+        return _ns.mul_(self, o)
 
     def __itruediv__(self, o):
-        return F.div_(self, o)
+        return _ns.div_(self, o)
 
 
 def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
@@ -544,3 +535,72 @@ def _make(data: np.ndarray, grad_fn=None, nr: int = 0) -> Tensor:
     t._grad_accumulator = None
     t._extra_state = None
     return t
+
+
+# ---- data to arrays (the constructor, factories, the funnel's non-Tensor inputs) ---------------
+def _size(size, kw=None, op: str = "") -> tuple:
+    if kw is not None:  # torch's keyword form: zeros(size=(2, 3))
+        if size:
+            raise TypeError(f"{op}() received an invalid combination of arguments: the size was "
+                            f"given both positionally {size} and as size={kw}")
+        size = (kw,) if isinstance(kw, (int, np.integer)) else tuple(kw)
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__} in {size}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
+    npd = None if dtype is None else _dtype.to_np(dtype)
+    if isinstance(data, Tensor):
+        a = data._array
+    elif isinstance(data, np.ndarray):
+        a = data
+    elif isinstance(data, np.generic):
+        a = np.asarray(data)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
+            data = _detach_nested(data)
+        try:
+            a = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"could not make a tensor from {type(data).__name__}: {e}") from None
+        if a.dtype == np.float64 and npd is None and not _has_np_float64(data):
+            a = a.astype(_dtype.default_np())
+    if a.dtype.kind in "OUSV":
+        raise TypeError(f"can't convert data of type {a.dtype} ({type(data).__name__}) to a tensor")
+    if a.dtype.kind == "c":
+        raise TypeError("chainrule does not support complex tensors")
+    if npd is not None and a.dtype != npd:
+        return a.astype(npd)
+    if a.dtype not in _dtype._FROM_NP:
+        a = a.astype(_dtype.from_np(np.promote_types(a.dtype, np.int64)).np) if a.dtype.kind in "iu" \
+            else a.astype(np.float64)
+    return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data._array)) else a
+
+
+def _flat(x):
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:
+            yield v
+
+
+def _detach_nested(x):
+    if isinstance(x, (list, tuple)):
+        return [_detach_nested(v) for v in x]
+    return x._array if isinstance(x, Tensor) else x
+
+
+def _has_np_float64(data) -> bool:
+    for v in _flat(data):
+        if isinstance(v, (np.floating, np.ndarray)) and np.asarray(v).dtype == np.float64:
+            return True
+    return False

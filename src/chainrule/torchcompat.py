@@ -11,7 +11,7 @@ or, in a process::
         import torch            # chainrule
     import torch                # the real torch again (if installed)
 
-A torch submodule chainrule lacks (``torch.distributed``, ``torch.cuda.amp`` …) raises
+A torch submodule chainrule lacks (``torch.fx``, ``torch.jit`` …) raises
 ``ModuleNotFoundError`` naming the module and chainrule, so ``try: import … except ImportError``
 fallbacks in scripts work. The hook is a ``sys.meta_path`` finder placed first; while it is on,
 the real torch modules (if imported before) are set aside, and ``restore`` puts them back.

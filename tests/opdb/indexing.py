@@ -223,7 +223,7 @@ OPS = [
         "nonzero",
         lambda m, x: (m.nonzero(x > 0), m.nonzero(x > 0, as_tuple=True), m.argwhere(x > 1)),
         lambda r: [S(randn(r, 3, 4)), S(randn(r, 5))],
-        grad=False,
+        grad="integer index outputs",
     ),
     OpInfo(
         "tril_triu",

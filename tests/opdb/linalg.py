@@ -82,7 +82,7 @@ OPS = [
     OpInfo("det_singular", lambda m, x: m.det(x),
            lambda r: [S(np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]])),
                       S(np.array([[1.0, 2.0], [2.0, 4.0]]))],
-           covers=("det",), torch=False),  # torch gives 0 for the 3×3 here
+           covers=("det",), torch="torch gives 0 for the singular 3x3 here"),
     OpInfo("slogdet", lambda m, x: tuple(m.linalg.slogdet(x)),
            lambda r: [S(randn(r, 3, 3)), S(randn(r, 2, 3, 3))]),
     OpInfo("logdet", lambda m, x: m.logdet(x), lambda r: [S(wellcond(r, 3, 3))], covers=("slogdet",)),
@@ -104,7 +104,8 @@ OPS = [
     OpInfo("qr", lambda m, x: tuple(m.linalg.qr(x)),
            lambda r: [S(randn(r, 4, 3)), S(randn(r, 3, 3)), S(randn(r, 2, 4, 2))]),
     OpInfo("qr_wide", lambda m, x: tuple(m.linalg.qr(x)), lambda r: [S(randn(r, 2, 4)), S(randn(r, 2, 3, 5))],
-           covers=("qr",), fwd_ad=False),
+           covers=("qr",),
+           fwd_ad="the QR forward-mode rule covers nrows >= ncols only (torch: also wide)"),
     OpInfo("eigh", _eigh_fixed, lambda r: [S(randn(r, 3, 3)), S(randn(r, 2, 4, 4))]),
     OpInfo("eigvalsh", lambda m, x: m.linalg.eigvalsh(_sym(x)), lambda r: [S(randn(r, 4, 4))], covers=("eigh",)),
     OpInfo("svd", _svd_fixed, lambda r: [S(randn(r, 4, 3)), S(randn(r, 3, 4)), S(randn(r, 3, 3)), S(randn(r, 2, 3, 2))]),

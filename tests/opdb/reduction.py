@@ -153,7 +153,7 @@ OPS = [
             S(distinct(r, 3, 4), dim=0, keepdim=True),
         ],
         covers=("argmax", "argmin"),
-        grad=False,
+        grad="integer index outputs",
     ),
     OpInfo(
         "all_any_count",
@@ -166,7 +166,7 @@ OPS = [
         ),
         lambda r: [S(randn(r, 3, 4)), S(randn(r, 3, 4), dim=1), S(pos(r, 2, 3), dim=0)],
         covers=("all", "any", "count_nonzero"),
-        grad=False,
+        grad="boolean and integer outputs",
     ),
     OpInfo(
         "logsumexp",
@@ -204,7 +204,7 @@ OPS = [
             S(_with_zeros(r, 4, 3, at=[(0, 0), (2, 1), (3, 1)]), 0),
         ],
         covers=("cumprod",),
-        second_order=False,
+        second_order="with zeros the second derivative misses terms after a zero, as torch's",
     ),
     OpInfo(
         "cummax",

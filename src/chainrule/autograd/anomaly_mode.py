@@ -15,9 +15,9 @@ import warnings
 
 import numpy as np
 
+from .._context import proc as _proc
 from .._tensor import Tensor
-from . import engine
-from .graph import add_node_hook, remove_node_hook
+from .record import add_node_hook, remove_node_hook
 
 __all__ = [
     "detect_anomaly",
@@ -127,17 +127,16 @@ def _note(exc: BaseException, node) -> None:
                  "\nRun with chainrule.autograd.detect_anomaly() to see where it was created."))
 
 
-engine.ON_ERROR.append(_note)
+_proc.on_error = (*_proc.on_error, _note)
 
 
 def _set(mode: bool, check_nan: bool) -> None:
     if mode and not _state["enabled"]:
         add_node_hook(_record_site, first=True)  # sees node.out before any pack hook
-        engine.OBSERVERS.append(_check)
+        _proc.observers = (*_proc.observers, _check)
     elif not mode and _state["enabled"]:
         remove_node_hook(_record_site)
-        if _check in engine.OBSERVERS:
-            engine.OBSERVERS.remove(_check)
+        _proc.observers = tuple(o for o in _proc.observers if o is not _check)
     _state["enabled"] = bool(mode)
     _state["check_nan"] = bool(check_nan)
 

@@ -6,19 +6,37 @@ and freed node by node (``Node.release``), so graphs of 10^6 nodes work.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from .. import _ns as F
+from .. import _ns
+from .._context import ctx as _state
+from .._context import proc as _proc
 from .._tensor import Tensor, _make
 from ..ops._table import A, broadcastable_to, sum_to_shape
-from .grad_mode import _state
-from .graph import AccumulateGrad, Node, _FREED
+from .node import AccumulateGrad, Node
 
-#: observers of the backward pass (explain, anomaly mode): ``obs(node, grads_in, grads_out)`` after
-#: each node ran; for a leaf's AccumulateGrad after ``.grad`` was updated, with grads_out None
-OBSERVERS: list = []
-#: called as ``h(exc, node)`` when backward raises while running ``node`` (anomaly mode notes)
-ON_ERROR: list = []
+# Observers of the backward pass, ``obs(node, grads_in, grads_out)`` after each node ran (for a
+# leaf's AccumulateGrad after ``.grad`` was updated, grads_out None): this thread's
+# (``_ctx.observers``: explain) and every thread's (``_proc.observers``: anomaly mode).
+# ``_proc.on_error``: ``h(exc, node)`` when backward raises while running ``node``.
+
+#: held while a gradient is added into a leaf's ``.grad``: backward passes in several threads
+#: into one leaf lose no update (torch locks each leaf's accumulation too)
+_ACCUMULATE = threading.Lock()
+#: what ``step`` returns for a leaf (nothing flows on from it) and for a node that did not run
+_LEAF = object()
+_SKIP = object()
+
+
+def add_observer(fn) -> None:
+    """Observe the backward passes this thread runs (``fn(node, grads_in, grads_out)``)."""
+    _state.observers = (*_state.observers, fn)
+
+
+def remove_observer(fn) -> None:
+    _state.observers = tuple(o for o in _state.observers if o != fn)  # == : bound methods
 
 
 def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
@@ -98,7 +116,54 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     node = None
     # the common case, taken per node: a built-in node without hooks, no capture, no graph of the
     # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
-    plain = capture is None and not create_graph and not OBSERVERS
+    observers = _proc.observers + _state.observers
+    plain = capture is None and not create_graph and not observers
+    def step(node, gs):
+        """One node off the common case: tensor and node hooks, capture, a leaf's accumulation,
+        custom Function nodes, graph of the backward. Returns the gradients for the node's
+        inputs, _SKIP when the node did not run, or _LEAF once a leaf is done; the gradients it
+        ran on are left in ``ran[0]`` for the observers (called from run_backward's own frame,
+        which explain uses to tell backward passes apart)."""
+        if type(node) is AccumulateGrad:
+            vx = node.variable._extra_state
+            if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
+                gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
+        elif node.x is not None and gs is not None:
+            gs = _pre_hooks(node, gs, create_graph)  # tensor hooks, retain_grad
+        if capture is not None and node in capture:
+            for nr, i in capture[node]:
+                g = gs[nr] if gs is not None else None
+                if g is not None and not create_graph and (id(g) in passed or g.base is not None):
+                    g = g.copy()
+                results[i] = g
+            if not (accumulate and type(node) is AccumulateGrad) and \
+                    not any(e is not None and e[0] in needed for e in node.next):
+                gs = None  # only captured: as torch, the node itself does not run
+        if node.x is not None and gs is not None and "pre" in node.x:
+            gs = _node_pre_hooks(node, gs, create_graph)
+        if type(node) is AccumulateGrad:
+            ran[0] = None
+            if gs is not None and gs[0] is not None and (capture is None or accumulate):
+                _accumulate(node, gs[0], create_graph, passed)
+                if node.x is not None and "post" in node.x:
+                    _post_hooks(node, (), gs)
+                ran[0] = gs
+            return _LEAF
+        if gs is None or (gs[0] is None and all(g is None for g in gs)):
+            return _SKIP
+        if type(node) is not Node:
+            outs = node.run_backward(gs, create_graph, passed)
+        elif create_graph:
+            outs = _call_rules(node, gs, True, passed)
+        else:
+            outs = _raw_rules(node, gs, passed)
+        if node.x is not None and "post" in node.x:
+            outs = _post_hooks(node, outs, gs)
+        ran[0] = gs
+        return outs
+
+    ran: list = [None]
+
     try:
         while ready:
             node = ready.pop()
@@ -106,69 +171,24 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
             if plain and type(node) is Node and node.x is None:
                 outs = None if gs is None or (gs[0] is None and all(g is None for g in gs)) \
                     else _raw_rules(node, gs, passed)
-                if not retain_graph:
-                    node.release()
-                i = -1
-                for e in node.next:
-                    i += 1
-                    if e is None:
-                        continue
-                    c, nr = e
-                    if outs is not None:
-                        r = outs[i]
-                        if r is not None:
-                            b = buf.get(c)
-                            if b is None:
-                                b = buf[c] = [None] * c.n_out
-                                b[nr] = r
-                            else:
-                                b[nr] = r if b[nr] is None else b[nr] + r
-                    d = deps[c] - 1
-                    deps[c] = d
-                    if d == 0:
-                        ready.append(c)
-                continue
-            if type(node) is AccumulateGrad:
-                vx = node.variable._extra_state
-                if gs is not None and gs[0] is not None and vx is not None and vx.get("hooks"):
-                    gs = [_run_tensor_hooks(vx["hooks"], gs[0], create_graph)]  # before capture
-            elif node.x is not None and gs is not None:
-                gs = _pre_hooks(node, gs, create_graph)  # tensor hooks, retain_grad
-            if capture is not None and node in capture:
-                for nr, i in capture[node]:
-                    g = gs[nr] if gs is not None else None
-                    if g is not None and not create_graph and (id(g) in passed or g.base is not None):
-                        g = g.copy()
-                    results[i] = g
-                if not (accumulate and type(node) is AccumulateGrad) and \
-                        not any(e is not None and e[0] in needed for e in node.next):
-                    gs = None  # only captured: as torch, the node itself does not run
-            if node.x is not None and gs is not None and "pre" in node.x:
-                gs = _node_pre_hooks(node, gs, create_graph)
-            if type(node) is AccumulateGrad:
-                if gs is not None and gs[0] is not None and (capture is None or accumulate):
-                    _accumulate(node, gs[0], create_graph, passed)
-                    if node.x is not None and "post" in node.x:
-                        _post_hooks(node, (), gs)
-                    for obs in OBSERVERS:
-                        obs(node, gs, None)
-                continue
-            if gs is None or (gs[0] is None and all(g is None for g in gs)):
-                outs = None
             else:
-                if type(node) is not Node:
-                    outs = node.run_backward(gs, create_graph, passed)
-                elif create_graph:
-                    outs = _call_rules(node, gs, True, passed)
+                outs = step(node, gs)
+                if outs is _LEAF:
+                    if ran[0] is not None:
+                        for obs in observers:
+                            obs(node, ran[0], None)
+                    continue
+                if outs is _SKIP:
+                    outs = None
                 else:
-                    outs = _raw_rules(node, gs, passed)
-                if node.x is not None and "post" in node.x:
-                    outs = _post_hooks(node, outs, gs)
-                for obs in OBSERVERS:
-                    obs(node, gs, outs)
+                    for obs in observers:
+                        obs(node, ran[0], outs)
             if not retain_graph:
                 node.release()
-            for i, e in enumerate(node.next):
+            # the one edge loop: pass each input's gradient on, release nodes that are ready
+            i = -1
+            for e in node.next:
+                i += 1
                 if e is None:
                     continue
                 c, nr = e
@@ -180,13 +200,15 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
                         b = buf.get(c)
                         if b is None:
                             b = buf[c] = [None] * c.n_out
-                        b[nr] = r if b[nr] is None else b[nr] + r
+                            b[nr] = r
+                        else:
+                            b[nr] = r if b[nr] is None else b[nr] + r
                 d = deps[c] - 1
                 deps[c] = d
                 if d == 0:
                     ready.append(c)
     except Exception as e:
-        for h in ON_ERROR:
+        for h in _proc.on_error:
             h(e, node)
         raise
     finally:
@@ -252,7 +274,7 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
     node.check_versions()
     kw = node.kw
     if create:
-        m = F
+        m = _ns
         ins = saved
         if op.nout == 1:
             out = _make(node.out, node, 0)
@@ -309,10 +331,10 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
                     f"Function {node.name()} returned an invalid gradient at index {i} - got "
                     f"{list(shape)} but expected shape compatible with {list(xd.shape)}"
                 )
-            r = F.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
+            r = _ns.sum_to_size(r, xd.shape) if create else sum_to_shape(r, xd.shape)
         dt = r._array.dtype if create else r.dtype
         if dt != xd.dtype:
-            r = F.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
+            r = _ns.to_dtype(r, xd.dtype) if create else r.astype(xd.dtype)
         res[i] = r
     return res
 
@@ -320,20 +342,21 @@ def _call_rules(node, gs, create: bool, passed: set) -> list:
 def _accumulate(node: AccumulateGrad, g, create: bool, passed: set) -> None:
     var = node.variable
     vx = var._extra_state
-    old = var._grad
-    if create:
-        gt = g if isinstance(g, Tensor) else _make(g)
-        var._grad = gt if old is None else old + gt
-    else:
-        if old is None:
-            if id(g) in passed or g.base is not None or not g.flags.writeable:
-                g = g.copy()
-            var._grad = _make(g)
-        elif old.grad_fn is None and not old._requires_grad and old._array.flags.writeable and \
-                old._array.shape == g.shape:
-            np.add(old._array, g, out=old._array, casting="unsafe")
+    with _ACCUMULATE:
+        old = var._grad
+        if create:
+            gt = g if isinstance(g, Tensor) else _make(g)
+            var._grad = gt if old is None else old + gt
         else:
-            var._grad = _make(old._array + g)
+            if old is None:
+                if id(g) in passed or g.base is not None or not g.flags.writeable:
+                    g = g.copy()
+                var._grad = _make(g)
+            elif old.grad_fn is None and not old._requires_grad and old._array.flags.writeable \
+                    and old._array.shape == g.shape:
+                np.add(old._array, g, out=old._array, casting="unsafe")
+            else:
+                var._grad = _make(old._array + g)
     if vx is not None and vx.get("post_hooks"):
         for h in list(vx["post_hooks"].values()):
             h(var)

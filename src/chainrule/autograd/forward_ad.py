@@ -16,16 +16,53 @@ from __future__ import annotations
 
 import itertools
 from collections import namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 
-from .. import _dispatch, _ns
+from .. import _context, _dispatch, _ns
+from .._context import ctx as _ctx
 from .._tensor import Tensor, _make
+from .._batching import Batched, lift, lower
 from ..ops._table import LINEAR, broadcastable_to
 
-#: active levels, outermost first (unique ids, so a closed level's tangents are never reused)
-_levels: list[int] = []
+# The open levels are ``_ctx.fw_levels`` (per thread, as torch's dual levels), outermost first;
+# ids are unique so a closed level's tangents are never reused.
 _ids = itertools.count()
+
+
+class _ForwardAD(_context.Mode):
+    """The mode of forward AD, on the stack while this thread has a visible dual level: after
+    each op it computes the outputs' tangents."""
+
+    def after(self, op, tensors, kw, outs) -> None:
+        _propagate(op, tensors, kw, outs)
+
+
+_FORWARD = _ForwardAD()
+
+
+@contextmanager
+def _visible(k: int):
+    """Run the block with only the ``k`` outermost dual levels visible to ops (0: none)."""
+    modes, n = _ctx.modes, _ctx.fw_visible
+    _ctx.fw_visible = k
+    if not k:
+        _ctx.modes = tuple(m for m in modes if m is not _FORWARD)
+    try:
+        yield
+    finally:
+        _ctx.modes, _ctx.fw_visible = modes, n
+
+
+def _set_levels(levels: tuple) -> None:
+    _ctx.fw_levels = levels
+    _ctx.fw_visible = len(levels)
+    on = _FORWARD in _ctx.modes
+    if levels and not on:
+        _context.push(_FORWARD)
+    elif not levels and on:
+        _context.remove(_FORWARD)
 
 UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 
@@ -33,20 +70,19 @@ UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 def enter_dual_level() -> int:
     """Start a new (innermost) dual level and return its id."""
     lvl = next(_ids)
-    _levels.append(lvl)
-    _dispatch.FW_LEVELS[0] = len(_levels)
+    _set_levels(_ctx.fw_levels + (lvl,))
     return lvl
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
     """Close the innermost dual level; tangents of that level are ignored from now on."""
-    if not _levels:
+    levels = _ctx.fw_levels
+    if not levels:
         raise RuntimeError("exit_dual_level: no dual level is active")
-    lvl = _levels[-1]
+    lvl = levels[-1]
     if level is not None and level != lvl:
         raise RuntimeError(f"exit_dual_level: level {level} is not the innermost level {lvl}")
-    _levels.pop()
-    _dispatch.FW_LEVELS[0] = len(_levels)
+    _set_levels(levels[:-1])
 
 
 class dual_level:
@@ -85,25 +121,21 @@ def _set_tangent(t: Tensor, level: int, tangent: Tensor) -> None:
 def _current(level: int | None, what: str) -> int:
     if level is not None:
         return level
-    if not _levels:
+    if not _ctx.fw_levels:
         raise RuntimeError(
             f"{what}: to create a dual Tensor, you need to be inside a dual_level context "
             "(with forward_ad.dual_level():)"
         )
-    return _levels[-1]
+    return _ctx.fw_levels[-1]
 
 
 def _alias(tensor: Tensor) -> Tensor:
     """A new tensor with ``tensor``'s value and graph (a view when it requires grad)."""
-    n = _dispatch.FW_LEVELS[0]
-    _dispatch.FW_LEVELS[0] = 0
-    try:
+    with _visible(0):
         if tensor._requires_grad:
             out = _ns.view(tensor, tuple(tensor.shape))
         else:
             out = _make(tensor._array)
-    finally:
-        _dispatch.FW_LEVELS[0] = n
     fw = _fw(tensor)
     if fw:  # tangents of the other levels stay
         out._extra()["fw"] = dict(fw)
@@ -134,14 +166,8 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
             f"make_dual: expected primal to be floating point or complex, but got {tensor.dtype}"
         )
     if tangent._array.dtype != tensor._array.dtype:
-        n = _dispatch.FW_LEVELS[0]
-        _dispatch.FW_LEVELS[0] = 0
-        try:
+        with _visible(0):
             tangent = _ns.to_dtype(tangent, tensor.dtype)
-        finally:
-            _dispatch.FW_LEVELS[0] = n
-    from ..func._batching import Batched, lift
-
     if isinstance(tensor, Batched):  # tangents live on the values, with the batch dim exposed
         return Batched(make_dual(tensor.value, lift(tangent, tensor.level), level=level),
                        tensor.level)
@@ -156,11 +182,9 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
     The primal keeps the tangents of the other levels and the graph of ``tensor``.
     """
     if level is None:
-        if not _levels:
+        if not _ctx.fw_levels:
             return UnpackedDualTensor(tensor, None)
-        level = _levels[-1]
-    from ..func._batching import Batched, lower
-
+        level = _ctx.fw_levels[-1]
     if isinstance(tensor, Batched):
         p, t = unpack_dual(tensor.value, level=level)
         if t is None:
@@ -180,17 +204,14 @@ def _propagate(op, tensors, kw, res) -> None:
     The tangent of the level at position k is computed while only the k outer levels are
     active, so its arithmetic carries their tangents (nested forward mode).
     """
-    n = _dispatch.FW_LEVELS[0]
-    try:
-        for k in range(n):  # outer levels first: inner rules may read out's outer tangents
-            level = _levels[k]
-            ts = [_tangent(a, level) for a in tensors]
-            if all(t is None for t in ts):
-                continue
-            _dispatch.FW_LEVELS[0] = k
+    levels = _ctx.fw_levels
+    for k in range(_ctx.fw_visible):  # outer levels first: inner rules may read out's outer tangents
+        level = levels[k]
+        ts = [_tangent(a, level) for a in tensors]
+        if all(t is None for t in ts):
+            continue
+        with _visible(k):
             _one_level(op, tensors, kw, res, ts, level)
-    finally:
-        _dispatch.FW_LEVELS[0] = n
     node = next((o.grad_fn for o in res if o.grad_fn is not None), None)
     if node is not None:  # for forward over reverse: the backward rules read out's tangents
         fws = [_fw(o) for o in res]

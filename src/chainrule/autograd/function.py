@@ -7,6 +7,7 @@ is written with chainrule ops, ``create_graph=True`` differentiates it again (do
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import warnings
@@ -15,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dispatch
+from .. import _context, _ns
+from .._batching import Batched, BatchedDataError
+from .._context import ctx as _ctx
+from .._context import proc as _proc
 from .._tensor import Tensor, _make
 from ..ops._table import broadcastable_to
+from . import forward_ad as fwad
 from .grad_mode import _state, no_grad
-from .graph import _FREED, _SAVED_HOOKS, Node, _inplace_msg, _unpacked, accumulate_node
+from .node import _FREED, Node, _inplace_msg, accumulate_node
+from .saved_tensors import _unpacked
+
+_NOTHING = contextlib.nullcontext()
 
 __all__ = ["Function", "FunctionCtx", "InplaceFunction", "nondifferentiable", "once_differentiable"]
 
@@ -224,8 +232,6 @@ class BackwardCFunction(Node, FunctionCtx):
                         f"Function {name} returned an invalid gradient at index {i} - got "
                         f"{list(r._array.shape)} but expected shape compatible with {list(shape)}"
                     )
-                from .. import _ns
-
                 r = _ns.sum_to_size(r, shape)
             if r._array.dtype != dtype:
                 r = r.to(_dtype_of(dtype))
@@ -327,27 +333,24 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` and, when an input requires grad, record ``<Name>Backward``."""
-        if _BATCHING[0] is not None or "chainrule.func._batching" in sys.modules:
+        if _ctx.batch_sizes:
             _refuse_batched(cls, args)
         ctx = cls._backward_cls(args)
-        fw = _dispatch.FW_LEVELS[0]
+        fw = _ctx.fw_visible
         custom_setup = cls.setup_context is not Function.setup_context
         if cls.numerical:
             ctx._num_call = (args, kwargs)
-        if fw:
-            _dispatch.FW_LEVELS[0] = 0  # ops inside forward carry no tangents; jvp gives them
-        prev = _state.enabled
-        _state.enabled = False  # forward records no graph (no_grad without its bookkeeping)
+        prev = _ctx.enabled
+        _ctx.enabled = False  # forward records no graph (no_grad without its bookkeeping)
         try:
-            if custom_setup:
-                output = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, output)
-            else:
-                output = cls.forward(ctx, *args, **kwargs)
+            with fwad._visible(0) if fw else _NOTHING:  # forward's ops carry no tangents (jvp does)
+                if custom_setup:
+                    output = cls.forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, output)
+                else:
+                    output = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.enabled = prev
-            if fw:
-                _dispatch.FW_LEVELS[0] = fw
+            _ctx.enabled = prev
         ctx._fwd_cls_done = True
         is_tuple = isinstance(output, tuple)
         outs = output if is_tuple else (output,)
@@ -355,9 +358,8 @@ class Function(metaclass=_FunctionMeta):
         results = _wrap_outputs(cls, ctx, args, outs, requires)
         if requires:
             _save(ctx, outs, results)
-            hook = _dispatch.ON_NODE[0]
-            if hook is not None:
-                hook(ctx)
+            if _proc.node_hooks or _ctx.modes:
+                _context.node_created(ctx)
         if fw:
             _forward_mode(cls, ctx, args, results)
         return tuple(results) if is_tuple else results[0]
@@ -369,18 +371,12 @@ class Function(metaclass=_FunctionMeta):
 
 InplaceFunction = Function
 
-_BATCHING: list = [None]
-
-
 def _refuse_batched(cls, args) -> None:
     """Under ``vmap`` a Function runs once per example: its forward/backward see plain tensors
     (its graph cannot live on a batched wrapper), so ask vmap for its per-example loop."""
-    mod = _BATCHING[0]
-    if mod is None:
-        mod = _BATCHING[0] = sys.modules["chainrule.func._batching"]
-    levels = [a.level for a in args if isinstance(a, mod.Batched)]
+    levels = [a.level for a in args if isinstance(a, Batched)]
     if levels:
-        raise mod.BatchedDataError(
+        raise BatchedDataError(
             f"the custom Function {cls.__name__} is applied to a batched tensor", max(levels))
 
 
@@ -430,7 +426,7 @@ def _wrap_outputs(cls, ctx, args, outs, requires: bool) -> list:
 def _save(ctx, outs, results) -> None:
     """Turn ``ctx.save_for_backward``'s tensors into saved entries with their versions."""
     to_save = getattr(ctx, "_to_save", ())
-    hooks = _SAVED_HOOKS[-1] if _SAVED_HOOKS else None
+    hooks = _ctx.saved_hooks[-1] if _ctx.saved_hooks else None
     saved = []
     for i, t in enumerate(to_save):
         if t is None:
@@ -455,10 +451,7 @@ def _save(ctx, outs, results) -> None:
 
 
 def _forward_mode(cls, ctx, args, results) -> None:
-    from . import forward_ad as fwad
-
-    n = _dispatch.FW_LEVELS[0]
-    for k, level in enumerate(list(fwad._levels)):
+    for k, level in enumerate(_ctx.fw_levels):
         ts = [fwad._tangent(a, level) if isinstance(a, Tensor) else None for a in args]
         if all(t is None for t in ts):
             continue
@@ -475,13 +468,12 @@ def _forward_mode(cls, ctx, args, results) -> None:
                 "You must implement the jvp function for custom autograd.Function to use it with "
                 f"forward mode AD ({cls.__name__} has no jvp)."
             )
-        _dispatch.FW_LEVELS[0] = k  # the tangent's arithmetic carries only outer levels
         ctx._in_jvp = True
         try:
-            r = fn(ctx, *ts)
+            with fwad._visible(k):  # the tangent's arithmetic carries only outer levels
+                r = fn(ctx, *ts)
         finally:
             ctx._in_jvp = False
-            _dispatch.FW_LEVELS[0] = n
         r = r if isinstance(r, tuple) else (r,)
         if len(r) != len(results):
             raise RuntimeError(f"{cls.__name__}.jvp returned {len(r)} tangents for "
@@ -543,7 +535,6 @@ _WARNED: set = set()
 def user_stacklevel() -> int:
     """``stacklevel`` for ``warnings.warn`` that points at the first frame outside chainrule."""
     import os
-    import sys
 
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     f = sys._getframe(1)

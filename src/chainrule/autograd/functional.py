@@ -13,15 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _dispatch, _ns
+from .. import _ns
 from .._tensor import Tensor
-from ..ops._table import TABLE
 
 __all__ = ["JacobianPlan", "hessian", "hvp", "jacobian", "jacobian_plan", "jvp", "vhp", "vjp"]
 
-
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
 
 
 def _as_tuple(x, arg: str, fn: str) -> tuple[bool, tuple]:
@@ -50,7 +46,7 @@ def _prep(inputs: tuple, create_graph: bool) -> tuple:
     out = []
     for x in inputs:
         if create_graph and x.requires_grad:
-            out.append(_apply("view", x, tuple(x.shape)))
+            out.append(_ns.view(x, tuple(x.shape)))
         else:
             out.append(x.detach().requires_grad_(x.is_floating_point()))
     return tuple(out)
@@ -94,7 +90,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         >>> vjp(lambda x: x ** 2, cr.tensor([1.0, 2.0]), cr.ones(2))
         (tensor([1., 4.]), tensor([2., 4.]))
     """
-    from . import grad
+    from .api import grad
 
     it, ins = _as_tuple(inputs, "inputs", "vjp")
     from .grad_mode import enable_grad
@@ -253,7 +249,7 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
 
 
 def _jac_forward(func, ins, it, create_graph):
-    from .. import func as F
+    from .. import func as _func
 
     ins = _prep(ins, create_graph) if create_graph else tuple(x.detach() for x in ins)
     box = {}
@@ -263,7 +259,7 @@ def _jac_forward(func, ins, it, create_graph):
         box["tuple"], outs = _as_tuple(o, "outputs of the user-provided function", "jacobian")
         return outs
 
-    jac = F.jacfwd(f, argnums=tuple(range(len(ins))))(*ins)  # jac[j][i]
+    jac = _func.jacfwd(f, argnums=tuple(range(len(ins))))(*ins)  # jac[j][i]
     return _shape(jac, box["tuple"], it, create_graph)
 
 
@@ -274,7 +270,7 @@ def _shape(jac, ot: bool, it: bool, create_graph: bool):
 
 
 def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
-    from . import grad
+    from .api import grad
 
     ins = _prep(ins, create_graph)
     out = func(*ins)
@@ -290,10 +286,10 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
 
                 gs = grad(o, ins, _make(eye), retain_graph=True, create_graph=create_graph,
                           allow_unused=True, is_grads_batched=True)
-                row = [None if g is None else _apply("reshape", g, tuple(o.shape) + tuple(x.shape))
+                row = [None if g is None else _ns.reshape(g, tuple(o.shape) + tuple(x.shape))
                        for g, x in zip(gs, ins)]
             else:
-                flat = _apply("reshape", o, (m,))
+                flat = _ns.reshape(o, (m,))
                 parts: list = [[] for _ in ins]
                 for k in range(m):
                     gs = grad(_ns.getitem(flat, k), ins, retain_graph=True,
@@ -301,7 +297,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                     for j, g in enumerate(gs):
                         parts[j].append(g)
                 row = [None if all(g is None for g in p) else
-                       _apply("reshape", _apply("stack", [_zeros(x) if g is None else g for g in p],
+                       _ns.reshape(_ns.stack([_zeros(x) if g is None else g for g in p],
                                                 0), tuple(o.shape) + tuple(x.shape))
                        for p, x in zip(parts, ins)]
         for j, x in enumerate(ins):
@@ -310,7 +306,7 @@ def _jac_reverse(func, ins, it, create_graph, strict, vectorize):
                     raise _strict_error(i, j)
                 from .._creation import zeros
 
-                row[j] = _apply("to_dtype", zeros(tuple(o.shape) + tuple(x.shape)), x.dtype)
+                row[j] = _ns.to_dtype(zeros(tuple(o.shape) + tuple(x.shape)), x.dtype)
         jac.append(tuple(row))
     return _shape(jac, ot, it, create_graph)
 
@@ -327,7 +323,7 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         tensor([[ 6.,  0.],
                 [ 0., 12.]])
     """
-    from . import grad
+    from .api import grad
 
     it, ins = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("reverse-mode", "forward-mode"):
@@ -368,7 +364,7 @@ def vhp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         >>> vhp(lambda x: (x ** 3).sum(), cr.tensor([1.0, 2.0]), cr.ones(2))
         (tensor(9.), tensor([ 6., 12.]))
     """
-    from . import grad
+    from .api import grad
     from .grad_mode import enable_grad
 
     it, ins = _as_tuple(inputs, "inputs", "vhp")
@@ -409,7 +405,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         (tensor(9.), tensor([ 6., 12.]))
     """
     from ..func._transforms import jvp_core
-    from . import grad
+    from .api import grad
     from .grad_mode import enable_grad
 
     it, ins = _as_tuple(inputs, "inputs", "hvp")
@@ -452,73 +448,3 @@ def _vs(v, ins, fn: str) -> tuple:
     _, vs = _as_tuple(v, "v", fn)
     _check_v(vs, ins, "inputs", fn)
     return vs
-
-
-# ---- batched gradients (autograd.grad(..., is_grads_batched=True)) ---------------------------
-def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
-                  materialize_grads):
-    """One backward pass whose cotangents carry a leading batch dimension."""
-    from ..func import _batching as B
-    from ..func._batching import Batched
-    from . import grad
-
-    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is None:
-        raise RuntimeError("grad: is_grads_batched=True needs grad_outputs with a batch dimension")
-    gos = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
-    if len(gos) != len(outs):
-        raise RuntimeError(f"grad: got {len(gos)} gradients for {len(outs)} outputs")
-    size = None
-    for i, (g, o) in enumerate(zip(gos, outs)):
-        if g is None:
-            continue
-        if g.ndim != o.ndim + 1 or tuple(g.shape[1:]) != tuple(o.shape):
-            raise RuntimeError(
-                f"If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
-                f"as the batch dimension. The sizes of the remaining dimensions are expected to "
-                f"match the shape of corresponding output, but a mismatch was detected: "
-                f"grad_output[{i}] has a shape of {tuple(g.shape)} and output[{i}] has a shape "
-                f"of {tuple(o.shape)}."
-            )
-        if size is not None and g.shape[0] != size:
-            raise RuntimeError("grad: the grad_outputs' batch dimensions differ")
-        size = g.shape[0]
-    if size is None:
-        raise RuntimeError("grad: is_grads_batched=True needs at least one grad_output")
-    if retain_graph is None:
-        retain_graph = create_graph
-    lvl = B.new_level(size)
-    if not create_graph:
-        B._NO_RECORD[0] += 1
-    try:
-        gs = [None if g is None else Batched(g, lvl) for g in gos]
-        res = grad(outs, ins, gs, retain_graph=True, create_graph=True,
-                   allow_unused=allow_unused or materialize_grads)
-    except B.BatchedDataError as e:
-        if e.level != lvl:
-            raise
-        B.warn_loop("a backward rule reads the values of its gradient")
-        rows = [grad(outs, ins, [None if g is None else g[b] for g in gos], retain_graph=True,
-                     create_graph=create_graph, allow_unused=True) for b in range(size)]
-        res = [None if all(r[i] is None for r in rows) else Batched(_apply("stack", [
-            _zeros(x) if r[i] is None else r[i] for r in rows], 0), lvl)
-            for i, x in enumerate(ins)]
-    finally:
-        if not create_graph:
-            B._NO_RECORD[0] -= 1
-        B.close_level(lvl)
-    out = []
-    for r, x in zip(res, ins):
-        if r is None:
-            if materialize_grads:
-                from .._creation import zeros
-
-                r = _apply("to_dtype", zeros((size,) + tuple(x.shape)), x.dtype)
-            out.append(r)
-        elif isinstance(r, Batched) and r.level == lvl:
-            v = r.value
-            out.append(v if create_graph else v.detach())
-        else:  # the gradient does not depend on the cotangent's batch (cannot happen for linear)
-            out.append(_apply("expand", _apply("unsqueeze", r, 0), (size,) + tuple(r.shape)))
-    return tuple(out)

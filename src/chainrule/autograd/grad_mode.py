@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import functools
-import os
-import sys
-import threading
 
-
-class _State(threading.local):
-    enabled = True
-    off_at = None  # file:line where grad mode was last turned off (for autograd.why)
-
-
-_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _site() -> str | None:
-    """``file:line`` of the innermost frame outside chainrule (the user's line)."""
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG):
-        f = f.f_back
-    return None if f is None else f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
-
-
-_state = _State()
+from .._context import _PKG, _site  # noqa: F401  (autograd.why reads them from here)
+from .._context import ctx as _state  # grad mode lives in the per-thread context: .enabled
 
 
 def is_grad_enabled() -> bool:

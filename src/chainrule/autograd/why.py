@@ -5,7 +5,7 @@ not require grad (detached, created under ``no_grad`` or by a non-differentiable
 non-leaf without ``retain_grad``, a tensor on no path to ``loss``, or a gradient that a
 relu/clamp/where mask turned into zeros.
 
-Where a graph was cut, the dispatcher leaves a small mark (``_cut``); that happens only when an
+Where a graph was cut, the dispatcher leaves a small mark (``_context._cut``); that happens only when an
 input requires grad and no graph is recorded, so the ordinary paths pay nothing.
 """
 
@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._tensor import Tensor
-from .grad_mode import _PKG, _site, _state
+from .._context import _PKG
+from .. import _context
+from .._context import ctx as _ctx
 
 #: ops whose backward multiplies by a 0/1 mask (the usual reason for a zero gradient)
 MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "hardtanh",
@@ -31,7 +33,7 @@ MASK_OPS = ("relu", "clamp", "clamp_min", "clamp_max", "where", "threshold", "ha
 #: time ``why`` asks (``(a * 2).detach() * 3``), so each cut keeps weak references to what it was
 #: computed from: ``(mark, refs, result ref)``
 _RECENT: deque = deque(maxlen=32)
-_SEQ = None  # graph.Node's creation counter (imported on first use: graph imports this module)
+_SEQ = None  # Node's creation counter (imported on first use)
 _WALK = 16  # graph nodes a detach looks back over (it runs on every detach of a graph tensor)
 
 
@@ -57,51 +59,13 @@ def _remember(src, res, mark, walk: bool) -> None:
                     todo.append(e[0])
     global _SEQ
     if _SEQ is None:  # the node counter orders cuts and graph nodes in time
-        from .graph import Node
+        from .node import Node
 
         _SEQ = Node._seq
     _RECENT.append((mark, refs, None if res is None else weakref.ref(res), next(_SEQ)))
 
 
-def _cut(res, op, tensors) -> None:
-    """Dispatcher hook: ``op`` ran on inputs that require grad but recorded no graph.
-
-    Marks the result (``_x["cut"]``) with ``(kind, op name, file:line)``, and for a
-    non-differentiable op also the inputs that required grad (``_x["cut_use"]``). Runs only on
-    that path; under no_grad (inference) it costs one small dict per result.
-    """
-    st = _state
-    if not st.enabled and type(res) is Tensor and res._extra_state is None:  # the common case, fast
-        res._extra_state = {"cut": ("no_grad", op.name, st.off_at)}
-        return
-    if st.enabled:
-        mark = ("non-differentiable", op.name, _site())
-    else:
-        mark = ("no_grad", op.name, st.off_at)
-    for r in res if type(res) is tuple else (res,):
-        x = r._extra_state
-        if x is None:
-            r._extra_state = {"cut": mark}
-        else:
-            x["cut"] = mark
-    if not st.enabled:  # the inputs are not marked under no_grad: that path must stay lean
-        return
-    for a in tensors:
-        if isinstance(a, Tensor) and a._requires_grad:
-            x = a._extra_state
-            if x is None:
-                a._extra_state = {"cut_use": mark}
-            else:
-                x["cut_use"] = mark
-            _remember(a, res if type(res) is Tensor else None, mark, True)
-
-
-def _detached(src: Tensor, res: Tensor) -> None:
-    """``detach`` hook: ``res = src.detach()`` with ``src`` requiring grad."""
-    mark = ("detached", "detach", _site())
-    res._extra()["cut"] = mark
-    src._extra()["cut_use"] = mark
-    _remember(src, res, mark, True)
+_context.proc.remember_cut = _remember
 
 
 @dataclass
@@ -258,7 +222,7 @@ def _cuts_diagnosis(nx: str, lead: str, cuts: list, tail: str = "") -> Diagnosis
 
 
 def _hint() -> str:
-    site = _state.off_at
+    site = _ctx.off_at
     return "" if site is None else (f". If it went through no_grad: grad mode was last turned "
                                     f"off at {site}, and results computed there carry no gradient")
 

@@ -133,16 +133,13 @@ class Explain:
         if self._active:
             raise RuntimeError("explain(): this recording is already active")
         self._active = True
-        _engine.OBSERVERS.append(self._observe)
+        _engine.add_observer(self._observe)
         return self
 
     def __exit__(self, *exc) -> None:
         self._active = False
         self._frame = None
-        try:
-            _engine.OBSERVERS.remove(self._observe)
-        except ValueError:
-            pass
+        _engine.remove_observer(self._observe)
         f = sys._getframe(1)
         names = {("local", id(v)): k for k, v in f.f_locals.items()
                  if isinstance(v, Tensor) and k.isidentifier() and not k.startswith("_")}

@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dispatch
+from contextlib import contextmanager
+
+from .. import _batching as B
+from .. import _ns
+from .._batching import Batched
+from .._context import ctx as _ctx
 from .._tensor import Tensor, _make
 from ..autograd import forward_ad as fwad
-from ..autograd.grad_mode import _state
-from ..ops._table import TABLE
-from . import _batching as B
-from ._batching import Batched
+from ..autograd.api import grad as _grad
 
-#: how many func transforms are running (nested ones build graph for the outer ones)
-DEPTH = [0]
+
+@contextmanager
+def transform():
+    """The block is one func transform (``_ctx.transform_depth``: nested transforms build graph
+    for the outer ones)."""
+    _ctx.transform_depth += 1
+    try:
+        yield
+    finally:
+        _ctx.transform_depth -= 1
 
 
 # ---- pytrees (tuples, lists, dicts of tensors) ---------------------------------------------------
@@ -62,10 +72,6 @@ def tree_unflatten(leaves: list, spec):
     return kind(*out)  # namedtuple
 
 
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
-
-
 def _check_tensors(leaves, what: str) -> None:
     for x in leaves:
         if not isinstance(x, Tensor):
@@ -79,7 +85,7 @@ def _want_graph(create) -> bool:
     forward-AD level will differentiate its result."""
     if create is not None:
         return bool(create)
-    return _state.enabled and (DEPTH[0] > 1 or _dispatch.FW_LEVELS[0] > 0)
+    return _ctx.enabled and (_ctx.transform_depth > 1 or _ctx.fw_visible > 0)
 
 
 # ---- reverse mode ------------------------------------------------------------------------------
@@ -89,7 +95,7 @@ def _leaf(x: Tensor, levels: list) -> tuple[Tensor, Tensor]:
     if isinstance(p, Batched):  # levels of a closed vmap cannot occur here
         raise RuntimeError("internal: physical tensor is batched")
     if p._requires_grad:  # keep the graph to p: an outer transform differentiates through us
-        a = _apply("view", p, tuple(p.shape))
+        a = _ns.view(p, tuple(p.shape))
     else:
         a = _make(p._array)
         a._requires_grad = True
@@ -103,7 +109,7 @@ class VJP:
     """The state of one ``vjp``: the physical outputs and the inputs to differentiate."""
 
     def __init__(self, f, primals: tuple, create, has_aux: bool = False) -> None:
-        self.levels = sorted(B.VMAPPED)
+        self.levels = sorted(_ctx.vmapped)
         self.create = create
         self.created = False
         self.aux = None
@@ -133,8 +139,6 @@ class VJP:
 
     def __call__(self, cotangents, retain_graph: bool = True):
         """Gradients for a cotangent per output (each may be batched at new levels)."""
-        from ..autograd import grad as _grad
-
         cts = cotangents
         if len(cts) != len(self.phys):
             raise RuntimeError(
@@ -165,7 +169,7 @@ class VJP:
         else:
             batched = bool(new)
             if batched and not create:
-                B._NO_RECORD[0] += 1
+                _ctx.batch_no_record += 1
             try:
                 res = _grad(roots, self.targets, gs, retain_graph=retain_graph,
                             create_graph=create or batched, allow_unused=True)
@@ -175,11 +179,11 @@ class VJP:
                 return self._loop(cotangents, new[-1])
             finally:
                 if batched and not create:
-                    B._NO_RECORD[0] -= 1
+                    _ctx.batch_no_record -= 1
         out = []
         for r, a in zip(res, self.targets):
             if r is None:
-                r = _apply("expand", _zeros(a), tuple(a.shape))
+                r = _ns.expand(_zeros(a), tuple(a.shape))
                 r = B.wrap(r, V)
             else:
                 r = _from_root(r, V, new, allv)
@@ -191,11 +195,11 @@ class VJP:
         """A backward rule read the cotangent's values: one backward pass per row of ``lvl``."""
         B.warn_loop("a backward rule reads the values of its gradient")
         rows = []
-        for b in range(B.SIZES[lvl]):
+        for b in range(_ctx.batch_sizes[lvl]):
             cts = [_apply_index(c, b) if isinstance(c, Batched) and c.level == lvl else c
                    for c in cotangents]
             rows.append(self(cts))
-        return [Batched(_apply("stack", [r[i] for r in rows], 0), lvl)
+        return [Batched(_ns.stack([r[i] for r in rows], 0), lvl)
                 for i in range(len(self.targets))]
 
 
@@ -221,7 +225,7 @@ def _to_root(c: Tensor, V: list, new: list, allv: list) -> Tensor:
     pos_v = [allv.index(lv) for lv in V]
     perm = tuple(pos_new + pos_v + list(range(len(allv), p.ndim)))
     if perm != tuple(range(p.ndim)):
-        p = _apply("permute", p, perm)
+        p = _ns.permute(p, perm)
     return B.wrap(p, new)
 
 
@@ -234,7 +238,7 @@ def _from_root(r: Tensor, V: list, new: list, allv: list) -> Tensor:
     src_order = new + V
     perm = tuple(src_order.index(lv) for lv in allv) + tuple(range(k + nv, p.ndim))
     if perm != tuple(range(p.ndim)):
-        p = _apply("permute", p, perm)
+        p = _ns.permute(p, perm)
     return B.wrap(p, allv)
 
 

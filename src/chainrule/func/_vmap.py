@@ -8,16 +8,11 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-from .. import _dispatch, _ns
+from .. import _batching, _ns
+from .._batching import Batched
+from .._context import ctx as _ctx
 from .._tensor import Tensor
-from ..ops._table import TABLE
-from . import _batching
-from ._batching import Batched
 from ._transforms import tree_flatten, tree_unflatten
-
-
-def _apply(name, *a, **k):
-    return _dispatch.apply(TABLE[name], *a, **k)
 
 
 def _dims_for(dims, tree, what: str) -> list:
@@ -51,7 +46,7 @@ def _movedim(t: Tensor, src: int, dst: int) -> Tensor:
         return t
     perm = [i for i in range(nd) if i != src]
     perm.insert(dst, src)
-    return _apply("permute", t, tuple(perm))
+    return _ns.permute(t, tuple(perm))
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
@@ -113,20 +108,20 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
                 "vmap: at least one input must be batched: got in_dims all None (or no tensor "
                 "inputs)"
             )
-        _MODE.append(randomness)
+        outer = _ctx.randomness
+        _ctx.randomness = outer + (randomness,)
         try:
             if chunk_size is not None and chunk_size < size:
                 return _chunked(func, flat, spec, dims, size, kwargs, chunk_size, out_dims)
             return _run(func, flat, spec, dims, size, kwargs, out_dims)
         finally:
-            _MODE.pop()
+            _ctx.randomness = outer
 
     return wrapper
 
 
 # ---- randomness ---------------------------------------------------------------------------------
-#: the ``randomness`` of the vmaps running now (innermost last)
-_MODE: list = []
+# the ``randomness`` of the vmaps running now, innermost last: ``_ctx.randomness`` (per thread)
 _RANDOM_ERROR = (
     "vmap: called random operation while in randomness error mode. Please either use the 'same' "
     "or 'different' randomness flags on vmap or perform the randomness operation out of vmap"
@@ -172,7 +167,7 @@ def _random_guard(mode: str):
 
 def _run(func, flat, spec, dims, size, kwargs, out_dims):
     box: dict = {}
-    mode = _MODE[-1] if _MODE else "error"
+    mode = _ctx.randomness[-1] if _ctx.randomness else "error"
     try:
         with _random_guard(mode):
             return _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box)
@@ -203,7 +198,7 @@ def _run(func, flat, spec, dims, size, kwargs, out_dims):
 def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
     from .._creation import default_generator as gen
 
-    mode = _MODE[-1] if _MODE else "error"
+    mode = _ctx.randomness[-1] if _ctx.randomness else "error"
     state = gen.get_state() if mode == "same" else None
     outs = []
     for b in range(size):
@@ -224,7 +219,7 @@ def _run_loop(func, flat, spec, dims, size, kwargs, out_dims):
     for j in range(n):
         items = [lv[0][j] for lv in leaves]
         d = odims[j]
-        res.append(items[0] if d is None else _apply("stack", items, d % (items[0].ndim + 1)))
+        res.append(items[0] if d is None else _ns.stack(items, d % (items[0].ndim + 1)))
     return tree_unflatten(res, o_spec)
 
 
@@ -252,7 +247,7 @@ def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
                 if d is None:
                     res.append(o)
                     continue
-                v = _apply("expand", _apply("unsqueeze", o, 0), (size,) + tuple(o.shape))
+                v = _ns.expand(_ns.unsqueeze(o, 0), (size,) + tuple(o.shape))
             if d is None:
                 raise ValueError(
                     "vmap: out_dims=None for an output that depends on the batch (only outputs "
@@ -267,7 +262,7 @@ def _run_batched(func, flat, spec, dims, size, kwargs, out_dims, box):
 def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
     from .._creation import default_generator as gen
 
-    state = gen.get_state() if _MODE and _MODE[-1] == "same" else None
+    state = gen.get_state() if _ctx.randomness and _ctx.randomness[-1] == "same" else None
     parts = []
     for s in range(0, size, chunk):
         if state is not None:  # 'same': every chunk sees the same draws
@@ -284,7 +279,7 @@ def _chunked(func, flat, spec, dims, size, kwargs, chunk, out_dims):
     for j in range(n):
         items = [lv[0][j] for lv in leaves]
         d = odims[j]
-        res.append(items[0] if d is None else _apply("cat", items, d % items[0].ndim))
+        res.append(items[0] if d is None else _ns.cat(items, d % items[0].ndim))
     return tree_unflatten(res, o_spec)
 
 

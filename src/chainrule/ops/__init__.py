@@ -15,32 +15,8 @@ from typing import Callable
 from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor
+from ._public import _METHODS, NAMESPACES, PUBLIC, public
 from ._table import A, ELEMENTWISE, LINEAR, TABLE, defop
-
-#: public name -> function; filled by ``public`` and ``_finish``
-PUBLIC: dict[str, Callable] = {}
-_METHODS: dict[str, Callable] = {}
-#: sub-namespaces ("nn.functional", "linalg", "special", "fft" …): name -> function
-NAMESPACES: dict[str, dict[str, Callable]] = {"nn.functional": {}, "linalg": {}, "special": {}}
-
-
-def public(name: str | None = None, *, method: bool | str = True, function: bool = True,
-           ns: str | tuple = ()):
-    """Register ``fn`` as ``chainrule.<name>`` (``function``), ``Tensor.<name>`` (``method``) and
-    in each namespace of ``ns`` (e.g. ``"nn.functional"`` → ``chainrule.nn.functional.<name>``)."""
-
-    def deco(fn):
-        n = name or fn.__name__
-        if function:
-            PUBLIC[n] = fn
-        if method:
-            _METHODS[n if method is True else method] = fn
-        for space in (ns,) if isinstance(ns, str) else ns:
-            NAMESPACES.setdefault(space, {})[n] = fn
-        return fn
-
-    return deco
-
 
 class _OpFn(functools.partial):
     """``apply`` bound to one op, for the rule namespace ``_ns`` (Tensor dunders, rules under
@@ -96,8 +72,10 @@ def _finish() -> None:
             setattr(_ns, name, fn)
 
 
-from . import basic, pointwise, unary, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
-from . import linalg, nn, conv, loss, norm  # noqa: E402,F401
+# every family, in the order their rows and public functions are registered
+from . import basic, pointwise, special_fns, unary, activation  # noqa: E402,F401
+from . import reduction, scan, norms, ordering, shape, join, indexing, scatter  # noqa: E402,F401
+from . import inplace, linalg, linalg_decomp, linalg_func, nn, conv, loss, norm  # noqa: E402,F401
 from . import sampling  # noqa: E402,F401
 
 _finish()

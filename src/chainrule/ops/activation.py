@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import public
+from ._public import public
 from ._table import ELEMENTWISE, TABLE, defop
 from .pointwise import _w
 from .unary import _sigmoid

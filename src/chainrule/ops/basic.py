@@ -8,8 +8,8 @@ from .. import _dtype, _ns
 from .._creation import ones_like as _ones_like_t
 from .._creation import zeros_like as _zeros_like_t
 from .._tensor import Tensor, _make
-from ..autograd.why import _detached
-from . import public
+from .._context import _detached
+from ._public import public
 from ._table import LINEAR, A, defop, sum_to_shape
 
 # ---- casts and copies ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
-from . import public
+from ._public import public
 from ._table import ELEMENTWISE, LINEAR, TABLE, A, defop
 
 
@@ -635,9 +635,3 @@ def meshgrid(*tensors, indexing: str = "ij"):
 def diagflat(input, offset: int = 0):
     """A matrix with ``input`` flattened on its ``offset``-th diagonal."""
     return _ns.diag_embed(_ns.reshape(input, (-1,)), offset, 0, 1)
-
-
-from .scatter import (  # noqa: F401  (moved there; kept importable from here)
-    scatter,
-    scatter_reduce,
-)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dispatch, _dtype, _ns
+from .. import _dtype, _ns
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import _state
-from . import PUBLIC, public
+from .._context import ctx as _state
+from .._context import proc as _proc
+from ._public import PUBLIC, public
 from ._table import LINEAR, TABLE, _reads, defop
 
 _TORCH_NAMES = {
@@ -260,7 +261,7 @@ def _refresh_view(view: Tensor) -> None:
     view.grad_fn, view._output_nr, view._requires_grad = v.grad_fn, 0, True
 
 
-_dispatch.ON_VIEW[0] = _refresh_view
+_proc.refresh_view = _refresh_view
 
 
 def _copy_slices(view: Tensor, base: Tensor, res: Tensor) -> None:
@@ -327,13 +328,12 @@ def _make_arith_inplace(name: str):
     """add_/sub_/mul_/div_: with no graph and no tangents, one NumPy ufunc writing in place."""
     generic = _make_inplace(name)
     uf = _UFUNC[name]
-    from .._dispatch import FW_LEVELS
 
     def inplace(self, other, *args, **kw):
         if (
             args
             or (kw and set(kw) != {"alpha"})
-            or FW_LEVELS[0]
+            or _state.fw_visible
             or (_state.enabled and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)))
         ):
             return generic(self, other, *args, **kw)
@@ -602,9 +602,7 @@ def _cast_like(v, a):
 
 
 def _has_tangent(*ts) -> bool:
-    from .._dispatch import FW_LEVELS
-
-    if not FW_LEVELS[0]:
+    if not _state.fw_visible:
         return False
     return any(isinstance(t, Tensor) and t._extra_state and t._extra_state.get("fw") for t in ts)
 

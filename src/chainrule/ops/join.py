@@ -8,7 +8,7 @@ import numpy as np
 
 from .._dispatch import apply
 from .._tensor import _wrap_dim
-from . import public
+from ._public import public
 from ._table import LINEAR, TABLE, defop
 from .shape import reshape
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import _make
-from . import public
+from ._public import public
 from ._table import TABLE, A, defop
 
 _LA = "linalg"
@@ -405,6 +405,3 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):
         rtol = 0.0 if atol is not None and atol > 0 else max(A.shape[-2:]) * np.finfo(s.dtype).eps
     cut = np.maximum(atol or 0.0, rtol * (s[..., :1] if s.shape[-1] else 0))
     return tensor(np.sum(s > cut, axis=-1).astype(np.int64))
-
-
-from . import linalg_decomp  # noqa: F401  (decompositions, solvers, matrix functions)

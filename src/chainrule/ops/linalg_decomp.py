@@ -11,7 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import public
+from ._public import public
 from ._table import A, defop
 from .linalg import _LA, _T, _apply, _c, _diag_embed, _diagonal, _eye, _lapack, _square
 
@@ -486,6 +486,3 @@ def svd(input, some: bool = True, compute_uv: bool = True):
 def svdvals(A):
     """Singular values, descending (differentiable also when they repeat)."""
     return _apply("svd", A, False)[1]
-
-
-from . import linalg_func  # noqa: F401  (pinv, lstsq, matrix_power, matrix_exp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import public
+from ._public import public
 from ._table import defop
 from .linalg import _LA, _T, _apply, _eye, _square
 from .linalg_decomp import return_types

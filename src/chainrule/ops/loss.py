@@ -14,7 +14,9 @@ import numpy as np
 
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make
-from . import public
+from .._context import ctx as _ctx
+from .._context import proc as _proc
+from ._public import public
 from ._table import A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
@@ -155,10 +157,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     reduction = _legacy(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if type(target).__name__ == "Batched":  # per-example labels under vmap: one fused call
-        from ..func._batching import cross_entropy_batched
-
-        out = cross_entropy_batched(input, target, weight, ignore_index, reduction, label_smoothing)
+    if _ctx.batch_sizes:  # under vmap, per-example labels fold into one call (a batching rule)
+        rule = _proc.batch_calls.get("cross_entropy")
+        out = rule(input, target, weight, ignore_index, reduction, label_smoothing) if rule else None
         if out is not None:
             return out
     cdim = 1 if input.ndim >= 2 else 0

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dispatch
+from .._context import ctx as _ctx
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
-from . import PUBLIC, public
+from ._public import PUBLIC, public
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
@@ -517,7 +517,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     elif attn_mask is not None:
         if attn_mask.dtype.name == "bool":
             keep = attn_mask._array
-        elif not attn_mask.requires_grad and not _dispatch.FW_LEVELS[0]:  # else: differentiate the mask
+        elif not attn_mask.requires_grad and not _ctx.fw_visible:  # else: differentiate the mask
             bias = attn_mask._array.astype(query._array.dtype, copy=False)
     if dropout_p == 0 and (attn_mask is None or keep is not None or bias is not None):
         return _ns.sdpa(query, key, value, sc, keep, bias)[0]

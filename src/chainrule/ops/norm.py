@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make
-from . import public
+from ._public import public
 from ._table import A, defop, sum_to_shape
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._dispatch import apply
 from .._tensor import _wrap_dim
-from . import public
+from ._public import public
 from ._table import A, TABLE, defop
 from .reduction import _axes, _expand_back, _kept
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._dispatch import apply
 from .._tensor import _wrap_dim
-from . import public
+from ._public import public
 from ._table import TABLE, defop
 from .reduction import _share_ties, _ties_tangent, return_types
 

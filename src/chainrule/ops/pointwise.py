@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import public
+from ._public import public
 from ._table import ELEMENTWISE, TABLE, A, defop
 
 

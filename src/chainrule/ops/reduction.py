@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype
 from .._dispatch import apply
-from . import public
+from ._public import public
 from ._table import LINEAR, TABLE, defop
 
 
@@ -509,19 +509,3 @@ defop(
     formula="d logsumexp(u)/du_i = softmax(u)_i",
 )
 
-
-from . import scan  # noqa: F401  (cumulative ops)
-from .norms import (  # noqa: F401  (moved there; kept importable from here)
-    linalg_norm,
-    matrix_norm,
-    norm,
-    vector_norm,
-)
-from .ordering import (  # noqa: F401  (moved there; kept importable from here)
-    argsort,
-    median,
-    msort,
-    nanmedian,
-    sort,
-    topk,
-)

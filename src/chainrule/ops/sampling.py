@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _creation, _dtype, _ns
 from .._tensor import Tensor, _make
-from . import public
+from ._public import public
 
 
 def _rng(generator) -> np.random.Generator:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype
 from .._dispatch import apply
 from .._tensor import _wrap_dim
-from . import public
+from ._public import public
 from ._table import LINEAR, TABLE, defop
 from .reduction import return_types
 

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
-from . import public
+from ._public import public
 from ._table import LINEAR, TABLE, defop
 from .indexing import _grid, _long_index, _norm_one
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._dispatch import apply
 from .._tensor import _wrap_dim
-from . import public
+from ._public import public
 from ._table import LINEAR, TABLE, defop
 
 
@@ -531,17 +531,4 @@ public("squeeze_", function=False)(
 public("t_", function=False)(_meta_inplace("t_", lambda x: t(x)))
 public("transpose_", function=False)(
     _meta_inplace("transpose_", lambda x, dim0, dim1: apply(TABLE["transpose"], x, dim0, dim1))
-)
-
-
-from .join import (  # noqa: F401  (moved there; kept importable from here)
-    chunk,
-    column_stack,
-    dstack,
-    hstack,
-    narrow,
-    select,
-    split,
-    tensor_split,
-    vstack,
 )

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from . import public
+from ._public import public
 from . import special_fns as sf
 from ._table import ELEMENTWISE, TABLE, defop
 from .pointwise import _nz, _quiet

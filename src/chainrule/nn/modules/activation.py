@@ -7,10 +7,9 @@ import math
 
 import numpy as np
 
-import chainrule as _cr
 
 from ..._device import check as _check_device
-from ... import _creation
+from ... import _creation, _ns
 from ..._tensor import Tensor
 from .. import functional as F, init
 from ..parameter import Parameter
@@ -67,7 +66,7 @@ class RReLU(Module):
             return F.leaky_relu(input, (self.lower + self.upper) / 2)
         slope = _creation.rand(*input.shape, dtype=input.dtype) * (self.upper - self.lower) \
             + self.lower
-        return _cr.where(input >= 0, input, input * slope)
+        return _ns.where(input >= 0, input, input * slope)
 
     def extra_repr(self) -> str:
         s = f"lower={self.lower}, upper={self.upper}"

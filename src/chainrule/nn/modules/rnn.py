@@ -10,12 +10,11 @@ import math
 
 import numpy as np
 
-import chainrule as _cr
-
 from ..._device import check as _check_device
-from ... import _creation
+from ... import _creation, _ns
 from ..._tensor import Tensor
 from ...autograd import forward_ad
+from ...autograd.api import grad as _grad
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from .. import functional as F, init
@@ -45,7 +44,7 @@ def _lstm_composed(xg, h, c, w_hh, reverse: bool):
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h, c = _lstm_step(xgs[t], h, c, w_hh_t, H)
         hs[t] = h
-    return _cr.stack(hs, 0), h, c
+    return _ns.stack(hs, 0), h, c
 
 
 def _sig(a: np.ndarray) -> np.ndarray:
@@ -94,7 +93,7 @@ class _LSTMLayer(Function):
         if is_grad_enabled():  # create_graph: differentiate the composed layer instead
             ins = [t for t in (xg, h0, c0, w_hh) if t.requires_grad]
             outs = _lstm_composed(xg, h0, c0, w_hh, ctx.reverse)
-            grads = iter(_cr.autograd.grad(outs, ins, (g_out, g_h, g_c), create_graph=True,
+            grads = iter(_grad(outs, ins, (g_out, g_h, g_c), create_graph=True,
                                            allow_unused=True))
             return tuple(next(grads) if t.requires_grad else None
                          for t in (xg, h0, c0, w_hh)) + (None,)
@@ -161,7 +160,7 @@ def _gru_composed(xg, h, w_hh, b_hh, reverse: bool):
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h = _gru_step(xgs[t], h, w_hh_t, b_hh, H)
         hs[t] = h
-    return _cr.stack(hs, 0), h
+    return _ns.stack(hs, 0), h
 
 
 class _GRULayer(Function):
@@ -198,7 +197,7 @@ class _GRULayer(Function):
         if is_grad_enabled():  # create_graph: differentiate the composed layer instead
             ins = [t for t in (xg, h0, w_hh, b_hh) if t is not None and t.requires_grad]
             outs = _gru_composed(xg, h0, w_hh, b_hh, ctx.reverse)
-            grads = iter(_cr.autograd.grad(outs, ins, (g_out, g_h), create_graph=True,
+            grads = iter(_grad(outs, ins, (g_out, g_h), create_graph=True,
                                            allow_unused=True))
             return tuple(next(grads) if t is not None and t.requires_grad else None
                          for t in (xg, h0, w_hh, b_hh)) + (None,)
@@ -345,18 +344,18 @@ class RNNBase(Module):
                 outs.append(seq)
                 hn.append(h)
                 cn.append(c)
-            layer_in = outs[0] if ndir == 1 else _cr.cat(outs, -1)
+            layer_in = outs[0] if ndir == 1 else _ns.cat(outs, -1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
         out = layer_in
-        h_n = _cr.stack(hn, 0)
+        h_n = _ns.stack(hn, 0)
         if not batched:
             out = out.squeeze(1)
             h_n = h_n.squeeze(1)
         elif self.batch_first:
             out = out.transpose(0, 1)
         if lstm:
-            c_n = _cr.stack(cn, 0)
+            c_n = _ns.stack(cn, 0)
             return out, (h_n, c_n.squeeze(1) if not batched else c_n)
         return out, h_n
 
@@ -397,7 +396,7 @@ class RNNBase(Module):
             else:
                 h = _rnn_step(xgs[t], h, w_hh_t, mode == "RNN_RELU")
             hs[t] = h
-        return _cr.stack(hs, 0), h, c
+        return _ns.stack(hs, 0), h, c
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -6,8 +6,8 @@ from typing import Iterable
 
 import numpy as np
 
-import chainrule as _cr
-
+from ... import _ns
+from ..._creation import tensor as _tensor
 from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
@@ -39,7 +39,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     ts = _params(tensors)
     p = float(norm_type)
     if not ts:
-        return _cr.tensor(0.0)
+        return _tensor(0.0)
     dt = np.result_type(*[t._array.dtype for t in ts])
     total = _norm(np.array([_norm(t._array, p) for t in ts]), p)
     if error_if_nonfinite and not np.isfinite(total):
@@ -48,7 +48,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
             "so it cannot be clipped. To disable this error and scale the gradients by the "
             "non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    return _cr.tensor(np.asarray(total, dtype=dt))
+    return _tensor(np.asarray(total, dtype=dt))
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
@@ -66,7 +66,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     """
     grads = [p._grad for p in _params(parameters) if p._grad is not None]
     if not grads:
-        return _cr.tensor(0.0)
+        return _tensor(0.0)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
     for g in grads:
@@ -86,7 +86,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated into one vector (differentiable)."""
-    return _cr.cat([p.reshape(-1) for p in parameters])
+    return _ns.cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:

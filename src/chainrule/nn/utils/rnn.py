@@ -4,7 +4,9 @@ take padded batches."""
 
 from __future__ import annotations
 
+from ... import _ns
 from ..._tensor import Tensor
+from .. import functional as F
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -17,8 +19,6 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         tensor([[1., 1., 0.],
                 [1., 1., 1.]])
     """
-    import chainrule as cr
-
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
@@ -37,8 +37,8 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     for s in seqs:
         n = longest - s.shape[0]
         side = (0, n) if padding_side == "right" else (n, 0)
-        padded.append(cr.nn.functional.pad(s, (0, 0) * len(rest) + side, value=padding_value))
-    return cr.stack(padded, 0 if batch_first else 1)
+        padded.append(F.pad(s, (0, 0) * len(rest) + side, value=padding_value))
+    return _ns.stack(padded, 0 if batch_first else 1)
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list:
