@@ -103,7 +103,7 @@ def apply(op, *args, **kw):
             arrays = _promote(arrays, policy, op)
     try:
         out = op.fwd(arrays, **kw) if nin < 0 else op.fwd(*arrays, **kw)
-    except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as e:
+    except (TypeError, ValueError, IndexError, OverflowError, np.exceptions.AxisError) as e:
         raise _forward_error(op, arrays, e) from e
 
     if op.nout == 1:
@@ -206,29 +206,84 @@ def _promote(arrays: list, policy: str, op) -> list:
                 break
     if first is not None and same and first.kind == "f":
         return arrays
+    if policy == "match":  # matmul-like kernels: no promotion at all, as torch
+        if not same:
+            raise _mismatch(op, arrays)
+        return arrays
     rt = _dtype.result_type(arrays)
     if rt is None:  # only Python scalars: treat them as tensors of their own type
         arrays = [np.asarray(a, dtype=_dtype.to_np(type(a))) for a in arrays]
         rt = _dtype.result_type(arrays)
-    if policy == "float" and rt.kind != "f":
-        rt = _dtype.default_np()
+    if rt.kind != "f":
+        if policy == "float":
+            rt = _dtype.default_np()
+        elif policy == "floating":  # torch has no integer kernel for these ops
+            raise NotImplementedError(
+                f'"{op.name}" not implemented for \'{_dtype.torch_name(rt)}\' (inputs: '
+                f"{_describe(arrays)})"
+            )
+        elif policy == "linalg":
+            raise RuntimeError(
+                f"linalg.{op.name}: Expected a floating point or complex tensor as input. Got "
+                f"{_dtype.torch_name(rt)}"
+            )
+    elif policy == "linalg" and not same:
+        raise _mismatch(op, arrays)
     return [a.astype(rt) if type(a) is np.ndarray and a.dtype != rt else a for a in arrays]
 
 
-def _forward_error(op, arrays, e: Exception) -> Exception:
-    """Torch's error types: shape problems are RuntimeError, bad dims IndexError."""
-    shapes = ", ".join(
+def _mismatch(op, arrays) -> RuntimeError:
+    dts = [a.dtype for a in arrays if type(a) is np.ndarray]
+    a, b = dts[0], next(d for d in dts if d != dts[0])
+    what = "m1 and m2" if op.name == "matmul" else "all tensors"
+    return RuntimeError(
+        f"{op.name}(): expected {what} to have the same dtype, but got: "
+        f"{_dtype.C_NAME.get(a.name, a.name)} != {_dtype.C_NAME.get(b.name, b.name)} "
+        f"(inputs: {_describe(arrays)})"
+    )
+
+
+def _describe(arrays) -> str:
+    return ", ".join(
         f"{tuple(a.shape)} {a.dtype}" if isinstance(a, np.ndarray) else repr(a) for a in arrays
     )
+
+
+def _forward_error(op, arrays, e: Exception) -> Exception:
+    """The one translator of a forward's NumPy/Python error into torch's exception type and words.
+
+    Bad dims are IndexError; shape and value problems, and NumPy's ufunc casting/loop errors
+    (TypeError subclasses that torch reports as RuntimeError), are RuntimeError; a Python
+    TypeError (a bad argument) stays TypeError. The message names the op and its inputs.
+    """
     text = str(e)
+    python_type_error = isinstance(e, TypeError) and not type(e).__module__.startswith("numpy")
+    if not python_type_error:  # a bad keyword keeps its own name ('axis' …)
+        text = _torch_words(text)
     if "broadcast" in text:
         text = _broadcast_message(arrays) or text
-    msg = f"{op.name}(): {text} (inputs: {shapes})"
+    if not text.startswith(f"{op.name}()"):
+        text = f"{op.name}(): {text}"
+    msg = f"{text} (inputs: {_describe(arrays)})"
     if isinstance(e, (np.exceptions.AxisError, IndexError)):
         return IndexError(msg)
-    if isinstance(e, ValueError):
-        return RuntimeError(msg)
-    return type(e)(msg)
+    if isinstance(e, OverflowError):  # a Python int beyond int64, as torch words it
+        return OverflowError(f"{op.name}(): int too big to convert (inputs: {_describe(arrays)})")
+    if python_type_error:
+        return TypeError(msg)
+    return RuntimeError(msg)
+
+
+_NUMPY_WORDS = (("axis", "dim"), ("axes", "dims"), ("array", "tensor"))
+
+
+def _torch_words(text: str) -> str:
+    """NumPy's vocabulary in torch's (``axis 3 is out of bounds`` → ``dim 3 …``)."""
+    import re
+
+    for a, b in _NUMPY_WORDS:
+        text = re.sub(rf"\b{a}\b", b, text)
+    return text
 
 
 def _broadcast_message(arrays) -> str | None:

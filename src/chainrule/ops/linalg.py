@@ -105,7 +105,7 @@ def _mm_dy(m, g, out, x, y):
 defop("matmul", _matmul, (_mm_dx, _mm_dy),
       (lambda m, t, out, x, y: m.matmul(t, y), lambda m, t, out, x, y: m.matmul(x, t)),
       nin=2, cls="Matmul", variant=lambda a, kw: 0,
-      formula=("d(UV)/dU: G·Vᵀ", "d(UV)/dV: Uᵀ·G"))
+      formula=("d(UV)/dU: G·Vᵀ", "d(UV)/dV: Uᵀ·G"), dtype="match")
 
 
 def _need(x, nd, name, what):
@@ -293,7 +293,7 @@ def _einsum_tangent(m, ts, out, ops, equation):
 
 
 defop("einsum", _einsum, vjp_all=_einsum_back, jvp_all=_einsum_tangent, nin=-1, public=False,
-      method=False, formula="d einsum/d operand i: einsum of G with the other operands")
+      method=False, formula="d einsum/d operand i: einsum of G with the other operands", dtype="match")
 
 
 @public("einsum", method=False)
@@ -356,7 +356,7 @@ defop("cross", _cross,
        lambda m, g, out, x, y, dim=-1: m.cross(g, x, dim)),
       (lambda m, t, out, x, y, dim=-1: m.cross(t, y, dim),
        lambda m, t, out, x, y, dim=-1: m.cross(x, t, dim)),
-      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"))
+      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"), dtype="match")
 
 
 @public("cross")

@@ -71,9 +71,9 @@ def _log_softmax_t(m, t, out, x, dim, dtype=None):
     return t - m.sum(m.exp(out) * t, dim=dim, keepdim=True)
 
 
-defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="float",
+defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="floating",
       formula="d softmax(u)_i/du_j = s_i(δ_ij − s_j)")
-defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="float",
+defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="floating",
       formula="d log_softmax(u)_i/du_j = δ_ij − softmax(u)_j")
 
 

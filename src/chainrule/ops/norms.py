@@ -57,7 +57,7 @@ defop(
     _norm_fwd,
     _norm_dx,
     _norm_t,
-    dtype="float",
+    dtype="linalg",
     variant=lambda a, kw: 1 if kw.get("dim") is not None else 0,
     formula="d ‖u‖₂/du = u/‖u‖₂ (0 at 0); ‖·‖₁: sign(u); ‖·‖∞: sign(u)·[|u_i| = max]/#ties",
 )
@@ -147,7 +147,7 @@ defop(
     _sv_fwd,
     _sv_dx,
     _sv_t,
-    dtype="float",
+    dtype="linalg",
     public=False,
     method=False,
     cls="LinalgMatrixNorm",

@@ -242,14 +242,14 @@ public("arctan2")(lambda input, other: _apply("atan2", input, other))
 defop("hypot", lambda x, y: np.hypot(x, y),
       (lambda m, g, out, x, y: _nz(m, g, g * x / out),
        lambda m, g, out, x, y: _nz(m, g, g * y / out)),
-      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"))
+      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"), dtype="floating")
 defop("logaddexp", lambda x, y: np.logaddexp(x, y),
       (lambda m, g, out, x, y: g * m.exp(x - out), lambda m, g, out, x, y: g * m.exp(y - out)),
-      ELEMENTWISE, nin=2, dtype="float",
+      ELEMENTWISE, nin=2, dtype="floating",
       formula=("d logaddexp(u, v)/du = e^(u − out)", "d logaddexp(u, v)/dv = e^(v − out)"))
 defop("logaddexp2", lambda x, y: np.logaddexp2(x, y),
       (lambda m, g, out, x, y: g * m.exp2(x - out), lambda m, g, out, x, y: g * m.exp2(y - out)),
-      ELEMENTWISE, nin=2, dtype="float",
+      ELEMENTWISE, nin=2, dtype="floating",
       formula=("d logaddexp2(u, v)/du = 2^(u − out)", "d logaddexp2(u, v)/dv = 2^(v − out)"))
 
 
@@ -344,7 +344,7 @@ defop("lerp", _lerp,
       (lambda m, g, out, x, y, w: g * (1 - w), lambda m, g, out, x, y, w: g * w,
        lambda m, g, out, x, y, w: g * (y - x)),
       ELEMENTWISE, nin=3,
-      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"))
+      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"), dtype="floating")
 defop("addcmul", lambda x, a, b, value=1: x + value * (a * b),
       (lambda m, g, out, x, a, b, value=1: g, lambda m, g, out, x, a, b, value=1: g * (b * value),
        lambda m, g, out, x, a, b, value=1: g * (a * value)),

@@ -196,7 +196,7 @@ def _round(x, decimals=0):
 
 defop("round", _round, _zero, ELEMENTWISE, formula="d round(u)/du = 0")
 defop("frac", lambda x: x - np.trunc(x), lambda m, g, out, x: g, ELEMENTWISE,
-      formula="d (u − trunc u)/du = 1")
+      formula="d (u − trunc u)/du = 1", dtype="floating")
 
 
 @public("round")
