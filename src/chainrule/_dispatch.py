@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _dtype
 from ._context import ctx as _ctx
-from ._tensor import Tensor, _make
+from ._tensor import ArrayOperand, Tensor, _make
 from .autograd.grad_mode import _state
 from .autograd.graph import Node, accumulate_node
 from .autograd.why import _cut
@@ -22,18 +22,28 @@ ON_VIEW: list = [None]
 VMAP = [0]
 
 
-def _as_input(a, op):
+def _as_input(a, op, pos: int = 0):
+    """A non-Tensor input of ``op`` at tensor position ``pos``: Python numbers (and NumPy
+    scalars) pass; arrays, lists and tuples are refused with torch's TypeError (the operators
+    ``t + ndarray`` … convert them first, as torch)."""
     if isinstance(a, Tensor):
         return a._array
     if a is None or isinstance(a, _SCALARS):
         return a
-    if isinstance(a, (np.ndarray, np.generic, list, tuple)):
+    if isinstance(a, np.generic):
         from ._creation import _to_array
 
         return _to_array(a, None)
-    raise TypeError(
-        f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}"
-    )
+    if not isinstance(a, (np.ndarray, list, tuple)):
+        raise TypeError(
+            f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}")
+    what = "numpy.ndarray" if isinstance(a, np.ndarray) else type(a).__name__
+    if op.nin < 0:
+        raise ArrayOperand(
+            f"{op.name}(): expected Tensor as element {pos} in argument 0, but got {what}")
+    name = "input" if pos == 0 else "other"
+    raise ArrayOperand(
+        f"{op.name}(): argument '{name}' (position {pos + 1}) must be Tensor, not {what}")
 
 
 def apply(op, *args, **kw):
@@ -87,7 +97,7 @@ def apply(op, *args, **kw):
         elif type(a) is float or type(a) is int:
             arrays.append(a)
         else:
-            arrays.append(_as_input(a, op))
+            arrays.append(_as_input(a, op, len(arrays)))
 
     policy = op.policy
     if policy != "keep":

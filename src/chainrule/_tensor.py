@@ -29,6 +29,20 @@ class Size(tuple):
         return n
 
 
+
+class ArrayOperand(TypeError):
+    """A NumPy array, list or tuple where an op requires a Tensor (torch's TypeError)."""
+
+
+# shown as the TypeError it is (``except TypeError`` catches it); only the operators tell it apart
+ArrayOperand.__module__ = "builtins"
+ArrayOperand.__name__ = ArrayOperand.__qualname__ = "TypeError"
+
+
+def _operand(o):
+    return _make(np.asarray(o)) if isinstance(o, np.ndarray) else o
+
+
 class Tensor:
     """A NumPy array with the autograd bookkeeping PyTorch's Tensor has.
 
@@ -370,53 +384,103 @@ class Tensor:
         return F.to(self, dtype)
 
     # ---- operators: each delegates to the op namespace ----------------------------------
+    # (torch's operators take a NumPy array as the other operand, its functions do not: the
+    # dispatcher refuses arrays, and only these operators convert them, at no cost otherwise)
     def __add__(self, o):
-        return F.add(self, o)
+        try:
+            return F.add(self, o)
+        except ArrayOperand:
+            return F.add(self, _operand(o))
 
     def __radd__(self, o):
-        return F.add(o, self)
+        try:
+            return F.add(o, self)
+        except ArrayOperand:
+            return F.add(_operand(o), self)
 
     def __sub__(self, o):
-        return F.sub(self, o)
+        try:
+            return F.sub(self, o)
+        except ArrayOperand:
+            return F.sub(self, _operand(o))
 
     def __rsub__(self, o):
-        return F.sub(o, self)
+        try:
+            return F.sub(o, self)
+        except ArrayOperand:
+            return F.sub(_operand(o), self)
 
     def __mul__(self, o):
-        return F.mul(self, o)
+        try:
+            return F.mul(self, o)
+        except ArrayOperand:
+            return F.mul(self, _operand(o))
 
     def __rmul__(self, o):
-        return F.mul(o, self)
+        try:
+            return F.mul(o, self)
+        except ArrayOperand:
+            return F.mul(_operand(o), self)
 
     def __truediv__(self, o):
-        return F.div(self, o)
+        try:
+            return F.div(self, o)
+        except ArrayOperand:
+            return F.div(self, _operand(o))
 
     def __rtruediv__(self, o):
-        return F.div(o, self)
+        try:
+            return F.div(o, self)
+        except ArrayOperand:
+            return F.div(_operand(o), self)
 
     def __floordiv__(self, o):
-        return F.floor_divide(self, o)
+        try:
+            return F.floor_divide(self, o)
+        except ArrayOperand:
+            return F.floor_divide(self, _operand(o))
 
     def __rfloordiv__(self, o):
-        return F.floor_divide(o, self)
+        try:
+            return F.floor_divide(o, self)
+        except ArrayOperand:
+            return F.floor_divide(_operand(o), self)
 
     def __mod__(self, o):
-        return F.remainder(self, o)
+        try:
+            return F.remainder(self, o)
+        except ArrayOperand:
+            return F.remainder(self, _operand(o))
 
     def __rmod__(self, o):
-        return F.remainder(o, self)
+        try:
+            return F.remainder(o, self)
+        except ArrayOperand:
+            return F.remainder(_operand(o), self)
 
     def __pow__(self, o):
-        return F.pow(self, o)
+        try:
+            return F.pow(self, o)
+        except ArrayOperand:
+            return F.pow(self, _operand(o))
 
     def __rpow__(self, o):
-        return F.pow(o, self)
+        try:
+            return F.pow(o, self)
+        except ArrayOperand:
+            return F.pow(_operand(o), self)
 
     def __matmul__(self, o):
-        return F.matmul(self, o)
+        try:
+            return F.matmul(self, o)
+        except ArrayOperand:
+            return F.matmul(self, _operand(o))
 
     def __rmatmul__(self, o):
-        return F.matmul(o, self)
+        try:
+            return F.matmul(o, self)
+        except ArrayOperand:
+            return F.matmul(_operand(o), self)
 
     def __neg__(self):
         return F.neg(self)
@@ -444,22 +508,40 @@ class Tensor:
     __rxor__ = __xor__
 
     def __eq__(self, o):  # type: ignore[override]
-        return F.eq(self, o)
+        try:
+            return F.eq(self, o)
+        except ArrayOperand:
+            return F.eq(self, _operand(o))
 
     def __ne__(self, o):  # type: ignore[override]
-        return F.ne(self, o)
+        try:
+            return F.ne(self, o)
+        except ArrayOperand:
+            return F.ne(self, _operand(o))
 
     def __lt__(self, o):
-        return F.lt(self, o)
+        try:
+            return F.lt(self, o)
+        except ArrayOperand:
+            return F.lt(self, _operand(o))
 
     def __le__(self, o):
-        return F.le(self, o)
+        try:
+            return F.le(self, o)
+        except ArrayOperand:
+            return F.le(self, _operand(o))
 
     def __gt__(self, o):
-        return F.gt(self, o)
+        try:
+            return F.gt(self, o)
+        except ArrayOperand:
+            return F.gt(self, _operand(o))
 
     def __ge__(self, o):
-        return F.ge(self, o)
+        try:
+            return F.ge(self, o)
+        except ArrayOperand:
+            return F.ge(self, _operand(o))
 
     def __getitem__(self, index):
         return F.getitem(self, index)

@@ -33,3 +33,11 @@ def same_dtype(op: str, *tensors) -> None:
 
 def is_integral(a) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind in "biu"
+
+
+def require_tensor(op: str, x, name: str = "input", pos: int = 1) -> None:
+    """torch's TypeError for a non-Tensor where a function wants one (``nn.Linear(ndarray)``)."""
+    if not isinstance(x, Tensor):
+        t = type(x)
+        what = f"{t.__module__}.{t.__name__}" if isinstance(x, np.ndarray) else t.__name__
+        raise TypeError(f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {what}")

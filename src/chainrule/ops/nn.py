@@ -11,6 +11,7 @@ from .. import _dispatch
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
 from . import PUBLIC, public
+from ._dtype_checks import require_tensor
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
@@ -106,6 +107,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Example: ``linear(x, w, b)`` with x (N, in), w (out, in), b (out,) gives (N, out).
     """
+    require_tensor("linear", input)
+    require_tensor("linear", weight, "weight", 2)
     if input.dtype != weight.dtype:
         raise RuntimeError(f"linear(): mat1 and mat2 must have the same dtype, but got {input.dtype} "
                            f"and {weight.dtype}")
@@ -429,7 +432,7 @@ def _sdpa_probs(m, q, k, scale, keep, bias):
     if bias is not None:
         s = s + bias
     if keep is not None:
-        s = m.where(keep, s, -math.inf)
+        s = m.where(keep if m is A else _make(keep), s, -math.inf)
     return m.softmax(s, -1)
 
 

@@ -47,13 +47,28 @@ def _w(m, c, a, b):
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
+def _integral(x, y) -> bool:
+    """Whether ``x op y`` has an integral (or bool) result: promoted inputs, Python numbers."""
+    for a in (x, y):
+        if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+            return False
+    return True
+
+
+def _scaled(y, alpha, x):
+    if isinstance(alpha, float) and _integral(x, y):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number.")
+    return y * alpha
+
+
 #     name    forward                                       backward per input
-defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + y * alpha,
+defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
       formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
-defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - y * alpha,
+defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
@@ -79,12 +94,26 @@ def _pow_dx(m, g, out, x, y):
 
 def _pow_dy(m, g, out, x, y):
     if not hasattr(x, "shape"):  # Python scalar base
-        return g * 0 if x == 0 else _nz(m, g, g * (out * math.log(x)))
+        if x == 0:
+            return g * 0
+        # a negative base has no real logarithm: NaN, as torch (math.log would raise)
+        return _nz(m, g, g * (out * (math.log(x) if x > 0 else math.nan)))
     # 0^y for y >= 0 has derivative 0 in y (torch's convention), not 0·log 0 = nan
     return _nz(m, g, _w(m, m.logical_and(x == 0, y >= 0), 0.0, g * (out * m.log(x))))
 
 
-defop("pow", _quiet(lambda x, y: np.power(x, y)), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
+def _pow(x, y):
+    if (isinstance(y, np.ndarray) and y.dtype.kind in "iu" and isinstance(x, np.ndarray)
+            and x.dtype.kind in "iu" and (y < 0).any()):
+        # torch's integer power of a tensor exponent: x^-n is 1/x^n truncated (0 unless |x| = 1)
+        neg = y < 0
+        r = np.power(x, np.where(neg, 0, y))
+        inv = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
+        return np.where(neg, inv, r).astype(r.dtype, copy=False)
+    return np.power(x, y)
+
+
+defop("pow", _quiet(_pow), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
       variant=lambda a, kw: (0 if not hasattr(a[1], "shape")
                              else (2 if not hasattr(a[0], "shape") else 1)),
       formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))

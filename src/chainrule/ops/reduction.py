@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from .. import _dtype
 from .._dispatch import apply
 from . import public
-from ._table import LINEAR, TABLE, defop
+from ._table import LINEAR, TABLE, A, defop
 
 
 def _axes(dim, ndim: int, op: str):
@@ -113,10 +115,14 @@ def _var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         raise RuntimeError(
             f"var(): expected a floating point input, got {_dtype.from_np(x.dtype).name}"
         )
+    axes = _axes(dim, x.ndim, "var")
+    ddof = _corr(unbiased, correction)
+    if x.size and _count(x, dim) - ddof <= 0:
+        warnings.warn(
+            "std()/var(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
     with np.errstate(all="ignore"):
-        return np.var(
-            x, axis=_axes(dim, x.ndim, "var"), ddof=_corr(unbiased, correction), keepdims=keepdim
-        )
+        return np.var(x, axis=axes, ddof=ddof, keepdims=keepdim)
 
 
 def _std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -128,19 +134,34 @@ def _centered(m, x, dim):
     return x - m.mean(x, dim=dim, keepdim=True)
 
 
-def _var_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+def _per_dof(x, dim, unbiased, correction, k: float) -> float:
+    """``k / (N − c)``; with no degrees of freedom left, inf (torch: the gradient is NaN, not a
+    ZeroDivisionError)."""
     n = _count(x, dim) - _corr(unbiased, correction)
-    return _expand_back(m, g, x, dim, keepdim) * _centered(m, x, dim) * (2.0 / n)
+    return k / n if n > 0 else math.inf
+
+
+def _var_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    k = _per_dof(x, dim, unbiased, correction, 2.0)
+    with np.errstate(invalid="ignore"):
+        return _expand_back(m, g, x, dim, keepdim) * _centered(m, x, dim) * k
 
 
 def _std_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
-    n = _count(x, dim) - _corr(unbiased, correction)
-    return _expand_back(m, g / out, x, dim, keepdim) * _centered(m, x, dim) * (1.0 / n)
+    k = _per_dof(x, dim, unbiased, correction, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # d std = d var / (2 std), taken as 0 where std = 0 (a constant row), as torch: the
+        # subgradient that keeps (h − mean)/(std + eps) finite
+        gs = g / out
+        gs = np.where(out == 0, 0.0, gs).astype(gs.dtype, copy=False) if m is A else m.where(
+            out == 0, 0.0, gs)
+        return _expand_back(m, gs, x, dim, keepdim) * _centered(m, x, dim) * k
 
 
 def _var_t(m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
-    n = _count(x, dim) - _corr(unbiased, correction)
-    return m.sum(t * _centered(m, x, dim), dim=dim, keepdim=keepdim) * (2.0 / n)
+    k = _per_dof(x, dim, unbiased, correction, 2.0)
+    with np.errstate(invalid="ignore"):
+        return m.sum(t * _centered(m, x, dim), dim=dim, keepdim=keepdim) * k
 
 
 defop("var", _var, _var_dx, _var_t, formula="d var(u)/du_i = 2(u_i − ū)/(N − c)")
