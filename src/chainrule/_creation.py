@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,9 @@ def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
             a = np.array(data)
         except ValueError as e:
             raise ValueError(f"could not make a tensor from {type(data).__name__}: {e}") from None
+        if a.dtype.kind == "O" or a.dtype == np.uint64 or (
+                a.dtype == np.float64 and not _has_float(data)):  # Python ints beyond int64
+            a = _wide_ints(data, npd)
         if a.dtype == np.float64 and npd is None and not _has_np_float64(data):
             a = a.astype(_dtype.default_np())
     if a.dtype.kind in "OUSV":
@@ -37,6 +41,22 @@ def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
         a = a.astype(_dtype.from_np(np.promote_types(a.dtype, np.int64)).np) if a.dtype.kind in "iu" \
             else a.astype(np.float64)
     return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data._array)) else a
+
+
+def _wide_ints(data, npd) -> np.ndarray:
+    """Data with a Python int outside int64: a float tensor when floats are asked for or present,
+    else torch's overflow error (NumPy would make uint64, float64 or object arrays)."""
+    vals = list(_flat(data))
+    if (npd is not None and npd.kind == "f") or any(isinstance(v, float) for v in vals):
+        return np.array(data, dtype=np.float64 if npd is None else npd)
+    if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in vals):
+        raise ValueError("Overflow when unpacking long long: a Python int in the data is outside "
+                         "the int64 range")
+    return np.array(data)
+
+
+def _has_float(data) -> bool:
+    return any(isinstance(v, (float, np.floating, np.ndarray)) for v in _flat(data))
 
 
 def _flat(x):
@@ -157,8 +177,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    lo, hi, st = vals
+    if st == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"arange: unsupported range: {lo} -> {hi}")
+    if (hi - lo) * st < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={lo}, end={hi}, step={st})")
     if dtype is None:
         npd = np.dtype(np.int64) if all(isinstance(v, (int, np.integer)) for v in vals) \
             else _dtype.default_np()
@@ -169,15 +195,27 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    _check_steps("linspace", steps)
     return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad)
 
 
+def _check_steps(name: str, steps) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError(f"{name}(): number of steps must be non-negative (got {steps})")
+
+
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, requires_grad=False) -> Tensor:
+    _check_steps("logspace", steps)
     return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The identity matrix (``n`` × ``m``)."""
+    for k, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"eye(): {k} must be greater or equal to 0, got {v}")
     return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
 
 

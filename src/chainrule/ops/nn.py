@@ -25,6 +25,8 @@ def _softmax(x, dim, dtype=None):
     if x.ndim == 0:
         return np.ones_like(x)
     d = _wrap_dim(dim, x.ndim, "softmax")
+    if x.size == 0:  # nothing to normalize (NumPy's max has no identity): empty, as torch
+        return x.copy()
     e = x - np.amax(x, axis=d, keepdims=True)
     np.exp(e, out=e)  # in place: large temporaries cost page faults
     e /= np.sum(e, axis=d, keepdims=True)
@@ -39,6 +41,8 @@ def _log_softmax(x, dim, dtype=None):
     if x.ndim == 0:
         return np.zeros_like(x)
     d = _wrap_dim(dim, x.ndim, "log_softmax")
+    if x.size == 0:
+        return x.copy()
     s = x - np.amax(x, axis=d, keepdims=True)
     s -= np.log(np.sum(np.exp(s), axis=d, keepdims=True))
     return s
