@@ -41,9 +41,14 @@ def _norm_dx(m, g, out, x, p=2, dim=None, keepdim=False):
         return ge * 0
     if p in (float("inf"), -float("inf")):
         mask = m.abs(x) == o
-        return ge * m.sign(x) * mask / m.sum(mask, dim=dim, keepdim=True)
+        cnt = m.sum(mask, dim=dim, keepdim=True)  # 0 when the norm is NaN: no element gets it
+        return ge * m.sign(x) * mask / m.where(cnt == 0, 1, cnt)
     ax = m.abs(x)
-    return ge * m.sign(x) * ax ** (p - 1) / m.where(o == 0, 1.0, o) ** (p - 1) * (o != 0)
+    # |u|^(p−1) is inf at u = 0 for p < 1: those elements get 0 (torch's subgradient), as do
+    # all where the norm is 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ge * m.sign(x) * ax ** (p - 1) / m.where(o == 0, 1.0, o) ** (p - 1)
+    return m.where((x == 0) | (o == 0), 0.0, r) if p < 1 else r * (o != 0)
 
 
 def _norm_t(m, t, out, x, p=2, dim=None, keepdim=False):

@@ -262,9 +262,16 @@ defop("fmod", _fmod,
       ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"))
 
 # ---- two-argument functions ----------------------------------------------------------------------
+def _atan2_d(m, g, x, y, num):
+    # at the origin atan2 has no derivative: 0 there, as torch (not 0/0 = NaN in the weights)
+    d = x * x + y * y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _nz(m, g, _w(m, d == 0, 0.0, g * num / d))
+
+
 defop("atan2", _quiet(lambda x, y: np.arctan2(x, y)),
-      (lambda m, g, out, x, y: _nz(m, g, g * y / (x * x + y * y)),
-       lambda m, g, out, x, y: _nz(m, g, g * -x / (x * x + y * y))),
+      (lambda m, g, out, x, y: _atan2_d(m, g, x, y, y),
+       lambda m, g, out, x, y: _atan2_d(m, g, x, y, -x)),
       ELEMENTWISE, nin=2, dtype="float",
       formula=("d atan2(u, v)/du = v/(u² + v²)", "d atan2(u, v)/dv = −u/(u² + v²)"))
 public("arctan2")(lambda input, other: _apply("atan2", input, other))

@@ -15,7 +15,7 @@ import numpy as np
 from . import public
 from . import special_fns as sf
 from ._table import ELEMENTWISE, TABLE, defop
-from .pointwise import _nz, _quiet
+from .pointwise import _nz, _quiet, _w
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -57,9 +57,16 @@ defop("reciprocal", _quiet(lambda x: 1 / x), lambda m, g, out, x: _nz(m, g, g * 
       ELEMENTWISE, dtype="float", formula="d (1/u)/du = −1/u²")
 
 # ---- sign and magnitude --------------------------------------------------------------------------
+def _sign(x):
+    s = np.sign(x)
+    if s.dtype.kind == "f" and s.size and np.isnan(np.add.reduce(s, None)):
+        s = np.nan_to_num(s, nan=0.0, posinf=1.0, neginf=-1.0)  # torch: sign(NaN) = 0
+    return s
+
+
 defop("abs", lambda x: np.abs(x), lambda m, g, out, x: g * m.sign(x), ELEMENTWISE,
-      formula="d |u|/du = sign(u)  (0 at u = 0, as torch)")
-defop("sign", lambda x: np.sign(x), lambda m, g, out, x: g * 0, ELEMENTWISE,
+      formula="d |u|/du = sign(u)  (0 at u = 0 and at NaN, as torch)")
+defop("sign", _sign, lambda m, g, out, x: g * 0, ELEMENTWISE,
       formula="d sign(u)/du = 0")
 
 # ---- trigonometric and hyperbolic ----------------------------------------------------------------
@@ -123,10 +130,12 @@ def _logit(x, eps=None):
 
 
 def _logit_dx(m, g, out, x, eps=None):
-    r = g / (x * (1 - x))
-    if eps is not None:  # 0 outside [eps, 1 − eps], as torch
-        r = r * ((x >= eps) & (x <= 1 - eps))
-    return _nz(m, g, r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = g / (x * (1 - x))
+    if eps is not None:  # 0 outside [eps, 1 − eps] (the clamp's flat parts), as torch
+        return _w(m, (x >= eps) & (x <= 1 - eps), r, 0.0)
+    # outside [0, 1] logit is NaN, and so is its derivative (torch), not 1/(u(1 − u))
+    return _nz(m, g, _w(m, (x < 0) | (x > 1), math.nan, r))
 
 
 defop("logit", _logit, _logit_dx, ELEMENTWISE, dtype="float",
