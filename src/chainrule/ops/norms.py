@@ -16,8 +16,9 @@ from .reduction import _axes, _expand_back, _kept
 def _norm_fwd(x, p=2, dim=None, keepdim=False):
     ax = _axes(dim, x.ndim, "norm")
     a = np.abs(x)
-    if p == 2:
-        return np.sqrt(np.sum(x * x, axis=ax, keepdims=keepdim))
+    if p == 2:  # overflow to inf, as torch, without NumPy's warning
+        with np.errstate(over="ignore"):
+            return np.sqrt(np.sum(x * x, axis=ax, keepdims=keepdim))
     if p == 1:
         return np.sum(a, axis=ax, keepdims=keepdim)
     if p == float("inf"):
