@@ -503,6 +503,24 @@ class Tensor:
     def __xor__(self, o):
         return F.logical_xor(self, o) if self._array.dtype == np.bool_ else F.bitwise_xor(self, o)
 
+    def __lshift__(self, o):
+        return F.bitwise_left_shift(self, o)
+
+    def __rlshift__(self, o):
+        return F.bitwise_left_shift(o, self)
+
+    def __rshift__(self, o):
+        return F.bitwise_right_shift(self, o)
+
+    def __rrshift__(self, o):
+        return F.bitwise_right_shift(o, self)
+
+    def __ilshift__(self, o):
+        return F.bitwise_left_shift_(self, o)
+
+    def __irshift__(self, o):
+        return F.bitwise_right_shift_(self, o)
+
     __rand__ = __and__
     __ror__ = __or__
     __rxor__ = __xor__

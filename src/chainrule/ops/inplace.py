@@ -464,6 +464,8 @@ _OPTIONAL = (
     "celu",
     "threshold",
     "relu6",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
     "t",
     "transpose",
     "squeeze",
