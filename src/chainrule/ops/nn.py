@@ -576,6 +576,12 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     return _ns.reshape(y, lead + (c * r * r, h // r, w // r))
 
 
+def _dtype_name(dt) -> str:
+    from .._dtype import torch_name
+
+    return torch_name(dt)
+
+
 def _linear_matrix(L, o, scale, align_corners):
     P = np.zeros((o, L))
     for i in range(o):
@@ -647,6 +653,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                for L, o, sc in zip(sp, osz, scales)]
         grids = np.ix_(*idx)
         return input[(slice(None), slice(None)) + tuple(grids)]
+    if mode in want or mode == "bicubic" or mode == "area":
+        dt = input._array.dtype
+        if dt == np.uint8 and nd == 2 and mode != "area":  # torch's fixed-point image kernel
+            from .resample_u8 import resize_uint8
+
+            return _make(resize_uint8(input._array, osz, scales, bool(align_corners),
+                                      mode == "bicubic"))
+        if dt.kind != "f":
+            raise NotImplementedError(f'"interpolate" ({mode}) not implemented for '
+                                      f"'{_dtype_name(dt)}'")
     if mode in want:
         return _separable(input, [_linear_matrix(L, o, sc, bool(align_corners))
                                   for L, o, sc in zip(sp, osz, scales)])
