@@ -647,22 +647,24 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     want = {"linear": 1, "bilinear": 2, "trilinear": 3}
     if mode in want and want[mode] != nd:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {want[mode] + 2}D input")
+    dt = input._array.dtype
+    if dt.kind != "f":  # torch's kernels: uint8 images for nearest and 2-d (bi)linear/cubic only
+        u8 = dt == np.uint8 and (mode in ("nearest", "nearest-exact") or (
+            nd == 2 and mode in ("bilinear", "bicubic")))
+        if not u8:
+            raise NotImplementedError(f'"interpolate" ({mode}) not implemented for '
+                                      f"'{_dtype_name(dt)}'")
+        if mode in ("bilinear", "bicubic"):  # torch's fixed-point image kernel, exactly
+            from .resample_u8 import resize_uint8
+
+            return _make(resize_uint8(input._array, osz, scales, bool(align_corners),
+                                      mode == "bicubic"))
     if mode in ("nearest", "nearest-exact"):
         off = 0.5 if mode == "nearest-exact" else 0.0
         idx = [np.minimum(np.floor((np.arange(o) + off) * sc).astype(np.int64), L - 1)
                for L, o, sc in zip(sp, osz, scales)]
         grids = np.ix_(*idx)
         return input[(slice(None), slice(None)) + tuple(grids)]
-    if mode in want or mode == "bicubic" or mode == "area":
-        dt = input._array.dtype
-        if dt == np.uint8 and nd == 2 and mode != "area":  # torch's fixed-point image kernel
-            from .resample_u8 import resize_uint8
-
-            return _make(resize_uint8(input._array, osz, scales, bool(align_corners),
-                                      mode == "bicubic"))
-        if dt.kind != "f":
-            raise NotImplementedError(f'"interpolate" ({mode}) not implemented for '
-                                      f"'{_dtype_name(dt)}'")
     if mode in want:
         return _separable(input, [_linear_matrix(L, o, sc, bool(align_corners))
                                   for L, o, sc in zip(sp, osz, scales)])

@@ -41,6 +41,16 @@ def _nz(m, g, r):
     return m.where(g == 0, 0.0, r)
 
 
+def _zeros(m, g):
+    """An exact zero gradient shaped like ``g`` (``g * 0`` is NaN where ``g`` is NaN or inf; torch
+    returns zeros for piecewise-constant ops)."""
+    if m is A:
+        return np.zeros_like(g)
+    from .._tensor import _make
+
+    return _make(np.zeros_like(g._array))
+
+
 def _w(m, c, a, b):
     """``where`` inside rules: plain np.where on arrays (0-d conditions included)."""
     return np.where(c, a, b) if m is A else m.where(c, a, b)
@@ -207,7 +217,7 @@ def _div_rounding(x, y, rounding_mode):
 
 
 def _zero2(m, g, out, x, y, rounding_mode):
-    return g * 0
+    return _zeros(m, g)
 
 
 defop("div_rounding", _div_rounding, (_zero2, _zero2), ELEMENTWISE, nin=2, cls="Div", method=False,
@@ -348,7 +358,7 @@ for _n in ("xlogy", "xlog1py"):
 
 # copysign: d/du = ±1 (the sign flip), 0 at u = 0 as torch; d/dv = 0
 defop("copysign", lambda x, y: np.copysign(x, y),
-      (lambda m, g, out, x, y: g * (m.sign(x) * m.sign(out)), lambda m, g, out, x, y: g * 0),
+      (lambda m, g, out, x, y: g * (m.sign(x) * m.sign(out)), lambda m, g, out, x, y: _zeros(m, g)),
       ELEMENTWISE, nin=2, dtype="float",
       formula=("d copysign(u, v)/du = sign(u)·sign(out)", "d copysign(u, v)/dv = 0"))
 

@@ -15,7 +15,7 @@ import numpy as np
 from . import public
 from . import special_fns as sf
 from ._table import ELEMENTWISE, TABLE, defop
-from .pointwise import _nz, _quiet, _w
+from .pointwise import _nz, _quiet, _w, _zeros
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -28,7 +28,7 @@ def _keep_int(f):
 
 
 def _zero(m, g, out, x, *a, **k):
-    return g * 0
+    return _zeros(m, g)
 
 
 # ---- exponentials and logarithms ---------------------------------------------------------------
@@ -66,7 +66,7 @@ def _sign(x):
 
 defop("abs", lambda x: np.abs(x), lambda m, g, out, x: g * m.sign(x), ELEMENTWISE,
       formula="d |u|/du = sign(u)  (0 at u = 0 and at NaN, as torch)")
-defop("sign", _sign, lambda m, g, out, x: g * 0, ELEMENTWISE,
+defop("sign", _sign, _zero, ELEMENTWISE,
       formula="d sign(u)/du = 0")
 
 # ---- trigonometric and hyperbolic ----------------------------------------------------------------
