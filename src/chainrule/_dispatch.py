@@ -220,6 +220,10 @@ def _promote(arrays: list, policy: str, op) -> list:
         if not same:
             raise _mismatch(op, arrays)
         return arrays
+    if policy == "nobool":  # torch has no bool kernel (and refuses bool inputs) for these
+        if any(type(a) is np.ndarray and a.dtype == np.bool_ for a in arrays):
+            raise _no_bool(op, arrays)
+        policy = "same"
     rt = _dtype.result_type(arrays)
     if rt is None:  # only Python scalars: treat them as tensors of their own type
         arrays = [np.asarray(a, dtype=_dtype.to_np(type(a))) for a in arrays]
@@ -240,6 +244,24 @@ def _promote(arrays: list, policy: str, op) -> list:
     elif policy == "linalg" and not same:
         raise _mismatch(op, arrays)
     return [a.astype(rt) if type(a) is np.ndarray and a.dtype != rt else a for a in arrays]
+
+
+_MASK_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+#: torch's own words for the ops whose bool refusal is a RuntimeError; others say "not implemented"
+_BOOL_WORDS = {
+    "sub": "Subtraction, the `-` operator, with a bool tensor is not supported. " + _MASK_HINT,
+    "neg": "Negation, the `-` operator, on a bool tensor is not supported. " + _MASK_HINT,
+    "relu": "Boolean inputs not supported for relu",
+    "hardtanh": "Bool inputs not supported for hardtanh",
+}
+
+
+def _no_bool(op, arrays) -> Exception:
+    words = _BOOL_WORDS.get(op.name)
+    if words is not None:
+        return RuntimeError(f"{op.name}(): {words} (inputs: {_describe(arrays)})")
+    return NotImplementedError(
+        f'"{op.name}" not implemented for \'Bool\' (inputs: {_describe(arrays)})')
 
 
 def _mismatch(op, arrays) -> RuntimeError:
@@ -267,7 +289,10 @@ def _forward_error(op, arrays, e: Exception) -> Exception:
     TypeError (a bad argument) stays TypeError. The message names the op and its inputs.
     """
     text = str(e)
-    python_type_error = isinstance(e, TypeError) and not type(e).__module__.startswith("numpy")
+    # NumPy's ufuncs raise TypeErrors of their own (bool negative, no loop, casting): torch
+    # reports those as RuntimeError; a Python TypeError (a bad argument) stays TypeError
+    python_type_error = isinstance(e, TypeError) and not (
+        type(e).__module__.startswith("numpy") or "numpy" in text or "ufunc" in text)
     if not python_type_error:  # a bad keyword keeps its own name ('axis' …)
         text = _torch_words(text)
     if "broadcast" in text:
@@ -281,6 +306,10 @@ def _forward_error(op, arrays, e: Exception) -> Exception:
         return OverflowError(f"{op.name}(): int too big to convert (inputs: {_describe(arrays)})")
     if python_type_error:
         return TypeError(msg)
+    if isinstance(e, np.linalg.LinAlgError):
+        from .ops.linalg import LinAlgError
+
+        return LinAlgError(msg)
     return RuntimeError(msg)
 
 

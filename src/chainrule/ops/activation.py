@@ -41,7 +41,7 @@ def _softplus_np(x):
 
 # ---- rectifiers ----------------------------------------------------------------------------------
 defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: g * (out > 0), ELEMENTWISE,
-      formula="d relu(u)/du = 1 if u > 0 else 0")
+      formula="d relu(u)/du = 1 if u > 0 else 0", dtype="nobool")
 defop("leaky_relu", lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope),
       lambda m, g, out, x, negative_slope=0.01: _w(m, x > 0, g, g * negative_slope),
       ELEMENTWISE, public=False, method=False,
@@ -50,10 +50,10 @@ defop("hardtanh", lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_v
       x.dtype, copy=False),
       lambda m, g, out, x, min_val=-1.0, max_val=1.0: g * ((x > min_val) & (x < max_val)),
       ELEMENTWISE, public=False, method=False,
-      formula="d hardtanh(u)/du = 1 if min < u < max else 0")
+      formula="d hardtanh(u)/du = 1 if min < u < max else 0", dtype="nobool")
 defop("threshold", lambda x, threshold, value: np.where(x > threshold, x, value).astype(x.dtype),
       lambda m, g, out, x, threshold, value: g * (x > threshold), ELEMENTWISE, method=False,
-      formula="d threshold(u)/du = 1 if u > threshold else 0")
+      formula="d threshold(u)/du = 1 if u > threshold else 0", dtype="nobool")
 
 
 # ---- exponential linear units (torch's elu with scale and input_scale serves selu and celu) -----

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import _make
-from . import public
+from . import NAMESPACES, public
 from ._table import TABLE, A, defop
 
 _LA = "linalg"
@@ -55,6 +55,15 @@ def _square(x, name):
                            f"{dims.replace('x', ' by ')} matrices")
 
 
+class LinAlgError(RuntimeError):
+    """A linear-algebra solver failed (singular or not positive-definite input), as
+    ``torch.linalg.LinAlgError`` (a RuntimeError)."""
+
+
+LinAlgError.__module__ = "chainrule.linalg"
+NAMESPACES["linalg"]["LinAlgError"] = LinAlgError
+
+
 def _lapack(name, f, *a):
     try:
         with np.errstate(all="ignore"):
@@ -62,9 +71,9 @@ def _lapack(name, f, *a):
     except np.linalg.LinAlgError as e:
         text = str(e)
         if "positive definite" in text:
-            raise RuntimeError(f"linalg.{name}: The factorization could not be completed because "
+            raise LinAlgError(f"linalg.{name}: The factorization could not be completed because "
                                "the input is not positive-definite.") from None
-        raise RuntimeError(f"linalg.{name}: The solver failed because the input matrix is singular "
+        raise LinAlgError(f"linalg.{name}: The solver failed because the input matrix is singular "
                            f"({text}).") from None
 
 
@@ -160,6 +169,9 @@ public("vdot")(dot)  # real tensors: no conjugation
 @public("outer")
 def outer(input, vec2):
     """Outer product of two 1-D tensors."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
@@ -314,6 +326,11 @@ def einsum(equation: str, *operands):
 def tensordot(a, b, dims=2):
     """Sum over the last ``dims`` axes of ``a`` and the first of ``b`` (or the listed axes)."""
     if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot(): dims={dims} is more than the dimensions of the "
+                               f"inputs ({a.ndim}-D and {b.ndim}-D)")
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
     else:

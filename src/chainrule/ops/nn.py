@@ -22,9 +22,9 @@ def _softmax(x, dim, dtype=None):
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    d = _wrap_dim(dim, max(x.ndim, 1), "softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.ones_like(x)
-    d = _wrap_dim(dim, x.ndim, "softmax")
     if x.size == 0:  # nothing to normalize (NumPy's max has no identity): empty, as torch
         return x.copy()
     e = x - np.amax(x, axis=d, keepdims=True)
@@ -38,9 +38,9 @@ def _log_softmax(x, dim, dtype=None):
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    d = _wrap_dim(dim, max(x.ndim, 1), "log_softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.zeros_like(x)
-    d = _wrap_dim(dim, x.ndim, "log_softmax")
     if x.size == 0:
         return x.copy()
     s = x - np.amax(x, axis=d, keepdims=True)

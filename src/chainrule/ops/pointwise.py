@@ -82,7 +82,7 @@ defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - _scaled(y, alpha
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
-      formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
+      formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"), dtype="nobool")
 defop("mul", lambda x, y: x * y,
       (lambda m, g, out, x, y: g * y,
        lambda m, g, out, x, y: g * x),
@@ -92,7 +92,7 @@ defop("div", _quiet(lambda x, y: x / y),
        lambda m, g, out, x, y: _nz(m, g, -g * out / y)),
       ELEMENTWISE, nin=2, dtype="float", formula=("d(u/v)/du = 1/v", "d(u/v)/dv = −u/v²"))
 defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves_out=False,
-      formula="d(−u)/du = −1")
+      formula="d(−u)/du = −1", dtype="nobool")
 
 
 def _pow_dx(m, g, out, x, y):

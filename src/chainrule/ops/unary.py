@@ -58,6 +58,8 @@ defop("reciprocal", _quiet(lambda x: 1 / x), lambda m, g, out, x: _nz(m, g, g * 
 
 # ---- sign and magnitude --------------------------------------------------------------------------
 def _sign(x):
+    if x.dtype == np.bool_:
+        return x.copy()
     s = np.sign(x)
     if s.dtype.kind == "f" and s.size and np.isnan(np.add.reduce(s, None)):
         s = np.nan_to_num(s, nan=0.0, posinf=1.0, neginf=-1.0)  # torch: sign(NaN) = 0
@@ -65,7 +67,7 @@ def _sign(x):
 
 
 defop("abs", lambda x: np.abs(x), lambda m, g, out, x: g * m.sign(x), ELEMENTWISE,
-      formula="d |u|/du = sign(u)  (0 at u = 0 and at NaN, as torch)")
+      formula="d |u|/du = sign(u)  (0 at u = 0 and at NaN, as torch)", dtype="nobool")
 defop("sign", _sign, _zero, ELEMENTWISE,
       formula="d sign(u)/du = 0")
 
@@ -192,9 +194,9 @@ def _apply(name, *a, **k):
 
 
 # ---- rounding: zero gradient, as torch ---------------------------------------------------------
-defop("floor", _keep_int(np.floor), _zero, ELEMENTWISE, formula="d floor(u)/du = 0")
-defop("ceil", _keep_int(np.ceil), _zero, ELEMENTWISE, formula="d ceil(u)/du = 0")
-defop("trunc", _keep_int(np.trunc), _zero, ELEMENTWISE, formula="d trunc(u)/du = 0")
+defop("floor", _keep_int(np.floor), _zero, ELEMENTWISE, formula="d floor(u)/du = 0", dtype="nobool")
+defop("ceil", _keep_int(np.ceil), _zero, ELEMENTWISE, formula="d ceil(u)/du = 0", dtype="nobool")
+defop("trunc", _keep_int(np.trunc), _zero, ELEMENTWISE, formula="d trunc(u)/du = 0", dtype="nobool")
 
 
 def _round(x, decimals=0):
@@ -203,7 +205,7 @@ def _round(x, decimals=0):
     return np.round(x, decimals)  # half to even, as torch
 
 
-defop("round", _round, _zero, ELEMENTWISE, formula="d round(u)/du = 0")
+defop("round", _round, _zero, ELEMENTWISE, formula="d round(u)/du = 0", dtype="nobool")
 defop("frac", lambda x: x - np.trunc(x), lambda m, g, out, x: g, ELEMENTWISE,
       formula="d (u − trunc u)/du = 1", dtype="floating")
 
