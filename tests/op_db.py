@@ -50,6 +50,9 @@ class OpInfo:
     atol: float = 1e-5
     rtol: float = 1e-4
     float32: bool = True  # also compare dtypes/values vs torch in float32
+    # calls that must raise: (fn(m), exception type, regex on chainrule's message); torch must
+    # raise the same type (test_semantics_dtype.test_error_inputs)
+    error_inputs: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.covers:

@@ -39,7 +39,8 @@ def _same(fn, match: str | None = None):
     kt, t = _outcome(torch, fn)
     assert kc == kt, f"chainrule: {kc} {c!r}; torch: {kt} {t!r}"
     if kc == "raise":
-        assert isinstance(c, type(t)), f"chainrule raised {type(c).__name__}: {c}; torch {type(t).__name__}: {t}"
+        want = cr.linalg.LinAlgError if type(t).__name__ == "_LinAlgError" else type(t)
+        assert isinstance(c, want), f"chainrule raised {type(c).__name__}: {c}; torch {type(t).__name__}: {t}"
         if match:
             assert match in str(c) and match in str(t), (str(c), str(t))
         return
@@ -373,3 +374,53 @@ def test_interpolate_uint8_matches_torch_exactly(mode, align_corners):
     c = F(cr).interpolate(cr.tensor(x), scale_factor=1.7, mode=mode, align_corners=align_corners)
     t = F(torch).interpolate(torch.tensor(x), scale_factor=1.7, mode=mode, align_corners=align_corners)
     np.testing.assert_array_equal(c._array, t.numpy())
+
+
+# ---- bool inputs, solver failures, in-place shapes, argument checks ------------------------------
+@pytest.mark.parametrize("fn", [
+    lambda m: -m.tensor([True]), lambda m: m.tensor([True]) - 1.0, lambda m: 1 - m.tensor([True]),
+    lambda m: m.relu(m.tensor([True])), lambda m: F(m).hardtanh(m.tensor([True])),
+    lambda m: m.abs(m.tensor([True])), lambda m: m.floor(m.tensor([True])),
+    lambda m: m.round(m.tensor([True])), lambda m: F(m).threshold(m.tensor([True]), 0, 0),
+    lambda m: m.sign(m.tensor([True, False])), lambda m: m.tensor([True]) * 2,
+    lambda m: m.clamp(m.tensor([True]), 0, 1), lambda m: m.floor(m.tensor([2])),
+], ids=lambda f: f.__code__.co_firstlineno)
+def test_bool_inputs(fn):
+    _same(fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m: m.linalg.inv(m.zeros(2, 2)),
+    lambda m: m.linalg.cholesky(-m.eye(2)),
+    lambda m: m.ones(3, 4).add_(m.ones(7, 5, 3)),
+    lambda m: m.ones(3, 4).add_(m.ones(2, 1, 4)),
+    lambda m: m.ones(3, 4).mul_(m.ones(5)),
+    lambda m: m.outer(m.ones(()), m.ones(2)),
+    lambda m: m.tensordot(m.ones(2, 2), m.ones(2, 2), dims=-1),
+    lambda m: m.softmax(m.tensor(1.0), 1),
+    lambda m: m.log_softmax(m.tensor(1.0), -1),
+], ids=lambda f: f.__code__.co_firstlineno)
+def test_more_errors(fn):
+    _same(fn)
+
+
+def test_linalg_error_is_torchs_type():
+    assert issubclass(cr.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(cr.linalg.LinAlgError, match="singular"):
+        cr.linalg.inv(cr.zeros(2, 2))
+
+
+# ---- the op database's error_inputs, each against torch ----------------------------------------
+def _error_cases():
+    from op_db import OPS
+
+    return [(info.name, k, e) for info in OPS for k, e in enumerate(info.error_inputs)]
+
+
+@pytest.mark.parametrize("case", _error_cases(), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_error_inputs(case):
+    _name, _k, (fn, exc, regex) = case
+    with pytest.raises(exc, match=regex):
+        fn(cr)
+    with pytest.raises(exc):
+        fn(torch)
