@@ -424,3 +424,8 @@ def test_error_inputs(case):
         fn(cr)
     with pytest.raises(exc):
         fn(torch)
+
+
+def test_cross_entropy_probability_target_shapes():
+    _same(lambda m: F(m).cross_entropy(m.ones(4, 3), m.ones(7, 5, 3)), "to match target batch_size")
+    _same(lambda m: F(m).cross_entropy(m.ones(4, 3), m.ones(4, 5)))

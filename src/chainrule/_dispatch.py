@@ -313,7 +313,7 @@ def _forward_error(op, arrays, e: Exception) -> Exception:
     return RuntimeError(msg)
 
 
-_NUMPY_WORDS = (("axis", "dim"), ("axes", "dims"), ("array", "tensor"))
+_NUMPY_WORDS = (("axis", "dim"), ("axes", "dims"), ("array", "tensor"), ("Array", "Tensor"))
 
 
 def _torch_words(text: str) -> str:

@@ -178,6 +178,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             raise RuntimeError("ignore_index is not supported for floating point target")
         logp = _ns.log_softmax(input, cdim)
         if tuple(target.shape) != tuple(input.shape):
+            if input.ndim and target.ndim and input.shape[0] != target.shape[0]:
+                raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                                 f"batch_size ({target.shape[0]}).")
             raise RuntimeError(f"cross_entropy(): expected target of shape {list(input.shape)} for class "
                                f"probabilities, got {list(target.shape)}")
         tt = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / c
