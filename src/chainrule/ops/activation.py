@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import public
+from ._dtype_checks import floating
 from ._table import ELEMENTWISE, TABLE, defop
 from .pointwise import _w
 from .unary import _sigmoid
@@ -250,6 +251,7 @@ def glu(input, dim: int = -1):
     """a · σ(b), where a and b are the two halves of ``input`` along ``dim``."""
     from .._tensor import _wrap_dim
 
+    floating("glu", input)
     d = _wrap_dim(dim, input.ndim, "glu")
     n = input.shape[d]
     if n % 2:
@@ -263,6 +265,7 @@ def glu(input, dim: int = -1):
 @public("prelu", method=True, ns=_FN)
 def prelu(input, weight):
     """input if input > 0 else weight · input; ``weight``: 1 element or one per channel (dim 1)."""
+    floating("prelu", input)
     from .indexing import where
 
     k = weight.numel()
