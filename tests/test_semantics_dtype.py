@@ -273,6 +273,12 @@ EDGES = {
     "pow_half": ([-1.0, 0.0], lambda m, x: m.pow(x, 0.5)),
     "std_const_row": ([1.0, 1.0, 1.0, 1.0], lambda m, x: (x - x.mean()) / (x.std() + 1e-5)),
     "std_const_dim": ([[1.0, 2.0], [1.0, 3.0]], lambda m, x: x.std(0)),
+    "relu_nan": ([NAN, 0.5, -1.0, 0.0], lambda m, x: m.relu(x)),
+    "max_all_nan": ([NAN, 0.5, NAN], lambda m, x: m.max(x)),
+    "min_all_nan": ([NAN, 0.5], lambda m, x: m.min(x)),
+    "max_all_ties": ([2.0, 0.5, 2.0], lambda m, x: m.max(x)),
+    "amax_nan": ([NAN, 0.5, NAN], lambda m, x: m.amax(x)),
+    "max_dim_nan": ([[NAN, 0.5]], lambda m, x: m.max(x, 1).values),
 }
 
 

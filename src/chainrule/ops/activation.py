@@ -41,7 +41,9 @@ def _softplus_np(x):
 
 
 # ---- rectifiers ----------------------------------------------------------------------------------
-defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: g * (out > 0), ELEMENTWISE,
+# gradient 0 where out <= 0, so NaN passes its gradient through, as torch's threshold_backward
+defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: _w(m, out <= 0, 0.0, g),
+      ELEMENTWISE,
       formula="d relu(u)/du = 1 if u > 0 else 0", dtype="nobool")
 defop("leaky_relu", lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope),
       lambda m, g, out, x, negative_slope=0.01: _w(m, x > 0, g, g * negative_slope),

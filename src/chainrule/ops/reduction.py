@@ -208,6 +208,14 @@ def _share_ties(m, g, out, x, dim, keepdim):
     return _expand_back(m, g, x, dim, keepdim) * mask / cnt
 
 
+def _evenly(m, g, out, x):
+    # torch's max()/min() over all elements: the gradient is shared by the elements equal to the
+    # result, or by the NaN elements when the result is NaN (amax/amin keep NaN, as torch)
+    o = out if m is A else out._array
+    mask = m.isnan(x) if np.isnan(o) else x == out
+    return g * mask / m.sum(mask)
+
+
 def _amax(x, dim=None, keepdim=False):
     return np.amax(x, axis=_axes(dim, x.ndim, "amax"), keepdims=keepdim)
 
@@ -235,7 +243,7 @@ defop("amin", _amin, _ties_rule, _ties_tangent, formula="d min(u)/du_i = [u_i = 
 defop(
     "max_all",
     lambda x: np.max(x),
-    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, g, out, x: _evenly(m, g, out, x),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
     cls="Max",
     variant=lambda a, kw: 1,
@@ -246,7 +254,7 @@ defop(
 defop(
     "min_all",
     lambda x: np.min(x),
-    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, g, out, x: _evenly(m, g, out, x),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
     cls="Min",
     variant=lambda a, kw: 1,
