@@ -435,3 +435,10 @@ def test_error_inputs(case):
 def test_cross_entropy_probability_target_shapes():
     _same(lambda m: F(m).cross_entropy(m.ones(4, 3), m.ones(7, 5, 3)), "to match target batch_size")
     _same(lambda m: F(m).cross_entropy(m.ones(4, 3), m.ones(4, 5)))
+
+
+def test_softmax_dtype_argument_casts_first():
+    _same(lambda m: m.softmax(m.tensor([1, 2]), 0, dtype=m.float32))
+    _same(lambda m: m.tensor([1, 2]).log_softmax(0, dtype=m.float64))
+    _same(lambda m: m.softmax(m.ones(2), 0, dtype=m.int64))
+    _same(lambda m: _grad(m, [1.0, 2.0], lambda m, x: m.softmax(x, 0, dtype=m.float64)[0]))

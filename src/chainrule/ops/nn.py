@@ -18,10 +18,12 @@ _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule tab
 
 
 def _softmax(x, dim, dtype=None):
-    if dtype is not None:
+    if dtype is not None:  # cast first, so that an integer input with a float dtype works
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    if x.dtype.kind != "f":
+        _no_kernel("softmax", x)
     d = _wrap_dim(dim, max(x.ndim, 1), "softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.ones_like(x)
@@ -34,10 +36,12 @@ def _softmax(x, dim, dtype=None):
 
 
 def _log_softmax(x, dim, dtype=None):
-    if dtype is not None:
+    if dtype is not None:  # cast first, so that an integer input with a float dtype works
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    if x.dtype.kind != "f":
+        _no_kernel("log_softmax", x)
     d = _wrap_dim(dim, max(x.ndim, 1), "log_softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.zeros_like(x)
@@ -46,6 +50,13 @@ def _log_softmax(x, dim, dtype=None):
     s = x - np.amax(x, axis=d, keepdims=True)
     s -= np.log(np.sum(np.exp(s), axis=d, keepdims=True))
     return s
+
+
+def _no_kernel(name, x):
+    from .._dtype import torch_name
+
+    raise NotImplementedError(f'"{name}" not implemented for \'{torch_name(x.dtype)}\' '
+                              f"(input: {tuple(x.shape)} {x.dtype})")
 
 
 # softmax's Jacobian is symmetric, so the same formula serves both modes
@@ -76,9 +87,9 @@ def _log_softmax_t(m, t, out, x, dim, dtype=None):
     return t - m.sum(m.exp(out) * t, dim=dim, keepdim=True)
 
 
-defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="floating",
+defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="keep",
       formula="d softmax(u)_i/du_j = s_i(δ_ij − s_j)")
-defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="floating",
+defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="keep",
       formula="d log_softmax(u)_i/du_j = δ_ij − softmax(u)_j")
 
 
