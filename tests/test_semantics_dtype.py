@@ -442,3 +442,20 @@ def test_softmax_dtype_argument_casts_first():
     _same(lambda m: m.tensor([1, 2]).log_softmax(0, dtype=m.float64))
     _same(lambda m: m.softmax(m.ones(2), 0, dtype=m.int64))
     _same(lambda m: _grad(m, [1.0, 2.0], lambda m, x: m.softmax(x, 0, dtype=m.float64)[0]))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m: m.lerp(m.ones(2), m.ones(2), 0.5),
+    lambda m: m.lerp(i64(m, 2), i64(m, 2), 0.5),
+    lambda m: m.lerp(m.ones(2), m.ones(2), m.ones(2, dtype=m.float64)),
+    lambda m: m.lerp(m.ones(2), m.ones(2, dtype=m.float64), 0.5),
+    lambda m: m.isclose(m.ones(2), i64(m, 2)),
+    lambda m: m.isclose(i64(m, 2), i64(m, 2)),
+    lambda m: m.isclose(m.ones(2), m.ones(2, dtype=m.float64)),
+    lambda m: m.linalg.vecdot(i64(m, 2), i64(m, 2)),
+    lambda m: m.linalg.vecdot(m.ones(2), m.ones(2, dtype=m.float64)),
+    lambda m: m.cdist(i64(m, 2, 2), i64(m, 2, 2)),
+    lambda m: m.cdist(m.ones(2, 2), m.ones(2, 2, dtype=m.float64)),
+], ids=lambda f: f.__code__.co_firstlineno)
+def test_mixed_dtype_kernels(fn):
+    _same(fn)

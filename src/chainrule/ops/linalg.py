@@ -409,6 +409,11 @@ def multi_dot(tensors):
 @public("vecdot", function=False, method=False, ns=_LA)
 def vecdot(x, y, *, dim: int = -1):
     """Dot product of vectors along ``dim`` (broadcasting the other dimensions)."""
+    from ._dtype_checks import floating, same_dtype
+
+    floating("linalg.vecdot", x, y, exc=RuntimeError,
+             msg="linalg.vecdot: Expected a floating point or complex tensor as input")
+    same_dtype("linalg.vecdot", x, y)
     return (x * y).sum(dim)
 
 

@@ -381,6 +381,10 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """p-norm distance between each row of ``x1`` (…, P, M) and of ``x2`` (…, R, M): (…, P, R)."""
     norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
+    from ._dtype_checks import floating, same_dtype
+
+    floating("cdist", x1, exc=RuntimeError, msg="cdist only supports floating-point dtypes")
+    same_dtype("cdist", x1, x2)
 
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D")

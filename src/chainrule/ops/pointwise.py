@@ -380,6 +380,11 @@ defop("fmin", lambda x, y: np.fmin(x, y), (_fpick(True, True), _fpick(False, Tru
 
 # ---- interpolation and fused multiply-adds -------------------------------------------------------
 def _lerp(x, y, w):
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):  # torch: no integer kernel
+        from .. import _dtype
+
+        raise NotImplementedError(
+            f'"lerp" not implemented for \'{_dtype.torch_name(np.asarray(x).dtype)}\'')
     d = y - x
     # torch's form: accurate at both ends
     return np.where(np.abs(w) < 0.5, x + w * d, y - d * (1 - w)).astype(np.result_type(x, y),
@@ -390,7 +395,8 @@ defop("lerp", _lerp,
       (lambda m, g, out, x, y, w: g * (1 - w), lambda m, g, out, x, y, w: g * w,
        lambda m, g, out, x, y, w: g * (y - x)),
       ELEMENTWISE, nin=3,
-      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"), dtype="floating")
+      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"),
+      dtype="match")
 defop("addcmul", lambda x, a, b, value=1: x + value * (a * b),
       (lambda m, g, out, x, a, b, value=1: g, lambda m, g, out, x, a, b, value=1: g * (b * value),
        lambda m, g, out, x, a, b, value=1: g * (a * value)),
@@ -416,7 +422,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 # ---- closeness ----------------------------------------------------------------------------------
 defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
-      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="bool")
+      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match")
 
 
 @public("allclose")
