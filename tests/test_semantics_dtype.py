@@ -459,3 +459,11 @@ def test_softmax_dtype_argument_casts_first():
 ], ids=lambda f: f.__code__.co_firstlineno)
 def test_mixed_dtype_kernels(fn):
     _same(fn)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_regression_losses_with_bool(name):
+    b, f = [True, False], [1.0, 1.0]
+    _same(lambda m: getattr(F(m), name)(m.tensor(b), m.tensor(f)))
+    _same(lambda m: getattr(F(m), name)(m.tensor(f), m.tensor(b)))
+    _same(lambda m: getattr(F(m), name)(m.tensor(b), m.tensor(b)))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtype
 from .. import _ns as _ns_module
 from ._dtype_checks import floating as _floating
 from .._tensor import Tensor, _make
@@ -53,12 +54,23 @@ def _const(a, like: Tensor) -> Tensor:
     return _make(np.asarray(a, dtype=like._array.dtype))
 
 
+def _unbool(input: Tensor, target: Tensor) -> tuple:
+    """torch's mse/smooth_l1 kernels promote a bool operand (its `-` operator refuses bool)."""
+    if input._array.dtype == np.bool_ or target._array.dtype == np.bool_:
+        rt = np.result_type(input._array.dtype, target._array.dtype)
+        rt = rt if rt.kind == "f" else np.dtype(np.float32)
+        input, target = (t if t._array.dtype == rt else t.to(_dtype.from_np(rt))
+                         for t in (input, target))
+    return input, target
+
+
 # ---- regression ----------------------------------------------------------------------------------
 @public("mse_loss", function=False, method=False, ns="nn.functional")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight=None) -> Tensor:
     """Mean squared error ``(input − target)²``, reduced. Example: ``mse_loss(pred, y)``."""
     _floating("mse_loss", input, target)
+    input, target = _unbool(input, target)
     _check_size("mse_loss", input, target)
     d = input - target
     return _reduce(d * d if weight is None else d * d * weight, _legacy(size_average, reduce, reduction))
@@ -78,6 +90,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
                    beta: float = 1.0) -> Tensor:
     """``0.5 d²/β`` where ``|d| < β``, else ``|d| − 0.5 β`` (L1 when β = 0)."""
     _floating("smooth_l1_loss", input, target)
+    input, target = _unbool(input, target)
     _check_size("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -92,6 +105,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                weight=None) -> Tensor:
     """``0.5 d²`` where ``|d| < δ``, else ``δ (|d| − 0.5 δ)``."""
     _floating("huber_loss", input, target)
+    if input._array.dtype.kind == "f":  # its output has the input's dtype: a bool target casts
+        input, target = _unbool(input, target)
     _check_size("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
