@@ -467,3 +467,14 @@ def test_regression_losses_with_bool(name):
     _same(lambda m: getattr(F(m), name)(m.tensor(b), m.tensor(f)))
     _same(lambda m: getattr(F(m), name)(m.tensor(f), m.tensor(b)))
     _same(lambda m: getattr(F(m), name)(m.tensor(b), m.tensor(b)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m: m.tensordot(m.ones(()), m.ones(2), dims=([0], [0])),
+    lambda m: m.tensordot(m.ones(2), m.ones(2), dims=([3], [0])),
+    lambda m: m.tensordot(m.ones(2, 3), m.ones(2, 3), dims=([0], [1])),
+    lambda m: m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=([1], [0])),
+    lambda m: F(m).interpolate(m.ones(2, 2), scale_factor=2),
+], ids=lambda f: f.__code__.co_firstlineno)
+def test_argument_errors(fn):
+    _same(fn)

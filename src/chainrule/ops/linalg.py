@@ -335,8 +335,19 @@ def tensordot(a, b, dims=2):
         db = list(range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
-    da = [d % a.ndim for d in da]
-    db = [d % b.ndim for d in db]
+    from .._tensor import _wrap_dim
+
+    for t, ds in ((a, da), (b, db)):
+        if ds and t.ndim == 0:
+            raise IndexError(f"tensordot(): Dimension specified as {ds[0]} but tensor has no "
+                             "dimensions")
+    da = [_wrap_dim(d, a.ndim, "tensordot") for d in da]
+    db = [_wrap_dim(d, b.ndim, "tensordot") for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"tensordot(): contracted dimensions need to match, but first has "
+                               f"size {a.shape[x]} in dim {x} and second has size {b.shape[y]} "
+                               f"in dim {y}")
     la = list(_LETTERS[: a.ndim])
     lb = list(_LETTERS[a.ndim: a.ndim + b.ndim])
     for x, y in zip(da, db):

@@ -640,8 +640,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     from .conv import _adaptive_avg_fn, _separable
 
     nd = input.ndim - 2
-    if nd < 1:
-        raise ValueError(f"interpolate(): expected at least 3D input (N, C, ...), got {input.ndim}D")
+    if not 1 <= nd <= 3:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
+            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+            f"(got {mode})")
     sp = tuple(input.shape[2:])
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
