@@ -28,13 +28,15 @@ OPS = [
     _act("hardtanh", kinks=(-1.0, 1.0, -0.5, 2.0), extra=[{"min_val": -0.5, "max_val": 2.0}]),
     _act("elu", extra=[{"alpha": 0.5}],
            error_inputs=[
-               (lambda m: m.nn.functional.elu(m.tensor([1, 2])), NotImplementedError, "not implemented for 'Long'")]),
+               (lambda m: m.nn.functional.elu(m.tensor([1, 2])),
+                NotImplementedError, "not implemented for 'Long'")]),
     _act("selu", covers=("elu",)),
     _act("celu", covers=("elu",), extra=[{"alpha": 2.0}]),
     _act("gelu", extra=[{"approximate": "tanh"}]),
     _act("silu",
            error_inputs=[
-               (lambda m: m.nn.functional.silu(m.tensor([1, 2])), NotImplementedError, "not implemented for 'Long'")]),
+               (lambda m: m.nn.functional.silu(m.tensor([1, 2])),
+                NotImplementedError, "not implemented for 'Long'")]),
     _act("mish"),
     _act("softplus", kinks=(2.5,), extra=[{"beta": 2.0, "threshold": 5.0}]),
     _act("softsign"),

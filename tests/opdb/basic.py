@@ -26,7 +26,8 @@ OPS = [
     OpInfo("bitwise_shift", lambda m, x, y: (x << y, x >> y, m.bitwise_left_shift(x, 3), 3 << y,
                                              m.bitwise_right_shift(x, y)),
            lambda r: [S(r.integers(-64, 64, (3, 4)), r.integers(-2, 70, (3, 4))),
-                      S(r.integers(0, 200, (5,)).astype(np.uint8), r.integers(0, 9, (5,)).astype(np.uint8))],
+                      S(r.integers(0, 200, (5,)).astype(np.uint8),
+                        r.integers(0, 9, (5,)).astype(np.uint8))],
            grad=False, covers=("bitwise_left_shift", "bitwise_right_shift"),
            error_inputs=[
                (lambda m: m.ones(2) << 1, NotImplementedError, "not implemented for 'Float'")]),

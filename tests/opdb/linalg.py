@@ -38,8 +38,10 @@ OPS = [
            error_inputs=[
                (lambda m: m.ones(2, 2) @ m.ones(2, 2, dtype=m.float64), RuntimeError,
                 "expected m1 and m2 to have the same dtype"),
-               (lambda m: m.matmul(m.ones(2, 2), m.ones(2, 2, dtype=m.int64)), RuntimeError, "float != long"),
-               (lambda m: m.matmul(m.ones(2, 2), np.ones((2, 2))), TypeError, "must be Tensor, not numpy.ndarray")]),
+               (lambda m: m.matmul(m.ones(2, 2), m.ones(2, 2, dtype=m.int64)),
+                RuntimeError, "float != long"),
+               (lambda m: m.matmul(m.ones(2, 2), np.ones((2, 2))),
+                TypeError, "must be Tensor, not numpy.ndarray")]),
     OpInfo("mm", lambda m, x, y: m.mm(x, y), lambda r: [S(randn(r, 3, 4), randn(r, 4, 2))], covers=("matmul",),
            ref=np.matmul),
     OpInfo("bmm", lambda m, x, y: m.bmm(x, y), lambda r: [S(randn(r, 2, 3, 4), randn(r, 2, 4, 2))],

@@ -17,7 +17,7 @@ def floating(op: str, *tensors, exc: type = NotImplementedError, msg: str | None
     if rt is None or rt.kind == "f":
         return
     shapes = ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in arrays)
-    text = msg or f'"{op}" not implemented for \'{_dtype.torch_name(rt)}\''
+    text = msg or f"\"{op}\" not implemented for '{_dtype.torch_name(rt)}'"
     raise exc(f"{text} (inputs: {shapes})")
 
 
@@ -27,8 +27,9 @@ def same_dtype(op: str, *tensors) -> None:
     for d in dts[1:]:
         if d != dts[0]:
             a, b = (_dtype.C_NAME.get(x.name, x.name) for x in (dts[0], d))
-            raise RuntimeError(f"{op}(): expected all tensors to have the same dtype, but got: "
-                               f"{a} != {b}")
+            raise RuntimeError(
+                f"{op}(): expected all tensors to have the same dtype, but got: {a} != {b}"
+            )
 
 
 def is_integral(a) -> bool:

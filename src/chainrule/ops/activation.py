@@ -134,7 +134,8 @@ defop("logsigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
       lambda m, g, out, x: g * m.sigmoid(-x), ELEMENTWISE, public=False, method=False,
       formula="d log σ(u)/du = σ(−u)", dtype="floating")
 defop("tanhshrink", lambda x: x - np.tanh(x), lambda m, g, out, x: g * (m.tanh(x) * m.tanh(x)),
-      ELEMENTWISE, public=False, method=False, formula="d (u − tanh u)/du = tanh(u)²", dtype="float")
+      ELEMENTWISE, public=False, method=False, formula="d (u − tanh u)/du = tanh(u)²",
+      dtype="float")
 
 # ---- hard (piecewise linear) approximations -----------------------------------------------------
 defop("hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False),

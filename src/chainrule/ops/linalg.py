@@ -305,7 +305,8 @@ def _einsum_tangent(m, ts, out, ops, equation):
 
 
 defop("einsum", _einsum, vjp_all=_einsum_back, jvp_all=_einsum_tangent, nin=-1, public=False,
-      method=False, formula="d einsum/d operand i: einsum of G with the other operands", dtype="match")
+      method=False, formula="d einsum/d operand i: einsum of G with the other operands",
+      dtype="match")
 
 
 @public("einsum", method=False)
@@ -384,7 +385,8 @@ defop("cross", _cross,
        lambda m, g, out, x, y, dim=-1: m.cross(g, x, dim)),
       (lambda m, t, out, x, y, dim=-1: m.cross(t, y, dim),
        lambda m, t, out, x, y, dim=-1: m.cross(x, t, dim)),
-      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"), dtype="match")
+      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"),
+      dtype="match")
 
 
 @public("cross")

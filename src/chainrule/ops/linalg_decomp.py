@@ -257,7 +257,8 @@ def _chol_t(m, t, out, x, upper=False):
 
 
 defop("cholesky", _cholesky, _chol_dx, _chol_t, public=False, method=False, cls="LinalgCholesky",
-      formula="d chol: L⁻ᵀ Φ(Lᵀ G) L⁻¹ (Φ: lower triangle, half diagonal, symmetrized)", dtype="linalg")
+      formula="d chol: L⁻ᵀ Φ(Lᵀ G) L⁻¹ (Φ: lower triangle, half diagonal, symmetrized)",
+      dtype="linalg")
 
 
 @public("cholesky", function=False, method=False, ns=_LA)
@@ -334,7 +335,8 @@ def _qr_tangent(m, ts, out, x, mode="reduced"):
 
 
 defop("qr", _qr, vjp_all=_qr_back, jvp_all=_qr_tangent, nout=2, public=False, method=False,
-      cls="LinalgQr", formula="d QR: (G_Q + Q copyltu(R G_Rᵀ − G_Qᵀ Q)) R⁻ᵀ (wide: split [X | Y])", dtype="linalg")
+      cls="LinalgQr", formula="d QR: (G_Q + Q copyltu(R G_Rᵀ − G_Qᵀ Q)) R⁻ᵀ (wide: split [X | Y])",
+      dtype="linalg")
 
 
 @public("qr", ns=_LA)
@@ -466,7 +468,8 @@ def _svd_tangent(m, ts, out, x, full_matrices=True):
 
 
 defop("svd", _svd, vjp_all=_svd_back, jvp_all=_svd_tangent, nout=3, public=False, method=False,
-      cls="LinalgSvd", formula="d svd: torch's svd_backward (skew parts over s_k² − s_j²)", dtype="linalg")
+      cls="LinalgSvd", formula="d svd: torch's svd_backward (skew parts over s_k² − s_j²)",
+      dtype="linalg")
 
 
 @public("svd", function=False, method=False, ns=_LA)

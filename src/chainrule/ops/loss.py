@@ -302,7 +302,8 @@ def _ce_jvp(m, ts, out, x, target, hot, keep, roww, reduction, denom):
 
 defop("cross_entropy_idx", _ce_fwd, vjp_all=_ce_vjp, jvp_all=_ce_jvp, nin=1, nout=2, nondiff_out=(1,),
       cls="CrossEntropyLoss", public=False, method=False,
-      formula="loss = Σ_c a_c·log_softmax(x)_c; dx = a − softmax(x)·Σ_c a_c", dtype="floating")
+      formula="loss = Σ_c a_c·log_softmax(x)_c; dx = a − softmax(x)·Σ_c a_c",
+      dtype="floating")
 
 
 def _clamped_log(x: Tensor) -> Tensor:
@@ -357,7 +358,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
 
     ``reduction='batchmean'`` divides the sum by the batch size (the mathematically correct mean).
     """
-    _floating("kl_div", input, target, exc=RuntimeError, msg="kl_div: Integral inputs not supported.")
+    _floating("kl_div", input, target, exc=RuntimeError,
+              msg="kl_div: Integral inputs not supported.")
     reduction = _legacy(size_average, reduce, reduction)
     if log_target:
         loss = _ns.exp(target) * (target - input)

@@ -288,7 +288,8 @@ public("arctan2")(lambda input, other: _apply("atan2", input, other))
 defop("hypot", lambda x, y: np.hypot(x, y),
       (lambda m, g, out, x, y: _nz(m, g, g * x / out),
        lambda m, g, out, x, y: _nz(m, g, g * y / out)),
-      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"), dtype="floating")
+      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"),
+      dtype="floating")
 defop("logaddexp", lambda x, y: np.logaddexp(x, y),
       (lambda m, g, out, x, y: g * m.exp(x - out), lambda m, g, out, x, y: g * m.exp(y - out)),
       ELEMENTWISE, nin=2, dtype="floating",

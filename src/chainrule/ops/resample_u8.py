@@ -47,16 +47,20 @@ def _pass(x: np.ndarray, P: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.clip(acc >> prec, 0, 255).astype(np.uint8), -1, axis)
 
 
-def resize_uint8(x: np.ndarray, osz: tuple, scales: list, align_corners: bool,
-                 cubic: bool) -> np.ndarray:
+def resize_uint8(
+    x: np.ndarray, osz: tuple, scales: list, align_corners: bool, cubic: bool
+) -> np.ndarray:
     """x (N, C, H, W) uint8 → (N, C, *osz); ``scales`` as interpolate computes them."""
     out = x
     for axis in (3, 2):  # width first, as torch
         L, o = x.shape[axis], osz[axis - 2]
         if L == o:
             continue
-        sc = (L - 1) / (o - 1) if align_corners and o > 1 else (0.0 if align_corners
-                                                                    else scales[axis - 2])
+        sc = (
+            (L - 1) / (o - 1)
+            if align_corners and o > 1
+            else (0.0 if align_corners else scales[axis - 2])
+        )
         if cubic:  # bicubic without antialiasing clamps border indices (no renormalizing)
             from .nn import _cubic_matrix
 
@@ -65,4 +69,3 @@ def resize_uint8(x: np.ndarray, osz: tuple, scales: list, align_corners: bool,
             P = _weights(L, o, sc, align_corners)
         out = _pass(out, P, axis)
     return out
-
