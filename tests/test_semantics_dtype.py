@@ -583,3 +583,18 @@ def test_regression_losses_with_bool(name):
 )
 def test_argument_errors(fn):
     _same(fn)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.amax(m.ones(0, 5), 0),
+        lambda m: m.amax(m.ones(0, 5), 1),
+        lambda m: m.amax(m.ones(0, 5)),
+        lambda m: m.amin(m.ones(0, 5), (0, 1)),
+        lambda m: m.logsumexp(m.ones(0, 5), 0),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_extremes_of_nothing(fn):
+    _same(fn)

@@ -216,12 +216,29 @@ def _evenly(m, g, out, x):
     return g * mask / m.sum(mask)
 
 
+def _no_identity(x, ax, op: str) -> None:
+    """max/min of nothing: torch's errors (NumPy's says 'zero-size array … has no identity')."""
+    if ax is None:
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+            "reduction dim with the 'dim' argument.")
+    for d in ax:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _amax(x, dim=None, keepdim=False):
-    return np.amax(x, axis=_axes(dim, x.ndim, "amax"), keepdims=keepdim)
+    ax = _axes(dim, x.ndim, "amax")
+    if x.size == 0:
+        _no_identity(x, ax, "amax")
+    return np.amax(x, axis=ax, keepdims=keepdim)
 
 
 def _amin(x, dim=None, keepdim=False):
-    return np.amin(x, axis=_axes(dim, x.ndim, "amin"), keepdims=keepdim)
+    ax = _axes(dim, x.ndim, "amin")
+    if x.size == 0:
+        _no_identity(x, ax, "amin")
+    return np.amin(x, axis=ax, keepdims=keepdim)
 
 
 def _ties_rule(m, g, out, x, dim=None, keepdim=False):
@@ -512,7 +529,8 @@ def _logsumexp(x, dim, keepdim=False):
         x = x.astype(_dtype.default_np())
     ax = _axes(dim, x.ndim, "logsumexp")
     if x.size == 0:
-        return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdim))
+        with np.errstate(divide="ignore"):  # log(0) = -inf, as torch, without a warning
+            return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdim))
     mx = np.amax(x, axis=ax, keepdims=True)
     mx = np.where(np.isfinite(mx), mx, 0.0)
     with np.errstate(divide="ignore"):
