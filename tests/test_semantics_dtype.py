@@ -598,3 +598,18 @@ def test_argument_errors(fn):
 )
 def test_extremes_of_nothing(fn):
     _same(fn)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.linalg.cholesky(m.full((2, 2), float("nan"))),
+        lambda m: m.linalg.cholesky(m.tensor([[float("nan"), 0.0], [0.0, 1.0]])),
+        lambda m: F(m).binary_cross_entropy(m.tensor([float("nan"), 0.5]), m.ones(2)),
+        lambda m: F(m).kl_div(m.tensor([True, False]), m.ones(2)),
+        lambda m: F(m).kl_div(m.ones(2), m.tensor([1, 0])),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_nan_and_integral_inputs_refused(fn):
+    _same(fn)

@@ -234,6 +234,11 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False,
 def _cholesky(x, upper=False):
     _square(x, "cholesky")
     lo = _lapack("cholesky", np.linalg.cholesky, x)
+    if np.isnan(lo).any():  # NaN input: LAPACK fails, as torch's does
+        from .linalg import LinAlgError
+
+        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the "
+                          "input is not positive-definite (it contains NaN).")
     return np.swapaxes(lo, -1, -2) if upper else lo
 
 

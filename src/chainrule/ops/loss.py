@@ -317,7 +317,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _floating("binary_cross_entropy", input)
     _check_size("binary_cross_entropy", input, target, strict=True)
     d = input._array
-    if d.size and (np.nanmin(d) < 0 or np.nanmax(d) > 1):
+    if d.size and not np.all((d >= 0) & (d <= 1)):  # NaN fails the check too, as torch
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
@@ -358,8 +358,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
 
     ``reduction='batchmean'`` divides the sum by the batch size (the mathematically correct mean).
     """
-    _floating("kl_div", input, target, exc=RuntimeError,
-              msg="kl_div: Integral inputs not supported.")
+    for t in (input, target):  # either integral is refused, as torch
+        _floating("kl_div", t, exc=RuntimeError, msg="kl_div: Integral inputs not supported.")
     reduction = _legacy(size_average, reduce, reduction)
     if log_target:
         loss = _ns.exp(target) * (target - input)
