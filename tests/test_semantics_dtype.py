@@ -613,3 +613,12 @@ def test_extremes_of_nothing(fn):
 )
 def test_nan_and_integral_inputs_refused(fn):
     _same(fn)
+
+
+def test_array_operand_error_pickles_as_type_error():
+    import pickle
+
+    with pytest.raises(TypeError) as e:
+        cr.sin(np.ones(2))
+    back = pickle.loads(pickle.dumps(e.value))
+    assert type(back) is TypeError and "must be Tensor" in str(back)

@@ -33,6 +33,9 @@ class Size(tuple):
 class ArrayOperand(TypeError):
     """A NumPy array, list or tuple where an op requires a Tensor (torch's TypeError)."""
 
+    def __reduce__(self):  # pickles (DataLoader workers) as the plain TypeError it shows as
+        return (TypeError, self.args)
+
 
 # shown as the TypeError it is (``except TypeError`` catches it); only the operators tell it apart
 ArrayOperand.__module__ = "builtins"
