@@ -31,15 +31,14 @@ class Size(tuple):
 
 
 class ArrayOperand(TypeError):
-    """A NumPy array, list or tuple where an op requires a Tensor (torch's TypeError)."""
+    """An array, list or tuple where an op wants a Tensor: shown and pickled as a TypeError."""
 
-    def __reduce__(self):  # pickles (DataLoader workers) as the plain TypeError it shows as
+    def __reduce__(self):
         return (TypeError, self.args)
 
 
-# shown as the TypeError it is (``except TypeError`` catches it); only the operators tell it apart
-ArrayOperand.__module__ = "builtins"
-ArrayOperand.__name__ = ArrayOperand.__qualname__ = "TypeError"
+ArrayOperand.__module__, ArrayOperand.__name__, ArrayOperand.__qualname__ = (
+    "builtins", "TypeError", "TypeError")
 
 
 def _operand(o):
@@ -387,8 +386,7 @@ class Tensor:
         return F.to(self, dtype)
 
     # ---- operators: each delegates to the op namespace ----------------------------------
-    # (torch's operators take a NumPy array as the other operand, its functions do not: the
-    # dispatcher refuses arrays, and only these operators convert them, at no cost otherwise)
+    # (they take a NumPy array as the other operand, as torch's; the functions refuse arrays)
     def __add__(self, o):
         try:
             return F.add(self, o)
@@ -506,24 +504,6 @@ class Tensor:
     def __xor__(self, o):
         return F.logical_xor(self, o) if self._array.dtype == np.bool_ else F.bitwise_xor(self, o)
 
-    def __lshift__(self, o):
-        return F.bitwise_left_shift(self, o)
-
-    def __rlshift__(self, o):
-        return F.bitwise_left_shift(o, self)
-
-    def __rshift__(self, o):
-        return F.bitwise_right_shift(self, o)
-
-    def __rrshift__(self, o):
-        return F.bitwise_right_shift(o, self)
-
-    def __ilshift__(self, o):
-        return F.bitwise_left_shift_(self, o)
-
-    def __irshift__(self, o):
-        return F.bitwise_right_shift_(self, o)
-
     __rand__ = __and__
     __ror__ = __or__
     __rxor__ = __xor__
@@ -591,6 +571,18 @@ def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
             + (f" in {op}" if op else "")
         )
     return dim % n
+
+
+
+# <<, >> and their reflected / in-place forms (integer tensors, as torch)
+for _d, _n, _r in (("lshift", "bitwise_left_shift", False),
+                   ("rlshift", "bitwise_left_shift", True),
+                   ("rshift", "bitwise_right_shift", False),
+                   ("rrshift", "bitwise_right_shift", True),
+                   ("ilshift", "bitwise_left_shift_", False),
+                   ("irshift", "bitwise_right_shift_", False)):
+    setattr(Tensor, f"__{_d}__", (lambda n, r: lambda self, o: (
+        getattr(F, n)(o, self) if r else getattr(F, n)(self, o)))(_n, _r))
 
 
 def _make(data: np.ndarray, grad_fn=None, nr: int = 0) -> Tensor:

@@ -62,7 +62,7 @@ def resize_uint8(
             else (0.0 if align_corners else scales[axis - 2])
         )
         if cubic:  # bicubic without antialiasing clamps border indices (no renormalizing)
-            from .nn import _cubic_matrix
+            from .resample import _cubic_matrix
 
             P = _cubic_matrix(L, o, scales[axis - 2], align_corners)
         else:
