@@ -58,6 +58,9 @@ class OpInfo:
     float32: bool | str = True  # also compare dtypes/values vs torch in float32
     #: flag -> why this entry skips that check
     skipped: dict = field(default_factory=dict)
+    # calls that must raise: (fn(m), exception type, regex on chainrule's message); torch must
+    # raise the same type (test_semantics_dtype.test_error_inputs)
+    error_inputs: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.covers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -104,8 +105,14 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    lo, hi, st = vals
+    if st == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"arange: unsupported range: {lo} -> {hi}")
+    if (hi - lo) * st < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={lo}, end={hi}, step={st})")
     if dtype is None:
         npd = np.dtype(np.int64) if all(isinstance(v, (int, np.integer)) for v in vals) \
             else _dtype.default_np()
@@ -118,12 +125,21 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _check_device(device)
+    _check_steps("linspace", steps)
     return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad)
+
+
+def _check_steps(name: str, steps) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError(f"{name}(): number of steps must be non-negative (got {steps})")
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     _check_device(device)
+    _check_steps("logspace", steps)
     return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad)
 
 
@@ -131,6 +147,9 @@ def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
         requires_grad: bool = False) -> Tensor:
     """The identity matrix (``n`` × ``m``)."""
     _check_device(device)
+    for k, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"eye(): {k} must be greater or equal to 0, got {v}")
     return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
 
 

@@ -15,21 +15,39 @@ from . import _dtype
 from ._context import _cut
 from ._context import ctx as _ctx
 from ._context import proc as _proc
-from ._tensor import Tensor, _make, _to_array
+from ._tensor import ArrayOperand, Tensor, _make, _to_array
 
 _SCALARS = (int, float, bool)
 
 
-def _as_input(a, op):
+class LinAlgError(RuntimeError):
+    """A linear-algebra solver failed (singular or not positive-definite input), as
+    ``torch.linalg.LinAlgError`` (a RuntimeError)."""
+
+
+LinAlgError.__module__ = "chainrule.linalg"
+
+
+def _as_input(a, op, pos: int = 0):
+    """A non-Tensor input of ``op`` at tensor position ``pos``: Python numbers (and NumPy
+    scalars) pass; arrays, lists and tuples are refused with torch's TypeError (the operators
+    ``t + ndarray`` … convert them first, as torch)."""
     if isinstance(a, Tensor):
         return a._array
     if a is None or isinstance(a, _SCALARS):
         return a
-    if isinstance(a, (np.ndarray, np.generic, list, tuple)):
+    if isinstance(a, np.generic):
         return _to_array(a, None)
-    raise TypeError(
-        f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}"
-    )
+    if not isinstance(a, (np.ndarray, list, tuple)):
+        raise TypeError(
+            f"{op.name}(): expected Tensor or number as input, but got {type(a).__name__}")
+    what = "numpy.ndarray" if isinstance(a, np.ndarray) else type(a).__name__
+    if op.nin < 0:
+        raise ArrayOperand(
+            f"{op.name}(): expected Tensor as element {pos} in argument 0, but got {what}")
+    name = "input" if pos == 0 else "other"
+    raise ArrayOperand(
+        f"{op.name}(): argument '{name}' (position {pos + 1}) must be Tensor, not {what}")
 
 
 def apply(op, *args, **kw):
@@ -79,7 +97,7 @@ def apply(op, *args, **kw):
         elif type(a) is float or type(a) is int:
             arrays.append(a)
         else:
-            arrays.append(_as_input(a, op))
+            arrays.append(_as_input(a, op, len(arrays)))
 
     policy = op.policy
     if policy != "keep":
@@ -95,7 +113,7 @@ def apply(op, *args, **kw):
             arrays = _promote(arrays, policy, op)
     try:
         out = op.fwd(arrays, **kw) if nin < 0 else op.fwd(*arrays, **kw)
-    except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as e:
+    except (TypeError, ValueError, IndexError, OverflowError, np.exceptions.AxisError) as e:
         raise _forward_error(op, arrays, e) from e
 
     if op.nout == 1:
@@ -164,29 +182,111 @@ def _promote(arrays: list, policy: str, op) -> list:
                 break
     if first is not None and same and first.kind == "f":
         return arrays
+    if policy == "match":  # matmul-like kernels: no promotion at all, as torch
+        if not same:
+            raise _mismatch(op, arrays)
+        return arrays
+    if policy == "nobool":  # torch has no bool kernel (and refuses bool inputs) for these
+        if any(type(a) is np.ndarray and a.dtype == np.bool_ for a in arrays):
+            raise _no_bool(op, arrays)
+        policy = "same"
     rt = _dtype.result_type(arrays)
     if rt is None:  # only Python scalars: treat them as tensors of their own type
         arrays = [np.asarray(a, dtype=_dtype.to_np(type(a))) for a in arrays]
         rt = _dtype.result_type(arrays)
-    if policy == "float" and rt.kind != "f":
-        rt = _dtype.default_np()
+    if rt.kind != "f":
+        if policy == "float":
+            rt = _dtype.default_np()
+        elif policy == "floating":  # torch has no integer kernel for these ops
+            raise NotImplementedError(
+                f'"{op.name}" not implemented for \'{_dtype.torch_name(rt)}\' (inputs: '
+                f"{_describe(arrays)})"
+            )
+        elif policy == "linalg":
+            raise RuntimeError(
+                f"linalg.{op.name}: Expected a floating point or complex tensor as input. Got "
+                f"{_dtype.torch_name(rt)}"
+            )
+    elif policy == "linalg" and not same:
+        raise _mismatch(op, arrays)
     return [a.astype(rt) if type(a) is np.ndarray and a.dtype != rt else a for a in arrays]
 
 
-def _forward_error(op, arrays, e: Exception) -> Exception:
-    """Torch's error types: shape problems are RuntimeError, bad dims IndexError."""
-    shapes = ", ".join(
+_MASK_HINT = "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+#: torch's own words for the ops whose bool refusal is a RuntimeError; others say "not implemented"
+_BOOL_WORDS = {
+    "sub": "Subtraction, the `-` operator, with a bool tensor is not supported. " + _MASK_HINT,
+    "neg": "Negation, the `-` operator, on a bool tensor is not supported. " + _MASK_HINT,
+    "relu": "Boolean inputs not supported for relu",
+    "hardtanh": "Bool inputs not supported for hardtanh",
+}
+
+
+def _no_bool(op, arrays) -> Exception:
+    words = _BOOL_WORDS.get(op.name)
+    if words is not None:
+        return RuntimeError(f"{op.name}(): {words} (inputs: {_describe(arrays)})")
+    return NotImplementedError(
+        f'"{op.name}" not implemented for \'Bool\' (inputs: {_describe(arrays)})')
+
+
+def _mismatch(op, arrays) -> RuntimeError:
+    dts = [a.dtype for a in arrays if type(a) is np.ndarray]
+    a, b = dts[0], next(d for d in dts if d != dts[0])
+    what = "m1 and m2" if op.name == "matmul" else "all tensors"
+    return RuntimeError(
+        f"{op.name}(): expected {what} to have the same dtype, but got: "
+        f"{_dtype.C_NAME.get(a.name, a.name)} != {_dtype.C_NAME.get(b.name, b.name)} "
+        f"(inputs: {_describe(arrays)})"
+    )
+
+
+def _describe(arrays) -> str:
+    return ", ".join(
         f"{tuple(a.shape)} {a.dtype}" if isinstance(a, np.ndarray) else repr(a) for a in arrays
     )
+
+
+def _forward_error(op, arrays, e: Exception) -> Exception:
+    """The one translator of a forward's NumPy/Python error into torch's exception type and words.
+
+    Bad dims are IndexError; shape and value problems, and NumPy's ufunc casting/loop errors
+    (TypeError subclasses that torch reports as RuntimeError), are RuntimeError; a Python
+    TypeError (a bad argument) stays TypeError. The message names the op and its inputs.
+    """
     text = str(e)
+    # NumPy's ufuncs raise TypeErrors of their own (bool negative, no loop, casting): torch
+    # reports those as RuntimeError; a Python TypeError (a bad argument) stays TypeError
+    python_type_error = isinstance(e, TypeError) and not (
+        type(e).__module__.startswith("numpy") or "numpy" in text or "ufunc" in text)
+    if not python_type_error:  # a bad keyword keeps its own name ('axis' …)
+        text = _torch_words(text)
     if "broadcast" in text:
         text = _broadcast_message(arrays) or text
-    msg = f"{op.name}(): {text} (inputs: {shapes})"
+    if not text.startswith(f"{op.name}()"):
+        text = f"{op.name}(): {text}"
+    msg = f"{text} (inputs: {_describe(arrays)})"
     if isinstance(e, (np.exceptions.AxisError, IndexError)):
         return IndexError(msg)
-    if isinstance(e, ValueError):
-        return RuntimeError(msg)
-    return type(e)(msg)
+    if isinstance(e, OverflowError):  # a Python int beyond int64, as torch words it
+        return OverflowError(f"{op.name}(): int too big to convert (inputs: {_describe(arrays)})")
+    if python_type_error:
+        return TypeError(msg)
+    if isinstance(e, np.linalg.LinAlgError):
+        return LinAlgError(msg)
+    return RuntimeError(msg)
+
+
+_NUMPY_WORDS = (("axis", "dim"), ("axes", "dims"), ("array", "tensor"), ("Array", "Tensor"))
+
+
+def _torch_words(text: str) -> str:
+    """NumPy's vocabulary in torch's (``axis 3 is out of bounds`` → ``dim 3 …``)."""
+    import re
+
+    for a, b in _NUMPY_WORDS:
+        text = re.sub(rf"\b{a}\b", b, text)
+    return text
 
 
 def _broadcast_message(arrays) -> str | None:

@@ -142,3 +142,17 @@ def result_type(args) -> np.dtype | None:
     if zero_cat == top:
         return zero_dt
     return _default[0].np if top == 2 else (np.dtype(np.int64) if top == 1 else np.dtype(np.bool_))
+
+
+#: torch's ScalarType names (``not implemented for 'Long'``) and its C++ type names
+#: (``float != double``), as its error messages spell them
+TORCH_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+              "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double"}
+C_NAME = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+          "int32": "int", "int64": "long int", "float16": "c10::Half", "float32": "float",
+          "float64": "double"}
+
+
+def torch_name(d) -> str:
+    """``Long`` for int64 (a NumPy or chainrule dtype), as torch's messages name dtypes."""
+    return TORCH_NAME.get(getattr(d, "name", str(d)), str(d))

@@ -31,6 +31,22 @@ class Size(tuple):
         return n
 
 
+
+class ArrayOperand(TypeError):
+    """An array, list or tuple where an op wants a Tensor: shown and pickled as a TypeError."""
+
+    def __reduce__(self):
+        return (TypeError, self.args)
+
+
+ArrayOperand.__module__, ArrayOperand.__name__, ArrayOperand.__qualname__ = (
+    "builtins", "TypeError", "TypeError")
+
+
+def _operand(o):
+    return _make(np.asarray(o)) if isinstance(o, np.ndarray) else o
+
+
 class Tensor:
     """A NumPy array with the autograd bookkeeping PyTorch's Tensor has.
 
@@ -403,53 +419,102 @@ class Tensor:
         return _ns.to(self, dtype)
 
     # ---- operators: each delegates to the op namespace ----------------------------------
+    # (they take a NumPy array as the other operand, as torch's; the functions refuse arrays)
     def __add__(self, o):
-        return _ns.add(self, o)
+        try:
+            return _ns.add(self, o)
+        except ArrayOperand:
+            return _ns.add(self, _operand(o))
 
     def __radd__(self, o):
-        return _ns.add(o, self)
+        try:
+            return _ns.add(o, self)
+        except ArrayOperand:
+            return _ns.add(_operand(o), self)
 
     def __sub__(self, o):
-        return _ns.sub(self, o)
+        try:
+            return _ns.sub(self, o)
+        except ArrayOperand:
+            return _ns.sub(self, _operand(o))
 
     def __rsub__(self, o):
-        return _ns.sub(o, self)
+        try:
+            return _ns.sub(o, self)
+        except ArrayOperand:
+            return _ns.sub(_operand(o), self)
 
     def __mul__(self, o):
-        return _ns.mul(self, o)
+        try:
+            return _ns.mul(self, o)
+        except ArrayOperand:
+            return _ns.mul(self, _operand(o))
 
     def __rmul__(self, o):
-        return _ns.mul(o, self)
+        try:
+            return _ns.mul(o, self)
+        except ArrayOperand:
+            return _ns.mul(_operand(o), self)
 
     def __truediv__(self, o):
-        return _ns.div(self, o)
+        try:
+            return _ns.div(self, o)
+        except ArrayOperand:
+            return _ns.div(self, _operand(o))
 
     def __rtruediv__(self, o):
-        return _ns.div(o, self)
+        try:
+            return _ns.div(o, self)
+        except ArrayOperand:
+            return _ns.div(_operand(o), self)
 
     def __floordiv__(self, o):
-        return _ns.floor_divide(self, o)
+        try:
+            return _ns.floor_divide(self, o)
+        except ArrayOperand:
+            return _ns.floor_divide(self, _operand(o))
 
     def __rfloordiv__(self, o):
-        return _ns.floor_divide(o, self)
+        try:
+            return _ns.floor_divide(o, self)
+        except ArrayOperand:
+            return _ns.floor_divide(_operand(o), self)
 
     def __mod__(self, o):
-        return _ns.remainder(self, o)
+        try:
+            return _ns.remainder(self, o)
+        except ArrayOperand:
+            return _ns.remainder(self, _operand(o))
 
     def __rmod__(self, o):
-        return _ns.remainder(o, self)
+        try:
+            return _ns.remainder(o, self)
+        except ArrayOperand:
+            return _ns.remainder(_operand(o), self)
 
     def __pow__(self, o):
-        return _ns.pow(self, o)
+        try:
+            return _ns.pow(self, o)
+        except ArrayOperand:
+            return _ns.pow(self, _operand(o))
 
     def __rpow__(self, o):
-        return _ns.pow(o, self)
+        try:
+            return _ns.pow(o, self)
+        except ArrayOperand:
+            return _ns.pow(_operand(o), self)
 
     def __matmul__(self, o):
-        return _ns.matmul(self, o)
+        try:
+            return _ns.matmul(self, o)
+        except ArrayOperand:
+            return _ns.matmul(self, _operand(o))
 
     def __rmatmul__(self, o):
-        return _ns.matmul(o, self)
+        try:
+            return _ns.matmul(o, self)
+        except ArrayOperand:
+            return _ns.matmul(_operand(o), self)
 
     def __neg__(self):
         return _ns.neg(self)
@@ -477,22 +542,40 @@ class Tensor:
     __rxor__ = __xor__
 
     def __eq__(self, o):  # type: ignore[override]
-        return _ns.eq(self, o)
+        try:
+            return _ns.eq(self, o)
+        except ArrayOperand:
+            return _ns.eq(self, _operand(o))
 
     def __ne__(self, o):  # type: ignore[override]
-        return _ns.ne(self, o)
+        try:
+            return _ns.ne(self, o)
+        except ArrayOperand:
+            return _ns.ne(self, _operand(o))
 
     def __lt__(self, o):
-        return _ns.lt(self, o)
+        try:
+            return _ns.lt(self, o)
+        except ArrayOperand:
+            return _ns.lt(self, _operand(o))
 
     def __le__(self, o):
-        return _ns.le(self, o)
+        try:
+            return _ns.le(self, o)
+        except ArrayOperand:
+            return _ns.le(self, _operand(o))
 
     def __gt__(self, o):
-        return _ns.gt(self, o)
+        try:
+            return _ns.gt(self, o)
+        except ArrayOperand:
+            return _ns.gt(self, _operand(o))
 
     def __ge__(self, o):
-        return _ns.ge(self, o)
+        try:
+            return _ns.ge(self, o)
+        except ArrayOperand:
+            return _ns.ge(self, _operand(o))
 
     def __getitem__(self, index):
         return _ns.getitem(self, index)
@@ -521,6 +604,18 @@ def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
             + (f" in {op}" if op else "")
         )
     return dim % n
+
+
+
+# <<, >> and their reflected / in-place forms (integer tensors, as torch)
+for _d, _n, _r in (("lshift", "bitwise_left_shift", False),
+                   ("rlshift", "bitwise_left_shift", True),
+                   ("rshift", "bitwise_right_shift", False),
+                   ("rrshift", "bitwise_right_shift", True),
+                   ("ilshift", "bitwise_left_shift_", False),
+                   ("irshift", "bitwise_right_shift_", False)):
+    setattr(Tensor, f"__{_d}__", (lambda n, r: lambda self, o: (
+        getattr(_ns, n)(o, self) if r else getattr(_ns, n)(self, o)))(_n, _r))
 
 
 def _make(data: np.ndarray, grad_fn=None, nr: int = 0) -> Tensor:
@@ -569,6 +664,9 @@ def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
             a = np.array(data)
         except ValueError as e:
             raise ValueError(f"could not make a tensor from {type(data).__name__}: {e}") from None
+        if a.dtype.kind == "O" or a.dtype == np.uint64 or (
+                a.dtype == np.float64 and not _has_float(data)):  # Python ints beyond int64
+            a = _wide_ints(data, npd)
         if a.dtype == np.float64 and npd is None and not _has_np_float64(data):
             a = a.astype(_dtype.default_np())
     if a.dtype.kind in "OUSV":
@@ -581,6 +679,22 @@ def _to_array(data: Any, dtype=None, copy: bool = True) -> np.ndarray:
         a = a.astype(_dtype.from_np(np.promote_types(a.dtype, np.int64)).np) if a.dtype.kind in "iu" \
             else a.astype(np.float64)
     return a.copy() if copy and (a is data or (isinstance(data, Tensor) and a is data._array)) else a
+
+
+def _wide_ints(data, npd) -> np.ndarray:
+    """Data with a Python int outside int64: a float tensor when floats are asked for or present,
+    else torch's overflow error (NumPy would make uint64, float64 or object arrays)."""
+    vals = list(_flat(data))
+    if (npd is not None and npd.kind == "f") or any(isinstance(v, float) for v in vals):
+        return np.array(data, dtype=np.float64 if npd is None else npd)
+    if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in vals):
+        raise ValueError("Overflow when unpacking long long: a Python int in the data is outside "
+                         "the int64 range")
+    return np.array(data)
+
+
+def _has_float(data) -> bool:
+    return any(isinstance(v, (float, np.floating, np.ndarray)) for v in _flat(data))
 
 
 def _flat(x):

@@ -1,5 +1,6 @@
 """Op database: casts, copies, comparisons, logic."""
 
+import numpy as np
 from op_db import OpInfo, S, randn
 
 OPS = [
@@ -22,4 +23,13 @@ OPS = [
            lambda r: [S(r.integers(0, 16, (3, 4)), r.integers(0, 16, (3, 4)))],
            grad="integer inputs",
            covers=("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")),
+    # shifts by negative amounts and by the bit width or more are defined in torch (0 or −1)
+    OpInfo("bitwise_shift", lambda m, x, y: (x << y, x >> y, m.bitwise_left_shift(x, 3), 3 << y,
+                                             m.bitwise_right_shift(x, y)),
+           lambda r: [S(r.integers(-64, 64, (3, 4)), r.integers(-2, 70, (3, 4))),
+                      S(r.integers(0, 200, (5,)).astype(np.uint8),
+                        r.integers(0, 9, (5,)).astype(np.uint8))],
+           grad="integer-only ops", covers=("bitwise_left_shift", "bitwise_right_shift"),
+           error_inputs=[
+               (lambda m: m.ones(2) << 1, NotImplementedError, "not implemented for 'Float'")]),
 ]

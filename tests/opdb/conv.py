@@ -55,7 +55,12 @@ def _with_idx(name):
 
 
 OPS = [
-    OpInfo("conv2d", lambda m, *a, **k: F(m).conv2d(*a, **k), _conv2d, covers=("conv",)),
+    OpInfo("conv2d", lambda m, *a, **k: F(m).conv2d(*a, **k), _conv2d, covers=("conv",),
+           error_inputs=[
+               (lambda m: m.nn.functional.conv2d(m.ones(1, 1, 3, 3), m.ones(1, 1, 2, 2), stride=0),
+                RuntimeError, "non-positive stride is not supported"),
+               (lambda m: m.nn.functional.conv2d(m.ones(1, 1, 3, 3), m.ones(1, 1, 2, 2), padding=-1),
+                RuntimeError, "negative padding is not supported")]),
     OpInfo("conv1d", lambda m, *a, **k: F(m).conv1d(*a, **k), _conv1d, covers=("conv",)),
     OpInfo("conv3d", lambda m, *a, **k: F(m).conv3d(*a, **k), _conv3d, covers=("conv",)),
     OpInfo("conv_transpose2d", lambda m, *a, **k: F(m).conv_transpose2d(*a, **k), _conv_t2d, covers=("col2im",)),

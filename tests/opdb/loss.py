@@ -57,7 +57,12 @@ OPS = [
                       S(randn(r, 2, 3, 2), _probs(r, 2, 3, 2), pos(r, 3), nograd=(2,), label_smoothing=0.3,
                         reduction="none"),
                       S(randn(r, 3), np.array(2))],
-           covers=("cross_entropy_idx", "log_softmax")),
+           covers=("cross_entropy_idx", "log_softmax"),
+           error_inputs=[
+               (lambda m: m.nn.functional.cross_entropy(m.ones(2, 3), m.ones(2, 3) / 3, ignore_index=0),
+                RuntimeError, "ignore_index is not supported for floating point target"),
+               (lambda m: m.nn.functional.cross_entropy(m.ones(2, 3, dtype=m.int64), m.tensor([0, 1])),
+                NotImplementedError, "not implemented for 'Long'")]),
     OpInfo("binary_cross_entropy", _f("binary_cross_entropy"),
            lambda r: [S(_unit(r, 3, 4), _unit(r, 3, 4)),
                       S(_unit(r, 5), _unit(r, 5), pos(r, 5), nograd=(2,), reduction="none")],

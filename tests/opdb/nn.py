@@ -23,7 +23,11 @@ def _dropout(m, x, p, **k):
 
 OPS = [
     OpInfo("softmax", lambda m, x, d: m.softmax(x, d),
-           lambda r: [S(randn(r, 3, 4), 1), S(randn(r, 3, 4), 0), S(randn(r, 2, 3, 4) * 5, -1)]),
+           lambda r: [S(randn(r, 3, 4), 1), S(randn(r, 3, 4), 0), S(randn(r, 2, 3, 4) * 5, -1)],
+           error_inputs=[
+               (lambda m: m.softmax(m.tensor([1, 2]), 0),
+                NotImplementedError, "not implemented for 'Long'"),
+               (lambda m: m.softmax(m.tensor(1.0), 1), IndexError, "Dimension out of range")]),
     OpInfo("log_softmax", lambda m, x, d: m.log_softmax(x, d),
            lambda r: [S(randn(r, 3, 4), 1), S(randn(r, 3, 4), 0), S(randn(r, 2, 3, 4) * 5, -1)]),
     OpInfo("softmin", lambda m, x, d: F(m).softmin(x, d), lambda r: [S(randn(r, 3, 4), 1)], covers=("softmax",)),

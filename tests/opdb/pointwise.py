@@ -22,7 +22,13 @@ def _unary(gen):
 OPS = [
     OpInfo("add", lambda m, x, y: x + y, _binary, ref=np.add),
     OpInfo("add_alpha", lambda m, x, y: m.add(x, y, alpha=0.5), lambda r: [S(randn(r, 2, 3), randn(r, 3))],
-           covers=("add",)),
+           covers=("add",),
+           error_inputs=[
+               (lambda m: m.add(m.tensor([1, 2]), 0, alpha=0.5),
+                RuntimeError, "argument alpha must not be a floating"),
+               (lambda m: m.sin(np.ones(2)),
+                TypeError, r"sin\(\): argument 'input' \(position 1\) must be Tensor"),
+               (lambda m: m.tensor([True]) - 1.0, RuntimeError, "Subtraction, the `-` operator, with a bool tensor")]),
     OpInfo("sub", lambda m, x, y: x - y, _binary, ref=np.subtract),
     OpInfo("sub_alpha", lambda m, x, y: m.sub(x, y, alpha=2.0), lambda r: [S(randn(r, 2, 3), randn(r, 3))],
            covers=("sub",)),

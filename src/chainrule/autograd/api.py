@@ -124,6 +124,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                              allow_unused, materialize_grads)
     outs = _seq(outputs)
     ins = _seq(inputs)
+    if not ins:
+        raise RuntimeError("grad: `inputs` argument to `grad()` cannot be empty.")
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
     if allow_unused is None:

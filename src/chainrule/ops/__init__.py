@@ -51,7 +51,33 @@ def _generic(op) -> Callable:
     fn.__name__ = op.name
     fn.__qualname__ = op.name
     fn.__doc__ = op.doc or f"The ``{op.name}`` op of the rule table (see chainrule.ops)."
+    try:
+        fn.__signature__ = inspect.signature(op.fwd)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        pass
     return fn
+
+
+def _axis_alias(fn: Callable) -> Callable:
+    """``fn`` taking ``axis=`` as an alias of its ``dim`` argument, as torch's functions do."""
+
+    @functools.wraps(fn)
+    def with_axis(*args, **kw):
+        if "axis" in kw:
+            if "dim" in kw:
+                raise TypeError(f"{with_axis.__name__}() got both 'dim' and its alias 'axis'")
+            kw["dim"] = kw.pop("axis")
+        return fn(*args, **kw)
+
+    return with_axis
+
+
+def _takes_dim(fn: Callable) -> bool:
+    try:
+        ps = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "dim" in ps and "axis" not in ps
 
 
 def _finish() -> None:
@@ -62,14 +88,19 @@ def _finish() -> None:
             PUBLIC[name] = _op_fn(op)  # chainrule.<name>: a partial too (methods keep ``fn``)
         if op.method and op.nin != -1 and name not in _METHODS:
             _METHODS[name if op.method is True else op.method] = fn
-    for name, fn in _METHODS.items():
-        if name not in Tensor.__dict__:
-            setattr(Tensor, name, fn)
     # public wrappers that are not table rows (detach, to, max …) are reachable from rules and
     # Tensor dunders too; a table row keeps its forward signature in the rule namespace
     for name, fn in {**_METHODS, **PUBLIC}.items():
         if name not in TABLE and not hasattr(_ns, name):
             setattr(_ns, name, fn)
+    # torch.<f> and Tensor.<f> take ``axis=`` for ``dim`` (the rule namespace stays unwrapped)
+    for table in (PUBLIC, _METHODS):
+        for name, fn in table.items():
+            if _takes_dim(fn):
+                table[name] = _axis_alias(fn)
+    for name, fn in _METHODS.items():
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, fn)
 
 
 # every family, in the order their rows and public functions are registered

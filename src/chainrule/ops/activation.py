@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ._public import public
+from ._dtype_checks import floating
 from ._table import ELEMENTWISE, TABLE, defop
 from .pointwise import _w
 from .unary import _sigmoid
@@ -40,19 +41,22 @@ def _softplus_np(x):
 
 
 # ---- rectifiers ----------------------------------------------------------------------------------
-defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: g * (out > 0), ELEMENTWISE,
-      formula="d relu(u)/du = 1 if u > 0 else 0")
+# gradient 0 where out <= 0, so NaN passes its gradient through, as torch's threshold_backward
+defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: _w(m, out <= 0, 0.0, g),
+      ELEMENTWISE,
+      formula="d relu(u)/du = 1 if u > 0 else 0", dtype="nobool")
 defop("leaky_relu", lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope),
       lambda m, g, out, x, negative_slope=0.01: _w(m, x > 0, g, g * negative_slope),
       ELEMENTWISE, public=False, method=False,
-      formula="d leaky_relu(u)/du = 1 if u > 0 else slope")
-defop("hardtanh", lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_val),
+      formula="d leaky_relu(u)/du = 1 if u > 0 else slope", dtype="floating")
+defop("hardtanh", lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_val).astype(
+      x.dtype, copy=False),
       lambda m, g, out, x, min_val=-1.0, max_val=1.0: g * ((x > min_val) & (x < max_val)),
       ELEMENTWISE, public=False, method=False,
-      formula="d hardtanh(u)/du = 1 if min < u < max else 0")
+      formula="d hardtanh(u)/du = 1 if min < u < max else 0", dtype="nobool")
 defop("threshold", lambda x, threshold, value: np.where(x > threshold, x, value).astype(x.dtype),
       lambda m, g, out, x, threshold, value: g * (x > threshold), ELEMENTWISE, method=False,
-      formula="d threshold(u)/du = 1 if u > threshold else 0")
+      formula="d threshold(u)/du = 1 if u > threshold else 0", dtype="nobool")
 
 
 # ---- exponential linear units (torch's elu with scale and input_scale serves selu and celu) -----
@@ -67,7 +71,7 @@ def _elu_dx(m, g, out, x, alpha=1.0, scale=1.0, input_scale=1.0):
 
 
 defop("elu", _elu, _elu_dx, ELEMENTWISE, public=False, method=False,
-      formula="d elu(u)/du = scale if u > 0 else scale·α·s·exp(s·u)")
+      formula="d elu(u)/du = scale if u > 0 else scale·α·s·exp(s·u)", dtype="floating")
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -99,10 +103,10 @@ def _gelu_dx(m, g, out, x, approximate="none"):
 
 
 defop("gelu", _gelu, _gelu_dx, ELEMENTWISE, public=False, method=False,
-      formula="d gelu(u)/du = Φ(u) + u·φ(u)")
+      formula="d gelu(u)/du = Φ(u) + u·φ(u)", dtype="floating")
 defop("silu", lambda x: x * _sigmoid(x),
       lambda m, g, out, x: g * (m.sigmoid(x) * (1 + x * (1 - m.sigmoid(x)))), ELEMENTWISE,
-      public=False, method=False, formula="d u·σ(u)/du = σ(u)(1 + u(1 − σ(u)))")
+      public=False, method=False, formula="d u·σ(u)/du = σ(u)(1 + u(1 − σ(u)))", dtype="floating")
 
 
 def _mish_dx(m, g, out, x):
@@ -111,7 +115,7 @@ def _mish_dx(m, g, out, x):
 
 
 defop("mish", lambda x: x * np.tanh(_softplus_np(x)), _mish_dx, ELEMENTWISE, public=False,
-      method=False, formula="d u·tanh(softplus u)/du = t + u·σ(u)(1 − t²)")
+      method=False, formula="d u·tanh(softplus u)/du = t + u·σ(u)(1 − t²)", dtype="floating")
 
 
 def _softplus(x, beta=1.0, threshold=20.0):
@@ -122,32 +126,33 @@ def _softplus(x, beta=1.0, threshold=20.0):
 
 defop("softplus", _softplus, lambda m, g, out, x, beta=1.0, threshold=20.0:
       _w(m, x * beta > threshold, g, g * m.sigmoid(x * beta)), ELEMENTWISE, public=False,
-      method=False, formula="d softplus(u)/du = σ(βu)  (1 above the threshold)")
+      method=False, formula="d softplus(u)/du = σ(βu)  (1 above the threshold)", dtype="floating")
 defop("softsign", lambda x: x / (1 + np.abs(x)),
       lambda m, g, out, x: g / ((1 + m.abs(x)) * (1 + m.abs(x))), ELEMENTWISE, public=False,
-      method=False, formula="d u/(1 + |u|)/du = 1/(1 + |u|)²")
+      method=False, formula="d u/(1 + |u|)/du = 1/(1 + |u|)²", dtype="float")
 defop("logsigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
       lambda m, g, out, x: g * m.sigmoid(-x), ELEMENTWISE, public=False, method=False,
-      formula="d log σ(u)/du = σ(−u)")
+      formula="d log σ(u)/du = σ(−u)", dtype="floating")
 defop("tanhshrink", lambda x: x - np.tanh(x), lambda m, g, out, x: g * (m.tanh(x) * m.tanh(x)),
-      ELEMENTWISE, public=False, method=False, formula="d (u − tanh u)/du = tanh(u)²")
+      ELEMENTWISE, public=False, method=False, formula="d (u − tanh u)/du = tanh(u)²",
+      dtype="float")
 
 # ---- hard (piecewise linear) approximations -----------------------------------------------------
 defop("hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False),
       lambda m, g, out, x: g * ((x > -3) & (x < 3)) / 6, ELEMENTWISE, public=False, method=False,
-      formula="d hardsigmoid(u)/du = 1/6 if −3 < u < 3 else 0")
+      formula="d hardsigmoid(u)/du = 1/6 if −3 < u < 3 else 0", dtype="floating")
 defop("hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6,
       lambda m, g, out, x: _w(m, x <= -3, 0.0, _w(m, x < 3, g * (x / 3 + 0.5), g)),
       ELEMENTWISE, public=False, method=False,
-      formula="d hardswish(u)/du = 0 (u ≤ −3), u/3 + ½ (u < 3), 1")
+      formula="d hardswish(u)/du = 0 (u ≤ −3), u/3 + ½ (u < 3), 1", dtype="floating")
 
 
 defop("hardshrink", lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x, 0).astype(x.dtype),
       lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE,
-      formula="d hardshrink(u)/du = 1 if |u| > λ else 0")
+      formula="d hardshrink(u)/du = 1 if |u| > λ else 0", dtype="floating")
 defop("softshrink", lambda x, lambd=0.5: (x - np.clip(x, -lambd, lambd)).astype(x.dtype),
       lambda m, g, out, x, lambd=0.5: g * ((x > lambd) | (x < -lambd)), ELEMENTWISE, public=False,
-      method=False, formula="d softshrink(u)/du = 1 if |u| > λ else 0")
+      method=False, formula="d softshrink(u)/du = 1 if |u| > λ else 0", dtype="floating")
 public("hardshrink", function=False, method=False, ns=_FN)(
     lambda input, lambd=0.5: _apply("hardshrink", input, lambd))
 public("softshrink", function=False, method=False, ns=_FN)(
@@ -249,6 +254,7 @@ def glu(input, dim: int = -1):
     """a · σ(b), where a and b are the two halves of ``input`` along ``dim``."""
     from .._tensor import _wrap_dim
 
+    floating("glu", input)
     d = _wrap_dim(dim, input.ndim, "glu")
     n = input.shape[d]
     if n % 2:
@@ -262,6 +268,7 @@ def glu(input, dim: int = -1):
 @public("prelu", method=True, ns=_FN)
 def prelu(input, weight):
     """input if input > 0 else weight · input; ``weight``: 1 element or one per channel (dim 1)."""
+    floating("prelu", input)
     from .indexing import where
 
     k = weight.numel()

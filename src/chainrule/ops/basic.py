@@ -100,6 +100,34 @@ for _name, _f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or)
     defop(_name, _int_only(_f, _name), nin=2, dtype="same")
 
 
+
+def _shift(left: bool):
+    name = "lshift" if left else "rshift"
+
+    def fwd(x, y):
+        for a in (x, y):
+            if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+                d = a.dtype if isinstance(a, np.ndarray) else _dtype.default_np()
+                raise NotImplementedError(
+                    f'"{name}_cpu" not implemented for \'{_dtype.torch_name(d)}\'')
+        dt = next(a.dtype for a in (x, y) if isinstance(a, np.ndarray))
+        xa, ya = np.asarray(x, dt), np.asarray(y, dt)
+        bits = dt.itemsize * 8
+        # torch: a shift by a negative amount or by the bit width or more gives 0 (−1 for a
+        # right shift of a negative number), where NumPy's is undefined
+        ok = (ya >= 0) & (ya < bits)
+        k = np.where(ok, ya, 0)
+        if left:
+            return np.where(ok, np.left_shift(xa, k), 0).astype(dt, copy=False)
+        return np.where(ok, np.right_shift(xa, k), np.where(xa < 0, -1, 0)).astype(dt, copy=False)
+
+    return fwd
+
+
+defop("bitwise_left_shift", _shift(True), nin=2, cls="BitwiseLeftShift")
+defop("bitwise_right_shift", _shift(False), nin=2, cls="BitwiseRightShift")
+
+
 @public("sum_to_size", function=False)
 def sum_to_size(input: Tensor, *size) -> Tensor:
     """Sum ``input`` down to ``size`` (the shape it was broadcast from)."""

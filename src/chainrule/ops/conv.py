@@ -25,6 +25,7 @@ _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule tab
 
 def _tup(v, n: int, name: str, what: str) -> tuple:
     if isinstance(v, (int, np.integer)):
+        _check_sizes((int(v),), name, what)
         return (int(v),) * n
     v = tuple(int(a) for a in v)
     if len(v) == 1:
@@ -32,7 +33,16 @@ def _tup(v, n: int, name: str, what: str) -> tuple:
     if len(v) != n:
         raise RuntimeError(f"{name}(): expected {what} to be a single integer or a list of {n} "
                            f"integers, but got {list(v)}")
+    _check_sizes(v, name, what)
     return v
+
+
+def _check_sizes(v: tuple, name: str, what: str) -> None:
+    # torch's words: a zero stride would divide by zero, a zero dilation or kernel is empty
+    if what in ("stride", "dilation", "kernel_size") and min(v, default=1) <= 0:
+        raise RuntimeError(f"{name}(): non-positive {what} is not supported (got {list(v)})")
+    if what in ("padding", "output_padding") and min(v, default=0) < 0:
+        raise RuntimeError(f"{name}(): negative {what} is not supported (got {list(v)})")
 
 
 def _out_sizes(sp, kernel_size, dilation, padding, stride, name):

@@ -183,6 +183,8 @@ def _where(cond, x, y):
     from .. import _dtype
 
     rt = _dtype.result_type([x, y])
+    if rt is None:  # two Python numbers: each a tensor of its own type (float → the default)
+        rt = _dtype.result_type([np.asarray(v, _dtype.to_np(type(v))) for v in (x, y)])
     if rt is not None:
         x = x.astype(rt) if isinstance(x, np.ndarray) else np.asarray(x, rt)
         y = y.astype(rt) if isinstance(y, np.ndarray) else np.asarray(y, rt)

@@ -364,10 +364,12 @@ def _make_arith_inplace(name: str):
         try:
             uf(d, o, out=d, casting="unsafe")
         except ValueError:
-            raise RuntimeError(
+            from .._dispatch import _broadcast_message
+
+            msg = _broadcast_message([d, np.asarray(o)])  # shapes that do not broadcast at all
+            raise RuntimeError(msg or (
                 f"output with shape {list(d.shape)} doesn't match the broadcast shape "
-                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}"
-            ) from None
+                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}")) from None
         self._bump()
         return self
 
@@ -464,6 +466,8 @@ _OPTIONAL = (
     "celu",
     "threshold",
     "relu6",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
     "t",
     "transpose",
     "squeeze",

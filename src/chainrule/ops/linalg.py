@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import _make
-from ._public import public
+from .._dispatch import LinAlgError
+from ._public import NAMESPACES, public
 from ._table import TABLE, A, defop
 
 _LA = "linalg"
@@ -55,6 +56,9 @@ def _square(x, name):
                            f"{dims.replace('x', ' by ')} matrices")
 
 
+NAMESPACES["linalg"]["LinAlgError"] = LinAlgError
+
+
 def _lapack(name, f, *a):
     try:
         with np.errstate(all="ignore"):
@@ -62,9 +66,9 @@ def _lapack(name, f, *a):
     except np.linalg.LinAlgError as e:
         text = str(e)
         if "positive definite" in text:
-            raise RuntimeError(f"linalg.{name}: The factorization could not be completed because "
+            raise LinAlgError(f"linalg.{name}: The factorization could not be completed because "
                                "the input is not positive-definite.") from None
-        raise RuntimeError(f"linalg.{name}: The solver failed because the input matrix is singular "
+        raise LinAlgError(f"linalg.{name}: The solver failed because the input matrix is singular "
                            f"({text}).") from None
 
 
@@ -105,7 +109,7 @@ def _mm_dy(m, g, out, x, y):
 defop("matmul", _matmul, (_mm_dx, _mm_dy),
       (lambda m, t, out, x, y: m.matmul(t, y), lambda m, t, out, x, y: m.matmul(x, t)),
       nin=2, cls="Matmul", variant=lambda a, kw: 0,
-      formula=("d(UV)/dU: G·Vᵀ", "d(UV)/dV: Uᵀ·G"))
+      formula=("d(UV)/dU: G·Vᵀ", "d(UV)/dV: Uᵀ·G"), dtype="match")
 
 
 def _need(x, nd, name, what):
@@ -160,6 +164,9 @@ public("vdot")(dot)  # real tensors: no conjugation
 @public("outer")
 def outer(input, vec2):
     """Outer product of two 1-D tensors."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
@@ -293,7 +300,8 @@ def _einsum_tangent(m, ts, out, ops, equation):
 
 
 defop("einsum", _einsum, vjp_all=_einsum_back, jvp_all=_einsum_tangent, nin=-1, public=False,
-      method=False, formula="d einsum/d operand i: einsum of G with the other operands")
+      method=False, formula="d einsum/d operand i: einsum of G with the other operands",
+      dtype="match")
 
 
 @public("einsum", method=False)
@@ -314,12 +322,28 @@ def einsum(equation: str, *operands):
 def tensordot(a, b, dims=2):
     """Sum over the last ``dims`` axes of ``a`` and the first of ``b`` (or the listed axes)."""
     if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot(): dims={dims} is more than the dimensions of the "
+                               f"inputs ({a.ndim}-D and {b.ndim}-D)")
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
-    da = [d % a.ndim for d in da]
-    db = [d % b.ndim for d in db]
+    from .._tensor import _wrap_dim
+
+    for t, ds in ((a, da), (b, db)):
+        if ds and t.ndim == 0:
+            raise IndexError(f"tensordot(): Dimension specified as {ds[0]} but tensor has no "
+                             "dimensions")
+    da = [_wrap_dim(d, a.ndim, "tensordot") for d in da]
+    db = [_wrap_dim(d, b.ndim, "tensordot") for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"tensordot(): contracted dimensions need to match, but first has "
+                               f"size {a.shape[x]} in dim {x} and second has size {b.shape[y]} "
+                               f"in dim {y}")
     la = list(_LETTERS[: a.ndim])
     lb = list(_LETTERS[a.ndim: a.ndim + b.ndim])
     for x, y in zip(da, db):
@@ -356,7 +380,8 @@ defop("cross", _cross,
        lambda m, g, out, x, y, dim=-1: m.cross(g, x, dim)),
       (lambda m, t, out, x, y, dim=-1: m.cross(t, y, dim),
        lambda m, t, out, x, y, dim=-1: m.cross(x, t, dim)),
-      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"))
+      nin=2, public=False, method=False, formula=("d(u×v)/du: v×G", "d(u×v)/dv: G×u"),
+      dtype="match")
 
 
 @public("cross")
@@ -392,6 +417,11 @@ def multi_dot(tensors):
 @public("vecdot", function=False, method=False, ns=_LA)
 def vecdot(x, y, *, dim: int = -1):
     """Dot product of vectors along ``dim`` (broadcasting the other dimensions)."""
+    from ._dtype_checks import floating, same_dtype
+
+    floating("linalg.vecdot", x, y, exc=RuntimeError,
+             msg="linalg.vecdot: Expected a floating point or complex tensor as input")
+    same_dtype("linalg.vecdot", x, y)
     return (x * y).sum(dim)
 
 

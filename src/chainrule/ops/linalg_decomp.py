@@ -46,7 +46,7 @@ def _inv(x):
 
 defop("inv", _inv, lambda m, g, out, x: -m.matmul(m.matmul(_T(m, out), g), _T(m, out)),
       lambda m, t, out, x: -m.matmul(m.matmul(out, t), out), public=False, method=False,
-      cls="LinalgInv", formula="d A⁻¹: −A⁻ᵀ G A⁻ᵀ")
+      cls="LinalgInv", formula="d A⁻¹: −A⁻ᵀ G A⁻ᵀ", dtype="linalg")
 
 
 def _det(x):
@@ -90,7 +90,7 @@ def _det_dx(m, g, out, x):
 
 defop("det", _det, _det_dx,
       lambda m, t, out, x: m.sum(_det_dx(m, m.ones_like(out), out, x) * t, (-2, -1)),
-      public=False, method=False, cls="LinalgDet", formula="d det A: det A · A⁻ᵀ")
+      public=False, method=False, cls="LinalgDet", formula="d det A: det A · A⁻ᵀ", dtype="linalg")
 
 
 def _slogdet(x):
@@ -102,7 +102,7 @@ defop("slogdet", _slogdet,
       vjp_all=lambda m, g, out, x, needs: (_u2(m, g[1]) * _T(m, m.inv(x)),),
       jvp_all=lambda m, ts, out, x: (None, m.sum(_T(m, m.inv(x)) * ts[0], (-2, -1))),
       nout=2, public=False, method=False, cls="LinalgSlogdet",
-      formula="d log|det A|: A⁻ᵀ")
+      formula="d log|det A|: A⁻ᵀ", dtype="linalg")
 
 
 @public("det", ns=_LA)
@@ -161,7 +161,7 @@ defop("solve", _solve, (_solve_da, lambda m, g, out, a, b, left=True: m.solve(_T
                 m.matmul(t, out) if left else m.matmul(out, t), left),
        lambda m, t, out, a, b, left=True: m.solve(a, t, left)),
       nin=2, public=False, method=False, cls="LinalgSolve",
-      formula=("d A⁻¹B/dA: −A⁻ᵀG Xᵀ", "d A⁻¹B/dB: A⁻ᵀ G"))
+      formula=("d A⁻¹B/dA: −A⁻ᵀG Xᵀ", "d A⁻¹B/dB: A⁻ᵀ G"), dtype="linalg")
 
 
 @public("solve", function=False, method=False, ns=_LA)
@@ -212,7 +212,7 @@ defop("solve_triangular", _solve_tri,
       (_st_ta, lambda m, t, out, a, b, upper, left=True, unitriangular=False:
        m.solve_triangular(a, t, upper, left, unitriangular)),
       nin=2, public=False, method=False, cls="LinalgSolveTriangular",
-      formula=("d/dA: −tri(A⁻ᵀ G Xᵀ)", "d/dB: A⁻ᵀ G"))
+      formula=("d/dA: −tri(A⁻ᵀ G Xᵀ)", "d/dB: A⁻ᵀ G"), dtype="linalg")
 
 
 @public("solve_triangular", function=False, method=False, ns=_LA)
@@ -234,6 +234,11 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False,
 def _cholesky(x, upper=False):
     _square(x, "cholesky")
     lo = _lapack("cholesky", np.linalg.cholesky, x)
+    if np.isnan(lo).any():  # NaN input: LAPACK fails, as torch's does
+        from .linalg import LinAlgError
+
+        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the "
+                          "input is not positive-definite (it contains NaN).")
     return np.swapaxes(lo, -1, -2) if upper else lo
 
 
@@ -257,7 +262,8 @@ def _chol_t(m, t, out, x, upper=False):
 
 
 defop("cholesky", _cholesky, _chol_dx, _chol_t, public=False, method=False, cls="LinalgCholesky",
-      formula="d chol: L⁻ᵀ Φ(Lᵀ G) L⁻¹ (Φ: lower triangle, half diagonal, symmetrized)")
+      formula="d chol: L⁻ᵀ Φ(Lᵀ G) L⁻¹ (Φ: lower triangle, half diagonal, symmetrized)",
+      dtype="linalg")
 
 
 @public("cholesky", function=False, method=False, ns=_LA)
@@ -334,7 +340,8 @@ def _qr_tangent(m, ts, out, x, mode="reduced"):
 
 
 defop("qr", _qr, vjp_all=_qr_back, jvp_all=_qr_tangent, nout=2, public=False, method=False,
-      cls="LinalgQr", formula="d QR: (G_Q + Q copyltu(R G_Rᵀ − G_Qᵀ Q)) R⁻ᵀ (wide: split [X | Y])")
+      cls="LinalgQr", formula="d QR: (G_Q + Q copyltu(R G_Rᵀ − G_Qᵀ Q)) R⁻ᵀ (wide: split [X | Y])",
+      dtype="linalg")
 
 
 @public("qr", ns=_LA)
@@ -388,7 +395,7 @@ def _eigh_tangent(m, ts, out, x, UPLO="L"):
 
 defop("eigh", _eigh, vjp_all=_eigh_back, jvp_all=_eigh_tangent, nout=2, public=False,
       method=False, cls="LinalgEigh",
-      formula="d eigh: V (diag(G_λ) + F∘(Vᵀ G_V)) Vᵀ, F_ij = 1/(λ_j − λ_i)")
+      formula="d eigh: V (diag(G_λ) + F∘(Vᵀ G_V)) Vᵀ, F_ij = 1/(λ_j − λ_i)", dtype="linalg")
 
 
 @public("eigh", function=False, method=False, ns=_LA)
@@ -466,7 +473,8 @@ def _svd_tangent(m, ts, out, x, full_matrices=True):
 
 
 defop("svd", _svd, vjp_all=_svd_back, jvp_all=_svd_tangent, nout=3, public=False, method=False,
-      cls="LinalgSvd", formula="d svd: torch's svd_backward (skew parts over s_k² − s_j²)")
+      cls="LinalgSvd", formula="d svd: torch's svd_backward (skew parts over s_k² − s_j²)",
+      dtype="linalg")
 
 
 @public("svd", function=False, method=False, ns=_LA)

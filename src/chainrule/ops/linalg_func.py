@@ -40,7 +40,8 @@ def _pinv_t(m, t, out, x, atol=None, rtol=None):
 
 
 defop("pinv", _pinv, _pinv_dx, _pinv_t, public=False, method=False, cls="LinalgPinv",
-      formula="d A⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺ (constant rank)")
+      formula="d A⁺ = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺ (constant rank)",
+      dtype="linalg")
 
 
 @public("pinv", function=False, method=False, ns=_LA)
@@ -128,5 +129,6 @@ def _frechet(m, a, e):
 
 defop("matrix_exp", _expm, lambda m, g, out, x: _frechet(m, _T(m, x), g),
       lambda m, t, out, x: _frechet(m, x, t), cls="LinalgMatrixExp",
-      formula="d exp(A): the Fréchet derivative L(Aᵀ, G), from exp of a block matrix")
+      formula="d exp(A): the Fréchet derivative L(Aᵀ, G), from exp of a block matrix",
+      dtype="linalg")
 public("matrix_exp", function=False, method=False, ns=_LA)(lambda A: _apply("matrix_exp", A))

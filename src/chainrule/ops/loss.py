@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtype
 from .. import _ns as _ns_module
+from ._dtype_checks import floating as _floating
 from .._tensor import Tensor, _make
 from .._context import ctx as _ctx
 from .._context import proc as _proc
@@ -54,11 +56,23 @@ def _const(a, like: Tensor) -> Tensor:
     return _make(np.asarray(a, dtype=like._array.dtype))
 
 
+def _unbool(input: Tensor, target: Tensor) -> tuple:
+    """torch's mse/smooth_l1 kernels promote a bool operand (its `-` operator refuses bool)."""
+    if input._array.dtype == np.bool_ or target._array.dtype == np.bool_:
+        rt = np.result_type(input._array.dtype, target._array.dtype)
+        rt = rt if rt.kind == "f" else np.dtype(np.float32)
+        input, target = (t if t._array.dtype == rt else t.to(_dtype.from_np(rt))
+                         for t in (input, target))
+    return input, target
+
+
 # ---- regression ----------------------------------------------------------------------------------
 @public("mse_loss", function=False, method=False, ns="nn.functional")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight=None) -> Tensor:
     """Mean squared error ``(input − target)²``, reduced. Example: ``mse_loss(pred, y)``."""
+    _floating("mse_loss", input, target)
+    input, target = _unbool(input, target)
     _check_size("mse_loss", input, target)
     d = input - target
     return _reduce(d * d if weight is None else d * d * weight, _legacy(size_average, reduce, reduction))
@@ -77,6 +91,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """``0.5 d²/β`` where ``|d| < β``, else ``|d| − 0.5 β`` (L1 when β = 0)."""
+    _floating("smooth_l1_loss", input, target)
+    input, target = _unbool(input, target)
     _check_size("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -90,6 +106,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight=None) -> Tensor:
     """``0.5 d²`` where ``|d| < δ``, else ``δ (|d| − 0.5 δ)``."""
+    _floating("huber_loss", input, target)
+    if input._array.dtype.kind == "f":  # its output has the input's dtype: a bool target casts
+        input, target = _unbool(input, target)
     _check_size("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -123,6 +142,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     ``weight`` rescales classes; targets equal to ``ignore_index`` add nothing (and are not
     counted in the mean). Example: ``nll_loss(log_softmax(x, 1), y)``.
     """
+    _floating("nll_loss", input)
     reduction = _legacy(size_average, reduce, reduction)
     if input.ndim < 1:
         raise ValueError("nll_loss(): input tensor should be 1D or more")
@@ -141,7 +161,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     picked = _ns.squeeze(_ns.take_along_dim(input, np.expand_dims(safe, cdim), cdim), cdim)
     loss = -(picked * _const(w, input))
     if reduction == "mean":
-        return _ns.sum(loss) / _const(w.sum(), input)
+        total = w.sum()
+        if total == 0:  # every target ignored: loss NaN, gradient 0, as torch
+            return _ns.sum(loss) + _const(np.nan, input)
+        return _ns.sum(loss) / _const(total, input)
     return _reduce(loss, reduction)
 
 
@@ -154,6 +177,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     Stable: ``log_softmax`` is one fused row. Supports ``weight``, ``ignore_index`` (indices only),
     ``label_smoothing`` and ``reduction`` as torch. Example: ``cross_entropy(logits, labels)``.
     """
+    _floating("cross_entropy", input)
     reduction = _legacy(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -166,8 +190,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     c = input.shape[cdim]
     wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
     if target.is_floating_point():  # class probabilities
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         logp = _ns.log_softmax(input, cdim)
         if tuple(target.shape) != tuple(input.shape):
+            if input.ndim and target.ndim and input.shape[0] != target.shape[0]:
+                raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                                 f"batch_size ({target.shape[0]}).")
             raise RuntimeError(f"cross_entropy(): expected target of shape {list(input.shape)} for class "
                                f"probabilities, got {list(target.shape)}")
         tt = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / c
@@ -215,7 +244,8 @@ def _ce_fwd(x, target, hot, keep, roww, reduction, denom):
     if roww is not None:
         loss += keep * np.tensordot(roww, logp, axes=([0], [1]))
     if reduction == "mean":
-        return np.asarray(loss.sum() / denom, dtype=x.dtype), logp
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(loss.sum() / denom, dtype=x.dtype), logp
     if reduction == "sum":
         return np.asarray(loss.sum(), dtype=x.dtype), logp
     if reduction != "none":
@@ -232,7 +262,11 @@ def _ce_dense(x, target, hot, keep, roww):
 
 
 def _ce_scale(m, g, reduction, denom):
-    return g / denom if reduction == "mean" else g
+    if reduction != "mean":
+        return g
+    # every target ignored: the loss is 0/0 = NaN, its gradient 0 (as torch), so that one such
+    # batch leaves the weights finite
+    return g / denom if denom else g * 0.0
 
 
 def _ce_vjp(m, gs, out, x, needs, target, hot, keep, roww, reduction, denom):
@@ -264,12 +298,13 @@ def _ce_jvp(m, ts, out, x, target, hot, keep, roww, reduction, denom):
     if reduction == "none":
         return dl, None
     tot = m.sum(dl)
-    return (tot / denom if reduction == "mean" else tot), None
+    return (_ce_scale(m, tot, reduction, denom)), None
 
 
 defop("cross_entropy_idx", _ce_fwd, vjp_all=_ce_vjp, jvp_all=_ce_jvp, nin=1, nout=2, nondiff_out=(1,),
       cls="CrossEntropyLoss", public=False, method=False,
-      formula="loss = Σ_c a_c·log_softmax(x)_c; dx = a − softmax(x)·Σ_c a_c")
+      formula="loss = Σ_c a_c·log_softmax(x)_c; dx = a − softmax(x)·Σ_c a_c",
+      dtype="floating")
 
 
 def _clamped_log(x: Tensor) -> Tensor:
@@ -280,9 +315,10 @@ def _clamped_log(x: Tensor) -> Tensor:
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``−w [t log x + (1 − t) log(1 − x)]`` for probabilities ``input`` (logs clamped at −100)."""
+    _floating("binary_cross_entropy", input)
     _check_size("binary_cross_entropy", input, target, strict=True)
     d = input._array
-    if d.size and (np.nanmin(d) < 0 or np.nanmax(d) > 1):
+    if d.size and not np.all((d >= 0) & (d <= 1)):  # NaN fails the check too, as torch
         raise RuntimeError("all elements of input should be between 0 and 1")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
@@ -302,6 +338,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross entropy in one stable expression (``pos_weight`` weighs positives)."""
+    _floating("binary_cross_entropy_with_logits", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size "
                          f"({list(input.shape)})")
@@ -322,6 +359,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
 
     ``reduction='batchmean'`` divides the sum by the batch size (the mathematically correct mean).
     """
+    for t in (input, target):  # either integral is refused, as torch
+        _floating("kl_div", t, exc=RuntimeError, msg="kl_div: Integral inputs not supported.")
     reduction = _legacy(size_average, reduce, reduction)
     if log_target:
         loss = _ns.exp(target) * (target - input)
@@ -409,6 +448,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``x`` where y = 1, ``max(0, margin − x)`` where y = −1."""
+    _floating("hinge_embedding_loss", input, exc=RuntimeError)
     loss = (_ns.where(target != 1, _ns.clamp(margin - input, 0.0, None), 0.0)
             + _ns.where(target != -1, input, 0.0))
     return _reduce(loss, _legacy(size_average, reduce, reduction))
@@ -418,6 +458,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(−y x))``."""
+    _floating("soft_margin_loss", input, exc=RuntimeError)
     return _reduce(_softplus_neg(target * input), _legacy(size_average, reduce, reduction))
 
 
@@ -426,6 +467,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
                       reduction: str = "mean") -> Tensor:
     """``½ (log var + (input − target)² / var)`` (+ ½ log 2π when ``full``); var clamped at ``eps``
     in value only, as torch."""
+    _floating("gaussian_nll_loss", input, exc=RuntimeError)
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = _ns.unsqueeze(var, -1)
@@ -456,6 +498,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: ``Σ_{i≠y} max(0, margin − x_y + x_i)^p / C`` (weighted by ``weight[y]``)."""
+    _floating("multi_margin_loss", input)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     x = input if input.ndim == 2 else _ns.unsqueeze(input, 0)
@@ -483,6 +526,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
                            reduction: str = "mean") -> Tensor:
     """``Σ_{j ∈ targets} Σ_{i ∉ targets} max(0, 1 − (x_j − x_i)) / C``; each target row lists class
     indices and ends at the first −1."""
+    _floating("multilabel_margin_loss", input)
     x = input if input.ndim == 2 else _ns.unsqueeze(input, 0)
     n, c = x.shape
     t = _class_targets("multilabel_margin_loss", input, target).reshape(n, c)
@@ -504,6 +548,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                                 reduce=None, reduction: str = "mean") -> Tensor:
     """``−mean_c [t log σ(x) + (1 − t) log σ(−x)]`` (weighted per class)."""
+    _floating("multilabel_soft_margin_loss", input)
     loss = target * _softplus_neg(input) + (1 - target) * _softplus_neg(-input)
     if weight is not None:
         loss = loss * weight

@@ -11,19 +11,24 @@ from .._context import ctx as _ctx
 from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
 from ._public import PUBLIC, public
+from ._dtype_checks import require_tensor
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
 
 
 def _softmax(x, dim, dtype=None):
-    if dtype is not None:
+    if dtype is not None:  # cast first, so that an integer input with a float dtype works
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    if x.dtype.kind != "f":
+        _no_kernel("softmax", x)
+    d = _wrap_dim(dim, max(x.ndim, 1), "softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.ones_like(x)
-    d = _wrap_dim(dim, x.ndim, "softmax")
+    if x.size == 0:  # nothing to normalize (NumPy's max has no identity): empty, as torch
+        return x.copy()
     e = x - np.amax(x, axis=d, keepdims=True)
     np.exp(e, out=e)  # in place: large temporaries cost page faults
     e /= np.sum(e, axis=d, keepdims=True)
@@ -31,16 +36,27 @@ def _softmax(x, dim, dtype=None):
 
 
 def _log_softmax(x, dim, dtype=None):
-    if dtype is not None:
+    if dtype is not None:  # cast first, so that an integer input with a float dtype works
         from .. import _dtype
 
         x = x.astype(_dtype.to_np(dtype))
+    if x.dtype.kind != "f":
+        _no_kernel("log_softmax", x)
+    d = _wrap_dim(dim, max(x.ndim, 1), "log_softmax")  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return np.zeros_like(x)
-    d = _wrap_dim(dim, x.ndim, "log_softmax")
+    if x.size == 0:
+        return x.copy()
     s = x - np.amax(x, axis=d, keepdims=True)
     s -= np.log(np.sum(np.exp(s), axis=d, keepdims=True))
     return s
+
+
+def _no_kernel(name, x):
+    from .._dtype import torch_name
+
+    raise NotImplementedError(f'"{name}" not implemented for \'{torch_name(x.dtype)}\' '
+                              f"(input: {tuple(x.shape)} {x.dtype})")
 
 
 # softmax's Jacobian is symmetric, so the same formula serves both modes
@@ -71,9 +87,9 @@ def _log_softmax_t(m, t, out, x, dim, dtype=None):
     return t - m.sum(m.exp(out) * t, dim=dim, keepdim=True)
 
 
-defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="float",
+defop("softmax", _softmax, _softmax_rule, _softmax_rule, dtype="keep",
       formula="d softmax(u)_i/du_j = s_i(δ_ij − s_j)")
-defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="float",
+defop("log_softmax", _log_softmax, _log_softmax_dx, _log_softmax_t, dtype="keep",
       formula="d log_softmax(u)_i/du_j = δ_ij − softmax(u)_j")
 
 
@@ -106,6 +122,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Example: ``linear(x, w, b)`` with x (N, in), w (out, in), b (out,) gives (N, out).
     """
+    require_tensor("linear", input)
+    require_tensor("linear", weight, "weight", 2)
     if input.dtype != weight.dtype:
         raise RuntimeError(f"linear(): mat1 and mat2 must have the same dtype, but got {input.dtype} "
                            f"and {weight.dtype}")
@@ -363,6 +381,10 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """p-norm distance between each row of ``x1`` (…, P, M) and of ``x2`` (…, R, M): (…, P, R)."""
     norm = PUBLIC["norm"]  # looked up late: torch.norm's wrapper, wherever its family defines it
+    from ._dtype_checks import floating, same_dtype
+
+    floating("cdist", x1, exc=RuntimeError, msg="cdist only supports floating-point dtypes")
+    same_dtype("cdist", x1, x2)
 
     if x1.ndim < 2 or x2.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D")
@@ -429,7 +451,7 @@ def _sdpa_probs(m, q, k, scale, keep, bias):
     if bias is not None:
         s = s + bias
     if keep is not None:
-        s = m.where(keep, s, -math.inf)
+        s = m.where(keep if m is A else _make(keep), s, -math.inf)
     return m.softmax(s, -1)
 
 
@@ -538,121 +560,4 @@ def _repeat_heads(x: Tensor, rep: int) -> Tensor:
     return _ns.reshape(y, shp[:-3] + (shp[-3] * rep,) + shp[-2:])
 
 
-# ---- resampling --------------------------------------------------------------------------------------
-@public("pixel_shuffle", method=False, ns="nn.functional")
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
-    """(…, C·r², H, W) → (…, C, H·r, W·r), as ``torch.nn.functional.pixel_shuffle``."""
-    r = upscale_factor
-    c, h, w = input.shape[-3:]
-    if c % (r * r):
-        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
-                           f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
-    lead = tuple(input.shape[:-3])
-    n = len(lead)
-    y = _ns.reshape(input, lead + (c // (r * r), r, r, h, w))
-    y = _ns.permute(y, tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
-    return _ns.reshape(y, lead + (c // (r * r), h * r, w * r))
-
-
-@public("pixel_unshuffle", method=False, ns="nn.functional")
-def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
-    """(…, C, H·r, W·r) → (…, C·r², H, W): the inverse of ``pixel_shuffle``."""
-    r = downscale_factor
-    c, h, w = input.shape[-3:]
-    if h % r or w % r:
-        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
-                           f"but input.size(-2)={h}, input.size(-1)={w}, downscale_factor={r}")
-    lead = tuple(input.shape[:-3])
-    n = len(lead)
-    y = _ns.reshape(input, lead + (c, h // r, r, w // r, r))
-    y = _ns.permute(y, tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
-    return _ns.reshape(y, lead + (c * r * r, h // r, w // r))
-
-
-def _linear_matrix(L, o, scale, align_corners):
-    P = np.zeros((o, L))
-    for i in range(o):
-        if align_corners:
-            src = i * (L - 1) / (o - 1) if o > 1 else 0.0
-        else:
-            src = max((i + 0.5) * scale - 0.5, 0.0)
-        i0 = min(math.floor(src), L - 1)
-        i1 = min(i0 + 1, L - 1)
-        lam = src - i0
-        P[i, i0] += 1 - lam
-        P[i, i1] += lam
-    return P
-
-
-def _cubic_matrix(L, o, scale, align_corners, a=-0.75):
-    """torch's bicubic (Keys, a = −0.75), border indices clamped, as one (o, L) matrix."""
-    P = np.zeros((o, L))
-    for i in range(o):
-        if align_corners:
-            src = i * (L - 1) / (o - 1) if o > 1 else 0.0
-        else:
-            src = (i + 0.5) * scale - 0.5  # not clamped at 0 for cubic, as torch
-        i0 = math.floor(src)
-        t = src - i0
-        ws = (((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
-              ((a + 2) * t - (a + 3)) * t * t + 1,
-              ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
-              ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a)
-        for k, wk in enumerate(ws):
-            P[i, min(max(i0 - 1 + k, 0), L - 1)] += wk
-    return P
-
-
-@public("interpolate", function=False, method=False, ns="nn.functional")
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
-                recompute_scale_factor=None, antialias: bool = False) -> Tensor:
-    """Resize the spatial dims (``torch.nn.functional.interpolate``): modes nearest, nearest-exact,
-    linear, bilinear, bicubic, trilinear (align_corners) and area. Separable: one gather or matmul
-    per dim. Example: ``interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)``."""
-    from .conv import _adaptive_avg_fn, _separable
-
-    nd = input.ndim - 2
-    if nd < 1:
-        raise ValueError(f"interpolate(): expected at least 3D input (N, C, ...), got {input.ndim}D")
-    sp = tuple(input.shape[2:])
-    if (size is None) == (scale_factor is None):
-        raise ValueError("only one of size or scale_factor should be defined")
-    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate(): antialias is not supported")
-    if size is not None:
-        osz = (int(size),) * nd if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
-        scales = [L / o for L, o in zip(sp, osz)]
-    else:
-        sf = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
-        osz = tuple(math.floor(L * f) for L, f in zip(sp, sf))
-        scales = [L / o if recompute_scale_factor else 1.0 / f for L, o, f in zip(sp, osz, sf)]
-    if len(osz) != nd:
-        raise ValueError(f"interpolate(): expected size of {nd} spatial dims, got {osz}")
-    want = {"linear": 1, "bilinear": 2, "trilinear": 3}
-    if mode in want and want[mode] != nd:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {want[mode] + 2}D input")
-    if mode in ("nearest", "nearest-exact"):
-        off = 0.5 if mode == "nearest-exact" else 0.0
-        idx = [np.minimum(np.floor((np.arange(o) + off) * sc).astype(np.int64), L - 1)
-               for L, o, sc in zip(sp, osz, scales)]
-        grids = np.ix_(*idx)
-        return input[(slice(None), slice(None)) + tuple(grids)]
-    if mode in want:
-        return _separable(input, [_linear_matrix(L, o, sc, bool(align_corners))
-                                  for L, o, sc in zip(sp, osz, scales)])
-    if mode == "bicubic":
-        if nd != 2:
-            raise NotImplementedError(f"Got {input.ndim}D input, but bicubic mode needs 4D input")
-        return _separable(input, [_cubic_matrix(L, o, sc, bool(align_corners))
-                                  for L, o, sc in zip(sp, osz, scales)])
-    if mode == "area":
-        return _adaptive_avg_fn(nd)(input, osz)
-    raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported")
-
-
-@public("upsample", function=False, method=False, ns="nn.functional")
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)
+from . import resample  # noqa: E402,F401  (pixel shuffle, interpolate)

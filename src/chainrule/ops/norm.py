@@ -107,7 +107,8 @@ def _standardize_jvp(m, ts, out, x, weight, bias, dims, eps):
 
 defop("standardize", _standardize_fwd, vjp_all=_standardize_vjp, jvp_all=_standardize_jvp, nin=3, nout=3,
       nondiff_out=(1, 2), cls="NativeNorm", public=False, method=False,
-      formula="y = (u − μ)·r (outputs y, μ, σ²), r = (σ² + ε)^(−1/2); dx = r·(g′ − mean(g′) − y·mean(g′y)), g′ = g·w")
+      formula="y = (u − μ)·r (outputs y, μ, σ²), r = (σ² + ε)^(−1/2); dx = r·(g′ − mean(g′) − y·mean(g′y)), g′ = g·w",
+      dtype="floating")
 
 
 def _affine(y: Tensor, weight, bias, shape) -> Tensor:

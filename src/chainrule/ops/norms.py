@@ -16,8 +16,9 @@ from .reduction import _axes, _expand_back, _kept
 def _norm_fwd(x, p=2, dim=None, keepdim=False):
     ax = _axes(dim, x.ndim, "norm")
     a = np.abs(x)
-    if p == 2:
-        return np.sqrt(np.sum(x * x, axis=ax, keepdims=keepdim))
+    if p == 2:  # overflow to inf, as torch, without NumPy's warning
+        with np.errstate(over="ignore"):
+            return np.sqrt(np.sum(x * x, axis=ax, keepdims=keepdim))
     if p == 1:
         return np.sum(a, axis=ax, keepdims=keepdim)
     if p == float("inf"):
@@ -41,9 +42,14 @@ def _norm_dx(m, g, out, x, p=2, dim=None, keepdim=False):
         return ge * 0
     if p in (float("inf"), -float("inf")):
         mask = m.abs(x) == o
-        return ge * m.sign(x) * mask / m.sum(mask, dim=dim, keepdim=True)
+        cnt = m.sum(mask, dim=dim, keepdim=True)  # 0 when the norm is NaN: no element gets it
+        return ge * m.sign(x) * mask / m.where(cnt == 0, 1, cnt)
     ax = m.abs(x)
-    return ge * m.sign(x) * ax ** (p - 1) / m.where(o == 0, 1.0, o) ** (p - 1) * (o != 0)
+    # |u|^(p−1) is inf at u = 0 for p < 1: those elements get 0 (torch's subgradient), as do
+    # all where the norm is 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ge * m.sign(x) * ax ** (p - 1) / m.where(o == 0, 1.0, o) ** (p - 1)
+    return m.where((x == 0) | (o == 0), 0.0, r) if p < 1 else r * (o != 0)
 
 
 def _norm_t(m, t, out, x, p=2, dim=None, keepdim=False):
@@ -57,7 +63,7 @@ defop(
     _norm_fwd,
     _norm_dx,
     _norm_t,
-    dtype="float",
+    dtype="linalg",
     variant=lambda a, kw: 1 if kw.get("dim") is not None else 0,
     formula="d ‖u‖₂/du = u/‖u‖₂ (0 at 0); ‖·‖₁: sign(u); ‖·‖∞: sign(u)·[|u_i| = max]/#ties",
 )
@@ -147,7 +153,7 @@ defop(
     _sv_fwd,
     _sv_dx,
     _sv_t,
-    dtype="float",
+    dtype="linalg",
     public=False,
     method=False,
     cls="LinalgMatrixNorm",

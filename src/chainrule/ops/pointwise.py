@@ -41,23 +41,48 @@ def _nz(m, g, r):
     return m.where(g == 0, 0.0, r)
 
 
+def _zeros(m, g):
+    """An exact zero gradient shaped like ``g`` (``g * 0`` is NaN where ``g`` is NaN or inf; torch
+    returns zeros for piecewise-constant ops)."""
+    if m is A:
+        return np.zeros_like(g)
+    from .._tensor import _make
+
+    return _make(np.zeros_like(g._array))
+
+
 def _w(m, c, a, b):
     """``where`` inside rules: plain np.where on arrays (0-d conditions included)."""
     return np.where(c, a, b) if m is A else m.where(c, a, b)
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
+def _integral(x, y) -> bool:
+    """Whether ``x op y`` has an integral (or bool) result: promoted inputs, Python numbers."""
+    for a in (x, y):
+        if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+            return False
+    return True
+
+
+def _scaled(y, alpha, x):
+    if isinstance(alpha, float) and _integral(x, y):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number.")
+    return y * alpha
+
+
 #     name    forward                                       backward per input
-defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + y * alpha,
+defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
       formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
-defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - y * alpha,
+defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
-      formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"))
+      formula=("d(u − αv)/du = 1", "d(u − αv)/dv = −α"), dtype="nobool")
 defop("mul", lambda x, y: x * y,
       (lambda m, g, out, x, y: g * y,
        lambda m, g, out, x, y: g * x),
@@ -67,7 +92,7 @@ defop("div", _quiet(lambda x, y: x / y),
        lambda m, g, out, x, y: _nz(m, g, -g * out / y)),
       ELEMENTWISE, nin=2, dtype="float", formula=("d(u/v)/du = 1/v", "d(u/v)/dv = −u/v²"))
 defop("neg", lambda x: -x, lambda m, g, out, x: -g, ELEMENTWISE, saves=(), saves_out=False,
-      formula="d(−u)/du = −1")
+      formula="d(−u)/du = −1", dtype="nobool")
 
 
 def _pow_dx(m, g, out, x, y):
@@ -79,12 +104,26 @@ def _pow_dx(m, g, out, x, y):
 
 def _pow_dy(m, g, out, x, y):
     if not hasattr(x, "shape"):  # Python scalar base
-        return g * 0 if x == 0 else _nz(m, g, g * (out * math.log(x)))
+        if x == 0:
+            return g * 0
+        # a negative base has no real logarithm: NaN, as torch (math.log would raise)
+        return _nz(m, g, g * (out * (math.log(x) if x > 0 else math.nan)))
     # 0^y for y >= 0 has derivative 0 in y (torch's convention), not 0·log 0 = nan
     return _nz(m, g, _w(m, m.logical_and(x == 0, y >= 0), 0.0, g * (out * m.log(x))))
 
 
-defop("pow", _quiet(lambda x, y: np.power(x, y)), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
+def _pow(x, y):
+    if (isinstance(y, np.ndarray) and y.dtype.kind in "iu" and isinstance(x, np.ndarray)
+            and x.dtype.kind in "iu" and (y < 0).any()):
+        # torch's integer power of a tensor exponent: x^-n is 1/x^n truncated (0 unless |x| = 1)
+        neg = y < 0
+        r = np.power(x, np.where(neg, 0, y))
+        inv = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
+        return np.where(neg, inv, r).astype(r.dtype, copy=False)
+    return np.power(x, y)
+
+
+defop("pow", _quiet(_pow), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
       variant=lambda a, kw: (0 if not hasattr(a[1], "shape")
                              else (2 if not hasattr(a[0], "shape") else 1)),
       formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))
@@ -178,7 +217,7 @@ def _div_rounding(x, y, rounding_mode):
 
 
 def _zero2(m, g, out, x, y, rounding_mode):
-    return g * 0
+    return _zeros(m, g)
 
 
 defop("div_rounding", _div_rounding, (_zero2, _zero2), ELEMENTWISE, nin=2, cls="Div", method=False,
@@ -233,23 +272,31 @@ defop("fmod", _fmod,
       ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"))
 
 # ---- two-argument functions ----------------------------------------------------------------------
+def _atan2_d(m, g, x, y, num):
+    # at the origin atan2 has no derivative: 0 there, as torch (not 0/0 = NaN in the weights)
+    d = x * x + y * y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _nz(m, g, _w(m, d == 0, 0.0, g * num / d))
+
+
 defop("atan2", _quiet(lambda x, y: np.arctan2(x, y)),
-      (lambda m, g, out, x, y: _nz(m, g, g * y / (x * x + y * y)),
-       lambda m, g, out, x, y: _nz(m, g, g * -x / (x * x + y * y))),
+      (lambda m, g, out, x, y: _atan2_d(m, g, x, y, y),
+       lambda m, g, out, x, y: _atan2_d(m, g, x, y, -x)),
       ELEMENTWISE, nin=2, dtype="float",
       formula=("d atan2(u, v)/du = v/(u² + v²)", "d atan2(u, v)/dv = −u/(u² + v²)"))
 public("arctan2")(lambda input, other: _apply("atan2", input, other))
 defop("hypot", lambda x, y: np.hypot(x, y),
       (lambda m, g, out, x, y: _nz(m, g, g * x / out),
        lambda m, g, out, x, y: _nz(m, g, g * y / out)),
-      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"))
+      ELEMENTWISE, nin=2, formula=("d hypot(u, v)/du = u/hypot", "d hypot(u, v)/dv = v/hypot"),
+      dtype="floating")
 defop("logaddexp", lambda x, y: np.logaddexp(x, y),
       (lambda m, g, out, x, y: g * m.exp(x - out), lambda m, g, out, x, y: g * m.exp(y - out)),
-      ELEMENTWISE, nin=2, dtype="float",
+      ELEMENTWISE, nin=2, dtype="floating",
       formula=("d logaddexp(u, v)/du = e^(u − out)", "d logaddexp(u, v)/dv = e^(v − out)"))
 defop("logaddexp2", lambda x, y: np.logaddexp2(x, y),
       (lambda m, g, out, x, y: g * m.exp2(x - out), lambda m, g, out, x, y: g * m.exp2(y - out)),
-      ELEMENTWISE, nin=2, dtype="float",
+      ELEMENTWISE, nin=2, dtype="floating",
       formula=("d logaddexp2(u, v)/du = 2^(u − out)", "d logaddexp2(u, v)/dv = 2^(v − out)"))
 
 
@@ -312,7 +359,7 @@ for _n in ("xlogy", "xlog1py"):
 
 # copysign: d/du = ±1 (the sign flip), 0 at u = 0 as torch; d/dv = 0
 defop("copysign", lambda x, y: np.copysign(x, y),
-      (lambda m, g, out, x, y: g * (m.sign(x) * m.sign(out)), lambda m, g, out, x, y: g * 0),
+      (lambda m, g, out, x, y: g * (m.sign(x) * m.sign(out)), lambda m, g, out, x, y: _zeros(m, g)),
       ELEMENTWISE, nin=2, dtype="float",
       formula=("d copysign(u, v)/du = sign(u)·sign(out)", "d copysign(u, v)/dv = 0"))
 
@@ -334,6 +381,11 @@ defop("fmin", lambda x, y: np.fmin(x, y), (_fpick(True, True), _fpick(False, Tru
 
 # ---- interpolation and fused multiply-adds -------------------------------------------------------
 def _lerp(x, y, w):
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):  # torch: no integer kernel
+        from .. import _dtype
+
+        raise NotImplementedError(
+            f'"lerp" not implemented for \'{_dtype.torch_name(np.asarray(x).dtype)}\'')
     d = y - x
     # torch's form: accurate at both ends
     return np.where(np.abs(w) < 0.5, x + w * d, y - d * (1 - w)).astype(np.result_type(x, y),
@@ -344,7 +396,8 @@ defop("lerp", _lerp,
       (lambda m, g, out, x, y, w: g * (1 - w), lambda m, g, out, x, y, w: g * w,
        lambda m, g, out, x, y, w: g * (y - x)),
       ELEMENTWISE, nin=3,
-      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"))
+      formula=("d lerp/dstart = 1 − w", "d lerp/dend = w", "d lerp/dweight = end − start"),
+      dtype="match")
 defop("addcmul", lambda x, a, b, value=1: x + value * (a * b),
       (lambda m, g, out, x, a, b, value=1: g, lambda m, g, out, x, a, b, value=1: g * (b * value),
        lambda m, g, out, x, a, b, value=1: g * (a * value)),
@@ -370,7 +423,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 # ---- closeness ----------------------------------------------------------------------------------
 defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
-      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="bool")
+      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match")
 
 
 @public("allclose")

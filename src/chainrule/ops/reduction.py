@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from .. import _dtype
 from .._dispatch import apply
 from ._public import public
-from ._table import LINEAR, TABLE, defop
+from ._table import LINEAR, TABLE, A, defop
 
 
 def _axes(dim, ndim: int, op: str):
@@ -113,10 +115,14 @@ def _var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         raise RuntimeError(
             f"var(): expected a floating point input, got {_dtype.from_np(x.dtype).name}"
         )
+    axes = _axes(dim, x.ndim, "var")
+    ddof = _corr(unbiased, correction)
+    if x.size and _count(x, dim) - ddof <= 0:
+        warnings.warn(
+            "std()/var(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
     with np.errstate(all="ignore"):
-        return np.var(
-            x, axis=_axes(dim, x.ndim, "var"), ddof=_corr(unbiased, correction), keepdims=keepdim
-        )
+        return np.var(x, axis=axes, ddof=ddof, keepdims=keepdim)
 
 
 def _std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -128,19 +134,34 @@ def _centered(m, x, dim):
     return x - m.mean(x, dim=dim, keepdim=True)
 
 
-def _var_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+def _per_dof(x, dim, unbiased, correction, k: float) -> float:
+    """``k / (N − c)``; with no degrees of freedom left, inf (torch: the gradient is NaN, not a
+    ZeroDivisionError)."""
     n = _count(x, dim) - _corr(unbiased, correction)
-    return _expand_back(m, g, x, dim, keepdim) * _centered(m, x, dim) * (2.0 / n)
+    return k / n if n > 0 else math.inf
+
+
+def _var_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
+    k = _per_dof(x, dim, unbiased, correction, 2.0)
+    with np.errstate(invalid="ignore"):
+        return _expand_back(m, g, x, dim, keepdim) * _centered(m, x, dim) * k
 
 
 def _std_dx(m, g, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
-    n = _count(x, dim) - _corr(unbiased, correction)
-    return _expand_back(m, g / out, x, dim, keepdim) * _centered(m, x, dim) * (1.0 / n)
+    k = _per_dof(x, dim, unbiased, correction, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # d std = d var / (2 std), taken as 0 where std = 0 (a constant row), as torch: the
+        # subgradient that keeps (h − mean)/(std + eps) finite
+        gs = g / out
+        gs = np.where(out == 0, 0.0, gs).astype(gs.dtype, copy=False) if m is A else m.where(
+            out == 0, 0.0, gs)
+        return _expand_back(m, gs, x, dim, keepdim) * _centered(m, x, dim) * k
 
 
 def _var_t(m, t, out, x, dim=None, unbiased=None, keepdim=False, correction=None):
-    n = _count(x, dim) - _corr(unbiased, correction)
-    return m.sum(t * _centered(m, x, dim), dim=dim, keepdim=keepdim) * (2.0 / n)
+    k = _per_dof(x, dim, unbiased, correction, 2.0)
+    with np.errstate(invalid="ignore"):
+        return m.sum(t * _centered(m, x, dim), dim=dim, keepdim=keepdim) * k
 
 
 defop("var", _var, _var_dx, _var_t, formula="d var(u)/du_i = 2(u_i − ū)/(N − c)")
@@ -187,12 +208,37 @@ def _share_ties(m, g, out, x, dim, keepdim):
     return _expand_back(m, g, x, dim, keepdim) * mask / cnt
 
 
+def _evenly(m, g, out, x):
+    # torch's max()/min() over all elements: the gradient is shared by the elements equal to the
+    # result, or by the NaN elements when the result is NaN (amax/amin keep NaN, as torch)
+    o = out if m is A else out._array
+    mask = m.isnan(x) if np.isnan(o) else x == out
+    return g * mask / m.sum(mask)
+
+
+def _no_identity(x, ax, op: str) -> None:
+    """max/min of nothing: torch's errors (NumPy's says 'zero-size array … has no identity')."""
+    if ax is None:
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+            "reduction dim with the 'dim' argument.")
+    for d in ax:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _amax(x, dim=None, keepdim=False):
-    return np.amax(x, axis=_axes(dim, x.ndim, "amax"), keepdims=keepdim)
+    ax = _axes(dim, x.ndim, "amax")
+    if x.size == 0:
+        _no_identity(x, ax, "amax")
+    return np.amax(x, axis=ax, keepdims=keepdim)
 
 
 def _amin(x, dim=None, keepdim=False):
-    return np.amin(x, axis=_axes(dim, x.ndim, "amin"), keepdims=keepdim)
+    ax = _axes(dim, x.ndim, "amin")
+    if x.size == 0:
+        _no_identity(x, ax, "amin")
+    return np.amin(x, axis=ax, keepdims=keepdim)
 
 
 def _ties_rule(m, g, out, x, dim=None, keepdim=False):
@@ -214,7 +260,7 @@ defop("amin", _amin, _ties_rule, _ties_tangent, formula="d min(u)/du_i = [u_i = 
 defop(
     "max_all",
     lambda x: np.max(x),
-    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, g, out, x: _evenly(m, g, out, x),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
     cls="Max",
     variant=lambda a, kw: 1,
@@ -225,7 +271,7 @@ defop(
 defop(
     "min_all",
     lambda x: np.min(x),
-    lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
+    lambda m, g, out, x: _evenly(m, g, out, x),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
     cls="Min",
     variant=lambda a, kw: 1,
@@ -483,7 +529,8 @@ def _logsumexp(x, dim, keepdim=False):
         x = x.astype(_dtype.default_np())
     ax = _axes(dim, x.ndim, "logsumexp")
     if x.size == 0:
-        return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdim))
+        with np.errstate(divide="ignore"):  # log(0) = -inf, as torch, without a warning
+            return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdim))
     mx = np.amax(x, axis=ax, keepdims=True)
     mx = np.where(np.isfinite(mx), mx, 0.0)
     with np.errstate(divide="ignore"):

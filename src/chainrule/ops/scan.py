@@ -66,7 +66,7 @@ defop(
     _logcumsumexp,
     _lcse_dx,
     _lcse_t,
-    dtype="float",
+    dtype="floating",
     formula="d lcse(u)_j/du_i = exp(u_i − lcse(u)_j) for i ≤ j",
 )
 

@@ -15,7 +15,7 @@ import numpy as np
 from ._public import public
 from . import special_fns as sf
 from ._table import ELEMENTWISE, TABLE, defop
-from .pointwise import _nz, _quiet
+from .pointwise import _nz, _quiet, _w, _zeros
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -28,7 +28,7 @@ def _keep_int(f):
 
 
 def _zero(m, g, out, x, *a, **k):
-    return g * 0
+    return _zeros(m, g)
 
 
 # ---- exponentials and logarithms ---------------------------------------------------------------
@@ -57,9 +57,18 @@ defop("reciprocal", _quiet(lambda x: 1 / x), lambda m, g, out, x: _nz(m, g, g * 
       ELEMENTWISE, dtype="float", formula="d (1/u)/du = −1/u²")
 
 # ---- sign and magnitude --------------------------------------------------------------------------
+def _sign(x):
+    if x.dtype == np.bool_:
+        return x.copy()
+    s = np.sign(x)
+    if s.dtype.kind == "f" and s.size and np.isnan(np.add.reduce(s, None)):
+        s = np.nan_to_num(s, nan=0.0, posinf=1.0, neginf=-1.0)  # torch: sign(NaN) = 0
+    return s
+
+
 defop("abs", lambda x: np.abs(x), lambda m, g, out, x: g * m.sign(x), ELEMENTWISE,
-      formula="d |u|/du = sign(u)  (0 at u = 0, as torch)")
-defop("sign", lambda x: np.sign(x), lambda m, g, out, x: g * 0, ELEMENTWISE,
+      formula="d |u|/du = sign(u)  (0 at u = 0 and at NaN, as torch)", dtype="nobool")
+defop("sign", _sign, _zero, ELEMENTWISE,
       formula="d sign(u)/du = 0")
 
 # ---- trigonometric and hyperbolic ----------------------------------------------------------------
@@ -123,10 +132,12 @@ def _logit(x, eps=None):
 
 
 def _logit_dx(m, g, out, x, eps=None):
-    r = g / (x * (1 - x))
-    if eps is not None:  # 0 outside [eps, 1 − eps], as torch
-        r = r * ((x >= eps) & (x <= 1 - eps))
-    return _nz(m, g, r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = g / (x * (1 - x))
+    if eps is not None:  # 0 outside [eps, 1 − eps] (the clamp's flat parts), as torch
+        return _w(m, (x >= eps) & (x <= 1 - eps), r, 0.0)
+    # outside [0, 1] logit is NaN, and so is its derivative (torch), not 1/(u(1 − u))
+    return _nz(m, g, _w(m, (x < 0) | (x > 1), math.nan, r))
 
 
 defop("logit", _logit, _logit_dx, ELEMENTWISE, dtype="float",
@@ -183,9 +194,9 @@ def _apply(name, *a, **k):
 
 
 # ---- rounding: zero gradient, as torch ---------------------------------------------------------
-defop("floor", _keep_int(np.floor), _zero, ELEMENTWISE, formula="d floor(u)/du = 0")
-defop("ceil", _keep_int(np.ceil), _zero, ELEMENTWISE, formula="d ceil(u)/du = 0")
-defop("trunc", _keep_int(np.trunc), _zero, ELEMENTWISE, formula="d trunc(u)/du = 0")
+defop("floor", _keep_int(np.floor), _zero, ELEMENTWISE, formula="d floor(u)/du = 0", dtype="nobool")
+defop("ceil", _keep_int(np.ceil), _zero, ELEMENTWISE, formula="d ceil(u)/du = 0", dtype="nobool")
+defop("trunc", _keep_int(np.trunc), _zero, ELEMENTWISE, formula="d trunc(u)/du = 0", dtype="nobool")
 
 
 def _round(x, decimals=0):
@@ -194,9 +205,9 @@ def _round(x, decimals=0):
     return np.round(x, decimals)  # half to even, as torch
 
 
-defop("round", _round, _zero, ELEMENTWISE, formula="d round(u)/du = 0")
+defop("round", _round, _zero, ELEMENTWISE, formula="d round(u)/du = 0", dtype="nobool")
 defop("frac", lambda x: x - np.trunc(x), lambda m, g, out, x: g, ELEMENTWISE,
-      formula="d (u − trunc u)/du = 1")
+      formula="d (u − trunc u)/du = 1", dtype="floating")
 
 
 @public("round")
