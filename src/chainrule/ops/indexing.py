@@ -9,15 +9,14 @@ import numpy as np
 from .. import _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
+from . import _index_checks as _ic
 from . import public
 from ._table import ELEMENTWISE, LINEAR, TABLE, A, defop
 
 
-def _norm_index(index):
-    """Index with Tensors/lists turned into arrays; integer arrays checked, as torch does."""
-    if isinstance(index, tuple):
-        return tuple(_norm_one(i) for i in index)
-    return _norm_one(index)
+def _norm_index(index) -> tuple:
+    """The index as a tuple, Tensors/lists turned into arrays, checked as torch checks them."""
+    return tuple(_norm_one(i) for i in (index if isinstance(index, tuple) else (index,)))
 
 
 def _norm_one(i):
@@ -29,6 +28,8 @@ def _norm_one(i):
             if i
             else np.zeros(0, np.int64)
         )
+        if i.dtype == object:  # Python ints beyond int64
+            raise ValueError("Overflow when unpacking long long (an index does not fit in int64)")
     if isinstance(i, np.ndarray):
         if i.dtype.kind == "f":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -47,29 +48,43 @@ def _is_basic(index) -> bool:
 
 def _advanced(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, np.ndarray) for i in items)
+    return any(isinstance(i, (np.ndarray, bool, np.bool_)) for i in items)
+
+
+def _locate(x, items):
+    """``(view, rest)``: torch applies integers and slices first, then tensor indices on the
+    result (``rest``, None when nothing is left); NumPy's order differs when both meet."""
+    sp = _ic.split(items)
+    if sp is None:
+        return (x, items) if _advanced(items) else (x[_ell(items)], None)
+    basic, adv = sp
+    return x[_ell(basic)], adv
+
+
+def _ell(items):
+    return items if any(i is Ellipsis for i in items) else items + (Ellipsis,)
 
 
 def _getitem(x, index):
-    index = _norm_index(index)
-    if _is_basic(index):  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
-        items = index if isinstance(index, tuple) else (index,)
-        if not any(i is Ellipsis for i in items):
-            index = items + (Ellipsis,)
+    items = _norm_index(index)
     try:
-        r = x[index]
+        v, rest = _locate(x, items)
+        if rest is None:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
+            return v
+        _ic.check_masks(rest, v.shape)
+        return _ic.fresh(np.asarray(v[rest]))
     except IndexError as e:
-        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
-    return r if isinstance(r, np.ndarray) else np.asarray(r)
+        raise _ic.torch_words(e, x.shape) from None
 
 
 def _unindex(g, index, shape):
-    index = _norm_index(index)
+    items = _norm_index(index)
     z = np.zeros(shape, dtype=g.dtype)
-    if _advanced(index):
-        np.add.at(z, index, g)  # repeated indices accumulate
+    v, rest = _locate(z, items)
+    if rest is None:
+        v[...] = g
     else:
-        z[index] = g
+        np.add.at(v, rest, g)  # repeated indices accumulate
     return z
 
 
@@ -114,8 +129,27 @@ defop(
 
 def getitem(input, index):
     """``input[index]``: a view for basic indices, a copy for integer/bool tensor indices."""
+    index = torch_index(index)
     op = TABLE["basic_index"] if _is_basic(index) else TABLE["index"]
     return apply(op, input, index=index)
+
+
+def torch_index(index):
+    """The index as torch reads it before indexing: a 0-d integer tensor is an int (a select,
+    hence a view), slice steps are positive and Python ints fit in int64 (ValueError)."""
+    if isinstance(index, Tensor) and _int_scalar(index):
+        return int(index._array)
+    if isinstance(index, tuple):
+        if any(isinstance(i, Tensor) and _int_scalar(i) for i in index):
+            index = tuple(int(i._array) if isinstance(i, Tensor) and _int_scalar(i) else i for i in index)
+        _ic.check_scalars(index)
+    elif isinstance(index, (slice, int, list)):
+        _ic.check_scalars((index,))
+    return index
+
+
+def _int_scalar(t) -> bool:
+    return t._array.ndim == 0 and t._array.dtype.kind in "iu"
 
 
 _ns.getitem = getitem
@@ -123,17 +157,29 @@ A.getitem = _getitem
 
 
 def _index_put(x, values, index):
-    index = _norm_index(index)
     out = np.array(x, copy=True)
+    put_into(out, index, values)
+    return out
+
+
+def put_into(x, index, values) -> None:
+    """``x[index] = values`` in place, in torch's order, words and exception types."""
+    items = _norm_index(index)
     try:
-        out[index] = values
+        v, rest = _locate(x, items)
+        if rest is None:
+            v[...] = values
+            return
+        _ic.check_masks(rest, v.shape)
+        v[rest] = values
+    except IndexError as e:
+        raise _ic.torch_words(e, x.shape) from None
     except ValueError as e:
         shp = np.shape(values)
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(shp)} cannot be broadcast to indexing "
-            f"result of shape {list(np.shape(x[index]))} ({e})"
+            f"result of shape {list(np.shape(v[rest] if rest else v))} ({e})"
         ) from None
-    return out
 
 
 defop(
@@ -163,7 +209,7 @@ def index_put(input, indices, values, accumulate: bool = False):
     idx = tuple(indices)
     if not accumulate:
         return apply(TABLE["index_put"], input, values, idx)
-    shape = np.zeros(input.shape, bool)[_norm_index(idx)].shape
+    shape = _getitem(np.zeros(input.shape, bool), idx).shape
     v = values if isinstance(values, Tensor) else Tensor(values, dtype=input.dtype)
     return input + apply(TABLE["index_backward"], _ns.expand(v, shape), idx, tuple(input.shape))
 

@@ -563,8 +563,9 @@ def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value`` (a number or a tensor broadcast to the indexed shape)."""
-    from .indexing import _is_basic, _norm_index
+    from .indexing import _is_basic, put_into, torch_index
 
+    index = torch_index(index)
     if isinstance(value, (list, tuple, np.ndarray)):
         value = Tensor(value, dtype=input.dtype)
     if (
@@ -582,10 +583,7 @@ def setitem(input: Tensor, index, value) -> None:
         # fast path, no graph: write the indexed elements only
         _check_target(input, _root(input))
         v = value._array if isinstance(value, Tensor) else value
-        try:
-            input._array[_norm_index(index)] = v
-        except ValueError as e:
-            raise RuntimeError(f"setitem: {e} (tensor of shape {list(input.shape)})") from None
+        put_into(input._array, index, v)
         input._bump()
         return
     _run_inplace(
