@@ -392,25 +392,40 @@ defop(
 )
 
 
+_TAKE_WORDS = "out of range: tried to access index {i} on a tensor of {size} elements."
+
+
 def _take(x, index):
     idx = _long_index(index, "take")
-    n = x.size
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(
-            f"take(): out of range: tried to access index {int(idx.max())} on a tensor of "
-            f"{n} elements."
-        )
+    _ic.check_bounds(idx, x.size, 0, negative=True, exc=IndexError, words=_TAKE_WORDS)
     return x.reshape(-1)[idx]
+
+
+@public("put")
+def put(input, index, source, accumulate: bool = False):
+    """``input`` with the flat positions ``index`` set to ``source`` (``accumulate``: added)."""
+    idx = _long_index(index, "put").reshape(-1)
+    _ic.check_bounds(idx, input.numel(), 0, negative=True, exc=IndexError, words=_TAKE_WORDS)
+    src = _ns.reshape(source, (-1,))
+    if src.shape[0] != idx.size:
+        raise RuntimeError(
+            f"put_(): Expected source and index to have the same number of elements, but got "
+            f"source.numel() = {src.shape[0]}, index.numel() = {idx.size}"
+        )
+    r = index_put(_ns.reshape(input, (-1,)), (Tensor(idx),), src, accumulate)
+    return _ns.reshape(r, tuple(input.shape))
 
 
 def _take_back(m, g, out, x, index):
     flat = m.reshape(m.zeros_like(x), (-1,))
-    return m.reshape(m.index_add(flat, m.reshape(g, (-1,)), 0, _flat_index(index)), tuple(x.shape))
+    i = _flat_index(index, flat.shape[0])
+    return m.reshape(m.index_add(flat, m.reshape(g, (-1,)), 0, i), tuple(x.shape))
 
 
-def _flat_index(index):
+def _flat_index(index, n):
     i = _norm_one(index)
-    return i.reshape(-1) if isinstance(i, np.ndarray) else i
+    i = i.reshape(-1) if isinstance(i, np.ndarray) else np.asarray(i).reshape(-1)
+    return np.where(i < 0, i + n, i) if i.size and i.min() < 0 else i  # index_add refuses negatives
 
 
 defop(

@@ -398,6 +398,7 @@ _REQUIRED = (
     "scatter_reduce",
 )
 _OPTIONAL = (
+    "put",
     "neg",
     "abs",
     "sqrt",

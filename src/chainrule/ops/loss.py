@@ -165,6 +165,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     c = input.shape[cdim]
     wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
     if target.is_floating_point():  # class probabilities
+        if ignore_index != -100:
+            raise RuntimeError(f"ignore_index is not supported for floating point target "
+                               f"(cross_entropy got ignore_index={ignore_index})")
         logp = _ns.log_softmax(input, cdim)
         if tuple(target.shape) != tuple(input.shape):
             raise RuntimeError(f"cross_entropy(): expected target of shape {list(input.shape)} for class "
