@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._dispatch import apply
-from .._tensor import _wrap_dim
+from .. import _dtype
+from .._tensor import _make, _wrap_dim
 from . import public
 from ._table import LINEAR, TABLE, defop
 
@@ -18,10 +19,25 @@ def _shape_arg(shape) -> tuple:
 
 
 def _reshape(x, shape):
+    if shape and min(shape) < 0:  # NumPy reads any negative size as -1
+        _check_infer(x, tuple(shape))
     try:
         return np.reshape(x, shape)
     except ValueError:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
+
+
+def _check_infer(x, shape):
+    for k, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s} at index {k} of shape {list(shape)}")
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"only one dimension can be inferred (shape {list(shape)})")
+    if x.size == 0 and 0 in shape:
+        raise RuntimeError(
+            f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+            "unspecified dimension size -1 can be any value and is ambiguous"
+        )
 
 
 def _view(x, shape):
@@ -65,8 +81,34 @@ def reshape(input, *shape):
 
 @public("view", function=False)
 def view(input, *shape):
-    """A view with a new shape; RuntimeError if the memory layout does not allow it."""
+    """A view with a new shape; RuntimeError if the memory layout does not allow it.
+    ``view(dtype)``: the same memory read as another dtype (torch's rules; no gradient)."""
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        return _view_dtype(input, shape[0])
     return apply(TABLE["view"], input, shape=_shape_arg(shape))
+
+
+_TORCH_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _view_dtype(input, dt):
+    a = input._array
+    old, new = a.dtype.itemsize, dt.itemsize
+    if old != new:
+        what = (f"to view {_TORCH_NAME[_dtype.from_np(a.dtype).name]} as {_TORCH_NAME[dt.name]} "
+                "(different element sizes)")
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if a.shape[-1] != 1 and a.strides[-1] != old:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old}")
+        if new > old and a.shape[-1] % (new // old):
+            raise RuntimeError(
+                f"self.size(-1) must be divisible by {new // old} {what}, but got {a.shape[-1]}"
+            )
+        if a.shape[-1] == 1 and a.strides[-1] != old:
+            a = np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (old,))
+    return _make(a.view(dt.np))
 
 
 public("view_as", function=False)(lambda input, other: view(input, tuple(other.shape)))
@@ -122,6 +164,8 @@ defop(
 @public("permute")
 def permute(input, *dims):
     """Reorder dimensions (a view)."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     return apply(TABLE["permute"], input, dims=_shape_arg(dims))
 
 
@@ -256,6 +300,11 @@ def movedim(input, source, destination):
         )
     src = [_wrap_dim(s, n, "movedim") for s in src]
     dst = [_wrap_dim(s, n, "movedim") for s in dst]
+    for name, ds, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)}, given {given})")
+    if n == 0:  # a 0-d tensor: dims -1 and 0 name the tensor itself
+        return permute(input, ())
     order = [i for i in range(n) if i not in src]
     perm = [None] * n
     for s, t in zip(src, dst):
@@ -266,6 +315,32 @@ def movedim(input, source, destination):
 
 
 public("moveaxis")(movedim)
+
+
+@public("unfold", function=False)
+def unfold(input, dimension: int, size: int, step: int):
+    """``Tensor.unfold``: the slices of ``size`` along ``dimension``, ``step`` apart, as a new
+    last dim (a gather, so overlapping windows add up in the gradient; torch gives a view)."""
+    from .._tensor import Tensor
+
+    n = input.ndim
+    d = _wrap_dim(dimension, n, "unfold")
+    length = input.shape[d] if n else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0 (unfold of dimension {d})")
+    if size > length:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {d} is {length} but size is {size} (unfold)"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0 (unfold)")
+    nwin = (length - size) // step + 1
+    idx = (np.arange(nwin)[:, None] * step + np.arange(size)).reshape(-1)
+    if n == 0:
+        return reshape(input, (size,))
+    r = input.index_select(d, Tensor(idx.astype(np.int64)))
+    shp = tuple(input.shape)
+    return movedim(reshape(r, shp[:d] + (nwin, size) + shp[d + 1 :]), d + 1, -1)
 
 
 @public("t")
@@ -416,6 +491,8 @@ def flipud(input):
 
 
 def _roll(x, shifts, dims=None):
+    if dims is not None and x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions (roll)")
     if dims is None:
         return np.roll(x.reshape(-1), shifts).reshape(x.shape)
     if len(shifts) != len(dims):
