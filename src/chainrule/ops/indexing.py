@@ -652,12 +652,25 @@ def pad(input, pad, mode: str = "constant", value=None):
             )
         if mode == "circular" and (a > n or b > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if min(a, b) < 0 and mode != "circular":
-            raise RuntimeError(f"{mode} padding does not support negative padding")
-    # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward
+        if mode == "circular" and (n + a + b < 0 or (min(a, b) < 0 and n + min(a, 0) + min(b, 0) <= 0 < n + a + b)):
+            raise RuntimeError(
+                f"Negative padding value is resulting in an empty dimension (padding ({a}, {b}) "
+                f"at dimension {i} of input {list(input.shape)})"
+            )
+        if mode != "circular" and n + a + b <= 0:
+            raise RuntimeError(
+                f"input ({'WHD'[input.ndim - 1 - i]}: {n}) is too small. Calculated output "
+                f"{'WHD'[input.ndim - 1 - i]}: {n + a + b} ({mode} padding ({a}, {b}))"
+            )
+    # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward.
+    # Negative padding crops: circular before wrapping, reflect/replicate after padding (torch)
     pos = np.arange(input.numel(), dtype=np.int64).reshape(tuple(input.shape))
-    crop = tuple(slice(max(-a, 0), pos.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))
-    idx = np.pad(pos[crop], [(max(a, 0), max(b, 0)) for a, b in w], mode=_NP_MODE[mode])
+    crop = lambda p: p[tuple(slice(max(-a, 0), p.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))]
+    widths = [(max(a, 0), max(b, 0)) for a, b in w]
+    if mode == "circular":
+        idx = np.pad(crop(pos), widths, mode="wrap")
+    else:
+        idx = crop(np.pad(pos, widths, mode=_NP_MODE[mode]))
     return _ns.take(input, Tensor(idx))
 
 

@@ -19,6 +19,8 @@ def _cat(xs, dim=0):
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     xs = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)] or xs[:1]  # legacy empty tensors
     ref = xs[0]
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = _wrap_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(xs):
         if x.ndim != ref.ndim:
@@ -137,6 +139,11 @@ def column_stack(tensors):
 # ---- splitting: one multi-output op each, outputs are views (as torch) ---------------------------
 def _split(x, sizes, dim=0):
     d = _wrap_dim(dim, x.ndim, "split")
+    if sizes and min(sizes) < 0:
+        raise RuntimeError(
+            "split_with_sizes expects split_sizes have only non-negative entries, but got "
+            f"split_sizes={list(sizes)}"
+        )
     if sum(sizes) != x.shape[d]:
         raise RuntimeError(
             f"split_with_sizes expects split_sizes to sum exactly to {x.shape[d]} "
@@ -166,6 +173,8 @@ defop(
 
 
 def _split_sizes(n: int, size: int) -> list:
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size <= 0:
         if size == 0 and n == 0:
             return [0]
@@ -178,6 +187,7 @@ def _split_sizes(n: int, size: int) -> list:
 @public("split")
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of ``split_size`` (the last may be smaller) or of the listed sizes."""
+    _at_least_1d(tensor, "split expects")
     n = tensor.shape[_wrap_dim(dim, tensor.ndim, "split")]
     s = split_size_or_sections
     sizes = _split_sizes(n, int(s)) if isinstance(s, (int, np.integer)) else [int(v) for v in s]
@@ -194,6 +204,7 @@ def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of ceil(n / chunks) (fewer pieces if that already covers n)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    _at_least_1d(input, "chunk expects")
     n = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
     size = -(-n // chunks)
     return split(input, max(size, 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
@@ -244,6 +255,10 @@ defop(
 @public("narrow")
 def narrow(input, dim: int, start: int, length: int):
     """The ``length`` elements from ``start`` along ``dim`` (a view)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative. (got {length})")
     d = _wrap_dim(dim, input.ndim, "narrow")
     n = input.shape[d]
     start = int(start)
@@ -261,6 +276,8 @@ def narrow(input, dim: int, start: int, length: int):
 @public("select")
 def select(input, dim: int, index: int):
     """The slice at ``index`` along ``dim`` (a view with that dimension removed)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, input.ndim, "select")
     n = input.shape[d]
     if not -n <= index < n:
@@ -269,6 +286,11 @@ def select(input, dim: int, index: int):
             f"dimension {d}"
         )
     return _ns_getitem(input, (slice(None),) * d + (int(index) % n,))
+
+
+def _at_least_1d(t, what: str) -> None:
+    if t.ndim == 0:
+        raise RuntimeError(f"{what} at least a 1-dimensional tensor")
 
 
 def _ns_getitem(x, index):

@@ -27,9 +27,9 @@ def _sort_idx(x, d, descending, name="sort"):
 
 
 def _sort(x, dim=-1, descending=False, stable=False):
+    d = _wrap_dim(dim, x.ndim, "sort")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "sort")
     idx = _sort_idx(x, d, descending).astype(np.int64)
     return np.take_along_axis(x, idx, d), idx
 
@@ -86,6 +86,7 @@ def msort(input):
 
 
 def _topk(x, k, dim=-1, largest=True, sorted=True):
+    _wrap_dim(dim, x.ndim, "topk")
     if x.ndim == 0:
         if k > 1:
             raise RuntimeError("selected index k out of range")
@@ -118,6 +119,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 
 
 def _kth(x, k, dim=-1, keepdim=False):
+    _wrap_dim(dim, x.ndim, "kthvalue")
     if x.ndim == 0:
         if k != 1:
             raise RuntimeError(
@@ -158,9 +160,9 @@ public("kthvalue")(
 
 
 def _median_dim(x, dim, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "median")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "median")
     n = x.shape[d]
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
@@ -229,9 +231,11 @@ def _nanmedian_all(x):
 
 
 def _mode(x, dim=-1, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "mode")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "mode")
+    if x.shape[d] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
     xm = np.moveaxis(x, d, -1)
     flat = xm.reshape(-1, xm.shape[-1])
     rows, n = flat.shape
@@ -270,9 +274,11 @@ public("mode")(
 
 
 def _nanmedian_dim(x, dim, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "nanmedian")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "nanmedian")
+    if x.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size (nanmedian)")
     nan = np.isnan(x) if x.dtype.kind == "f" else np.zeros(x.shape, bool)
     order = np.argsort(np.where(nan, np.inf, x), axis=d, kind="stable")  # NaN after every number
     cnt = x.shape[d] - nan.sum(axis=d, keepdims=True)
