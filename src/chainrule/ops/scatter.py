@@ -18,8 +18,9 @@ from .indexing import _grid, _long_index, _norm_one
 # ---- gather-like ops along one dimension ---------------------------------------------------------
 def _take_along(x, indices, dim=None):
     idx = _norm_one(indices)
-    if dim is None:  # torch: the flattened input and indices
+    if dim is None:  # torch: the flattened input and indices, a gather (negatives refused)
         x, idx, dim = x.reshape(-1), idx.reshape(-1), 0
+        check_bounds(idx, x.size, 0)
     d = _wrap_dim(dim, x.ndim, "take_along_dim")
     if idx.ndim != x.ndim:
         raise RuntimeError(
