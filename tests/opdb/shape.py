@@ -222,4 +222,26 @@ OPS = [
         ],
         covers=("flip", "transpose"),
     ),
+    OpInfo(
+        # Tensor.unfold: windows of ``size`` every ``step``; overlapping windows add up in backward
+        "tensor_unfold",
+        lambda m, x, *a: x.unfold(*a),
+        lambda r: [S(randn(r, 2, 7), 1, 3, 2), S(randn(r, 5, 2), 0, 2, 1), S(randn(r, 4), -1, 4, 3)],
+        covers=("index_select", "reshape", "permute"),
+        error_inputs=(
+            (lambda m: m.ones(2, 3).unfold(1, 4, 1), RuntimeError,
+             r"maximum size for tensor at dimension 1 is 3 but size is 4"),
+            (lambda m: m.ones(2, 3).unfold(1, 2, -1), RuntimeError, r"step is -1 but must be > 0"),
+        ),
+    ),
+    OpInfo(
+        "movedim_0d",
+        lambda m, x: (m.movedim(x, 0, 0) * 1.0, m.movedim(x, (-1,), (0,)) * 1.0),
+        lambda r: [S(randn(r))],
+        covers=("permute",),
+        error_inputs=(
+            (lambda m: m.movedim(m.ones(2, 3), (1, 1), (0, 1)), RuntimeError,
+             r"movedim: repeated dim in `source`"),
+        ),
+    ),
 ]

@@ -113,6 +113,11 @@ def torch_words(e: IndexError, shape) -> IndexError:
     text = str(e)
     if text.startswith("too many indices"):
         text = f"too many indices for tensor of dimension {len(shape)}"
+    elif text.startswith("only integers"):
+        text = (
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+            "valid indices"
+        )
     text = text.replace(" for axis ", " for dimension ").replace("indexing arrays", "indexing tensors")
     return IndexError(f"{text} (indexing a tensor of shape {list(shape)})")
 

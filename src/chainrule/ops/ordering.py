@@ -345,7 +345,13 @@ def _unique(x, consecutive=False, dim=None):
     d = _wrap_dim(dim, x.ndim, "unique_consecutive" if consecutive else "unique")
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64), np.ones((), np.int64)
-    rows = np.moveaxis(x, d, 0).reshape(x.shape[d], -1)
+    if x.size == 0 and x.shape[d]:
+        raise RuntimeError(
+            "There are 0 sized dimensions, and they aren't selected, so unique cannot be applied "
+            f"(input {list(x.shape)}, dim {d})"
+        )
+    rest = int(np.prod([n for k, n in enumerate(x.shape) if k != d]))
+    rows = np.moveaxis(x, d, 0).reshape(x.shape[d], rest)
     if consecutive:
         start = np.ones(rows.shape[0], bool)
         start[1:] = np.any(rows[1:] != rows[:-1], axis=1)
