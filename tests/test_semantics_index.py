@@ -116,6 +116,7 @@ def _patterns(m):
         (m.tensor([[0], [1]]), s, j), (0, s, s, j), (i, s, s, 2), (None, i, s, j), (s, None, i),
         (i, s, None, j), ([0, 1], s, [1, 2]), (1, 1, s, j), (i, 1, s, j), (s, 1, s, j),
         (s, i, 1, j), (m.tensor(1), s, j), (s, m.tensor(1), s, m.tensor(2)),
+        (True, 1, s, i), (i, True, 1), (False, 1, m.tensor([1])), (None, 1, j), (1, True),
     ]
 
 

@@ -42,29 +42,40 @@ def _is_int(i) -> bool:
 def check_scalars(items: tuple) -> None:
     """Slice steps and Python ints as torch reads them (steps > 0, ints within int64)."""
     for i in items:
-        if isinstance(i, slice):
-            if i.step is not None and _is_int(i.step) and i.step <= 0:
+        t = type(i)
+        if t is slice:
+            st = i.step
+            if st is not None and _is_int(st) and st <= 0:
                 raise ValueError(
-                    "slice step cannot be zero" if i.step == 0 else "step must be greater than zero"
+                    "slice step cannot be zero" if st == 0 else "step must be greater than zero"
                 )
-        elif _is_int(i) and not _I64_MIN <= i <= _I64_MAX:
-            raise ValueError(f"Overflow when unpacking long long (index {i} does not fit in int64)")
-        elif isinstance(i, list):
-            check_scalars(tuple(v for v in i if not isinstance(v, slice)))
+        elif t is int:
+            if not _I64_MIN <= i <= _I64_MAX:
+                raise ValueError(
+                    f"Overflow when unpacking long long (index {i} does not fit in int64)"
+                )
+        elif t is list:
+            check_scalars(tuple(v for v in i if type(v) is int or type(v) is list))
 
 
-def split(items: tuple) -> tuple | None:
-    """``(basic, advanced)``: the integers, slices, None and Ellipsis applied first (torch
-    selects integers before it looks at tensor indices), then the tensor indices on the result.
-    None when the index has no tensor index next to an integer, where NumPy's order is torch's."""
-    has_int = has_arr = False
+def locate(x: np.ndarray, items: tuple):
+    """``(view, rest)`` for ``x[items]`` in torch's order: integers, slices, None and Ellipsis
+    first (torch selects integers before it looks at tensor indices), then the tensor indices
+    (``rest``) on that view; ``rest`` is None when there are none. One pass over the items: this
+    runs on every ``x[...]``."""
+    has_int = has_arr = has_ell = False
     for i in items:
-        if isinstance(i, np.ndarray):
+        t = type(i)
+        if t is np.ndarray or t is bool or t is np.bool_:
             has_arr = True
-        elif _is_int(i):
+        elif t is int or (t is not slice and i is not None and isinstance(i, np.integer)):
             has_int = True
-    if not (has_int and has_arr):
-        return None
+        elif i is Ellipsis:
+            has_ell = True
+    if not has_arr:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
+        return x[items if has_ell else items + (Ellipsis,)], None
+    if not has_int:  # NumPy's order is torch's
+        return x, items
     basic, adv = [], []
     for i in items:
         if isinstance(i, np.ndarray):
@@ -72,13 +83,18 @@ def split(items: tuple) -> tuple | None:
             adv.append(i)
         elif _is_int(i):
             basic.append(i)
-        elif i is None:
+        elif i is None:  # a new dim, made in step 1
             basic.append(None)
             adv.append(slice(None))
+        elif type(i) is bool or type(i) is np.bool_:  # torch: a new dim, indexed by a tensor
+            basic.append(None)
+            adv.append(np.zeros(1 if i else 0, np.int64))
         else:  # slice or Ellipsis: the same dims in both steps
             basic.append(i)
             adv.append(i)
-    return tuple(basic), tuple(adv)
+    if not has_ell:
+        basic.append(Ellipsis)
+    return x[tuple(basic)], tuple(adv)
 
 
 def check_masks(items: tuple, shape: tuple) -> None:
@@ -127,7 +143,7 @@ def fresh(r: np.ndarray) -> np.ndarray:
     layout NumPy's fancy indexing produced: ``view`` then accepts what torch's accepts."""
     if not r.flags.c_contiguous:
         return np.ascontiguousarray(r)
-    if r.ndim > 1 and 1 in r.shape:
+    if r.ndim and (1 in r.shape or not r.size):  # where NumPy's strides are free
         st, acc = [], r.itemsize
         for n in reversed(r.shape):
             st.append(acc)

@@ -51,18 +51,7 @@ def _advanced(index) -> bool:
     return any(isinstance(i, (np.ndarray, bool, np.bool_)) for i in items)
 
 
-def _locate(x, items):
-    """``(view, rest)``: torch applies integers and slices first, then tensor indices on the
-    result (``rest``, None when nothing is left); NumPy's order differs when both meet."""
-    sp = _ic.split(items)
-    if sp is None:
-        return (x, items) if _advanced(items) else (x[_ell(items)], None)
-    basic, adv = sp
-    return x[_ell(basic)], adv
-
-
-def _ell(items):
-    return items if any(i is Ellipsis for i in items) else items + (Ellipsis,)
+_locate = _ic.locate
 
 
 def _getitem(x, index):
@@ -137,14 +126,11 @@ def getitem(input, index):
 def torch_index(index):
     """The index as torch reads it before indexing: a 0-d integer tensor is an int (a select,
     hence a view), slice steps are positive and Python ints fit in int64 (ValueError)."""
-    if isinstance(index, Tensor) and _int_scalar(index):
-        return int(index._array)
-    if isinstance(index, tuple):
-        if any(isinstance(i, Tensor) and _int_scalar(i) for i in index):
-            index = tuple(int(i._array) if isinstance(i, Tensor) and _int_scalar(i) else i for i in index)
-        _ic.check_scalars(index)
-    elif isinstance(index, (slice, int, list)):
-        _ic.check_scalars((index,))
+    items = index if type(index) is tuple else (index,)
+    if any(type(i) is Tensor and _int_scalar(i) for i in items):
+        items = tuple(int(i._array) if type(i) is Tensor and _int_scalar(i) else i for i in items)
+        index = items if type(index) is tuple else items[0]
+    _ic.check_scalars(items)
     return index
 
 

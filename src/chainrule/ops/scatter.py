@@ -16,11 +16,8 @@ from .indexing import _grid, _long_index, _norm_one
 
 
 # ---- gather-like ops along one dimension ---------------------------------------------------------
-def _take_along(x, indices, dim=None):
+def _take_along(x, indices, dim):
     idx = _norm_one(indices)
-    if dim is None:  # torch: the flattened input and indices, a gather (negatives refused)
-        x, idx, dim = x.reshape(-1), idx.reshape(-1), 0
-        check_bounds(idx, x.size, 0)
     d = _wrap_dim(dim, x.ndim, "take_along_dim")
     if idx.ndim != x.ndim:
         raise RuntimeError(
@@ -34,12 +31,9 @@ def _take_along(x, indices, dim=None):
     return np.take_along_axis(x, idx, axis=d)
 
 
-def _along_back(m, g, out, x, indices, dim=None):
+def _along_back(m, g, out, x, indices, dim):
     # the engine sums a broadcast input's gradient back to its shape
     shape = list(out.shape)
-    if dim is None:
-        flat = np.reshape(_norm_one(indices), -1)
-        return m.reshape(m.put_along_dim(g, flat, (int(np.prod(x.shape)),), 0), tuple(x.shape))
     d = dim % max(len(shape), 1)
     shape[d] = x.shape[d]
     return m.put_along_dim(g, indices, tuple(shape), dim)
@@ -93,6 +87,16 @@ defop(
     public=False,
     formula="scatter-add: the gradient is gathered",
 )
+
+
+@public("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    """Values of ``input`` at ``indices`` along ``dim`` (broadcast apart from ``dim``); without
+    ``dim``, of the flattened input at the flattened indices."""
+    if dim is None:  # torch: a gather of the flattened input (negative indices refused)
+        check_bounds(_long_index(indices, "take_along_dim").reshape(-1), input.numel(), 0)
+        return apply(TABLE["take_along_dim"], _ns.reshape(input, (-1,)), _ns.reshape(indices, (-1,)), 0)
+    return apply(TABLE["take_along_dim"], input, indices, dim)
 
 
 def _check_gather(x, idx, d, op, src=None):
