@@ -50,7 +50,7 @@ class OpInfo:
     atol: float = 1e-5
     rtol: float = 1e-4
     float32: bool = True  # also compare dtypes/values vs torch in float32
-    # bad calls: (fn(m), exception type, regex of torch's words); chainrule and torch must both raise
+    # bad calls: (fn(m), exception type, regex of torch's words); chainrule and torch both raise
     error_inputs: tuple = ()
 
     def __post_init__(self) -> None:

@@ -21,7 +21,9 @@ def _raises_like_torch(fn, exc, words):
         with pytest.raises(Exception) as info:
             fn(m)
         got = info.value
-        assert type(got) is exc, f"{m.__name__}: {type(got).__name__}: {got} (expected {exc.__name__})"
+        assert type(got) is exc, (
+            f"{m.__name__}: {type(got).__name__}: {got} (expected {exc.__name__})"
+        )
         assert re.search(words, str(got)), f"{m.__name__}: {got!r} lacks {words!r}"
 
 
@@ -52,34 +54,84 @@ REFUSED = [
     ("scatter", lambda m: m.scatter(X(m), 1, NEG(m), m.ones(1, 3)), RuntimeError, OOB),
     ("scatter_value", lambda m: m.scatter(X(m), 1, NEG(m), value=1.0), RuntimeError, OOB),
     ("scatter_add", lambda m: m.scatter_add(X(m), 1, NEG(m), m.ones(1, 3)), RuntimeError, OOB),
-    ("scatter_reduce", lambda m: m.scatter_reduce(X(m), 1, NEG(m), m.ones(1, 3), "sum"),
-     RuntimeError, OOB),
-    ("scatter_reduce-3", lambda m: m.scatter_reduce(X(m), 1, m.tensor([[-3, 0, 0]]), m.ones(1, 3),
-                                                    "prod"), RuntimeError,
-     r"index -3 is out of bounds for dimension 1 with size 3"),
-    ("index_add", lambda m: m.index_add(X(m), 1, m.tensor([0, -1]), m.ones(2, 2)), RuntimeError,
-     OOB),
-    ("index_copy", lambda m: m.index_copy(X(m), 1, m.tensor([-3, 0]), m.ones(2, 2)), IndexError,
-     r"index -3 is out of bounds for dimension 1 with size 3"),
-    ("index_select0", lambda m: m.index_select(X(m), 0, m.tensor([0, -1])), IndexError,
-     r"index out of range in self"),
-    ("index_select1", lambda m: m.index_select(X(m), 1, m.tensor([-3])), RuntimeError,
-     r"INDICES element is out of DATA bounds, id=-3 axis_dim=3"),
-    ("embedding", lambda m: m.nn.functional.embedding(m.tensor([0, -1]), X(m)), IndexError,
-     r"index out of range in self"),
-    ("max_unpool1d", lambda m: m.nn.functional.max_unpool1d(
-        m.ones(1, 1, 2), m.tensor([[[-1, 0]]]), 2), RuntimeError, r"Found an invalid max index: -1"),
-    ("max_unpool1d_big", lambda m: m.nn.functional.max_unpool1d(
-        m.ones(1, 1, 2), m.tensor([[[0, 4]]]), 2), RuntimeError, r"Found an invalid max index: 4"),
-    ("nll_loss", lambda m: m.nn.functional.nll_loss(X(m), m.tensor([0, -1])), IndexError,
-     r"Target -1 is out of bounds"),
-    ("cross_entropy", lambda m: m.nn.functional.cross_entropy(X(m), m.tensor([3, 0])), IndexError,
-     r"Target 3 is out of bounds"),
-    ("one_hot", lambda m: m.nn.functional.one_hot(m.tensor([-1, 0]), 3), RuntimeError,
-     r"Class values must be non-negative"),
-    ("cross_entropy_probs_ignore_index", lambda m: m.nn.functional.cross_entropy(
-        X(m), m.ones(2, 3) / 3, ignore_index=1), RuntimeError,
-     r"ignore_index is not supported for floating point target"),
+    (
+        "scatter_reduce",
+        lambda m: m.scatter_reduce(X(m), 1, NEG(m), m.ones(1, 3), "sum"),
+        RuntimeError,
+        OOB,
+    ),
+    (
+        "scatter_reduce-3",
+        lambda m: m.scatter_reduce(X(m), 1, m.tensor([[-3, 0, 0]]), m.ones(1, 3), "prod"),
+        RuntimeError,
+        r"index -3 is out of bounds for dimension 1 with size 3",
+    ),
+    (
+        "index_add",
+        lambda m: m.index_add(X(m), 1, m.tensor([0, -1]), m.ones(2, 2)),
+        RuntimeError,
+        OOB,
+    ),
+    (
+        "index_copy",
+        lambda m: m.index_copy(X(m), 1, m.tensor([-3, 0]), m.ones(2, 2)),
+        IndexError,
+        r"index -3 is out of bounds for dimension 1 with size 3",
+    ),
+    (
+        "index_select0",
+        lambda m: m.index_select(X(m), 0, m.tensor([0, -1])),
+        IndexError,
+        r"index out of range in self",
+    ),
+    (
+        "index_select1",
+        lambda m: m.index_select(X(m), 1, m.tensor([-3])),
+        RuntimeError,
+        r"INDICES element is out of DATA bounds, id=-3 axis_dim=3",
+    ),
+    (
+        "embedding",
+        lambda m: m.nn.functional.embedding(m.tensor([0, -1]), X(m)),
+        IndexError,
+        r"index out of range in self",
+    ),
+    (
+        "max_unpool1d",
+        lambda m: m.nn.functional.max_unpool1d(m.ones(1, 1, 2), m.tensor([[[-1, 0]]]), 2),
+        RuntimeError,
+        r"Found an invalid max index: -1",
+    ),
+    (
+        "max_unpool1d_big",
+        lambda m: m.nn.functional.max_unpool1d(m.ones(1, 1, 2), m.tensor([[[0, 4]]]), 2),
+        RuntimeError,
+        r"Found an invalid max index: 4",
+    ),
+    (
+        "nll_loss",
+        lambda m: m.nn.functional.nll_loss(X(m), m.tensor([0, -1])),
+        IndexError,
+        r"Target -1 is out of bounds",
+    ),
+    (
+        "cross_entropy",
+        lambda m: m.nn.functional.cross_entropy(X(m), m.tensor([3, 0])),
+        IndexError,
+        r"Target 3 is out of bounds",
+    ),
+    (
+        "one_hot",
+        lambda m: m.nn.functional.one_hot(m.tensor([-1, 0]), 3),
+        RuntimeError,
+        r"Class values must be non-negative",
+    ),
+    (
+        "cross_entropy_probs_ignore_index",
+        lambda m: m.nn.functional.cross_entropy(X(m), m.ones(2, 3) / 3, ignore_index=1),
+        RuntimeError,
+        r"ignore_index is not supported for floating point target",
+    ),
 ]
 
 
@@ -110,13 +162,39 @@ def _patterns(m):
     i, j = m.tensor([0, 1]), m.tensor([1, 2])
     s = slice(None)
     return [
-        (i, s, j), (s, i, s, j), (s, i, j), (i, None, j), (i, 1), (1, s, i), (1, i), (s, 1, i),
-        (i, s, 1), (s, i, 1), (s, i, s, 1), (Ellipsis, i, s, j), (i, Ellipsis, j),
-        (m.tensor([True, False]), s, m.tensor([1])), (s, m.tensor([True, False, True]), j),
-        (m.tensor([[0], [1]]), s, j), (0, s, s, j), (i, s, s, 2), (None, i, s, j), (s, None, i),
-        (i, s, None, j), ([0, 1], s, [1, 2]), (1, 1, s, j), (i, 1, s, j), (s, 1, s, j),
-        (s, i, 1, j), (m.tensor(1), s, j), (s, m.tensor(1), s, m.tensor(2)),
-        (True, 1, s, i), (i, True, 1), (False, 1, m.tensor([1])), (None, 1, j), (1, True),
+        (i, s, j),
+        (s, i, s, j),
+        (s, i, j),
+        (i, None, j),
+        (i, 1),
+        (1, s, i),
+        (1, i),
+        (s, 1, i),
+        (i, s, 1),
+        (s, i, 1),
+        (s, i, s, 1),
+        (Ellipsis, i, s, j),
+        (i, Ellipsis, j),
+        (m.tensor([True, False]), s, m.tensor([1])),
+        (s, m.tensor([True, False, True]), j),
+        (m.tensor([[0], [1]]), s, j),
+        (0, s, s, j),
+        (i, s, s, 2),
+        (None, i, s, j),
+        (s, None, i),
+        (i, s, None, j),
+        ([0, 1], s, [1, 2]),
+        (1, 1, s, j),
+        (i, 1, s, j),
+        (s, 1, s, j),
+        (s, i, 1, j),
+        (m.tensor(1), s, j),
+        (s, m.tensor(1), s, m.tensor(2)),
+        (True, 1, s, i),
+        (i, True, 1),
+        (False, 1, m.tensor([1])),
+        (None, 1, j),
+        (1, True),
     ]
 
 
@@ -161,71 +239,174 @@ def test_0d_integer_tensor_index_is_a_view():
 
 # ---- shape ops -----------------------------------------------------------------------------------
 SHAPE_ERRORS = [
-    ("cumsum_0d", lambda m: m.cumsum(m.tensor(3.0), 3), IndexError,
-     r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 3\)"),
+    (
+        "cumsum_0d",
+        lambda m: m.cumsum(m.tensor(3.0), 3),
+        IndexError,
+        r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 3\)",
+    ),
     ("cumprod_0d", lambda m: m.cumprod(m.tensor(3.0), -2), IndexError, r"Dimension out of range"),
-    ("logcumsumexp_0d", lambda m: m.logcumsumexp(m.tensor(3.0), 1), IndexError,
-     r"Dimension out of range"),
+    (
+        "logcumsumexp_0d",
+        lambda m: m.logcumsumexp(m.tensor(3.0), 1),
+        IndexError,
+        r"Dimension out of range",
+    ),
     ("cummax_0d", lambda m: m.cummax(m.tensor(3.0), 3), IndexError, r"3"),
     ("cummin_0d", lambda m: m.cummin(m.tensor(3.0), 3), IndexError, r"3"),
     ("median_0d", lambda m: m.median(m.tensor(3.0), 3), IndexError, r"Dimension out of range"),
-    ("nanmedian_0d", lambda m: m.nanmedian(m.tensor(3.0), 1), IndexError,
-     r"Dimension out of range"),
+    (
+        "nanmedian_0d",
+        lambda m: m.nanmedian(m.tensor(3.0), 1),
+        IndexError,
+        r"Dimension out of range",
+    ),
     ("mode_0d", lambda m: m.mode(m.tensor(3.0), 3), IndexError, r"Dimension out of range"),
     ("sort_0d", lambda m: m.sort(m.tensor(3.0), 1), IndexError, r"Dimension out of range"),
     ("topk_0d", lambda m: m.topk(m.tensor(3.0), 1, 2), IndexError, r"Dimension out of range"),
-    ("kthvalue_0d", lambda m: m.kthvalue(m.tensor(3.0), 1, 2), IndexError,
-     r"Dimension out of range"),
-    ("mode_empty", lambda m: m.mode(m.zeros(0, 3), 0), IndexError,
-     r"mode\(\): Expected reduction dim 0 to have non-zero size"),
-    ("argmax_empty", lambda m: m.argmax(m.zeros(0, 3)), IndexError,
-     r"argmax\(\): Expected reduction dim to be specified for input.numel\(\) == 0"),
-    ("argmin_empty_dim", lambda m: m.argmin(m.zeros(0, 3), 0), IndexError,
-     r"argmin\(\): Expected reduction dim 0 to have non-zero size"),
-    ("kthvalue_k", lambda m: m.kthvalue(X(m), 4, 1), RuntimeError,
-     r"kthvalue\(\): selected number k out of range for dimension 1"),
+    (
+        "kthvalue_0d",
+        lambda m: m.kthvalue(m.tensor(3.0), 1, 2),
+        IndexError,
+        r"Dimension out of range",
+    ),
+    (
+        "mode_empty",
+        lambda m: m.mode(m.zeros(0, 3), 0),
+        IndexError,
+        r"mode\(\): Expected reduction dim 0 to have non-zero size",
+    ),
+    (
+        "argmax_empty",
+        lambda m: m.argmax(m.zeros(0, 3)),
+        IndexError,
+        r"argmax\(\): Expected reduction dim to be specified for input.numel\(\) == 0",
+    ),
+    (
+        "argmin_empty_dim",
+        lambda m: m.argmin(m.zeros(0, 3), 0),
+        IndexError,
+        r"argmin\(\): Expected reduction dim 0 to have non-zero size",
+    ),
+    (
+        "kthvalue_k",
+        lambda m: m.kthvalue(X(m), 4, 1),
+        RuntimeError,
+        r"kthvalue\(\): selected number k out of range for dimension 1",
+    ),
     ("topk_k", lambda m: m.topk(X(m), 4), RuntimeError, r"selected index k out of range"),
-    ("movedim_repeat", lambda m: m.movedim(X(m), (0, 0), (0, 1)), RuntimeError,
-     r"movedim: repeated dim in `source` \(\[0, 0\]"),
-    ("movedim_0d", lambda m: m.movedim(m.tensor(1.0), 1, 0), IndexError,
-     r"Dimension out of range"),
-    ("unfold_size", lambda m: X(m).unfold(1, 4, 1), RuntimeError,
-     r"maximum size for tensor at dimension 1 is 3 but size is 4"),
+    (
+        "movedim_repeat",
+        lambda m: m.movedim(X(m), (0, 0), (0, 1)),
+        RuntimeError,
+        r"movedim: repeated dim in `source` \(\[0, 0\]",
+    ),
+    ("movedim_0d", lambda m: m.movedim(m.tensor(1.0), 1, 0), IndexError, r"Dimension out of range"),
+    (
+        "unfold_size",
+        lambda m: X(m).unfold(1, 4, 1),
+        RuntimeError,
+        r"maximum size for tensor at dimension 1 is 3 but size is 4",
+    ),
     ("unfold_step", lambda m: X(m).unfold(1, 2, 0), RuntimeError, r"step is 0 but must be > 0"),
     ("unfold_dim", lambda m: X(m).unfold(2, 1, 1), IndexError, r"Dimension out of range"),
-    ("view_dtype_0d", lambda m: m.tensor(1.0).view(m.float64), RuntimeError,
-     r"self.dim\(\) cannot be 0 to view Float as Double \(different element sizes\)"),
-    ("view_dtype_size", lambda m: X(m).view(m.float64), RuntimeError,
-     r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
-    ("view_dtype_stride", lambda m: X(m).t().view(m.float16), RuntimeError,
-     r"self.stride\(-1\) must be 1 to view Float as Half"),
-    ("reshape_neg", lambda m: X(m).reshape(-2, 3), RuntimeError,
-     r"invalid shape dimension -2 at index 0 of shape \[-2, 3\]"),
-    ("reshape_two", lambda m: X(m).view(-1, -1), RuntimeError, r"only one dimension can be inferred"),
-    ("reshape_empty", lambda m: m.zeros(0, 3).reshape(-1, 0), RuntimeError,
-     r"cannot reshape tensor of 0 elements into shape \[-1, 0\]"),
+    (
+        "view_dtype_0d",
+        lambda m: m.tensor(1.0).view(m.float64),
+        RuntimeError,
+        r"self.dim\(\) cannot be 0 to view Float as Double \(different element sizes\)",
+    ),
+    (
+        "view_dtype_size",
+        lambda m: X(m).view(m.float64),
+        RuntimeError,
+        r"self.size\(-1\) must be divisible by 2 to view Float as Double",
+    ),
+    (
+        "view_dtype_stride",
+        lambda m: X(m).t().view(m.float16),
+        RuntimeError,
+        r"self.stride\(-1\) must be 1 to view Float as Half",
+    ),
+    (
+        "reshape_neg",
+        lambda m: X(m).reshape(-2, 3),
+        RuntimeError,
+        r"invalid shape dimension -2 at index 0 of shape \[-2, 3\]",
+    ),
+    (
+        "reshape_two",
+        lambda m: X(m).view(-1, -1),
+        RuntimeError,
+        r"only one dimension can be inferred",
+    ),
+    (
+        "reshape_empty",
+        lambda m: m.zeros(0, 3).reshape(-1, 0),
+        RuntimeError,
+        r"cannot reshape tensor of 0 elements into shape \[-1, 0\]",
+    ),
     ("permute_none", lambda m: X(m).permute(), TypeError, r"missing 1 required positional"),
-    ("roll_0d", lambda m: m.tensor(1.0).roll(1, 0), IndexError,
-     r"Dimension specified as 0 but tensor has no dimensions"),
-    ("split_neg_sizes", lambda m: m.split(X(m), [4, -1], 1), RuntimeError,
-     r"split_with_sizes expects split_sizes have only non-negative entries"),
-    ("split_neg", lambda m: m.split(X(m), -1, 1), RuntimeError,
-     r"split expects split_size be non-negative, but got split_size=-1"),
-    ("split_0d", lambda m: m.split(m.tensor(1.0), 1), RuntimeError,
-     r"split expects at least a 1-dimensional tensor"),
-    ("chunk_0d", lambda m: m.chunk(m.tensor(1.0), 1), RuntimeError,
-     r"chunk expects at least a 1-dimensional tensor"),
-    ("narrow_0d", lambda m: m.narrow(m.tensor(1.0), 0, 0, 1), RuntimeError,
-     r"narrow\(\) cannot be applied to a 0-dim tensor"),
-    ("narrow_len", lambda m: m.narrow(X(m), 1, 0, -1), RuntimeError,
-     r"narrow\(\): length must be non-negative"),
-    ("select_0d", lambda m: m.select(m.tensor(1.0), 0, 0), IndexError,
-     r"select\(\) cannot be applied to a 0-dim tensor"),
-    ("cat_0d", lambda m: m.cat([m.tensor(1.0), m.tensor(2.0)]), RuntimeError,
-     r"zero-dimensional tensor \(at position 0\) cannot be concatenated"),
-    ("pad_replicate_small", lambda m: m.nn.functional.pad(m.zeros(1, 2, 6), (-4, -3),
-                                                          mode="replicate"), RuntimeError,
-     r"input \(W: 6\) is too small. Calculated output W: -1"),
+    (
+        "roll_0d",
+        lambda m: m.tensor(1.0).roll(1, 0),
+        IndexError,
+        r"Dimension specified as 0 but tensor has no dimensions",
+    ),
+    (
+        "split_neg_sizes",
+        lambda m: m.split(X(m), [4, -1], 1),
+        RuntimeError,
+        r"split_with_sizes expects split_sizes have only non-negative entries",
+    ),
+    (
+        "split_neg",
+        lambda m: m.split(X(m), -1, 1),
+        RuntimeError,
+        r"split expects split_size be non-negative, but got split_size=-1",
+    ),
+    (
+        "split_0d",
+        lambda m: m.split(m.tensor(1.0), 1),
+        RuntimeError,
+        r"split expects at least a 1-dimensional tensor",
+    ),
+    (
+        "chunk_0d",
+        lambda m: m.chunk(m.tensor(1.0), 1),
+        RuntimeError,
+        r"chunk expects at least a 1-dimensional tensor",
+    ),
+    (
+        "narrow_0d",
+        lambda m: m.narrow(m.tensor(1.0), 0, 0, 1),
+        RuntimeError,
+        r"narrow\(\) cannot be applied to a 0-dim tensor",
+    ),
+    (
+        "narrow_len",
+        lambda m: m.narrow(X(m), 1, 0, -1),
+        RuntimeError,
+        r"narrow\(\): length must be non-negative",
+    ),
+    (
+        "select_0d",
+        lambda m: m.select(m.tensor(1.0), 0, 0),
+        IndexError,
+        r"select\(\) cannot be applied to a 0-dim tensor",
+    ),
+    (
+        "cat_0d",
+        lambda m: m.cat([m.tensor(1.0), m.tensor(2.0)]),
+        RuntimeError,
+        r"zero-dimensional tensor \(at position 0\) cannot be concatenated",
+    ),
+    (
+        "pad_replicate_small",
+        lambda m: m.nn.functional.pad(m.zeros(1, 2, 6), (-4, -3), mode="replicate"),
+        RuntimeError,
+        r"input \(W: 6\) is too small. Calculated output W: -1",
+    ),
     ("unique_dim", lambda m: m.unique(X(m), dim=2), IndexError, r"Dimension out of range"),
 ]
 
@@ -265,17 +446,35 @@ SHAPE_VALUES = [
     ("argmax_empty_dim", lambda m: m.argmax(m.zeros(0, 3), 1)),
     ("median_0d", lambda m: m.median(m.tensor(3.0), 0)),
     ("sort_0d", lambda m: m.sort(m.tensor(3.0), -1)),
-    ("unique", lambda m: m.unique(m.tensor([[2, 1, 2], [0, 1, 2]]), return_inverse=True,
-                                  return_counts=True)),
-    ("unique_dim", lambda m: m.unique(m.tensor([[2, 1], [0, 1], [2, 1]]), dim=0,
-                                      return_inverse=True, return_counts=True)),
+    (
+        "unique",
+        lambda m: m.unique(
+            m.tensor([[2, 1, 2], [0, 1, 2]]), return_inverse=True, return_counts=True
+        ),
+    ),
+    (
+        "unique_dim",
+        lambda m: m.unique(
+            m.tensor([[2, 1], [0, 1], [2, 1]]), dim=0, return_inverse=True, return_counts=True
+        ),
+    ),
     ("unique_nan", lambda m: m.tensor([float("nan"), 1.0, float("nan")]).unique()),
-    ("unique_consecutive", lambda m: m.unique_consecutive(m.tensor([1, 1, 2, 1]),
-                                                          return_inverse=True, return_counts=True)),
-    ("pad_reflect_negative", lambda m: m.nn.functional.pad(m.arange(12.0).reshape(1, 2, 6),
-                                                           (-6, 1), mode="reflect")),
-    ("pad_replicate_negative", lambda m: m.nn.functional.pad(m.arange(24.0).reshape(1, 1, 4, 6),
-                                                             (1, -2, -1, 2), mode="replicate")),
+    (
+        "unique_consecutive",
+        lambda m: m.unique_consecutive(
+            m.tensor([1, 1, 2, 1]), return_inverse=True, return_counts=True
+        ),
+    ),
+    (
+        "pad_reflect_negative",
+        lambda m: m.nn.functional.pad(m.arange(12.0).reshape(1, 2, 6), (-6, 1), mode="reflect"),
+    ),
+    (
+        "pad_replicate_negative",
+        lambda m: m.nn.functional.pad(
+            m.arange(24.0).reshape(1, 1, 4, 6), (1, -2, -1, 2), mode="replicate"
+        ),
+    ),
     ("take_along_dim_flat", lambda m: m.take_along_dim(X(m), m.tensor([5, 0, 2]))),
     ("take_along_dim_broadcast", lambda m: m.take_along_dim(X(m), m.tensor([[2, 0]]), 1)),
 ]
@@ -300,7 +499,9 @@ def test_bounds_check_names_the_first_bad_index():
     from chainrule.ops._index_checks import check_bounds
 
     check_bounds(np.array([0, 2, -3]), 3, 0, negative=True)  # in range: no error
-    with pytest.raises(RuntimeError, match=r"index -4 is out of bounds for dimension 1 with size 3"):
+    with pytest.raises(
+        RuntimeError, match=r"index -4 is out of bounds for dimension 1 with size 3"
+    ):
         check_bounds(np.array([1, -4, 7]), 3, 1, negative=True)
     with pytest.raises(IndexError, match=r"index 7 "):
         check_bounds(np.array([[1, 7], [-1, 0]]), 3, 0, exc=IndexError)

@@ -75,7 +75,9 @@ OPS = [
     OpInfo(
         # fresh results are C-contiguous (size-1 dims included), so view() works as in torch
         "getitem_fresh_strides",
-        lambda m, x, i: (x[:, i, i].view(-1), x[i, None, i].view(-1), m.tensor(x[i, None, i].stride())),
+        lambda m, x, i: (
+            x[:, i, i].view(-1), x[i, None, i].view(-1), m.tensor(x[i, None, i].stride())
+        ),
         lambda r: [S(randn(r, 2, 3, 4), _I([0, 1]))],
         covers=("index",),
     ),
@@ -236,7 +238,7 @@ OPS = [
         error_inputs=(
             _oob(lambda m, x, i: m.scatter_reduce(x, 1, i, m.ones(1, 3), "amax")),
             (lambda m: m.scatter_reduce(_x(m), 0, m.zeros(1, 3, dtype=m.long), m.ones(1, 3), "add"),
-             RuntimeError, r"reduce argument must be either sum, prod, mean, amax or amin, got add"),
+             RuntimeError, r"reduce argument must be either sum, prod, mean, amax or amin, got"),
         ),
     ),
     OpInfo(
@@ -273,7 +275,7 @@ OPS = [
             (lambda m: m.index_add(_x(m), 0, m.tensor([0, 1]), m.ones(1, 3)), RuntimeError,
              r"Number of indices \(2\) should be equal to source.size\(dim\): \(1\), for dim: 0"),
             (lambda m: m.index_add(_x(m), 0, m.tensor([0]), m.ones(1, 2)), RuntimeError,
-             r"source tensor shape must match self tensor shape, excluding the specified dimension"),
+             r"source tensor shape must match self tensor shape, excluding the specified dim"),
             (lambda m: m.index_add(_x(m), 0, m.tensor([0]), m.ones(1, 3).double()), RuntimeError,
              r"index_add_\(\): self \(.*\) and source \(.*\) must have the same scalar type"),
         ),
@@ -354,7 +356,10 @@ OPS = [
     OpInfo(
         "put",
         lambda m, x, i, s, **k: (x.put(i, s, **k), x.put(i, s, accumulate=True)),
-        lambda r: [S(randn(r, 3, 4), _I([0, 10, -1, 5]), randn(r, 2, 2)), S(randn(r, 5), _I([-5]), randn(r, 1))],
+        lambda r: [
+            S(randn(r, 3, 4), _I([0, 10, -1, 5]), randn(r, 2, 2)),
+            S(randn(r, 5), _I([-5]), randn(r, 1)),
+        ],
         covers=("index_put", "index_backward"),
         error_inputs=(
             (lambda m: _x(m).put_(m.tensor([6]), m.tensor([1.0])), IndexError,
@@ -441,8 +446,8 @@ OPS = [
         ],
         covers=("take",),
         error_inputs=(
-            (lambda m: m.nn.functional.pad(m.zeros(1, 2, 6), (-3, -3), mode="reflect"), RuntimeError,
-             r"input \(W: 6\) is too small. Calculated output W: 0"),
+            (lambda m: m.nn.functional.pad(m.zeros(1, 2, 6), (-3, -3), mode="reflect"),
+             RuntimeError, r"input \(W: 6\) is too small. Calculated output W: 0"),
         ),
     ),
     OpInfo(

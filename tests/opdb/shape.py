@@ -226,7 +226,9 @@ OPS = [
         # Tensor.unfold: windows of ``size`` every ``step``; overlapping windows add up in backward
         "tensor_unfold",
         lambda m, x, *a: x.unfold(*a),
-        lambda r: [S(randn(r, 2, 7), 1, 3, 2), S(randn(r, 5, 2), 0, 2, 1), S(randn(r, 4), -1, 4, 3)],
+        lambda r: [
+            S(randn(r, 2, 7), 1, 3, 2), S(randn(r, 5, 2), 0, 2, 1), S(randn(r, 4), -1, 4, 3)
+        ],
         covers=("index_select", "reshape", "permute"),
         error_inputs=(
             (lambda m: m.ones(2, 3).unfold(1, 4, 1), RuntimeError,

@@ -97,7 +97,7 @@ def _finish() -> None:
 
 
 from . import basic, pointwise, unary, activation, reduction, shape, indexing, inplace  # noqa: E402,F401
-from . import linalg, nn, conv, loss, norm  # noqa: E402,F401
+from . import linalg, nn, conv, loss, norm, views, unique  # noqa: E402,F401
 
 _finish()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._tensor import Tensor
+
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -37,6 +39,21 @@ def check_bounds(
 # ---- x[index]: torch's order, words and strides --------------------------------------------------
 def _is_int(i) -> bool:
     return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def torch_index(index):
+    """The index as torch reads it before indexing: a 0-d integer tensor is an int (a select,
+    hence a view), slice steps are positive and Python ints fit in int64 (ValueError)."""
+    items = index if type(index) is tuple else (index,)
+    if any(type(i) is Tensor and _int_scalar(i) for i in items):
+        items = tuple(int(i._array) if type(i) is Tensor and _int_scalar(i) else i for i in items)
+        index = items if type(index) is tuple else items[0]
+    check_scalars(items)
+    return index
+
+
+def _int_scalar(t) -> bool:
+    return t._array.ndim == 0 and t._array.dtype.kind in "iu"
 
 
 def check_scalars(items: tuple) -> None:
@@ -134,7 +151,9 @@ def torch_words(e: IndexError, shape) -> IndexError:
             "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
             "valid indices"
         )
-    text = text.replace(" for axis ", " for dimension ").replace("indexing arrays", "indexing tensors")
+    text = text.replace(" for axis ", " for dimension ").replace(
+        "indexing arrays", "indexing tensors"
+    )
     return IndexError(f"{text} (indexing a tensor of shape {list(shape)})")
 
 
@@ -152,3 +171,59 @@ def fresh(r: np.ndarray) -> np.ndarray:
         if st != r.strides:
             return np.lib.stride_tricks.as_strided(r, r.shape, st, writeable=True)
     return r
+
+
+# ---- rows along one dimension: gather/scatter, index_add/index_copy ----------------------------
+def check_gather(x, idx, d, op, src=None):
+    """gather/scatter rows: torch's rules for the index's (and src's) shape, then its bounds."""
+    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as "
+            f"{'input' if src is None else 'self'} tensor (index {list(idx.shape)}, "
+            f"{'input' if src is None else 'self'} {list(x.shape)})"
+        )
+    sn = np.ndim(src) if isinstance(src, np.ndarray) else 0
+    if sn and sn > idx.ndim:
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as src tensor (index "
+            f"{list(idx.shape)}, src {list(src.shape)})"
+        )
+    if sn and sn < idx.ndim:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-sn}, {sn - 1}], but got "
+            f"{sn}) ({op}: index {list(idx.shape)} has more dimensions than src {list(src.shape)})"
+        )
+    for k in range(idx.ndim):
+        if (k != d and x.ndim and idx.shape[k] > x.shape[k]) or (
+            sn and idx.shape[k] > src.shape[k]
+        ):
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no "
+                f"larger than self {list(x.shape)} apart from dimension {d}"
+                + (f" and to be no larger size than src {list(src.shape)}" if sn else "")
+            )
+    # torch refuses negative indices here (NumPy would wrap them around)
+    check_bounds(idx, x.shape[d] if x.ndim else 1, d)
+
+
+def check_src_rows(x, src, idx, d, op):
+    """torch's rules for index_add/index_copy: source has self's shape apart from ``dim``,
+    where it has one slice per index."""
+    n = src.shape[d] if src.ndim > d else (1 if src.ndim == 0 else None)
+    if n != idx.size:
+        raise (IndexError if op == "index_copy" else RuntimeError)(
+            f"{op}_(): Number of indices ({idx.size}) should be equal to source.size(dim)"
+            f"{':' if op == 'index_add' else ''} ({n if n is not None else src.shape}), for dim: "
+            f"{d} (source {list(src.shape)}, self {list(x.shape)})"
+        )
+    rest = lambda a: [s for k, s in enumerate(a.shape) if k != d]
+    if src.ndim and x.ndim and (src.ndim != x.ndim or rest(src) != rest(x)):
+        what = (
+            "source tensor shape must match self tensor shape"
+            if op == "index_add"
+            else "Source/destination tensor must have same slice shapes"
+        )
+        raise RuntimeError(
+            f"{what}, excluding the specified dimension. Got self.shape = {list(x.shape)} "
+            f"source.shape = {list(src.shape)} (dim {d})"
+        )

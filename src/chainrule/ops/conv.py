@@ -669,8 +669,9 @@ def _max_unpool_fn(nd):
                                f"tensor ({list(input.shape)}) but got indices tensor with shape: "
                                f"{list(indices.shape)}")
         n = math.prod(osz)
-        check_bounds(indices._array, n, 0, words="Found an invalid max index: {i} (output volumes are "
-                     f"of size {'x'.join(map(str, osz))}, {name})")
+        vol = "x".join(map(str, osz))
+        words = "Found an invalid max index: {i} (output volumes are of size " + f"{vol}, {name})"
+        check_bounds(indices._array, n, 0, words=words)
         return _flat_scatter(_ns, input, indices, lead + osz, nd)
 
     max_unpool.__name__ = max_unpool.__qualname__ = name

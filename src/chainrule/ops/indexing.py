@@ -118,24 +118,9 @@ defop(
 
 def getitem(input, index):
     """``input[index]``: a view for basic indices, a copy for integer/bool tensor indices."""
-    index = torch_index(index)
+    index = _ic.torch_index(index)
     op = TABLE["basic_index"] if _is_basic(index) else TABLE["index"]
     return apply(op, input, index=index)
-
-
-def torch_index(index):
-    """The index as torch reads it before indexing: a 0-d integer tensor is an int (a select,
-    hence a view), slice steps are positive and Python ints fit in int64 (ValueError)."""
-    items = index if type(index) is tuple else (index,)
-    if any(type(i) is Tensor and _int_scalar(i) for i in items):
-        items = tuple(int(i._array) if type(i) is Tensor and _int_scalar(i) else i for i in items)
-        index = items if type(index) is tuple else items[0]
-    _ic.check_scalars(items)
-    return index
-
-
-def _int_scalar(t) -> bool:
-    return t._array.ndim == 0 and t._array.dtype.kind in "iu"
 
 
 _ns.getitem = getitem
@@ -638,7 +623,8 @@ def pad(input, pad, mode: str = "constant", value=None):
             )
         if mode == "circular" and (a > n or b > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if mode == "circular" and (n + a + b < 0 or (min(a, b) < 0 and n + min(a, 0) + min(b, 0) <= 0 < n + a + b)):
+        cropped = n + min(a, 0) + min(b, 0)  # what circular padding wraps around
+        if mode == "circular" and (n + a + b < 0 or (min(a, b) < 0 and cropped <= 0 < n + a + b)):
             raise RuntimeError(
                 f"Negative padding value is resulting in an empty dimension (padding ({a}, {b}) "
                 f"at dimension {i} of input {list(input.shape)})"
@@ -651,7 +637,7 @@ def pad(input, pad, mode: str = "constant", value=None):
     # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward.
     # Negative padding crops: circular before wrapping, reflect/replicate after padding (torch)
     pos = np.arange(input.numel(), dtype=np.int64).reshape(tuple(input.shape))
-    crop = lambda p: p[tuple(slice(max(-a, 0), p.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))]
+    crop = lambda p: p[tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(p.shape, w))]
     widths = [(max(a, 0), max(b, 0)) for a, b in w]
     if mode == "circular":
         idx = np.pad(crop(pos), widths, mode="wrap")

@@ -564,7 +564,8 @@ def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value`` (a number or a tensor broadcast to the indexed shape)."""
-    from .indexing import _is_basic, put_into, torch_index
+    from ._index_checks import torch_index
+    from .indexing import _is_basic, put_into
 
     index = torch_index(index)
     if isinstance(value, (list, tuple, np.ndarray)):

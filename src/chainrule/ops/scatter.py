@@ -11,7 +11,7 @@ from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
 from . import public
 from ._table import LINEAR, TABLE, defop
-from ._index_checks import check_bounds
+from ._index_checks import check_bounds, check_gather, check_src_rows
 from .indexing import _grid, _long_index, _norm_one
 
 
@@ -95,37 +95,9 @@ def take_along_dim(input, indices, dim=None):
     ``dim``, of the flattened input at the flattened indices."""
     if dim is None:  # torch: a gather of the flattened input (negative indices refused)
         check_bounds(_long_index(indices, "take_along_dim").reshape(-1), input.numel(), 0)
-        return apply(TABLE["take_along_dim"], _ns.reshape(input, (-1,)), _ns.reshape(indices, (-1,)), 0)
+        flat = _ns.reshape(input, (-1,))
+        return apply(TABLE["take_along_dim"], flat, _ns.reshape(indices, (-1,)), 0)
     return apply(TABLE["take_along_dim"], input, indices, dim)
-
-
-def _check_gather(x, idx, d, op, src=None):
-    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
-        raise RuntimeError(
-            f"Index tensor must have the same number of dimensions as "
-            f"{'input' if src is None else 'self'} tensor (index {list(idx.shape)}, "
-            f"{'input' if src is None else 'self'} {list(x.shape)})"
-        )
-    sn = np.ndim(src) if isinstance(src, np.ndarray) else 0
-    if sn and sn > idx.ndim:
-        raise RuntimeError(
-            f"Index tensor must have the same number of dimensions as src tensor (index "
-            f"{list(idx.shape)}, src {list(src.shape)})"
-        )
-    if sn and sn < idx.ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-sn}, {sn - 1}], but got "
-            f"{sn}) ({op}: index {list(idx.shape)} has more dimensions than src {list(src.shape)})"
-        )
-    for k in range(idx.ndim):
-        if (k != d and x.ndim and idx.shape[k] > x.shape[k]) or (sn and idx.shape[k] > src.shape[k]):
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} to be no "
-                f"larger than self {list(x.shape)} apart from dimension {d}"
-                + (f" and to be no larger size than src {list(src.shape)}" if sn else "")
-            )
-    # torch refuses negative indices here (NumPy would wrap them around)
-    check_bounds(idx, x.shape[d] if x.ndim else 1, d)
 
 
 def _src_part(src, idx):
@@ -137,7 +109,7 @@ def _src_part(src, idx):
 def _gather(x, dim, index):
     idx = _long_index(index, "gather")
     d = _wrap_dim(dim, x.ndim, "gather")
-    _check_gather(x, idx, d, "gather")
+    check_gather(x, idx, d, "gather")
     return x[_grid(idx, d)] if x.ndim else x[idx] if idx.ndim else x.copy()
 
 
@@ -155,7 +127,7 @@ defop(
 def _scatter(x, src, dim, index):
     idx = _long_index(index, "scatter")
     d = _wrap_dim(dim, x.ndim, "scatter")
-    _check_gather(x, idx, d, "scatter", src)
+    check_gather(x, idx, d, "scatter", src)
     out = np.array(x, copy=True)
     out[_grid(idx, d)] = _src_part(src, idx)
     return out
@@ -194,7 +166,7 @@ defop(
 def _scatter_add(x, src, dim, index):
     idx = _long_index(index, "scatter_add")
     d = _wrap_dim(dim, x.ndim, "scatter_add")
-    _check_gather(x, idx, d, "scatter_add", src)
+    check_gather(x, idx, d, "scatter_add", src)
     out = np.array(x, copy=True)
     np.add.at(out, _grid(idx, d), _src_part(src, idx))
     return out
@@ -226,7 +198,7 @@ def _scatter_reduce(x, src, dim, index, reduce, include_self=True):
         )
     idx = _long_index(index, "scatter_reduce")
     d = _wrap_dim(dim, x.ndim, "scatter_reduce")
-    _check_gather(x, idx, d, "scatter_reduce", src)
+    check_gather(x, idx, d, "scatter_reduce", src)
     grid, s = _grid(idx, d), _src_part(src, idx)
     out = np.array(x, copy=True)
     if not include_self:
@@ -386,25 +358,6 @@ def _index1(index, x, d, op, exc=IndexError, words=_OOB, negative=False):
     return idx
 
 
-def _src_rows(x, src, idx, d, op):
-    """torch's rules for index_add/index_copy: source has self's shape apart from ``dim``,
-    where it has one slice per index."""
-    n = src.shape[d] if src.ndim > d else (1 if src.ndim == 0 else None)
-    if n != idx.size:
-        raise (IndexError if op == "index_copy" else RuntimeError)(
-            f"{op}_(): Number of indices ({idx.size}) should be equal to source.size(dim)"
-            f"{':' if op == 'index_add' else ''} ({n if n is not None else src.shape}), for dim: "
-            f"{d} (source {list(src.shape)}, self {list(x.shape)})"
-        )
-    rest = lambda a: [s for k, s in enumerate(a.shape) if k != d]
-    if src.ndim and x.ndim and (src.ndim != x.ndim or rest(src) != rest(x)):
-        raise RuntimeError(
-            f"{'source tensor shape must match self tensor shape' if op == 'index_add' else 'Source/destination tensor must have same slice shapes'}"
-            f", excluding the specified dimension. Got self.shape = {list(x.shape)} "
-            f"source.shape = {list(src.shape)} (dim {d})"
-        )
-
-
 def _index_select(x, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_select")
     # torch: IndexError "index out of range in self", except along dim 1 where its RuntimeError
@@ -439,7 +392,7 @@ def _index_add(x, source, dim, index, alpha=1):
     idx = _index1(index, x, d, "index_add", RuntimeError)
     out = np.array(x, copy=True)
     src = np.asarray(source, dtype=out.dtype)
-    _src_rows(x, src, idx, d, "index_add")
+    check_src_rows(x, src, idx, d, "index_add")
     np.add.at(_moved(out, d), idx, _moved(src * alpha if alpha != 1 else src, d))
     return out
 
@@ -473,7 +426,7 @@ def _unique(index, g, dim):
 def _index_copy(x, source, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_copy")
     idx = _index1(index, x, d, "index_copy", words="index_copy_(): " + _OOB)
-    _src_rows(x, np.asarray(source), idx, d, "index_copy")
+    check_src_rows(x, np.asarray(source), idx, d, "index_copy")
     out = np.array(x, copy=True)
     _moved(out, d)[idx] = _moved(np.asarray(source, dtype=out.dtype), d)
     return out

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._dispatch import apply
 from .. import _dtype
-from .._tensor import _make, _wrap_dim
+from .._tensor import _wrap_dim
 from . import public
 from ._table import LINEAR, TABLE, defop
 
@@ -84,31 +84,11 @@ def view(input, *shape):
     """A view with a new shape; RuntimeError if the memory layout does not allow it.
     ``view(dtype)``: the same memory read as another dtype (torch's rules; no gradient)."""
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
-        return _view_dtype(input, shape[0])
+        from .views import view_dtype
+
+        return view_dtype(input, shape[0])
     return apply(TABLE["view"], input, shape=_shape_arg(shape))
 
-
-_TORCH_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
-def _view_dtype(input, dt):
-    a = input._array
-    old, new = a.dtype.itemsize, dt.itemsize
-    if old != new:
-        what = (f"to view {_TORCH_NAME[_dtype.from_np(a.dtype).name]} as {_TORCH_NAME[dt.name]} "
-                "(different element sizes)")
-        if a.ndim == 0:
-            raise RuntimeError(f"self.dim() cannot be 0 {what}")
-        if a.shape[-1] != 1 and a.strides[-1] != old:
-            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old}")
-        if new > old and a.shape[-1] % (new // old):
-            raise RuntimeError(
-                f"self.size(-1) must be divisible by {new // old} {what}, but got {a.shape[-1]}"
-            )
-        if a.shape[-1] == 1 and a.strides[-1] != old:
-            a = np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (old,))
-    return _make(a.view(dt.np))
 
 
 public("view_as", function=False)(lambda input, other: view(input, tuple(other.shape)))
@@ -316,31 +296,6 @@ def movedim(input, source, destination):
 
 public("moveaxis")(movedim)
 
-
-@public("unfold", function=False)
-def unfold(input, dimension: int, size: int, step: int):
-    """``Tensor.unfold``: the slices of ``size`` along ``dimension``, ``step`` apart, as a new
-    last dim (a gather, so overlapping windows add up in the gradient; torch gives a view)."""
-    from .._tensor import Tensor
-
-    n = input.ndim
-    d = _wrap_dim(dimension, n, "unfold")
-    length = input.shape[d] if n else 1
-    if size < 0:
-        raise RuntimeError(f"size is {size} but must be >= 0 (unfold of dimension {d})")
-    if size > length:
-        raise RuntimeError(
-            f"maximum size for tensor at dimension {d} is {length} but size is {size} (unfold)"
-        )
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0 (unfold)")
-    nwin = (length - size) // step + 1
-    idx = (np.arange(nwin)[:, None] * step + np.arange(size)).reshape(-1)
-    if n == 0:
-        return reshape(input, (size,))
-    r = input.index_select(d, Tensor(idx.astype(np.int64)))
-    shp = tuple(input.shape)
-    return movedim(reshape(r, shp[:d] + (nwin, size) + shp[d + 1 :]), d + 1, -1)
 
 
 @public("t")
