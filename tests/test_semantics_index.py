@@ -237,6 +237,9 @@ def test_0d_integer_tensor_index_is_a_view():
     assert y.stride() == torch.tensor(BASE)[:, torch.tensor(1)].stride()
 
 
+OVF = r"Overflow when unpacking long long"
+
+
 # ---- shape ops -----------------------------------------------------------------------------------
 SHAPE_ERRORS = [
     (
@@ -407,6 +410,19 @@ SHAPE_ERRORS = [
         RuntimeError,
         r"input \(W: 6\) is too small. Calculated output W: -1",
     ),
+    # Python ints beyond int64: torch's ValueError (TypeError for a sequence argument)
+    ("roll_overflow", lambda m: m.roll(X(m), 2**70, 0), ValueError, OVF),
+    ("split_overflow", lambda m: m.split(X(m), 2**70), ValueError, OVF),
+    ("chunk_overflow", lambda m: m.chunk(X(m), 2**70), ValueError, OVF),
+    ("select_overflow", lambda m: m.select(X(m), 0, 2**70), ValueError, OVF),
+    ("narrow_overflow", lambda m: m.narrow(X(m), 0, 0, 2**70), ValueError, OVF),
+    ("unfold_overflow", lambda m: X(m).unfold(0, 1, 2**70), ValueError, OVF),
+    ("topk_overflow", lambda m: m.topk(X(m), 2**70), ValueError, OVF),
+    ("reshape_overflow", lambda m: X(m).reshape(2**70, 1), TypeError, OVF),
+    ("expand_overflow", lambda m: X(m).expand(2**70, 2, 3), TypeError, OVF),
+    ("repeat_overflow", lambda m: X(m).repeat(2**70, 1), TypeError, OVF),
+    ("tensor_split_overflow", lambda m: m.tensor_split(X(m), [2**70]), TypeError, OVF),
+    ("pad_overflow", lambda m: m.nn.functional.pad(X(m), (2**70, 0)), TypeError, OVF),
     ("unique_dim", lambda m: m.unique(X(m), dim=2), IndexError, r"Dimension out of range"),
 ]
 

@@ -56,6 +56,19 @@ def _int_scalar(t) -> bool:
     return t._array.ndim == 0 and t._array.dtype.kind in "iu"
 
 
+def check_int64(op: str, name: str, values, exc: type = ValueError) -> None:
+    """Python ints torch must unpack into int64: beyond it, torch's ValueError (TypeError for a
+    sequence argument), never NumPy's OverflowError or a silently wrapped size."""
+    for v in values if isinstance(values, (tuple, list)) else (values,):
+        if type(v) is int and not _I64_MIN <= v <= _I64_MAX:
+            words = "Overflow when unpacking long long"
+            if exc is TypeError:
+                words = (
+                    f"{op}(): argument '{name}' failed to unpack the object with error \"{words}"
+                )
+            raise exc(f"{words} ({op}: {name}={v} does not fit in int64)")
+
+
 def check_scalars(items: tuple) -> None:
     """Slice steps and Python ints as torch reads them (steps > 0, ints within int64)."""
     for i in items:

@@ -601,6 +601,7 @@ def pad(input, pad, mode: str = "constant", value=None):
         >>> chainrule.nn.functional.pad(chainrule.ones(2), (1, 2))
         tensor([0., 1., 1., 0., 0.])
     """
+    _ic.check_int64("pad", "pad", tuple(pad), TypeError)
     if mode == "constant":
         return apply(TABLE["constant_pad"], input, tuple(pad), 0.0 if value is None else value)
     if mode not in _NP_MODE:

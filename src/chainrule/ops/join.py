@@ -9,6 +9,7 @@ import numpy as np
 from .._dispatch import apply
 from .._tensor import _wrap_dim
 from . import public
+from ._index_checks import check_int64
 from ._table import LINEAR, TABLE, defop
 from .shape import reshape
 
@@ -188,6 +189,7 @@ def _split_sizes(n: int, size: int) -> list:
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of ``split_size`` (the last may be smaller) or of the listed sizes."""
     _at_least_1d(tensor, "split expects")
+    check_int64("split", "split_size_or_sections", split_size_or_sections)
     n = tensor.shape[_wrap_dim(dim, tensor.ndim, "split")]
     s = split_size_or_sections
     sizes = _split_sizes(n, int(s)) if isinstance(s, (int, np.integer)) else [int(v) for v in s]
@@ -205,6 +207,7 @@ def chunk(input, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     _at_least_1d(input, "chunk expects")
+    check_int64("chunk", "chunks", chunks)
     n = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
     size = -(-n // chunks)
     return split(input, max(size, 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
@@ -213,6 +216,8 @@ def chunk(input, chunks: int, dim: int = 0):
 @public("tensor_split")
 def tensor_split(input, indices_or_sections, dim: int = 0):
     """Split at the given indices, or into ``sections`` parts whose sizes differ by at most one."""
+    if not hasattr(indices_or_sections, "_array"):
+        check_int64("tensor_split", "indices", indices_or_sections, TypeError)
     d = _wrap_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     s = indices_or_sections
@@ -257,6 +262,7 @@ def narrow(input, dim: int, start: int, length: int):
     """The ``length`` elements from ``start`` along ``dim`` (a view)."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    check_int64("narrow", "start, length", (start, length))
     if length < 0:
         raise RuntimeError(f"narrow(): length must be non-negative. (got {length})")
     d = _wrap_dim(dim, input.ndim, "narrow")
@@ -278,6 +284,7 @@ def select(input, dim: int, index: int):
     """The slice at ``index`` along ``dim`` (a view with that dimension removed)."""
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    check_int64("select", "index", index)
     d = _wrap_dim(dim, input.ndim, "select")
     n = input.shape[d]
     if not -n <= index < n:

@@ -10,6 +10,7 @@ import numpy as np
 from .._dispatch import apply
 from .._tensor import _wrap_dim
 from . import public
+from ._index_checks import check_int64
 from ._table import TABLE, defop
 from .reduction import _share_ties, _ties_tangent, return_types
 
@@ -115,6 +116,7 @@ return_types.topk = namedtuple("topk", ["values", "indices"])
 @public("topk")
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    check_int64("topk", "k", k)
     return return_types.topk(*apply(TABLE["topk"], input, k, dim, largest, sorted))
 
 

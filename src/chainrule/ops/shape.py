@@ -9,13 +9,17 @@ from .._dispatch import apply
 from .. import _dtype
 from .._tensor import _wrap_dim
 from . import public
+from ._index_checks import _I64_MAX, check_int64
 from ._table import LINEAR, TABLE, defop
 
 
-def _shape_arg(shape) -> tuple:
+def _shape_arg(shape, op: str = "reshape", name: str = "shape") -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in shape)
+    if shape and (max(shape) > _I64_MAX or min(shape) < -_I64_MAX):
+        check_int64(op, name, shape, TypeError)
+    return shape
 
 
 def _reshape(x, shape):
@@ -230,7 +234,7 @@ defop(
 @public("expand", function=False)
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying (-1 keeps a dimension)."""
-    return apply(TABLE["expand"], input, shape=_shape_arg(sizes))
+    return apply(TABLE["expand"], input, shape=_shape_arg(sizes, "expand", "size"))
 
 
 public("expand_as", function=False)(lambda input, other: expand(input, tuple(other.shape)))
@@ -362,7 +366,7 @@ defop(
 @public("repeat", function=False)
 def repeat(input, *repeats):
     """Tile ``input`` ``repeats[i]`` times along each dimension (copies)."""
-    return apply(TABLE["repeat"], input, _shape_arg(repeats))
+    return apply(TABLE["repeat"], input, _shape_arg(repeats, "repeat", "repeats"))
 
 
 @public("tile")
@@ -426,7 +430,7 @@ defop(
 @public("flip")
 def flip(input, *dims):
     """Reverse the order of elements along ``dims`` (a copy, as torch)."""
-    return apply(TABLE["flip"], input, _shape_arg(dims))
+    return apply(TABLE["flip"], input, _shape_arg(dims, "flip", "dims"))
 
 
 @public("fliplr")
@@ -474,6 +478,7 @@ defop(
 @public("roll")
 def roll(input, shifts, dims=None):
     """Shift elements cyclically along ``dims`` (flattened when None)."""
+    check_int64("roll", "shifts", shifts)
     if dims is None:
         if not isinstance(shifts, int):
             if len(shifts) != 1:

@@ -8,12 +8,14 @@ import numpy as np
 from .. import _dtype, _ns
 from .._tensor import Tensor, _make, _wrap_dim
 from . import public
+from ._index_checks import check_int64
 
 
 @public("unfold", function=False)
 def unfold(input, dimension: int, size: int, step: int):
     """``Tensor.unfold``: the slices of ``size`` along ``dimension``, ``step`` apart, as a new
     last dim (a gather, so overlapping windows add up in the gradient; torch gives a view)."""
+    check_int64("unfold", "size, step", (size, step))
     n = input.ndim
     d = _wrap_dim(dimension, n, "unfold")
     length = input.shape[d] if n else 1
