@@ -521,3 +521,19 @@ def test_bounds_check_names_the_first_bad_index():
         check_bounds(np.array([1, -4, 7]), 3, 1, negative=True)
     with pytest.raises(IndexError, match=r"index 7 "):
         check_bounds(np.array([[1, 7], [-1, 0]]), 3, 0, exc=IndexError)
+
+
+def test_flip_is_a_copy_and_unfold_a_view_as_in_torch():
+    seen = []
+    for m in (torch, cr):
+        x = m.arange(6.0)
+        f = x.flip(0)
+        f[0] = -1.0  # a copy: x keeps its values
+        u = x.unfold(0, 2, 2)
+        u[1, 0] = -2.0  # a view: the write reaches x
+        y = m.arange(6.0).requires_grad_()
+        z = y * 1
+        z.unfold(0, 2, 3).mul_(2.0)  # in place through the windows of a view
+        (z * m.arange(6.0)).sum().backward()
+        seen.append((x.tolist(), f.stride(), u.stride(), z.detach().tolist(), y.grad.tolist()))
+    assert seen[1] == seen[0]

@@ -229,7 +229,7 @@ OPS = [
         lambda r: [
             S(randn(r, 2, 7), 1, 3, 2), S(randn(r, 5, 2), 0, 2, 1), S(randn(r, 4), -1, 4, 3)
         ],
-        covers=("index_select", "reshape", "permute"),
+        covers=("unfold", "unfold_backward"),
         error_inputs=(
             (lambda m: m.ones(2, 3).unfold(1, 4, 1), RuntimeError,
              r"maximum size for tensor at dimension 1 is 3 but size is 4"),

@@ -412,7 +412,7 @@ def _flip(x, dims):
     dims = tuple(_wrap_dim(d, x.ndim, "flip") for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
-    return np.flip(x, dims) if x.ndim else x.copy()
+    return np.flip(x, dims).copy()  # torch's flip is a copy: writes must not reach the input
 
 
 defop(

@@ -1,20 +1,69 @@
-"""Strided views of torch's: ``Tensor.unfold`` (sliding windows; here a gather) and
+"""Strided views of torch's: ``Tensor.unfold`` (sliding windows) and
 ``Tensor.view(dtype)`` (the same bytes read as another dtype)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype, _ns
-from .._tensor import Tensor, _make, _wrap_dim
+from .. import _dtype
+from .._dispatch import apply
+from .._tensor import _make, _wrap_dim
 from . import public
+from ._table import LINEAR, TABLE, defop
 from ._index_checks import check_int64
+
+
+def _unfold(x, dimension, size, step):
+    if x.ndim == 0:
+        return x.reshape(1)[:size]
+    d = dimension % x.ndim
+    w = np.lib.stride_tricks.sliding_window_view(x, size, axis=d, writeable=x.flags.writeable)
+    return w[(slice(None),) * d + (slice(None, None, step),)]
+
+
+def _unfold_back(g, shape, dimension, size, step):
+    z = np.zeros(shape, g.dtype)
+    if not z.ndim:
+        z[...] = g.sum()
+        return z
+    d = dimension % z.ndim
+    nwin = g.shape[d]
+    for k in range(size):  # window offset k: positions k, k + step, ... (none repeats)
+        sl = (slice(None),) * d + (slice(k, k + step * (nwin - 1) + 1, step),)
+        z[sl] += g[..., k]
+    return z
+
+
+defop(
+    "unfold",
+    _unfold,
+    lambda m, g, out, x, dimension, size, step: m.unfold_backward(
+        g, tuple(x.shape), dimension, size, step
+    ),
+    LINEAR,
+    dtype="keep",
+    view=True,
+    saves=(),
+    method=False,
+    public=False,
+    formula="unfold: each window's gradient is added back to the positions it covers",
+)
+defop(
+    "unfold_backward",
+    _unfold_back,
+    lambda m, g, out, x, shape, dimension, size, step: m.unfold(g, dimension, size, step),
+    LINEAR,
+    dtype="keep",
+    method=False,
+    public=False,
+    formula="the gradient's windows",
+)
 
 
 @public("unfold", function=False)
 def unfold(input, dimension: int, size: int, step: int):
     """``Tensor.unfold``: the slices of ``size`` along ``dimension``, ``step`` apart, as a new
-    last dim (a gather, so overlapping windows add up in the gradient; torch gives a view)."""
+    last dim; a view, as torch's (overlapping windows add up in the gradient)."""
     check_int64("unfold", "size, step", (size, step))
     n = input.ndim
     d = _wrap_dim(dimension, n, "unfold")
@@ -27,13 +76,7 @@ def unfold(input, dimension: int, size: int, step: int):
         )
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0 (unfold)")
-    nwin = (length - size) // step + 1
-    idx = (np.arange(nwin)[:, None] * step + np.arange(size)).reshape(-1)
-    if n == 0:
-        return _ns.reshape(input, (size,))
-    r = input.index_select(d, Tensor(idx.astype(np.int64)))
-    shp = tuple(input.shape)
-    return _ns.movedim(_ns.reshape(r, shp[:d] + (nwin, size) + shp[d + 1 :]), d + 1, -1)
+    return apply(TABLE["unfold"], input, d, int(size), int(step))
 
 
 _TORCH_NAME = {
