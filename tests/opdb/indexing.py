@@ -37,6 +37,12 @@ OPS = [
         lambda m, x, i: x[i] * 1.0,
         lambda r: [S(randn(r, 5, 3), _I([0, 2, 2, 4, 0]))],
         covers=("index",),
+        error_inputs=(
+            (lambda m: _x(m)[m.tensor([1], dtype=m.int16)], IndexError,
+             r"tensors used as indices must be long, int, byte or bool tensors"),
+            (lambda m: _x(m)[m.tensor([1.0])], IndexError,
+             r"tensors used as indices must be long, int, byte or bool tensors"),
+        ),
     ),
     OpInfo(
         "getitem_mixed",
@@ -94,6 +100,11 @@ OPS = [
             S(randn(r, 5, 3), randn(r, 2, 3), _I([4, 1])),
             S(randn(r, 5, 3), randn(r, 3), _I([0, 3])),
         ],
+        error_inputs=(
+            (lambda m: _x(m).index_put((m.tensor([0]),), m.tensor(1.0, dtype=m.float64)),
+             RuntimeError, r"Index put requires the source and destination dtypes match, got "
+             r"Float for the destination and Double for the source"),
+        ),
     ),
     OpInfo(
         "index_put_accumulate",

@@ -31,13 +31,17 @@ def _norm_one(i):
         if i.dtype == object:  # Python ints beyond int64
             raise ValueError("Overflow when unpacking long long (an index does not fit in int64)")
     if isinstance(i, np.ndarray):
-        if i.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i.dtype.kind not in "biu" or (i.dtype.kind in "iu" and i.dtype not in _INDEX_DTYPES):
+            raise IndexError(
+                "tensors used as indices must be long, int, byte or bool tensors "
+                f"(got {i.dtype})"
+            )
         if i.dtype == np.uint8:
             i = i.astype(bool)
     return i
 
 
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.uint8))
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
@@ -178,6 +182,14 @@ defop(
 def index_put(input, indices, values, accumulate: bool = False):
     """Out-of-place ``input[indices] = values`` (``accumulate=True``: ``+=``, repeats add up)."""
     idx = tuple(indices)
+    if isinstance(values, Tensor) and values.dtype != input.dtype:
+        from .inplace import _tname
+
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{_tname(input._array.dtype)} for the destination and {_tname(values._array.dtype)} "
+            "for the source."
+        )
     if not accumulate:
         return apply(TABLE["index_put"], input, values, idx)
     shape = _getitem(np.zeros(input.shape, bool), idx).shape
