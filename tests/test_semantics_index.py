@@ -410,6 +410,38 @@ SHAPE_ERRORS = [
         RuntimeError,
         r"input \(W: 6\) is too small. Calculated output W: -1",
     ),
+    ("flatten_0d", lambda m: m.tensor(1.0).flatten(-2), IndexError, r"Dimension out of range"),
+    (
+        "unique_0d_dim",
+        lambda m: m.unique(m.tensor(1.0), dim=0),
+        IndexError,
+        r"Dimension specified as 0 but tensor has no dimensions",
+    ),
+    (
+        "unique_zero_dims",
+        lambda m: m.unique(m.zeros(0, 2, 0), dim=2),
+        RuntimeError,
+        r"Number of zero sized dimensions is more than one, so unique cannot be applied",
+    ),
+    (
+        "kthvalue_empty",
+        lambda m: m.kthvalue(m.zeros(3, 0), 1, 1),
+        IndexError,
+        r"kthvalue\(\): Expected reduction dim 1 to have non-zero size",
+    ),
+    (
+        "tensor_split_0d",
+        lambda m: m.tensor_split(m.tensor(1.0), 2),
+        RuntimeError,
+        r"tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims",
+    ),
+    (
+        "take_along_dim_bcast",
+        lambda m: m.take_along_dim(m.zeros(1, 2, 1), m.zeros(2, 3, 1, dtype=m.long), 0),
+        RuntimeError,
+        r"The size of tensor a \(2\) must match the size of tensor b \(3\) at "
+        r"non-singleton dimension 1",
+    ),
     # Python ints beyond int64: torch's ValueError (TypeError for a sequence argument)
     ("roll_overflow", lambda m: m.roll(X(m), 2**70, 0), ValueError, OVF),
     ("split_overflow", lambda m: m.split(X(m), 2**70), ValueError, OVF),
@@ -491,6 +523,8 @@ SHAPE_VALUES = [
             m.arange(24.0).reshape(1, 1, 4, 6), (1, -2, -1, 2), mode="replicate"
         ),
     ),
+    ("flip_0d", lambda m: m.tensor(2.0).flip(0)),
+    ("flatten_0d", lambda m: m.tensor(2.0).flatten(-1, 0)),
     ("take_along_dim_flat", lambda m: m.take_along_dim(X(m), m.tensor([5, 0, 2]))),
     ("take_along_dim_broadcast", lambda m: m.take_along_dim(X(m), m.tensor([[2, 0]]), 1)),
 ]
@@ -537,3 +571,80 @@ def test_flip_is_a_copy_and_unfold_a_view_as_in_torch():
         (z * m.arange(6.0)).sum().backward()
         seen.append((x.tolist(), f.stride(), u.stride(), z.detach().tolist(), y.grad.tolist()))
     assert seen[1] == seen[0]
+
+
+# ---- a small differential fuzz of these ops: no silent acceptance, no wrong value ---------------
+def _fuzz_ops():
+    ones = lambda m, x, i: m.ones(tuple(i.shape), dtype=x.dtype)  # noqa: E731
+    return {
+        "gather": lambda m, x, i, d: m.gather(x, d, i),
+        "scatter": lambda m, x, i, d: m.scatter(x, d, i, 1.0),
+        "scatter_add": lambda m, x, i, d: m.scatter_add(x, d, i, ones(m, x, i)),
+        "scatter_reduce": lambda m, x, i, d: m.scatter_reduce(x, d, i, ones(m, x, i), "amax"),
+        "index_select": lambda m, x, i, d: m.index_select(x, d, i.reshape(-1)),
+        "index_fill": lambda m, x, i, d: m.index_fill(x, d, i.reshape(-1), 2.0),
+        "index_copy": lambda m, x, i, d: m.index_copy(x, d, i.reshape(-1), x),
+        "take": lambda m, x, i, d: m.take(x, i),
+        "take_along_dim": lambda m, x, i, d: m.take_along_dim(x, i, d),
+        "getitem": lambda m, x, i, d: x[i],
+        "getitem_int": lambda m, x, i, d: x[d, i] if x.ndim > 1 else x[i, None],
+        "index_put": lambda m, x, i, d: m.index_put(x, (i,), m.tensor(1.0)),
+        "cumsum": lambda m, x, i, d: m.cumsum(x, d),
+        "cummax": lambda m, x, i, d: m.cummax(x, d),
+        "sort": lambda m, x, i, d: m.sort(x, d),
+        "argmax": lambda m, x, i, d: m.argmax(x, d),
+        "median": lambda m, x, i, d: m.median(x, d),
+        "kthvalue": lambda m, x, i, d: m.kthvalue(x, 1, d),
+        "squeeze": lambda m, x, i, d: x.squeeze(d),
+        "transpose": lambda m, x, i, d: x.transpose(0, d),
+        "flip": lambda m, x, i, d: x.flip(d),
+        "movedim": lambda m, x, i, d: x.movedim(d, 0),
+        "narrow": lambda m, x, i, d: x.narrow(d, -1, 1),
+        "select": lambda m, x, i, d: x.select(d, -1),
+        "split": lambda m, x, i, d: x.split(1, d),
+        "unfold": lambda m, x, i, d: x.unfold(d, 1, 1),
+        "unique": lambda m, x, i, d: m.unique(x, dim=d),
+        "flatten": lambda m, x, i, d: x.flatten(d),
+        "one_hot": lambda m, x, i, d: m.nn.functional.one_hot(i, 4),
+    }
+
+
+def _outcome(f, m, x, i, d):
+    try:
+        r = f(m, m.tensor(x), m.tensor(i), d)
+    except Exception as e:  # noqa: BLE001 - the outcome is what is compared
+        return ("raise", type(e).__name__)
+    rs = r if isinstance(r, (tuple, list)) else (r,)
+    return ("value", [np.asarray(t.detach().numpy()) for t in rs])
+
+
+def test_index_and_shape_ops_never_silent_or_wrong_against_torch():
+    rng = np.random.default_rng(11)
+    ops = _fuzz_ops()
+    names = sorted(ops)
+    silent, wrong = [], []
+    for _ in range(900):
+        name = names[rng.integers(len(names))]
+        shape = tuple(int(n) for n in rng.integers(0, 4, rng.integers(0, 4)))
+        x = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape) * 0.5 - 1
+        ishape = (
+            shape
+            if rng.random() < 0.6
+            else tuple(int(n) for n in rng.integers(0, 4, rng.integers(0, 4)))
+        )
+        i = rng.integers(-4, 4, ishape).astype(np.int64)
+        d = int(rng.integers(-4, 3))
+        t = _outcome(ops[name], torch, x, i, d)
+        c = _outcome(ops[name], cr, x, i, d)
+        case = (name, shape, ishape, d)
+        if t[0] == "raise" and c[0] == "value":
+            silent.append(case)
+        elif t[0] == c[0] == "value":
+            same = len(t[1]) == len(c[1]) and all(
+                a.shape == b.shape and np.allclose(a.astype(float), b.astype(float), equal_nan=True)
+                for a, b in zip(t[1], c[1])
+            )
+            if not same:
+                wrong.append(case)
+    assert not silent, f"accepted where torch raises: {silent[:5]}"
+    assert not wrong, f"values differ from torch: {wrong[:5]}"

@@ -216,6 +216,10 @@ def chunk(input, chunks: int, dim: int = 0):
 @public("tensor_split")
 def tensor_split(input, indices_or_sections, dim: int = 0):
     """Split at the given indices, or into ``sections`` parts whose sizes differ by at most one."""
+    if input.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
     if not hasattr(indices_or_sections, "_array"):
         check_int64("tensor_split", "indices", indices_or_sections, TypeError)
     d = _wrap_dim(dim, input.ndim, "tensor_split")

@@ -130,6 +130,8 @@ def _kth(x, k, dim=-1, keepdim=False):
         return x.copy(), np.zeros((), np.int64)
     d = _wrap_dim(dim, x.ndim, "kthvalue")
     n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(
             f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})"

@@ -18,16 +18,16 @@ from .indexing import _grid, _long_index, _norm_one
 # ---- gather-like ops along one dimension ---------------------------------------------------------
 def _take_along(x, indices, dim):
     idx = _norm_one(indices)
-    d = _wrap_dim(dim, x.ndim, "take_along_dim")
     if idx.ndim != x.ndim:
         raise RuntimeError(
             "torch.take_along_dim(): input and indices should have the same number of dimensions, "
             f"but got {x.ndim} dimensions for input, and {idx.ndim} dimensions for indices"
         )
-    # torch wraps negative indices here (and reads out of bounds unchecked past the size)
-    check_bounds(idx, x.shape[d], d, negative=True, exc=IndexError)
+    d = _wrap_dim(dim, x.ndim, "take_along_dim")
     if any(a != b for k, (a, b) in enumerate(zip(x.shape, idx.shape)) if k != d):
         x, idx = _bcast_along(x, idx, d)
+    # torch wraps negative indices here (and reads out of bounds unchecked past the size)
+    check_bounds(idx, x.shape[d], d, negative=True, exc=IndexError)
     return np.take_along_axis(x, idx, axis=d)
 
 
@@ -46,9 +46,11 @@ def _bcast_along(x, idx, d):
     try:
         b = list(np.broadcast_shapes(tuple(xs), tuple(js)))
     except ValueError:
+        k = next(k for k, (p, q) in enumerate(zip(xs, js)) if p != q and 1 not in (p, q))
         raise RuntimeError(
-            f"take_along_dim: input {list(x.shape)} and indices {list(idx.shape)} do not "
-            f"broadcast apart from dimension {d}"
+            f"The size of tensor a ({xs[k]}) must match the size of tensor b ({js[k]}) at "
+            f"non-singleton dimension {k} (take_along_dim: input {list(x.shape)}, indices "
+            f"{list(idx.shape)}, dim {d})"
         ) from None
     bx, bi = list(b), list(b)
     bx[d], bi[d] = x.shape[d], idx.shape[d]

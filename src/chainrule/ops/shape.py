@@ -245,9 +245,9 @@ public("broadcast_to")(lambda input, size: expand(input, tuple(size)))
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions ``start_dim`` … ``end_dim`` into one."""
     n = input.ndim
+    s, e = _wrap_dim(start_dim, n, "flatten"), _wrap_dim(end_dim, n, "flatten")
     if n == 0:
         return reshape(input, (1,))
-    s, e = _wrap_dim(start_dim, n, "flatten"), _wrap_dim(end_dim, n, "flatten")
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -412,7 +412,8 @@ def _flip(x, dims):
     dims = tuple(_wrap_dim(d, x.ndim, "flip") for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
-    return np.flip(x, dims).copy()  # torch's flip is a copy: writes must not reach the input
+    # torch's flip is a copy: writes must not reach the input
+    return np.flip(x, dims).copy() if x.ndim else x.copy()
 
 
 defop(

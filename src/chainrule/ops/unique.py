@@ -28,7 +28,12 @@ def _unique(x, consecutive=False, dim=None):
         return vals, inv.reshape(x.shape).astype(np.int64), counts.astype(np.int64)
     d = _wrap_dim(dim, x.ndim, "unique_consecutive" if consecutive else "unique")
     if x.ndim == 0:
-        return x.copy(), np.zeros((), np.int64), np.ones((), np.int64)
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions (unique)")
+    if sum(n == 0 for n in x.shape) > 1:
+        raise RuntimeError(
+            "Number of zero sized dimensions is more than one, so unique cannot be applied "
+            f"(input {list(x.shape)})"
+        )
     if x.size == 0 and x.shape[d]:
         raise RuntimeError(
             "There are 0 sized dimensions, and they aren't selected, so unique cannot be applied "
