@@ -442,6 +442,19 @@ SHAPE_ERRORS = [
         r"The size of tensor a \(2\) must match the size of tensor b \(3\) at "
         r"non-singleton dimension 1",
     ),
+    (
+        "repeat_negative",
+        lambda m: X(m).repeat(2, -1),
+        RuntimeError,
+        r"Trying to create tensor with negative dimension -3: \[4, -3\]",
+    ),
+    (
+        "expand_leading_negative",
+        lambda m: X(m).expand(-1, 2, 3),
+        RuntimeError,
+        r"The expanded size of the tensor \(-1\) isn't allowed in a leading, non-existing "
+        r"dimension 0",
+    ),
     # Python ints beyond int64: torch's ValueError (TypeError for a sequence argument)
     ("roll_overflow", lambda m: m.roll(X(m), 2**70, 0), ValueError, OVF),
     ("split_overflow", lambda m: m.split(X(m), 2**70), ValueError, OVF),

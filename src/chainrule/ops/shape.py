@@ -202,7 +202,8 @@ def _expand(x, shape):
         if i < lead:
             if s < 0:
                 raise RuntimeError(
-                    f"expand: -1 is not allowed in a leading, non-existing dimension ({i})"
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    f"non-existing dimension {i} (expand of {list(x.shape)} to {list(shape)})"
                 )
             tgt.append(s)
             continue
@@ -336,7 +337,12 @@ def _repeat(x, repeats):
             f"dimensions of tensor (repeats {list(repeats)}, tensor {list(x.shape)})"
         )
     if any(r < 0 for r in repeats):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(repeats)}")
+        shp = (1,) * (len(repeats) - x.ndim) + tuple(x.shape)
+        out = [n * r for n, r in zip(shp, repeats)]
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(out)}: {out} (repeats "
+            f"{list(repeats)})"
+        )
     x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
     return np.tile(x, repeats)
 
