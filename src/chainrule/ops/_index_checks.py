@@ -45,11 +45,22 @@ def torch_index(index):
     """The index as torch reads it before indexing: a 0-d integer tensor is an int (a select,
     hence a view), slice steps are positive and Python ints fit in int64 (ValueError)."""
     items = index if type(index) is tuple else (index,)
-    if any(type(i) is Tensor and _int_scalar(i) for i in items):
-        items = tuple(int(i._array) if type(i) is Tensor and _int_scalar(i) else i for i in items)
-        index = items if type(index) is tuple else items[0]
-    check_scalars(items)
+    for i in items:  # one cheap pass on the common path; the rest only when needed
+        t = type(i)
+        if t is Tensor:
+            if _int_scalar(i):
+                return torch_index(_ints(index))
+        elif t is slice:
+            if i.step is not None:
+                check_scalars((i,))
+        elif t is int or t is list:
+            check_scalars((i,))
     return index
+
+
+def _ints(index):
+    conv = lambda i: int(i._array) if type(i) is Tensor and _int_scalar(i) else i  # noqa: E731
+    return tuple(conv(i) for i in index) if type(index) is tuple else conv(index)
 
 
 def _int_scalar(t) -> bool:
@@ -88,23 +99,29 @@ def check_scalars(items: tuple) -> None:
             check_scalars(tuple(v for v in i if type(v) is int or type(v) is list))
 
 
-def locate(x: np.ndarray, items: tuple):
+def locate(x: np.ndarray, items: tuple, write: bool = False):
     """``(view, rest)`` for ``x[items]`` in torch's order: integers, slices, None and Ellipsis
     first (torch selects integers before it looks at tensor indices), then the tensor indices
-    (``rest``) on that view; ``rest`` is None when there are none. One pass over the items: this
-    runs on every ``x[...]``."""
-    has_int = has_arr = has_ell = False
+    (``rest``) on that view; ``rest`` is None when there are none (with ``write``, ``x[rest]``
+    is the target). Bool masks are checked against the dims they index. One pass over the
+    items: this runs on every ``x[...]``."""
+    has_int = has_arr = has_ell = has_mask = False
     for i in items:
         t = type(i)
-        if t is np.ndarray or t is bool or t is np.bool_:
+        if t is np.ndarray:
+            has_arr = True
+            has_mask = has_mask or (i.dtype == np.bool_ and i.ndim > 0)
+        elif t is bool or t is np.bool_:
             has_arr = True
         elif t is int or (t is not slice and i is not None and isinstance(i, np.integer)):
             has_int = True
         elif i is Ellipsis:
             has_ell = True
     if not has_arr:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
-        return x[items if has_ell else items + (Ellipsis,)], None
+        return (x, items) if write else (x[items if has_ell else items + (Ellipsis,)], None)
     if not has_int:  # NumPy's order is torch's
+        if has_mask:
+            check_masks(items, x.shape)
         return x, items
     basic, adv = [], []
     for i in items:
@@ -124,7 +141,10 @@ def locate(x: np.ndarray, items: tuple):
             adv.append(i)
     if not has_ell:
         basic.append(Ellipsis)
-    return x[tuple(basic)], tuple(adv)
+    v, adv = x[tuple(basic)], tuple(adv)
+    if has_mask:
+        check_masks(adv, v.shape)
+    return v, adv
 
 
 def check_masks(items: tuple, shape: tuple) -> None:

@@ -20,6 +20,9 @@ def _norm_index(index) -> tuple:
 
 
 def _norm_one(i):
+    t = type(i)
+    if t is int or t is slice or i is None:
+        return i
     if isinstance(i, Tensor):
         i = i._array
     elif isinstance(i, list):
@@ -30,7 +33,7 @@ def _norm_one(i):
         )
         if i.dtype == object:  # Python ints beyond int64
             raise ValueError("Overflow when unpacking long long (an index does not fit in int64)")
-    if isinstance(i, np.ndarray):
+    if isinstance(i, np.ndarray) and i.dtype is not _INDEX_DTYPES[0]:
         if i.dtype.kind not in "biu" or (i.dtype.kind in "iu" and i.dtype not in _INDEX_DTYPES):
             raise IndexError(
                 "tensors used as indices must be long, int, byte or bool tensors "
@@ -64,7 +67,6 @@ def _getitem(x, index):
         v, rest = _locate(x, items)
         if rest is None:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
             return v
-        _ic.check_masks(rest, v.shape)
         return _ic.fresh(np.asarray(v[rest]))
     except IndexError as e:
         raise _ic.torch_words(e, x.shape) from None
@@ -140,12 +142,9 @@ def _index_put(x, values, index):
 def put_into(x, index, values) -> None:
     """``x[index] = values`` in place, in torch's order, words and exception types."""
     items = _norm_index(index)
+    v, rest = x, items
     try:
-        v, rest = _locate(x, items)
-        if rest is None:
-            v[...] = values
-            return
-        _ic.check_masks(rest, v.shape)
+        v, rest = _locate(x, items, write=True)
         v[rest] = values
     except IndexError as e:
         raise _ic.torch_words(e, x.shape) from None
@@ -153,7 +152,7 @@ def put_into(x, index, values) -> None:
         shp = np.shape(values)
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(shp)} cannot be broadcast to indexing "
-            f"result of shape {list(np.shape(v[rest] if rest else v))} ({e})"
+            f"result of shape {list(np.shape(v[rest]))} ({e})"
         ) from None
 
 

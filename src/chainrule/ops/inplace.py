@@ -22,6 +22,7 @@ from .. import _dispatch, _dtype, _ns
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import _state
 from . import PUBLIC, public
+from ._index_checks import torch_index
 from ._table import LINEAR, TABLE, _reads, defop
 
 _TORCH_NAMES = {
@@ -564,7 +565,6 @@ def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value`` (a number or a tensor broadcast to the indexed shape)."""
-    from ._index_checks import torch_index
     from .indexing import _is_basic, put_into
 
     index = torch_index(index)
