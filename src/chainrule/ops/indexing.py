@@ -1,6 +1,7 @@
-"""Rule-table rows: indexing (``x[idx]``, index_put), where, gather/scatter, index_* ops, masks,
-take, nonzero, triangles and diagonals, pad. Most are linear: their forward-mode rule is the op
-itself and their backward rule is the matching scatter (or gather)."""
+"""Rule-table rows: indexing (``x[idx]`` in torch's order, index_put, put), where, masks, take,
+nonzero, triangles and diagonals, pad (gather/scatter and the index_* ops are in ``scatter.py``).
+Most are linear: their forward-mode rule is the op itself and their backward rule is the
+matching scatter (or gather)."""
 
 from __future__ import annotations
 
