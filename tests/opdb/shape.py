@@ -246,4 +246,20 @@ OPS = [
              r"movedim: repeated dim in `source`"),
         ),
     ),
+    OpInfo(
+        # the same bytes read as another dtype (torch's size rules); a view without gradient
+        "view_dtype",
+        lambda m, x: (
+            x.view(m.int32),
+            x.view(m.float16),
+            x.view(m.uint8),
+            x.t().view(m.int32 if x.dtype == m.float32 else m.int64),  # same size: any strides
+        ),
+        lambda r: [S(randn(r, 3, 4)), S(randn(r, 2, 1))],
+        grad=False,
+        error_inputs=(
+            (lambda m: m.ones(2, 3).view(m.float64), RuntimeError,
+             r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
+        ),
+    ),
 ]

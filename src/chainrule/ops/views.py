@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _dtype
 from .._dispatch import apply
-from .._tensor import _make, _wrap_dim
+from .._tensor import _wrap_dim
 from . import public
 from ._table import LINEAR, TABLE, defop
 from ._index_checks import check_int64
@@ -93,8 +93,12 @@ _TORCH_NAME = {
 
 
 def view_dtype(input, dt):
-    """``Tensor.view(dtype)``: the same memory read as ``dt`` (torch's rules; no gradient)."""
-    a = input._array
+    """``Tensor.view(dtype)``: the same memory read as ``dt`` (torch's rules; no gradient). A
+    view: it shares the input's version counter, so autograd sees writes through it."""
+    return apply(TABLE["view_dtype"], input, dt)
+
+
+def _view_dtype(a, dt):
     old, new = a.dtype.itemsize, dt.itemsize
     if old != new:
         what = (
@@ -111,4 +115,7 @@ def view_dtype(input, dt):
             )
         if a.shape[-1] == 1 and a.strides[-1] != old:
             a = np.lib.stride_tricks.as_strided(a, a.shape, a.strides[:-1] + (old,))
-    return _make(a.view(dt.np))
+    return a.view(dt.np)
+
+
+defop("view_dtype", _view_dtype, dtype="keep", view=True, method=False, public=False)
