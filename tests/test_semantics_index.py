@@ -661,3 +661,14 @@ def test_index_and_shape_ops_never_silent_or_wrong_against_torch():
                 wrong.append(case)
     assert not silent, f"accepted where torch raises: {silent[:5]}"
     assert not wrong, f"values differ from torch: {wrong[:5]}"
+
+
+def test_view_dtype_shares_memory_and_version_with_its_input():
+    seen = []
+    for m in (torch, cr):
+        x = m.ones(2, 4)
+        y = x.view(m.int32)
+        v0 = x._version
+        y.add_(1)  # one ulp up, through the integer view
+        seen.append((x._version - v0, x[0, 0].item(), y.requires_grad, tuple(y.shape)))
+    assert seen[1] == seen[0]
