@@ -3,7 +3,9 @@
 An ``OpInfo`` calls chainrule through the public API with a function ``fn(m, *args, **kwargs)``,
 where ``m`` is the ``chainrule`` module (or ``torch`` for the parity tests: the same code runs
 on both). ``covers`` names the rule-table rows it exercises; ``test_op_db_covers_table`` fails when
-a row has no entry. Family files under ``tests/opdb/`` each define ``OPS``.
+a row has no entry. Family files under ``tests/opdb/`` each define ``OPS``. ``error_inputs``
+lists bad calls ``(fn(m), exception type, regex)``: ``tests/test_semantics_index.py`` checks that
+torch and chainrule both raise that type with those words.
 """
 
 from __future__ import annotations
