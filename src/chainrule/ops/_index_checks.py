@@ -59,7 +59,8 @@ def torch_index(index):
 
 
 def _ints(index):
-    conv = lambda i: int(i._array) if type(i) is Tensor and _int_scalar(i) else i  # noqa: E731
+    # through item(): the active modes see the value leave for Python, as for any int(tensor)
+    conv = lambda i: int(i.item()) if type(i) is Tensor and _int_scalar(i) else i  # noqa: E731
     return tuple(conv(i) for i in index) if type(index) is tuple else conv(index)
 
 
