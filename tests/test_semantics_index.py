@@ -672,3 +672,64 @@ def test_view_dtype_shares_memory_and_version_with_its_input():
         y.add_(1)  # one ulp up, through the integer view
         seen.append((x._version - v0, x[0, 0].item(), y.requires_grad, tuple(y.shape)))
     assert seen[1] == seen[0]
+
+
+def _random_index(rng):
+    """Items of every kind torch accepts, drawn with NumPy scalars and negatives mixed in."""
+    items, used_ell = [], False
+    for _ in range(int(rng.integers(1, 5))):
+        kind = ["int", "slice", "none", "ell", "vec", "vec", "mat", "mask", "t0", "bool", "list"][
+            rng.integers(11)
+        ]
+        if kind == "ell" and used_ell:
+            kind = "slice"
+        used_ell |= kind == "ell"
+        if kind == "int":
+            items.append(int(rng.integers(-2, 2)))
+        elif kind == "slice":
+            c = lambda *v: v[rng.integers(len(v))]  # noqa: E731
+            items.append(slice(c(None, 0, 1, -1), c(None, 2, -1, 3), c(None, 1, 2)))
+        elif kind == "none":
+            items.append(None)
+        elif kind == "ell":
+            items.append(Ellipsis)
+        elif kind == "bool":
+            items.append(bool(rng.integers(2)))
+        elif kind == "list":
+            items.append([int(v) for v in rng.integers(-2, 2, 2)])
+        elif kind == "mask":
+            items.append(("t", np.array([True, False, True])))
+        else:
+            shape = {"vec": (2,), "mat": tuple(rng.integers(1, 3, 2)), "t0": ()}[kind]
+            items.append(("t", rng.integers(-2, 2, shape)))
+    return items
+
+
+def test_random_index_patterns_get_set_and_backward_as_torch():
+    rng = np.random.default_rng(5)
+    base = np.arange(120.0).reshape(2, 3, 4, 5)
+    mismatches = []
+    for _ in range(700):
+        spec = _random_index(rng)
+        got = {}
+        for m in (torch, cr):
+            p = tuple(m.tensor(i[1]) if isinstance(i, tuple) else i for i in spec)
+            try:
+                x = m.tensor(base, requires_grad=True)
+                y = x[p]
+                u = m.tensor(np.arange(float(y.numel())).reshape(tuple(y.shape)))
+                (g,) = m.autograd.grad((y * u).sum(), [x])
+                z = m.tensor(base)
+                z[p] = u
+                got[m] = (y.detach().numpy(), y.stride(), g.numpy(), z.numpy())
+            except (IndexError, RuntimeError, ValueError, TypeError) as e:
+                got[m] = type(e).__name__
+        t, c = got[torch], got[cr]
+        if isinstance(t, str) or isinstance(c, str):
+            if t != c:
+                mismatches.append((spec, t if isinstance(t, str) else "value", c))
+            continue
+        same = all(np.array_equal(a, b) for a, b in zip((t[0], t[2], t[3]), (c[0], c[2], c[3])))
+        if not same or t[0].shape != c[0].shape or (t[0].size > 1 and t[1] != c[1]):
+            mismatches.append((spec, t[0].shape, c[0].shape))
+    assert not mismatches, mismatches[:5]

@@ -106,10 +106,12 @@ def locate(x: np.ndarray, items: tuple, write: bool = False):
     (``rest``) on that view; ``rest`` is None when there are none (with ``write``, ``x[rest]``
     is the target). Bool masks are checked against the dims they index. One pass over the
     items: this runs on every ``x[...]``."""
-    has_int = has_arr = has_ell = has_mask = False
+    has_int = has_arr = has_ell = has_mask = has_none = False
     for i in items:
         t = type(i)
-        if t is np.ndarray:
+        if i is None:
+            has_none = True
+        elif t is np.ndarray:
             has_arr = True
             has_mask = has_mask or (i.dtype == np.bool_ and i.ndim > 0)
         elif t is bool or t is np.bool_:
@@ -119,7 +121,10 @@ def locate(x: np.ndarray, items: tuple, write: bool = False):
         elif i is Ellipsis:
             has_ell = True
     if not has_arr:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
-        return (x, items) if write else (x[items if has_ell else items + (Ellipsis,)], None)
+        if write:
+            return x, items
+        v = x[items if has_ell else items + (Ellipsis,)]
+        return (_unsqueezed_strides(x, items, v) if has_none else v), None
     if not has_int:  # NumPy's order is torch's
         if has_mask:
             check_masks(items, x.shape)
@@ -137,9 +142,9 @@ def locate(x: np.ndarray, items: tuple, write: bool = False):
         elif type(i) is bool or type(i) is np.bool_:  # torch: a new dim, indexed by a tensor
             basic.append(None)
             adv.append(np.zeros(1 if i else 0, np.int64))
-        else:  # slice or Ellipsis: the same dims in both steps
+        else:  # a slice applies in step 1 (its dim stays whole in step 2); Ellipsis in both
             basic.append(i)
-            adv.append(i)
+            adv.append(Ellipsis if i is Ellipsis else slice(None))
     if not has_ell:
         basic.append(Ellipsis)
     v, adv = x[tuple(basic)], tuple(adv)
@@ -148,20 +153,41 @@ def locate(x: np.ndarray, items: tuple, write: bool = False):
     return v, adv
 
 
+def _unsqueezed_strides(x: np.ndarray, items: tuple, v: np.ndarray) -> np.ndarray:
+    """``v = x[items]`` with the strides torch gives the dims None inserts (NumPy gives 0): torch
+    unsqueezes left to right, so a new dim's stride is the extent of the input dim after it."""
+    n_ell = x.ndim - sum(1 for i in items if i is not None and i is not Ellipsis)
+    st, j, out = list(v.strides), 0, 0  # j: the input dim consumed next; out: the result dim
+    for i in items:
+        if i is None:
+            st[out] = x.shape[j] * x.strides[j] if j < x.ndim else x.itemsize
+            out += 1
+        elif i is Ellipsis:
+            j, out = j + n_ell, out + n_ell
+        elif type(i) is slice:
+            j, out = j + 1, out + 1
+        else:  # an integer selects: the dim goes
+            j += 1
+    if tuple(st) == v.strides:
+        return v
+    return np.lib.stride_tricks.as_strided(v, v.shape, tuple(st), writeable=v.flags.writeable)
+
+
 def check_masks(items: tuple, shape: tuple) -> None:
     """A bool mask must match the dims it indexes (torch's IndexError, torch's words)."""
     if not any(isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim for i in items):
         return
+    new_dim = lambda i: i is None or type(i) is bool or type(i) is np.bool_  # noqa: E731
     n_ell = len(shape) - sum(
         (i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1)
         for i in items
-        if i is not None and i is not Ellipsis
+        if not new_dim(i) and i is not Ellipsis
     )
     d = 0
     for i in items:
         if i is Ellipsis:
             d += max(n_ell, 0)
-        elif i is None:
+        elif new_dim(i):
             continue
         elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
             for k, s in enumerate(i.shape):
