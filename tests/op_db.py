@@ -3,7 +3,9 @@
 An ``OpInfo`` calls chainrule through the public API with a function ``fn(m, *args, **kwargs)``,
 where ``m`` is the ``chainrule`` module (or ``torch`` for the parity tests: the same code runs
 on both). ``covers`` names the rule-table rows it exercises; ``test_op_db_covers_table`` fails when
-a row has no entry. Family files under ``tests/opdb/`` each define ``OPS``.
+a row has no entry. Family files under ``tests/opdb/`` each define ``OPS``. ``error_inputs``
+lists bad calls ``(fn(m), exception type, regex)``: ``tests/test_semantics_index.py`` checks that
+torch and chainrule both raise that type with those words.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class OpInfo:
     #: flag -> why this entry skips that check
     skipped: dict = field(default_factory=dict)
     # calls that must raise: (fn(m), exception type, regex on chainrule's message); torch must
-    # raise the same type (test_semantics_dtype.test_error_inputs)
+    # raise the same type (test_semantics_dtype / test_semantics_index run them)
     error_inputs: list = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -70,11 +70,15 @@ def _error_cases():
 
 @pytest.mark.parametrize("case", _error_cases(), ids=lambda c: f"{c[0]}-{c[1]}")
 def test_error_inputs(case):
+    """torch raises ``exc`` (the premise: a wrong guess of torch's behaviour fails here), and
+    chainrule raises the same type, under that name, with a message matching ``regex``."""
     _name, _k, (fn, exc, regex) = case
-    with pytest.raises(exc, match=regex):
-        fn(cr)
-    with pytest.raises(exc):
+    with pytest.raises(Exception) as t_info:
         fn(torch)
+    assert type(t_info.value) is exc, f"torch: {type(t_info.value).__name__}: {t_info.value}"
+    with pytest.raises(exc, match=regex) as c_info:
+        fn(cr)
+    assert type(c_info.value).__name__ == exc.__name__, f"chainrule: {c_info.value!r}"
 
 
 def test_cross_entropy_probability_target_shapes():

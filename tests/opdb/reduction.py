@@ -335,4 +335,24 @@ OPS = [
         ],
         covers=("matrix_norm_sv", "svd_uvh"),
     ),
+    OpInfo(
+        # no gradient, as torch; NaNs are never equal to each other
+        "unique",
+        lambda m, x, **k: (
+            m.unique(x, return_inverse=True, return_counts=True, **k),
+            m.unique_consecutive(x, return_inverse=True, return_counts=True, **k),
+        ),
+        lambda r: [
+            S(np.array([[2, 1, 2], [0, 1, 2], [2, 1, 2]])),
+            S(np.array([[2, 1, 2], [0, 1, 2], [2, 1, 2]]), dim=0),
+            S(np.array([[2, 1, 2], [0, 1, 2], [2, 1, 2]]), dim=-1),
+            S(np.array([3.0, np.nan, 1.0, 3.0, np.nan])),
+            S(np.zeros((0, 3)), dim=0),
+        ],
+        grad="unique values and counts are not differentiable",
+        error_inputs=(
+            (lambda m: m.unique(m.zeros(0, 3), dim=1), RuntimeError,
+             r"There are 0 sized dimensions, and they aren't selected"),
+        ),
+    ),
 ]

@@ -222,4 +222,44 @@ OPS = [
         ],
         covers=("flip", "transpose"),
     ),
+    OpInfo(
+        # Tensor.unfold: windows of ``size`` every ``step``; overlapping windows add up in backward
+        "tensor_unfold",
+        lambda m, x, *a: x.unfold(*a),
+        lambda r: [
+            S(randn(r, 2, 7), 1, 3, 2), S(randn(r, 5, 2), 0, 2, 1), S(randn(r, 4), -1, 4, 3)
+        ],
+        covers=("unfold", "unfold_backward"),
+        error_inputs=(
+            (lambda m: m.ones(2, 3).unfold(1, 4, 1), RuntimeError,
+             r"maximum size for tensor at dimension 1 is 3 but size is 4"),
+            (lambda m: m.ones(2, 3).unfold(1, 2, -1), RuntimeError, r"step is -1 but must be > 0"),
+        ),
+    ),
+    OpInfo(
+        "movedim_0d",
+        lambda m, x: (m.movedim(x, 0, 0) * 1.0, m.movedim(x, (-1,), (0,)) * 1.0),
+        lambda r: [S(randn(r))],
+        covers=("permute",),
+        error_inputs=(
+            (lambda m: m.movedim(m.ones(2, 3), (1, 1), (0, 1)), RuntimeError,
+             r"movedim: repeated dim in `source`"),
+        ),
+    ),
+    OpInfo(
+        # the same bytes read as another dtype (torch's size rules); a view without gradient
+        "view_dtype",
+        lambda m, x: (
+            x.view(m.int32),
+            x.view(m.float16),
+            x.view(m.uint8),
+            x.t().view(m.int32 if x.dtype == m.float32 else m.int64),  # same size: any strides
+        ),
+        lambda r: [S(randn(r, 3, 4)), S(randn(r, 2, 1))],
+        grad="a reinterpretation of bytes: not differentiable (as torch)",
+        error_inputs=(
+            (lambda m: m.ones(2, 3).view(m.float64), RuntimeError,
+             r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
+        ),
+    ),
 ]

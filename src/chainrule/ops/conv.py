@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import _ns as _ns_module
 from .._tensor import Tensor
 from ._public import public
+from ._index_checks import check_bounds
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
@@ -678,9 +679,9 @@ def _max_unpool_fn(nd):
                                f"tensor ({list(input.shape)}) but got indices tensor with shape: "
                                f"{list(indices.shape)}")
         n = math.prod(osz)
-        if indices.numel() and (int(indices._array.max()) >= n or int(indices._array.min()) < 0):
-            raise RuntimeError(f"{name}(): Found an invalid max index: {int(indices._array.max())} (output "
-                               f"volumes are of size {'x'.join(map(str, osz))})")
+        vol = "x".join(map(str, osz))
+        words = "Found an invalid max index: {i} (output volumes are of size " + f"{vol}, {name})"
+        check_bounds(indices._array, n, 0, words=words)
         return _flat_scatter(_ns, input, indices, lead + osz, nd)
 
     max_unpool.__name__ = max_unpool.__qualname__ = name

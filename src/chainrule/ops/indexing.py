@@ -1,26 +1,29 @@
-"""Rule-table rows: indexing (``x[idx]``, index_put), where, gather/scatter, index_* ops, masks,
-take, nonzero, triangles and diagonals, pad. Most are linear: their forward-mode rule is the op
-itself and their backward rule is the matching scatter (or gather)."""
+"""Rule-table rows: indexing (``x[idx]`` in torch's order, index_put, put), where, masks, take,
+nonzero, triangles and diagonals, pad (gather/scatter and the index_* ops are in ``scatter.py``).
+Most are linear: their forward-mode rule is the op itself and their backward rule is the
+matching scatter (or gather)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _ns
+from .. import _dtype, _ns
 from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
+from . import _index_checks as _ic
 from ._public import public
 from ._table import ELEMENTWISE, LINEAR, TABLE, A, defop
 
 
-def _norm_index(index):
-    """Index with Tensors/lists turned into arrays; integer arrays checked, as torch does."""
-    if isinstance(index, tuple):
-        return tuple(_norm_one(i) for i in index)
-    return _norm_one(index)
+def _norm_index(index) -> tuple:
+    """The index as a tuple, Tensors/lists turned into arrays, checked as torch checks them."""
+    return tuple(_norm_one(i) for i in (index if isinstance(index, tuple) else (index,)))
 
 
 def _norm_one(i):
+    t = type(i)
+    if t is int or t is slice or i is None:
+        return i
     if isinstance(i, Tensor):
         i = i._array
     elif isinstance(i, list):
@@ -29,14 +32,20 @@ def _norm_one(i):
             if i
             else np.zeros(0, np.int64)
         )
-    if isinstance(i, np.ndarray):
-        if i.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i.dtype == object:  # Python ints beyond int64
+            raise ValueError("Overflow when unpacking long long (an index does not fit in int64)")
+    if isinstance(i, np.ndarray) and i.dtype is not _INDEX_DTYPES[0]:
+        if i.dtype.kind not in "biu" or (i.dtype.kind in "iu" and i.dtype not in _INDEX_DTYPES):
+            raise IndexError(
+                "tensors used as indices must be long, int, byte or bool tensors "
+                f"(got {i.dtype})"
+            )
         if i.dtype == np.uint8:
             i = i.astype(bool)
     return i
 
 
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.uint8))
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
@@ -47,29 +56,31 @@ def _is_basic(index) -> bool:
 
 def _advanced(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, np.ndarray) for i in items)
+    return any(isinstance(i, (np.ndarray, bool, np.bool_)) for i in items)
+
+
+_locate = _ic.locate
 
 
 def _getitem(x, index):
-    index = _norm_index(index)
-    if _is_basic(index):  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
-        items = index if isinstance(index, tuple) else (index,)
-        if not any(i is Ellipsis for i in items):
-            index = items + (Ellipsis,)
+    items = _norm_index(index)
     try:
-        r = x[index]
+        v, rest = _locate(x, items)
+        if rest is None:  # a trailing Ellipsis makes NumPy return a 0-d view, never a scalar copy
+            return v
+        return _ic.fresh(np.asarray(v[rest]))
     except IndexError as e:
-        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
-    return r if isinstance(r, np.ndarray) else np.asarray(r)
+        raise _ic.torch_words(e, x.shape) from None
 
 
 def _unindex(g, index, shape):
-    index = _norm_index(index)
+    items = _norm_index(index)
     z = np.zeros(shape, dtype=g.dtype)
-    if _advanced(index):
-        np.add.at(z, index, g)  # repeated indices accumulate
+    v, rest = _locate(z, items)
+    if rest is None:
+        v[...] = g
     else:
-        z[index] = g
+        np.add.at(v, rest, g)  # repeated indices accumulate
     return z
 
 
@@ -114,6 +125,7 @@ defop(
 
 def getitem(input, index):
     """``input[index]``: a view for basic indices, a copy for integer/bool tensor indices."""
+    index = _ic.torch_index(index)
     op = TABLE["basic_index"] if _is_basic(index) else TABLE["index"]
     return apply(op, input, index=index)
 
@@ -123,17 +135,26 @@ A.getitem = _getitem
 
 
 def _index_put(x, values, index):
-    index = _norm_index(index)
     out = np.array(x, copy=True)
+    put_into(out, index, values)
+    return out
+
+
+def put_into(x, index, values) -> None:
+    """``x[index] = values`` in place, in torch's order, words and exception types."""
+    items = _norm_index(index)
+    v, rest = x, items
     try:
-        out[index] = values
+        v, rest = _locate(x, items, write=True)
+        v[rest] = values
+    except IndexError as e:
+        raise _ic.torch_words(e, x.shape) from None
     except ValueError as e:
         shp = np.shape(values)
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(shp)} cannot be broadcast to indexing "
-            f"result of shape {list(np.shape(x[index]))} ({e})"
+            f"result of shape {list(np.shape(v[rest]))} ({e})"
         ) from None
-    return out
 
 
 defop(
@@ -161,9 +182,16 @@ defop(
 def index_put(input, indices, values, accumulate: bool = False):
     """Out-of-place ``input[indices] = values`` (``accumulate=True``: ``+=``, repeats add up)."""
     idx = tuple(indices)
+    if isinstance(values, Tensor) and values.dtype != input.dtype:
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{_dtype.torch_name(input._array.dtype)} for the destination and "
+            f"{_dtype.torch_name(values._array.dtype)} "
+            "for the source."
+        )
     if not accumulate:
         return apply(TABLE["index_put"], input, values, idx)
-    shape = np.zeros(input.shape, bool)[_norm_index(idx)].shape
+    shape = _getitem(np.zeros(input.shape, bool), idx).shape
     v = values if isinstance(values, Tensor) else Tensor(values, dtype=input.dtype)
     return input + apply(TABLE["index_backward"], _ns.expand(v, shape), idx, tuple(input.shape))
 
@@ -348,25 +376,40 @@ defop(
 )
 
 
+_TAKE_WORDS = "out of range: tried to access index {i} on a tensor of {size} elements."
+
+
 def _take(x, index):
     idx = _long_index(index, "take")
-    n = x.size
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(
-            f"take(): out of range: tried to access index {int(idx.max())} on a tensor of "
-            f"{n} elements."
-        )
+    _ic.check_bounds(idx, x.size, 0, negative=True, exc=IndexError, words=_TAKE_WORDS)
     return x.reshape(-1)[idx]
+
+
+@public("put")
+def put(input, index, source, accumulate: bool = False):
+    """``input`` with the flat positions ``index`` set to ``source`` (``accumulate``: added)."""
+    idx = _long_index(index, "put").reshape(-1)
+    _ic.check_bounds(idx, input.numel(), 0, negative=True, exc=IndexError, words=_TAKE_WORDS)
+    src = _ns.reshape(source, (-1,))
+    if src.shape[0] != idx.size:
+        raise RuntimeError(
+            f"put_(): Expected source and index to have the same number of elements, but got "
+            f"source.numel() = {src.shape[0]}, index.numel() = {idx.size}"
+        )
+    r = index_put(_ns.reshape(input, (-1,)), (Tensor(idx),), src, accumulate)
+    return _ns.reshape(r, tuple(input.shape))
 
 
 def _take_back(m, g, out, x, index):
     flat = m.reshape(m.zeros_like(x), (-1,))
-    return m.reshape(m.index_add(flat, m.reshape(g, (-1,)), 0, _flat_index(index)), tuple(x.shape))
+    i = _flat_index(index, flat.shape[0])
+    return m.reshape(m.index_add(flat, m.reshape(g, (-1,)), 0, i), tuple(x.shape))
 
 
-def _flat_index(index):
+def _flat_index(index, n):
     i = _norm_one(index)
-    return i.reshape(-1) if isinstance(i, np.ndarray) else i
+    i = i.reshape(-1) if isinstance(i, np.ndarray) else np.asarray(i).reshape(-1)
+    return np.where(i < 0, i + n, i) if i.size and i.min() < 0 else i  # index_add refuses negatives
 
 
 defop(
@@ -571,6 +614,7 @@ def pad(input, pad, mode: str = "constant", value=None):
         >>> chainrule.nn.functional.pad(chainrule.ones(2), (1, 2))
         tensor([0., 1., 1., 0., 0.])
     """
+    _ic.check_int64("pad", "pad", tuple(pad), TypeError)
     if mode == "constant":
         return apply(TABLE["constant_pad"], input, tuple(pad), 0.0 if value is None else value)
     if mode not in _NP_MODE:
@@ -593,12 +637,26 @@ def pad(input, pad, mode: str = "constant", value=None):
             )
         if mode == "circular" and (a > n or b > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if min(a, b) < 0 and mode != "circular":
-            raise RuntimeError(f"{mode} padding does not support negative padding")
-    # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward
+        cropped = n + min(a, 0) + min(b, 0)  # what circular padding wraps around
+        if mode == "circular" and (n + a + b < 0 or (min(a, b) < 0 and cropped <= 0 < n + a + b)):
+            raise RuntimeError(
+                f"Negative padding value is resulting in an empty dimension (padding ({a}, {b}) "
+                f"at dimension {i} of input {list(input.shape)})"
+            )
+        if mode != "circular" and n + a + b <= 0:
+            raise RuntimeError(
+                f"input ({'WHD'[input.ndim - 1 - i]}: {n}) is too small. Calculated output "
+                f"{'WHD'[input.ndim - 1 - i]}: {n + a + b} ({mode} padding ({a}, {b}))"
+            )
+    # the padded tensor gathers from a fixed index map; take's rule gives the scatter-add backward.
+    # Negative padding crops: circular before wrapping, reflect/replicate after padding (torch)
     pos = np.arange(input.numel(), dtype=np.int64).reshape(tuple(input.shape))
-    crop = tuple(slice(max(-a, 0), pos.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(w))
-    idx = np.pad(pos[crop], [(max(a, 0), max(b, 0)) for a, b in w], mode=_NP_MODE[mode])
+    crop = lambda p: p[tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(p.shape, w))]
+    widths = [(max(a, 0), max(b, 0)) for a, b in w]
+    if mode == "circular":
+        idx = np.pad(crop(pos), widths, mode="wrap")
+    else:
+        idx = crop(np.pad(pos, widths, mode=_NP_MODE[mode]))
     return _ns.take(input, Tensor(idx))
 
 

@@ -23,23 +23,11 @@ from .._tensor import Tensor, _make
 from .._context import ctx as _state
 from .._context import proc as _proc
 from ._public import PUBLIC, public
+from ._index_checks import torch_index
 from ._table import LINEAR, TABLE, _reads, defop
 
-_TORCH_NAMES = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
-
 def _tname(npd) -> str:
-    return _TORCH_NAMES.get(np.dtype(npd).name, np.dtype(npd).name)
+    return _dtype.torch_name(np.dtype(npd))
 
 
 def _root(t: Tensor):
@@ -400,6 +388,7 @@ _REQUIRED = (
     "scatter_reduce",
 )
 _OPTIONAL = (
+    "put",
     "neg",
     "abs",
     "sqrt",
@@ -567,8 +556,9 @@ def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value`` (a number or a tensor broadcast to the indexed shape)."""
-    from .indexing import _is_basic, _norm_index
+    from .indexing import _is_basic, put_into
 
+    index = torch_index(index)
     if isinstance(value, (list, tuple, np.ndarray)):
         value = Tensor(value, dtype=input.dtype)
     if (
@@ -586,10 +576,7 @@ def setitem(input: Tensor, index, value) -> None:
         # fast path, no graph: write the indexed elements only
         _check_target(input, _root(input))
         v = value._array if isinstance(value, Tensor) else value
-        try:
-            input._array[_norm_index(index)] = v
-        except ValueError as e:
-            raise RuntimeError(f"setitem: {e} (tensor of shape {list(input.shape)})") from None
+        put_into(input._array, index, v)
         input._bump()
         return
     _run_inplace(

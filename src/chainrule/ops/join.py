@@ -9,6 +9,7 @@ import numpy as np
 from .._dispatch import apply
 from .._tensor import _wrap_dim
 from ._public import public
+from ._index_checks import check_int64
 from ._table import LINEAR, TABLE, defop
 from .shape import reshape
 
@@ -19,6 +20,8 @@ def _cat(xs, dim=0):
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     xs = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)] or xs[:1]  # legacy empty tensors
     ref = xs[0]
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = _wrap_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(xs):
         if x.ndim != ref.ndim:
@@ -137,6 +140,11 @@ def column_stack(tensors):
 # ---- splitting: one multi-output op each, outputs are views (as torch) ---------------------------
 def _split(x, sizes, dim=0):
     d = _wrap_dim(dim, x.ndim, "split")
+    if sizes and min(sizes) < 0:
+        raise RuntimeError(
+            "split_with_sizes expects split_sizes have only non-negative entries, but got "
+            f"split_sizes={list(sizes)}"
+        )
     if sum(sizes) != x.shape[d]:
         raise RuntimeError(
             f"split_with_sizes expects split_sizes to sum exactly to {x.shape[d]} "
@@ -166,6 +174,8 @@ defop(
 
 
 def _split_sizes(n: int, size: int) -> list:
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size <= 0:
         if size == 0 and n == 0:
             return [0]
@@ -178,6 +188,8 @@ def _split_sizes(n: int, size: int) -> list:
 @public("split")
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of ``split_size`` (the last may be smaller) or of the listed sizes."""
+    _at_least_1d(tensor, "split expects")
+    check_int64("split", "split_size_or_sections", split_size_or_sections)
     n = tensor.shape[_wrap_dim(dim, tensor.ndim, "split")]
     s = split_size_or_sections
     sizes = _split_sizes(n, int(s)) if isinstance(s, (int, np.integer)) else [int(v) for v in s]
@@ -194,6 +206,8 @@ def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of ceil(n / chunks) (fewer pieces if that already covers n)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    _at_least_1d(input, "chunk expects")
+    check_int64("chunk", "chunks", chunks)
     n = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
     size = -(-n // chunks)
     return split(input, max(size, 1) if n else 0, dim) if n else split(input, [0] * chunks, dim)
@@ -202,6 +216,12 @@ def chunk(input, chunks: int, dim: int = 0):
 @public("tensor_split")
 def tensor_split(input, indices_or_sections, dim: int = 0):
     """Split at the given indices, or into ``sections`` parts whose sizes differ by at most one."""
+    if input.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    if not hasattr(indices_or_sections, "_array"):
+        check_int64("tensor_split", "indices", indices_or_sections, TypeError)
     d = _wrap_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     s = indices_or_sections
@@ -244,6 +264,11 @@ defop(
 @public("narrow")
 def narrow(input, dim: int, start: int, length: int):
     """The ``length`` elements from ``start`` along ``dim`` (a view)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    check_int64("narrow", "start, length", (start, length))
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative. (got {length})")
     d = _wrap_dim(dim, input.ndim, "narrow")
     n = input.shape[d]
     start = int(start)
@@ -261,6 +286,9 @@ def narrow(input, dim: int, start: int, length: int):
 @public("select")
 def select(input, dim: int, index: int):
     """The slice at ``index`` along ``dim`` (a view with that dimension removed)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    check_int64("select", "index", index)
     d = _wrap_dim(dim, input.ndim, "select")
     n = input.shape[d]
     if not -n <= index < n:
@@ -269,6 +297,11 @@ def select(input, dim: int, index: int):
             f"dimension {d}"
         )
     return _ns_getitem(input, (slice(None),) * d + (int(index) % n,))
+
+
+def _at_least_1d(t, what: str) -> None:
+    if t.ndim == 0:
+        raise RuntimeError(f"{what} at least a 1-dimensional tensor")
 
 
 def _ns_getitem(x, index):

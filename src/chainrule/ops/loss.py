@@ -191,7 +191,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     wshape = tuple(c if i == cdim else 1 for i in range(input.ndim))
     if target.is_floating_point():  # class probabilities
         if ignore_index != -100:
-            raise RuntimeError("ignore_index is not supported for floating point target")
+            raise RuntimeError(f"ignore_index is not supported for floating point target "
+                               f"(cross_entropy got ignore_index={ignore_index})")
         logp = _ns.log_softmax(input, cdim)
         if tuple(target.shape) != tuple(input.shape):
             if input.ndim and target.ndim and input.shape[0] != target.shape[0]:

@@ -12,6 +12,7 @@ from .. import _ns as _ns_module
 from .._tensor import Tensor, _make, _wrap_dim
 from ._public import PUBLIC, public
 from ._dtype_checks import require_tensor
+from ._index_checks import check_bounds
 from ._table import LINEAR, A, defop
 
 _ns: Any = _ns_module  # the rule namespace on Tensors, filled from the rule table at import
@@ -308,9 +309,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """
     idx = _index_array("embedding", input)
     n = weight.shape[0]
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"index out of range in self (embedding with {n} rows, index "
-                         f"{int(idx.max()) if idx.max() >= n else int(idx.min())})")
+    # torch refuses negative indices here (NumPy would wrap them to the last rows)
+    check_bounds(idx, n, 0, exc=IndexError, words="index out of range in self (embedding with "
+                 "{size} rows, index {i})")
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise AssertionError("Padding_idx must be within num_embeddings")

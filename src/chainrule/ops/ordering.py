@@ -10,6 +10,7 @@ import numpy as np
 from .._dispatch import apply
 from .._tensor import _wrap_dim
 from ._public import public
+from ._index_checks import check_int64
 from ._table import TABLE, defop
 from .reduction import _share_ties, _ties_tangent, return_types
 
@@ -27,9 +28,9 @@ def _sort_idx(x, d, descending, name="sort"):
 
 
 def _sort(x, dim=-1, descending=False, stable=False):
+    d = _wrap_dim(dim, x.ndim, "sort")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "sort")
     idx = _sort_idx(x, d, descending).astype(np.int64)
     return np.take_along_axis(x, idx, d), idx
 
@@ -86,6 +87,7 @@ def msort(input):
 
 
 def _topk(x, k, dim=-1, largest=True, sorted=True):
+    _wrap_dim(dim, x.ndim, "topk")
     if x.ndim == 0:
         if k > 1:
             raise RuntimeError("selected index k out of range")
@@ -114,10 +116,12 @@ return_types.topk = namedtuple("topk", ["values", "indices"])
 @public("topk")
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    check_int64("topk", "k", k)
     return return_types.topk(*apply(TABLE["topk"], input, k, dim, largest, sorted))
 
 
 def _kth(x, k, dim=-1, keepdim=False):
+    _wrap_dim(dim, x.ndim, "kthvalue")
     if x.ndim == 0:
         if k != 1:
             raise RuntimeError(
@@ -126,6 +130,8 @@ def _kth(x, k, dim=-1, keepdim=False):
         return x.copy(), np.zeros((), np.int64)
     d = _wrap_dim(dim, x.ndim, "kthvalue")
     n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(
             f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})"
@@ -158,9 +164,9 @@ public("kthvalue")(
 
 
 def _median_dim(x, dim, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "median")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "median")
     n = x.shape[d]
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
@@ -229,9 +235,11 @@ def _nanmedian_all(x):
 
 
 def _mode(x, dim=-1, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "mode")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "mode")
+    if x.shape[d] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
     xm = np.moveaxis(x, d, -1)
     flat = xm.reshape(-1, xm.shape[-1])
     rows, n = flat.shape
@@ -270,9 +278,11 @@ public("mode")(
 
 
 def _nanmedian_dim(x, dim, keepdim=False):
+    d = _wrap_dim(dim, x.ndim, "nanmedian")  # a 0-d tensor takes dim -1 or 0
     if x.ndim == 0:
         return x.copy(), np.zeros((), np.int64)
-    d = _wrap_dim(dim, x.ndim, "nanmedian")
+    if x.shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size (nanmedian)")
     nan = np.isnan(x) if x.dtype.kind == "f" else np.zeros(x.shape, bool)
     order = np.argsort(np.where(nan, np.inf, x), axis=d, kind="stable")  # NaN after every number
     cnt = x.shape[d] - nan.sum(axis=d, keepdims=True)
@@ -319,3 +329,4 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     if dim is None:
         return apply(TABLE["nanmedian_all"], input)
     return return_types.nanmedian(*apply(TABLE["nanmedian_dim"], input, dim, keepdim))
+

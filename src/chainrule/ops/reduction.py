@@ -463,10 +463,12 @@ defop(
 # ---- arg reductions, logical reductions, counts --------------------------------------------------
 def _argext(f, name):
     def fwd(x, dim=None, keepdim=False):
-        if x.size == 0:
-            raise IndexError(
-                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
-            )
+        if x.size == 0:  # the dispatcher's message names the op
+            if dim is None:
+                raise IndexError("Expected reduction dim to be specified for input.numel() == 0.")
+            d = _axes(dim, x.ndim, name)
+            if d is not None and x.shape[d[0]] == 0:
+                raise IndexError(f"Expected reduction dim {d[0]} to have non-zero size.")
         if dim is None:
             r = np.asarray(f(x.reshape(-1)))
             return r.reshape((1,) * x.ndim) if keepdim else r

@@ -20,9 +20,7 @@ def _rng(generator) -> np.random.Generator:
 
 
 def _tname(t: Tensor) -> str:
-    from .inplace import _tname as tn
-
-    return tn(t._array.dtype)
+    return _dtype.torch_name(t._array.dtype)
 
 
 def _check_int(name: str, pos: int, v, op: str) -> int:

@@ -16,7 +16,8 @@ from .reduction import return_types
 
 
 def _cum_dim(x, dim, name):
-    return _wrap_dim(dim, x.ndim, name) if x.ndim else 0
+    d = _wrap_dim(dim, x.ndim, name)  # a 0-d tensor takes dim -1 or 0, as in torch
+    return d if x.ndim else 0
 
 
 def _logcumsumexp(x, dim):
@@ -146,8 +147,8 @@ defop(
 def _cumext(acc, name, ge):
     def fwd(x, dim):
         d = _cum_dim(x, dim, name)
-        if x.ndim == 0:
-            return x.copy(), np.zeros((), np.int64)
+        if x.size == 0 or x.ndim == 0:
+            return x.copy(), np.zeros(x.shape, np.int64)
         vals = acc.accumulate(x, axis=d)
         n = x.shape[d]
         shp = [1] * x.ndim

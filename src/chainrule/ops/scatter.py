@@ -11,13 +11,50 @@ from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
 from ._public import public
 from ._table import LINEAR, TABLE, defop
+from ._index_checks import check_bounds, check_gather, check_src_rows
 from .indexing import _grid, _long_index, _norm_one
 
 
 # ---- gather-like ops along one dimension ---------------------------------------------------------
 def _take_along(x, indices, dim):
     idx = _norm_one(indices)
-    return np.take_along_axis(x, idx, axis=_wrap_dim(dim, x.ndim, "take_along_dim"))
+    if idx.ndim != x.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of dimensions, "
+            f"but got {x.ndim} dimensions for input, and {idx.ndim} dimensions for indices"
+        )
+    d = _wrap_dim(dim, x.ndim, "take_along_dim")
+    if any(a != b for k, (a, b) in enumerate(zip(x.shape, idx.shape)) if k != d):
+        x, idx = _bcast_along(x, idx, d)
+    # torch wraps negative indices here (and reads out of bounds unchecked past the size)
+    check_bounds(idx, x.shape[d], d, negative=True, exc=IndexError)
+    return np.take_along_axis(x, idx, axis=d)
+
+
+def _along_back(m, g, out, x, indices, dim):
+    # the engine sums a broadcast input's gradient back to its shape
+    shape = list(out.shape)
+    d = dim % max(len(shape), 1)
+    shape[d] = x.shape[d]
+    return m.put_along_dim(g, indices, tuple(shape), dim)
+
+
+def _bcast_along(x, idx, d):
+    """torch broadcasts input and indices against each other, except along ``dim``."""
+    xs, js = list(x.shape), list(idx.shape)
+    xs[d] = js[d] = 1
+    try:
+        b = list(np.broadcast_shapes(tuple(xs), tuple(js)))
+    except ValueError:
+        k = next(k for k, (p, q) in enumerate(zip(xs, js)) if p != q and 1 not in (p, q))
+        raise RuntimeError(
+            f"The size of tensor a ({xs[k]}) must match the size of tensor b ({js[k]}) at "
+            f"non-singleton dimension {k} (take_along_dim: input {list(x.shape)}, indices "
+            f"{list(idx.shape)}, dim {d})"
+        ) from None
+    bx, bi = list(b), list(b)
+    bx[d], bi[d] = x.shape[d], idx.shape[d]
+    return np.broadcast_to(x, tuple(bx)), np.broadcast_to(idx, tuple(bi))
 
 
 def _put_along(g, indices, shape, dim, unique=False):
@@ -36,7 +73,7 @@ def _put_along(g, indices, shape, dim, unique=False):
 defop(
     "take_along_dim",
     _take_along,
-    lambda m, g, out, x, indices, dim: m.put_along_dim(g, indices, tuple(x.shape), dim),
+    _along_back,
     LINEAR,
     dtype="keep",
     saves=(),
@@ -54,30 +91,15 @@ defop(
 )
 
 
-def _check_gather(x, idx, d, op, src=None):
-    if idx.ndim != max(x.ndim, 1) and not (x.ndim == 0 and idx.ndim <= 1):
-        raise RuntimeError(
-            f"{op}(): Index tensor must have the same number of dimensions as "
-            f"{'self' if src is None else 'input'} tensor"
-        )
-    for k in range(idx.ndim):
-        if k != d and x.ndim and idx.shape[k] > x.shape[k]:
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} "
-                f"to be smaller "
-                f"than self {list(x.shape)} apart from dimension {d}"
-            )
-        if src is not None and np.ndim(src) and idx.shape[k] > np.shape(src)[k]:
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(idx.shape)} "
-                f"to be smaller "
-                f"than src {list(np.shape(src))}"
-            )
-    if idx.size and x.ndim and (idx.min() < -x.shape[d] or idx.max() >= x.shape[d]):
-        raise RuntimeError(
-            f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} with "
-            f"size {x.shape[d]}"
-        )
+@public("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    """Values of ``input`` at ``indices`` along ``dim`` (broadcast apart from ``dim``); without
+    ``dim``, of the flattened input at the flattened indices."""
+    if dim is None:  # torch: a gather of the flattened input (negative indices refused)
+        check_bounds(_long_index(indices, "take_along_dim").reshape(-1), input.numel(), 0)
+        flat = _ns.reshape(input, (-1,))
+        return apply(TABLE["take_along_dim"], flat, _ns.reshape(indices, (-1,)), 0)
+    return apply(TABLE["take_along_dim"], input, indices, dim)
 
 
 def _src_part(src, idx):
@@ -89,7 +111,7 @@ def _src_part(src, idx):
 def _gather(x, dim, index):
     idx = _long_index(index, "gather")
     d = _wrap_dim(dim, x.ndim, "gather")
-    _check_gather(x, idx, d, "gather")
+    check_gather(x, idx, d, "gather")
     return x[_grid(idx, d)] if x.ndim else x[idx] if idx.ndim else x.copy()
 
 
@@ -107,7 +129,7 @@ defop(
 def _scatter(x, src, dim, index):
     idx = _long_index(index, "scatter")
     d = _wrap_dim(dim, x.ndim, "scatter")
-    _check_gather(x, idx, d, "scatter", src)
+    check_gather(x, idx, d, "scatter", src)
     out = np.array(x, copy=True)
     out[_grid(idx, d)] = _src_part(src, idx)
     return out
@@ -146,7 +168,7 @@ defop(
 def _scatter_add(x, src, dim, index):
     idx = _long_index(index, "scatter_add")
     d = _wrap_dim(dim, x.ndim, "scatter_add")
-    _check_gather(x, idx, d, "scatter_add", src)
+    check_gather(x, idx, d, "scatter_add", src)
     out = np.array(x, copy=True)
     np.add.at(out, _grid(idx, d), _src_part(src, idx))
     return out
@@ -178,7 +200,7 @@ def _scatter_reduce(x, src, dim, index, reduce, include_self=True):
         )
     idx = _long_index(index, "scatter_reduce")
     d = _wrap_dim(dim, x.ndim, "scatter_reduce")
-    _check_gather(x, idx, d, "scatter_reduce", src)
+    check_gather(x, idx, d, "scatter_reduce", src)
     grid, s = _grid(idx, d), _src_part(src, idx)
     out = np.array(x, copy=True)
     if not include_self:
@@ -277,16 +299,22 @@ def _scatter_args(src, value, op):
     return value if src is None else src
 
 
+def _same_dtype(input, src, op, words="scatter(): Expected self.dtype to be equal to src.dtype"):
+    if isinstance(src, Tensor) and src.dtype != input.dtype:
+        raise RuntimeError(f"{words} ({op}: self {input.dtype}, src {src.dtype})")
+
+
 @public("scatter")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """Write ``src`` (or a scalar ``value``) into ``input`` at ``index`` along ``dim`` (out
     of place).
     """
     s = _scatter_args(src, value, "scatter")
+    _same_dtype(input, src, "scatter")
     if reduce is not None:
         red = {"add": "sum", "multiply": "prod"}.get(reduce)
         if red is None:
-            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+            raise RuntimeError(f"reduce argument must be either add or multiply. (got {reduce!r})")
         if not isinstance(s, Tensor):
             from .._creation import full_like
 
@@ -295,9 +323,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return apply(TABLE["scatter"], input, s, dim, index)
 
 
-public("scatter_add")(
-    lambda input, dim, index, src: apply(TABLE["scatter_add"], input, src, dim, index)
-)
+@public("scatter_add")
+def scatter_add(input, dim, index, src):
+    """Add ``src`` into ``input`` at ``index`` along ``dim`` (out of place); repeats add up."""
+    _same_dtype(input, src, "scatter_add")
+    return apply(TABLE["scatter_add"], input, src, dim, index)
 
 
 @public("scatter_reduce")
@@ -305,6 +335,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """Reduce ``src`` into ``input`` at ``index`` (``sum``, ``prod``, ``mean``, ``amax``,
     ``amin``).
     """
+    _same_dtype(input, src, "scatter_reduce")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch's aliases
     return apply(TABLE["scatter_reduce"], input, src, dim, index, reduce, include_self)
 
 
@@ -314,20 +346,31 @@ public("gather")(
 
 
 # ---- index_* along one dimension -----------------------------------------------------------------
-def _index1(index, x, d, op):
+_OOB = "index {i} is out of bounds for dimension {dim} with size {size}"
+
+
+def _index1(index, x, d, op, exc=IndexError, words=_OOB, negative=False):
     idx = _long_index(index, op)
     if idx.ndim > 1:
-        raise IndexError(f"{op}(): Index is supposed to be a vector")
+        if op == "index_fill":
+            raise RuntimeError(f"Index has to be a vector/scalar (index {list(idx.shape)})")
+        raise IndexError("Index is supposed to be a vector")
     idx = idx.reshape(-1)
-    n = x.shape[d] if x.ndim else 1
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"{op}(): index out of range in self (index {int(idx.max())}, size {n})")
+    check_bounds(idx, x.shape[d] if x.ndim else 1, d, negative=negative, exc=exc, words=words)
     return idx
 
 
 def _index_select(x, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_select")
-    idx = _index1(index, x, d, "index_select")
+    # torch: IndexError "index out of range in self", except along dim 1 where its RuntimeError
+    # "INDICES element is out of DATA bounds" comes from another kernel
+    mid = d == 1
+    words = (
+        "INDICES element is out of DATA bounds, id={i} axis_dim={size} (dimension {dim})"
+        if mid
+        else "index out of range in self (index {i}, dimension {dim} with size {size})"
+    )
+    idx = _index1(index, x, d, "index_select", RuntimeError if mid else IndexError, words)
     return np.take(x, idx, axis=d) if x.ndim else x.reshape(-1)[idx].reshape(())
 
 
@@ -348,15 +391,10 @@ def _moved(a, d):
 
 def _index_add(x, source, dim, index, alpha=1):
     d = _wrap_dim(dim, x.ndim, "index_add")
-    idx = _index1(index, x, d, "index_add")
+    idx = _index1(index, x, d, "index_add", RuntimeError)
     out = np.array(x, copy=True)
     src = np.asarray(source, dtype=out.dtype)
-    if src.ndim != x.ndim or (x.ndim and src.shape[d] != idx.size):
-        raise RuntimeError(
-            f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim) "
-            f"({src.shape[d] if src.ndim > d else src.size}) (source {list(src.shape)}, self "
-            f"{list(x.shape)})"
-        )
+    check_src_rows(x, src, idx, d, "index_add")
     np.add.at(_moved(out, d), idx, _moved(src * alpha if alpha != 1 else src, d))
     return out
 
@@ -389,7 +427,8 @@ def _unique(index, g, dim):
 
 def _index_copy(x, source, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_copy")
-    idx = _index1(index, x, d, "index_copy")
+    idx = _index1(index, x, d, "index_copy", words="index_copy_(): " + _OOB)
+    check_src_rows(x, np.asarray(source), idx, d, "index_copy")
     out = np.array(x, copy=True)
     _moved(out, d)[idx] = _moved(np.asarray(source, dtype=out.dtype), d)
     return out
@@ -397,7 +436,12 @@ def _index_copy(x, source, dim, index):
 
 def _index_fill(x, value, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_fill")
-    idx = _index1(index, x, d, "index_fill")
+    idx = _index1(index, x, d, "index_fill", negative=True)  # torch wraps negatives here
+    if isinstance(value, np.ndarray) and value.ndim:
+        raise RuntimeError(
+            "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
     out = np.array(x, copy=True)
     _moved(out, d)[idx] = value
     return out
@@ -439,14 +483,26 @@ defop(
     formula=("index_fill: zero at the filled slices", "index_fill: the sum of the filled slices"),
 )
 
-public("index_add")(
-    lambda input, dim, index, source, *, alpha=1: apply(
-        TABLE["index_add"], input, source, dim, index, alpha
-    )
-)
-public("index_copy")(
-    lambda input, dim, index, source: apply(TABLE["index_copy"], input, source, dim, index)
-)
+@public("index_add")
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (repeats add up)."""
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise RuntimeError(
+            f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have the same "
+            "scalar type"
+        )
+    return apply(TABLE["index_add"], input, source, dim, index, alpha)
+
+
+@public("index_copy")
+def index_copy(input, dim, index, source):
+    """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s."""
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise RuntimeError(
+            "index_copy_(): self and source expected to have the same dtype, but got (self) "
+            f"{input.dtype} and (source) {source.dtype}"
+        )
+    return apply(TABLE["index_copy"], input, source, dim, index)
 public("index_fill")(
     lambda input, dim, index, value: apply(TABLE["index_fill"], input, value, dim, index)
 )

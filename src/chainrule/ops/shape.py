@@ -6,22 +6,42 @@ from __future__ import annotations
 import numpy as np
 
 from .._dispatch import apply
+from .. import _dtype
 from .._tensor import _wrap_dim
 from ._public import public
+from ._index_checks import _I64_MAX, check_int64
 from ._table import LINEAR, TABLE, defop
 
 
-def _shape_arg(shape) -> tuple:
+def _shape_arg(shape, op: str = "reshape", name: str = "shape") -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in shape)
+    if shape and (max(shape) > _I64_MAX or min(shape) < -_I64_MAX):
+        check_int64(op, name, shape, TypeError)
+    return shape
 
 
 def _reshape(x, shape):
+    if shape and min(shape) < 0:  # NumPy reads any negative size as -1
+        _check_infer(x, tuple(shape))
     try:
         return np.reshape(x, shape)
     except ValueError:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
+
+
+def _check_infer(x, shape):
+    for k, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s} at index {k} of shape {list(shape)}")
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"only one dimension can be inferred (shape {list(shape)})")
+    if x.size == 0 and 0 in shape:
+        raise RuntimeError(
+            f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+            "unspecified dimension size -1 can be any value and is ambiguous"
+        )
 
 
 def _view(x, shape):
@@ -65,8 +85,14 @@ def reshape(input, *shape):
 
 @public("view", function=False)
 def view(input, *shape):
-    """A view with a new shape; RuntimeError if the memory layout does not allow it."""
+    """A view with a new shape; RuntimeError if the memory layout does not allow it.
+    ``view(dtype)``: the same memory read as another dtype (torch's rules; no gradient)."""
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        from .views import view_dtype
+
+        return view_dtype(input, shape[0])
     return apply(TABLE["view"], input, shape=_shape_arg(shape))
+
 
 
 public("view_as", function=False)(lambda input, other: view(input, tuple(other.shape)))
@@ -122,6 +148,8 @@ defop(
 @public("permute")
 def permute(input, *dims):
     """Reorder dimensions (a view)."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     return apply(TABLE["permute"], input, dims=_shape_arg(dims))
 
 
@@ -174,7 +202,8 @@ def _expand(x, shape):
         if i < lead:
             if s < 0:
                 raise RuntimeError(
-                    f"expand: -1 is not allowed in a leading, non-existing dimension ({i})"
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    f"non-existing dimension {i} (expand of {list(x.shape)} to {list(shape)})"
                 )
             tgt.append(s)
             continue
@@ -206,7 +235,7 @@ defop(
 @public("expand", function=False)
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying (-1 keeps a dimension)."""
-    return apply(TABLE["expand"], input, shape=_shape_arg(sizes))
+    return apply(TABLE["expand"], input, shape=_shape_arg(sizes, "expand", "size"))
 
 
 public("expand_as", function=False)(lambda input, other: expand(input, tuple(other.shape)))
@@ -217,9 +246,9 @@ public("broadcast_to")(lambda input, size: expand(input, tuple(size)))
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions ``start_dim`` … ``end_dim`` into one."""
     n = input.ndim
+    s, e = _wrap_dim(start_dim, n, "flatten"), _wrap_dim(end_dim, n, "flatten")
     if n == 0:
         return reshape(input, (1,))
-    s, e = _wrap_dim(start_dim, n, "flatten"), _wrap_dim(end_dim, n, "flatten")
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -256,6 +285,11 @@ def movedim(input, source, destination):
         )
     src = [_wrap_dim(s, n, "movedim") for s in src]
     dst = [_wrap_dim(s, n, "movedim") for s in dst]
+    for name, ds, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)}, given {given})")
+    if n == 0:  # a 0-d tensor: dims -1 and 0 name the tensor itself
+        return permute(input, ())
     order = [i for i in range(n) if i not in src]
     perm = [None] * n
     for s, t in zip(src, dst):
@@ -266,6 +300,7 @@ def movedim(input, source, destination):
 
 
 public("moveaxis")(movedim)
+
 
 
 @public("t")
@@ -302,7 +337,12 @@ def _repeat(x, repeats):
             f"dimensions of tensor (repeats {list(repeats)}, tensor {list(x.shape)})"
         )
     if any(r < 0 for r in repeats):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(repeats)}")
+        shp = (1,) * (len(repeats) - x.ndim) + tuple(x.shape)
+        out = [n * r for n, r in zip(shp, repeats)]
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(out)}: {out} (repeats "
+            f"{list(repeats)})"
+        )
     x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
     return np.tile(x, repeats)
 
@@ -332,7 +372,7 @@ defop(
 @public("repeat", function=False)
 def repeat(input, *repeats):
     """Tile ``input`` ``repeats[i]`` times along each dimension (copies)."""
-    return apply(TABLE["repeat"], input, _shape_arg(repeats))
+    return apply(TABLE["repeat"], input, _shape_arg(repeats, "repeat", "repeats"))
 
 
 @public("tile")
@@ -378,7 +418,8 @@ def _flip(x, dims):
     dims = tuple(_wrap_dim(d, x.ndim, "flip") for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
-    return np.flip(x, dims) if x.ndim else x.copy()
+    # torch's flip is a copy: writes must not reach the input
+    return np.flip(x, dims).copy() if x.ndim else x.copy()
 
 
 defop(
@@ -396,7 +437,7 @@ defop(
 @public("flip")
 def flip(input, *dims):
     """Reverse the order of elements along ``dims`` (a copy, as torch)."""
-    return apply(TABLE["flip"], input, _shape_arg(dims))
+    return apply(TABLE["flip"], input, _shape_arg(dims, "flip", "dims"))
 
 
 @public("fliplr")
@@ -416,6 +457,8 @@ def flipud(input):
 
 
 def _roll(x, shifts, dims=None):
+    if dims is not None and x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions (roll)")
     if dims is None:
         return np.roll(x.reshape(-1), shifts).reshape(x.shape)
     if len(shifts) != len(dims):
@@ -442,6 +485,7 @@ defop(
 @public("roll")
 def roll(input, shifts, dims=None):
     """Shift elements cyclically along ``dims`` (flattened when None)."""
+    check_int64("roll", "shifts", shifts)
     if dims is None:
         if not isinstance(shifts, int):
             if len(shifts) != 1:
