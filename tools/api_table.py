@@ -82,7 +82,6 @@ NOT_BUILT = {
     "torch.optim.lr_scheduler.CyclicLR": "not built yet (its momentum cycling needs an "
                                          "optimizer with momentum/betas; OneCycleLR covers the "
                                          "common case)",
-    "torch.unique": "not in the rule table yet (an op: its output shape depends on the data)",
     "torch.bincount": "not in the rule table yet (an op: its output shape depends on the data)",
     "torch.set_printoptions": "not built yet: tensors print with torch's default options",
     "torch.autograd.Variable": "deprecated by torch since 0.4 (a Variable is a Tensor); "
