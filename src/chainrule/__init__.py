@@ -65,6 +65,7 @@ from .serialization import load, save
 from . import func
 from .func import vmap
 from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by step)
+from ._compile import compile  # noqa: E402,A001  (trace once, replay as a flat program)
 
 half = float16
 float = float32  # noqa: A001

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from ._context import created as _created, ctx as _ctx
 from ._tensor import Tensor, _make
 
 
@@ -62,10 +63,12 @@ def _has_np_float64(data) -> bool:
     return False
 
 
-def _new(a: np.ndarray, requires_grad: bool) -> Tensor:
+def _new(a: np.ndarray, requires_grad: bool, how: str = "tensor") -> Tensor:
     t = _make(a)
     if requires_grad:
         t.requires_grad_(True)
+    if _ctx.modes:  # a tracer records a constant (or, for a random draw, a graph break)
+        _created(t, how)
     return t
 
 
@@ -89,7 +92,7 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     _check_device(device)
     if isinstance(data, Tensor) and (dtype is None or data._array.dtype == _dtype.to_np(dtype)):
         return data
-    return _new(_to_array(data, dtype, copy=False), False)
+    return _new(_to_array(data, dtype, copy=False), False, "as_tensor")
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
@@ -97,7 +100,10 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     _dtype.from_np(a.dtype)
-    return _make(a)
+    t = _make(a)
+    if _ctx.modes:
+        _created(t, "from_numpy")
+    return t
 
 
 def _check_device(device) -> None:
@@ -122,17 +128,17 @@ def _fdt(dtype) -> np.dtype:
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros. Example: ``chainrule.zeros(2, 3)``."""
-    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad)
+    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones. Example: ``chainrule.ones(1, 4, requires_grad=True)``."""
-    return _new(np.ones(_size(size), _fdt(dtype)), requires_grad)
+    return _new(np.ones(_size(size), _fdt(dtype)), requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialized tensor (zero-filled here, so it is never garbage)."""
-    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad)
+    return _new(np.zeros(_size(size), _fdt(dtype)), requires_grad, "empty")
 
 
 def _scalar_dtype(v) -> np.dtype:
@@ -149,7 +155,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         fill_value = fill_value.item()
     npd = _scalar_dtype(fill_value) if dtype is None else _dtype.to_np(dtype)
     return _new(np.full(_size((size,) if isinstance(size, int) else tuple(size)), fill_value, npd),
-                requires_grad)
+                requires_grad, "full")
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -164,26 +170,26 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
             else _dtype.default_np()
     else:
         npd = _dtype.to_np(dtype)
-    return _new(np.arange(*vals).astype(npd), requires_grad)
+    return _new(np.arange(*vals).astype(npd), requires_grad, "arange")
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad)
+    return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad, "linspace")
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, requires_grad=False) -> Tensor:
-    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad)
+    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad, "logspace")
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The identity matrix (``n`` × ``m``)."""
-    return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
+    return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad, "eye")
 
 
 def _like(fn, t: Tensor, dtype, requires_grad, *extra):
     npd = t._array.dtype if dtype is None else _dtype.to_np(dtype)
-    return _new(fn(t._array.shape, *extra, npd), requires_grad)
+    return _new(fn(t._array.shape, *extra, npd), requires_grad, "like")
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
@@ -253,12 +259,12 @@ def _gen(generator) -> np.random.Generator:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(_gen(generator).random(_size(size)).astype(_fdt(dtype)), requires_grad)
+    return _new(_gen(generator).random(_size(size)).astype(_fdt(dtype)), requires_grad, "rand")
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(_gen(generator).standard_normal(_size(size)).astype(_fdt(dtype)), requires_grad)
+    return _new(_gen(generator).standard_normal(_size(size)).astype(_fdt(dtype)), requires_grad, "randn")
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -269,12 +275,12 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
-    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd), requires_grad)
+    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd), requires_grad, "randint")
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
-    return _new(_gen(generator).permutation(n).astype(npd), requires_grad)
+    return _new(_gen(generator).permutation(n).astype(npd), requires_grad, "randperm")
 
 
 def rand_like(input: Tensor, *, dtype=None, requires_grad: bool = False) -> Tensor:
