@@ -369,6 +369,13 @@ class _Compile:
     def reset(self) -> None:
         """Nothing global is cached (each compiled function keeps its own cache)."""
 
+    @staticmethod
+    def numba_available() -> bool:
+        """Whether the numba backend can fuse (numba is installed)."""
+        from ._numba import available
+
+        return available()
+
     def __repr__(self) -> str:
         return "<chainrule.compile>"
 

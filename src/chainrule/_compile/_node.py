@@ -121,15 +121,26 @@ def replay_tensors(prog, tensors) -> dict:
                 args.append(v)
             else:
                 args.append(a[1])
+        kw = {k: _kw_value(v, vals) for k, v in row.kw.items()}
         if row.op.nin < 0:
-            res = _dispatch.apply(row.op, args, **row.kw)
+            res = _dispatch.apply(row.op, args, **kw)
         else:
-            res = _dispatch.apply(row.op, *args, **row.kw)
+            res = _dispatch.apply(row.op, *args, **kw)
         if row.op.nout == 1:
             res = (res,)
         for s, t in zip(row.outs, res):
             vals[s] = t
     return vals
+
+
+def _kw_value(v, vals):
+    from ._trace import SlotRef, SlotSeq
+
+    if type(v) is SlotRef:
+        return vals[v.slot]
+    if type(v) is SlotSeq:
+        return v.type(vals[e.slot] if type(e) is SlotRef else e for e in v.items)
+    return v
 
 
 def run(prog, in_tensors: list, ext_tensors: list, grad: bool):

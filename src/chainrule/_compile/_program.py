@@ -12,12 +12,20 @@ import math
 import numpy as np
 
 from ..ops._table import A, _reads, broadcastable_to, sum_to_shape
+from ._trace import SlotRef, SlotSeq, kw_slots
 
 _ND = np.ndarray
 
 
 def _lit(v, ns: dict, tag: str) -> str:
-    """Python source for constant ``v``: a literal where exact, else a name in ``ns``."""
+    """Python source for constant ``v``: a literal where exact, else a name in ``ns``; slot
+    references of tensor parameters become the slot's variable."""
+    if type(v) is SlotRef:
+        return f"s{v.slot}"
+    if type(v) is SlotSeq:
+        items = [_lit(e, ns, f"{tag}_{j}") for j, e in enumerate(v.items)]
+        ns[f"T{tag}"] = v.type
+        return f"T{tag}(({', '.join(items)}{',' if items else ''}))"
     if v is None or type(v) is bool or type(v) is int:
         return repr(v)
     if type(v) is float and math.isfinite(v):
@@ -117,6 +125,7 @@ class Program:
         for r in rows:
             row = self.rows[r]
             ins, out = self._rule_reads(row, self._needs(row))
+            saved.update(kw_slots(row.kw))
             for i in ins:
                 a = row.args[i]
                 if a[0] == "s":
@@ -136,10 +145,10 @@ class Program:
         alias_at = {s: k[1] for s, k in enumerate(self.kind) if k[0] == "alias"}
         emitted: set = set()
         for r, row in enumerate(self.rows):
-            for a in row.args:
-                if a[0] == "s" and a[1] in alias_at and a[1] not in emitted:
-                    lines.append(f"    s{a[1]} = s{alias_at[a[1]]}")
-                    emitted.add(a[1])
+            for u in [a[1] for a in row.args if a[0] == "s"] + kw_slots(row.kw):
+                if u in alias_at and u not in emitted:
+                    lines.append(f"    s{u} = s{alias_at[u]}")
+                    emitted.add(u)
             args = []
             for i, a in enumerate(row.args):
                 if a[0] == "s":

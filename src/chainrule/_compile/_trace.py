@@ -38,6 +38,34 @@ class Row:
         self.grad = grad  # whether eager recorded a graph node for it
 
 
+class SlotRef:
+    """A tensor parameter of a row (an index tensor passed by keyword): the slot it reads."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+
+
+class SlotSeq:
+    """A tuple/list parameter holding tensors (``SlotRef``) and plain values."""
+
+    __slots__ = ("type", "items")
+
+    def __init__(self, type_, items) -> None:
+        self.type, self.items = type_, items
+
+
+def kw_slots(kw: dict) -> list:
+    out = []
+    for v in kw.values():
+        if type(v) is SlotRef:
+            out.append(v.slot)
+        elif type(v) is SlotSeq:
+            out.extend(e.slot for e in v.items if type(e) is SlotRef)
+    return out
+
+
 class _RngSpy:
     """Stands for the default generator's NumPy rng while tracing: any draw is a graph break."""
 
@@ -147,11 +175,23 @@ class Tracer(Mode):
                     return NotImplemented  # eager raises
                 args.append(("k", arr))
                 arrays.append(arr)
+        kw = dict(kw)
         for k, v in kw.items():
-            if isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and
-                                         any(isinstance(e, Tensor) for e in v)):
-                self.brk(f"{op.name}() takes a tensor as its parameter {k!r}")
-                return NotImplemented
+            if isinstance(v, Tensor):
+                s = self._lookup(v, op)
+                if s is None:
+                    return NotImplemented
+                kw[k] = SlotRef(s)
+            elif isinstance(v, (list, tuple)) and any(isinstance(e, Tensor) for e in v):
+                items = []
+                for e in v:
+                    if isinstance(e, Tensor):
+                        s = self._lookup(e, op)
+                        if s is None:
+                            return NotImplemented
+                        e = SlotRef(s)
+                    items.append(e)
+                kw[k] = SlotSeq(type(v), items)
         casts = {}
         if op.policy != "keep":
             try:
@@ -164,7 +204,7 @@ class Tracer(Mode):
                         casts[i] = p.dtype
                     else:
                         args[i] = ("k", np.array(p))
-        self._pending = (op, tensors, args, casts, dict(kw))
+        self._pending = (op, tensors, args, casts, kw)
         return NotImplemented
 
     def after(self, op, tensors, kw, outs):
