@@ -342,6 +342,7 @@ class _Compile:
 
     #: traces per function before further guard failures run eagerly (torch's default)
     recompile_limit = 8
+    GraphBreak = GraphBreak
 
     def __call__(self, model=None, *, mode=None, fullgraph: bool = False, dynamic=None,
                  backend=None, options=None, disable: bool = False):

@@ -212,7 +212,7 @@ class Program:
             if p:
                 lines.append(f"    g{s} = g[{k}]")
                 got.add(s)
-            k += 1
+                k += 1
         saved = set(self.saved)
         declared: list = []
         for r in range(len(self.rows) - 1, -1, -1):
