@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..ops._table import A, _reads, broadcastable_to, sum_to_shape
+from ._templates import NS as _TNS, TEMPLATES
 from ._trace import SlotRef, SlotSeq, kw_slots
 
 _ND = np.ndarray
@@ -136,7 +137,7 @@ class Program:
 
     # ---- forward --------------------------------------------------------------------------
     def _gen_forward(self):
-        ns: dict = {"asarray": np.asarray, "ND": _ND}
+        ns: dict = {"asarray": np.asarray, "ND": _ND, **_TNS}
         params = [f"s{s}" for s in self.in_slots + self.ext_slots]
         lines = [f"def fwd({', '.join(params)}):"]
         for s, arr in self.consts.items():
@@ -161,8 +162,11 @@ class Program:
                 args.append(src)
             call = f"[{', '.join(args)}]" if row.op.nin < 0 else ", ".join(args)
             kws = ", ".join(f"{k}={_lit(v, ns, f'{r}_{k}')}" for k, v in row.kw.items())
-            ns[f"F{r}"] = row.op.fwd
-            expr = f"F{r}({call}{', ' if kws and call else ''}{kws})"
+            tm = TEMPLATES.get(row.op.name)
+            expr = tm[0](args, row.kw) if tm is not None and not row.op.nin < 0 else None
+            if expr is None:
+                ns[f"F{r}"] = row.op.fwd
+                expr = f"F{r}({call}{', ' if kws and call else ''}{kws})"
             outs = row.outs
             if row.op.nout == 1:
                 lines.append(f"    s{outs[0]} = {expr}")
@@ -201,7 +205,7 @@ class Program:
         ``record`` whether it was None, needed a fix-up or was fine); else the fast program, with
         ``FX`` only where the checked run needed it."""
         dyn = flags is None
-        ns: dict = {"A": A, "FX": _fixer(record) if dyn else _fix, "zeros": np.zeros}
+        ns: dict = {"A": A, "FX": _fixer(record) if dyn else _fix, "zeros": np.zeros, **_TNS}
         lines = ["def bwd(g, sv):"]
         if self.saved:
             lines.append(f"    {', '.join(f's{s}' for s in self.saved)}, = sv")
@@ -264,8 +268,14 @@ class Program:
                 calls = [(i, f"res[{i}]") for i, n in enumerate(needs) if n]
             else:
                 calls = []
+                tm = TEMPLATES.get(op.name)
+                if tm is not None and tm[0](argv, row.kw) is None:
+                    tm = None
                 for i, n in enumerate(needs):
                     if n:
+                        if tm is not None:
+                            calls.append((i, tm[1][i](gexpr, oexpr, argv)))
+                            continue
                         ns[f"V{r}_{i}"] = op.vjp[i]
                         calls.append((i, f"V{r}_{i}({base}{kws})"))
             for i, expr in calls:
