@@ -228,12 +228,13 @@ class CompiledFunction:
                 e.ext.append(k[1])
                 e.ext_meta.append((tr.meta[s][0], tr.meta[s][1], tr.rg[s]))
         e.spec = tr.spec
-        prog = Program(tr, [tr.slot_of[id(t)] for t in out_tensors], self._name)
+        out_slots = [tr.slot_of[id(t)] for t in out_tensors]
+        rows, fused = None, ()
         if self.backend == "numba":
             from . import _numba
 
-            _numba.fuse(prog)
-        e.prog = prog
+            rows, fused = _numba.fuse(tr.rows, tr.meta, tr.rg, tr.kind, out_slots)
+        e.prog = Program(tr, out_slots, self._name, rows, fused)
         e.compile_s = time.perf_counter() - t0
         entries.append(e)
         return result

@@ -111,7 +111,7 @@ def replay_tensors(prog, tensors) -> dict:
     for s, k in enumerate(prog.kind):
         if k[0] == "alias" and k[1] in vals:
             vals[s] = _ns.detach(vals[k[1]])
-    for row in prog.rows:
+    for row in prog.trace_rows:
         args = []
         for a in row.args:
             if a[0] == "s":

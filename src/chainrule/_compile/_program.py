@@ -39,9 +39,10 @@ def _lit(v, ns: dict, tag: str) -> str:
 class Program:
     """The compiled form of one trace (one guard entry)."""
 
-    def __init__(self, tr, out_slots: list, name: str) -> None:
+    def __init__(self, tr, out_slots: list, name: str, rows=None, fused=()) -> None:
         self.name = name
-        self.rows = tr.rows
+        self.trace_rows = tr.rows  # as traced (the differentiable replay runs these)
+        self.rows = tr.rows if rows is None else rows
         self.meta = tr.meta
         self.kind = tr.kind
         self.rg = tr.rg
@@ -58,7 +59,7 @@ class Program:
                 self.grad_outs.append(s)
         self.grad_ins = [s for s in self.in_slots + self.ext_slots if tr.rg[s]]
         self.grad = bool(self.grad_outs) and bool(self.grad_ins)
-        self.fused = []  # filled by the numba backend: descriptions of fused kernels
+        self.fused = list(fused)  # numba backend: (row names, jit seconds) per fused kernel
         self.saved = self._saved_slots() if self.grad else []
         self.bwd: dict = {}  # pattern -> [function, flags, source of the fast one]
         ordered = self.in_slots + self.ext_slots
