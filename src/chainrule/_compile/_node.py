@@ -70,8 +70,8 @@ class CompiledNode(Node):
         except Exception:
             if entry[2] is None:
                 raise
-            # the fast program met a case its first run did not: run the checked one
-            res = prog._gen_backward(pattern, None, {})[0](garg, self.saved)
+            # the fast program met a case its first run did not: interpret, checking everything
+            res = prog.interpret(pattern, garg, self.saved, None)
         seen: set = set()
         for r in res:
             if r is not None:

@@ -16,6 +16,19 @@ from ._templates import NS as _TNS, TEMPLATES
 from ._trace import SlotRef, SlotSeq, kw_slots
 
 _ND = np.ndarray
+#: rule function -> the names its bytecode reads (``ops._table._reads``), computed once
+_READS: dict = {}
+
+
+def _name(ns: dict, prefix: str, obj, key=None) -> str:
+    """One global name per distinct object (a program of 10^5 rows has few distinct rules)."""
+    intern = ns.setdefault("__intern__", {})
+    k = (prefix, id(obj) if key is None else key)
+    n = intern.get(k)
+    if n is None:
+        n = intern[k] = f"{prefix}{len(intern)}"
+        ns[n] = obj
+    return n
 
 
 def _lit(v, ns: dict, tag: str) -> str:
@@ -103,7 +116,9 @@ class Program:
         ins: set = set()
         out = False
         for rule in rules:
-            names = _reads(rule)
+            names = _READS.get(rule, False)
+            if names is False:
+                names = _READS[rule] = _reads(rule)
             code = rule.__code__
             argn = code.co_varnames[: code.co_argcount]
             if names is None:
@@ -156,8 +171,7 @@ class Program:
                 if a[0] == "s":
                     src = f"s{a[1]}"
                     if i in row.casts:
-                        ns[f"D{r}_{i}"] = row.casts[i]
-                        src = f"{src}.astype(D{r}_{i})"
+                        src = f"{src}.astype({_name(ns, 'D', row.casts[i], str(row.casts[i]))})"
                 else:
                     src = _lit(a[1], ns, f"{r}_{i}")
                 args.append(src)
@@ -166,8 +180,8 @@ class Program:
             tm = TEMPLATES.get(row.op.name)
             expr = tm[0](args, row.kw) if tm is not None and not row.op.nin < 0 else None
             if expr is None:
-                ns[f"F{r}"] = row.op.fwd
-                expr = f"F{r}({call}{', ' if kws and call else ''}{kws})"
+                fname = _name(ns, "F", row.op.fwd)
+                expr = f"{fname}({call}{', ' if kws and call else ''}{kws})"
             outs = row.outs
             if row.op.nout == 1:
                 lines.append(f"    s{outs[0]} = {expr}")
@@ -191,15 +205,62 @@ class Program:
 
     # ---- backward -------------------------------------------------------------------------
     def backward_fn(self, pattern: tuple):
-        """The backward program for ``pattern`` (which gradient outputs got a gradient)."""
+        """``[function, flags, source]`` for ``pattern`` (which gradient outputs got one): the
+        first run interprets the rows, recording which results need a fix-up; the second
+        generates the fast program from what the first found."""
         entry = self.bwd.get(pattern)
         if entry is None:
             flags: dict = {}
-            fn, _ = self._gen_backward(pattern, None, flags)
-            entry = self.bwd[pattern] = [fn, flags, None]  # checked; specialised after a run
+            entry = self.bwd[pattern] = [
+                lambda g, sv: self.interpret(pattern, g, sv, flags), flags, None]
         elif entry[2] is None:
             entry[0], entry[2] = self._gen_backward(pattern, entry[1], None)
         return entry
+
+    def interpret(self, pattern, g, sv, record) -> list:
+        """The backward, row by row (no code generated), exactly as the generated one."""
+        fx = _fixer(record) if record is not None else _fix
+        vals = dict(zip(self.saved, sv))
+        grads: dict = {}
+        k = 0
+        for s, p in zip(self.grad_outs, pattern):
+            if p:
+                grads[s] = g[k]
+                k += 1
+        for r in range(len(self.rows) - 1, -1, -1):
+            row = self.rows[r]
+            if not row.grad or not any(grads.get(o) is not None for o in row.outs):
+                continue
+            needs = self._needs(row)
+            if not any(needs):
+                continue
+            op = row.op
+            if op.nout == 1:
+                gg = grads[row.outs[0]]
+            else:
+                gg = tuple(grads[o] if grads.get(o) is not None else np.zeros(*self.meta[o])
+                           for o in row.outs)
+            ins, out_read = self._rule_reads(row, needs)
+            out = None
+            if out_read:
+                out = vals[row.outs[0]] if op.nout == 1 else tuple(vals[o] for o in row.outs)
+            argv = [(vals.get(a[1]) if i in ins else None) if a[0] == "s" else a[1]
+                    for i, a in enumerate(row.args)]
+            if op.nin < 0:
+                argv = [tuple(argv)]
+            kw = {kk: _kw_eval(v, vals) for kk, v in row.kw.items()}
+            if op.vjp_all is not None:
+                res = op.vjp_all(A, gg, out, *argv, needs=needs, **kw)
+                pairs = [(i, res[i]) for i, n in enumerate(needs) if n]
+            else:
+                pairs = [(i, op.vjp[i](A, gg, out, *argv, **kw)) for i, n in enumerate(needs) if n]
+            for i, res_i in pairs:
+                s = row.args[i][1]
+                res_i = fx(res_i, (*self.meta[s], op.name, i), (r, i))
+                if res_i is not None:
+                    old = grads.get(s)
+                    grads[s] = res_i if old is None else old + res_i
+        return [grads.get(s) for s in self.grad_ins]
 
     def _gen_backward(self, pattern, flags, record):
         """``flags`` None: a checked program, every rule result through ``FX`` (recording into
@@ -219,7 +280,7 @@ class Program:
                 got.add(s)
                 k += 1
         saved = set(self.saved)
-        declared: list = []
+        declared: dict = {}
         for r in range(len(self.rows) - 1, -1, -1):
             row = self.rows[r]
             if not row.grad:
@@ -238,11 +299,11 @@ class Program:
             else:
                 parts = []
                 for o in row.outs:
-                    ns[f"Z{o}"] = self.meta[o]
+                    z = _name(ns, "Z", self.meta[o], repr(self.meta[o]))
                     if o not in got:
-                        parts.append(f"zeros(*Z{o})")
+                        parts.append(f"zeros(*{z})")
                     elif o in nullable:
-                        parts.append(f"(g{o} if g{o} is not None else zeros(*Z{o}))")
+                        parts.append(f"(g{o} if g{o} is not None else zeros(*{z}))")
                     else:
                         parts.append(f"g{o}")
                 gexpr = f"({', '.join(parts)},)"
@@ -264,8 +325,8 @@ class Program:
             kws = "".join(f", {kk}={_lit(v, ns, f'b{r}_{kk}')}" for kk, v in row.kw.items())
             base = f"A, {gexpr}, {oexpr}, {', '.join(argv)}"
             if op.vjp_all is not None:
-                ns[f"V{r}"] = op.vjp_all
-                lines.append(f"{ind}res = V{r}({base}, needs={needs!r}{kws})")
+                vname = _name(ns, "V", op.vjp_all)
+                lines.append(f"{ind}res = {vname}({base}, needs={needs!r}{kws})")
                 calls = [(i, f"res[{i}]") for i, n in enumerate(needs) if n]
             else:
                 calls = []
@@ -277,18 +338,23 @@ class Program:
                         if tm is not None:
                             calls.append((i, tm[1][i](gexpr, oexpr, argv)))
                             continue
-                        ns[f"V{r}_{i}"] = op.vjp[i]
-                        calls.append((i, f"V{r}_{i}({base}{kws})"))
+                        vname = _name(ns, "V", op.vjp[i])
+                        calls.append((i, f"{vname}({base}{kws})"))
             for i, expr in calls:
                 s = row.args[i][1]
                 key = (r, i)
-                ns[f"M{s}"] = (*self.meta[s], op.name, i)
+                meta = (*self.meta[s], op.name, i)
+                mname = _name(ns, "M", meta, repr(meta))
                 fl = "fix" if dyn else flags.get(key, "fix")
                 if fl == "none":
                     continue
                 null = dyn or s in nullable
                 if fl == "fix":
-                    lines.append(f"{ind}r = FX({expr}, M{s}, {key!r})")
+                    lines.append(f"{ind}r = FX({expr}, {mname}, {key!r})")
+                elif not dyn and s not in got and ind == "    ":
+                    lines.append(f"    g{s} = {expr}")  # the common case: one line
+                    got.add(s)
+                    continue
                 else:
                     lines.append(f"{ind}r = {expr}")
                 if dyn:
@@ -304,17 +370,25 @@ class Program:
                     lines.append(f"{ind}g{s} = r")
                 if dyn:
                     nullable.add(s)
-                if (dyn or s in nullable) and s not in declared:
-                    declared.append(s)
+                if dyn or s in nullable:
+                    declared[s] = None
                 got.add(s)
-        head = [f"    g{s} = None" for s in declared if s not in
-                [o for o, p in zip(self.grad_outs, pattern) if p]]
+        given = {o for o, p in zip(self.grad_outs, pattern) if p}
+        head = [f"    g{s} = None" for s in declared if s not in given]
         lines[1:1] = head
         rets = ", ".join(f"g{s}" if s in got else "None" for s in self.grad_ins)
         lines.append(f"    return [{rets}]")
         src = "\n".join(lines)
         exec(compile(src, f"<chainrule.compile backward of {self.name}>", "exec"), ns)
         return ns["bwd"], src
+
+
+def _kw_eval(v, vals):
+    if type(v) is SlotRef:
+        return vals[v.slot]
+    if type(v) is SlotSeq:
+        return v.type(vals[e.slot] if type(e) is SlotRef else e for e in v.items)
+    return v
 
 
 def _fix(r, meta, key):
