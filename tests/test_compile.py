@@ -358,3 +358,28 @@ def test_module_train_eval_switch_retraces():
     got = c(x)
     cr.manual_seed(0)
     np.testing.assert_allclose(got._array, m(x)._array)
+
+
+# ---- explain -------------------------------------------------------------------------------
+def test_explain_reports_rows_guards_breaks_and_fusion():
+    W = cr.tensor(np.ones(3), requires_grad=True)
+
+    def f(x):
+        return ((x * W).tanh() * 2).sum()
+
+    rep = cr.compile.explain(f, _x(3))
+    text = str(rep)
+    assert rep.op_count == 4 and rep.graph_count == 1 and rep.graph_break_count == 0
+    assert "tanh(s2)" in text and "external tensor 'W'" in text and "test_compile.py:" in text
+    assert "requires_grad=True" in text
+
+    def g(x):
+        return x * 2 if x.sum() > 0 else x
+
+    rep = cr.compile.explain(g, _x(3))
+    assert rep.graph_break_count == 1 and "Tensor.bool()" in rep.break_reasons[0][0]
+    assert rep.break_reasons[0][1].startswith("test_compile.py:")
+    if cr.compile.numba_available():
+        rep = cr.compile.explain(cr.compile(f, backend="numba"), _x(3))
+        assert rep.fused and rep.fused[0][0] == ["mul", "tanh", "mul"]
+        assert "fused kernel\\nmul\\ntanh\\nmul" in rep.to_dot()
