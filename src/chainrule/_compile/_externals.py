@@ -90,12 +90,12 @@ def candidates(root) -> dict:
         for n in names:
             if n in g:
                 add(g, n, g[n], depth)
-        for cell in f.__closure__ or ():
+        for fv, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
             try:
                 v = cell.cell_contents
             except ValueError:
                 continue
-            add(cell, None, v, depth)
+            add(cell, fv, v, depth)
         for i, d in enumerate(f.__defaults__ or ()):
             add(f.__defaults__, i, d, depth)
         for k, d in (f.__kwdefaults__ or {}).items():
