@@ -383,3 +383,24 @@ def test_explain_reports_rows_guards_breaks_and_fusion():
         rep = cr.compile.explain(cr.compile(f, backend="numba"), _x(3))
         assert rep.fused and rep.fused[0][0] == ["mul", "tanh", "mul"]
         assert "fused kernel\\nmul\\ntanh\\nmul" in rep.to_dot()
+
+
+def test_method_decorator_compiles_per_instance():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        @cr.compile
+        def forward(self, x):
+            return self.lin(x).tanh().sum()
+
+    net = Net()
+    x = _x(4, 3, rg=False, dtype=cr.float32)
+    net(x)
+    out = net(x)
+    out.backward()
+    assert out.grad_fn.name() == "CompiledFunctionBackward"
+    w = net.lin.weight
+    ge = cr.autograd.grad(net.lin(x).tanh().sum(), w)[0]
+    np.testing.assert_allclose(w.grad._array, ge._array, rtol=1e-6)

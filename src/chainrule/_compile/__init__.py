@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 import time
+import types
 import warnings
+import weakref
 
 from .. import _context, _dispatch
 from .._tensor import Tensor
@@ -136,10 +138,21 @@ class CompiledFunction:
         self._last_reason = None
         functools.update_wrapper(self, fn, updated=())
 
-    def __get__(self, obj, objtype=None):  # as a method decorator
+    def __get__(self, obj, objtype=None):
+        """As a method decorator: one compiled function per instance (its tensors are found
+        through the instance; the instance itself is not a guarded argument)."""
         if obj is None:
             return self
-        return functools.partial(self, obj)
+        bound = self.__dict__.setdefault("_bound", weakref.WeakKeyDictionary())
+        try:
+            c = bound.get(obj)
+        except TypeError:  # an unhashable instance: compile nothing
+            return functools.partial(self.fn, obj)
+        if c is None:
+            c = bound[obj] = CompiledFunction(types.MethodType(self.fn, obj),
+                                              fullgraph=self.fullgraph, backend=self.backend,
+                                              root=obj, name=self._name)
+        return c
 
     # ---- the call ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
