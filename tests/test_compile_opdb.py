@@ -22,7 +22,8 @@ def _run(info, s, fn, ins, diff, us, create=False):
     outs = [o for o in float_outputs(res) if o.requires_grad]
     grads = []
     if outs and diff:
-        grads = cr.autograd.grad(outs, [ins[i] for i in diff], [cr.tensor(u) for u in us[:len(outs)]],
+        grads = cr.autograd.grad(outs, [ins[i] for i in diff],
+                                 [cr.tensor(u) for u in us[:len(outs)]],
                                  allow_unused=True, create_graph=create)
     return res, grads
 

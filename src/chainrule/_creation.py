@@ -179,7 +179,8 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, requires_grad=False) -> Tensor:
-    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad, "logspace")
+    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)),
+                requires_grad, "logspace")
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -264,7 +265,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(_gen(generator).standard_normal(_size(size)).astype(_fdt(dtype)), requires_grad, "randn")
+    return _new(_gen(generator).standard_normal(_size(size)).astype(_fdt(dtype)),
+                requires_grad, "randn")
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -275,7 +277,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
-    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd), requires_grad, "randint")
+    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd),
+                requires_grad, "randint")
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

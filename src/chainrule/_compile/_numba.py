@@ -94,14 +94,16 @@ def _build_run(rows, later_used: set, meta, rg_of, kind_of):
         body.append(f"{v} = {dt}({_scalar_templates(tm[0](args, r.kw))})")
         name[r.outs[0]] = v
     loads = [f"{name[s]} = i{k}[j]" for k, s in enumerate(ext)]
-    fw = [f"def kf({', '.join([f'i{k}' for k in range(len(ext))] + [f'o{k}' for k in range(len(outs))])}):",
+    ins_p = [f"i{k}" for k in range(len(ext))]
+    fw = [f"def kf({', '.join(ins_p + [f'o{k}' for k in range(len(outs))])}):",
           "    for j in range(o0.shape[0]):"]
     fw += [f"        {ln}" for ln in loads + body]
     fw += [f"        o{k}[j] = {name[s]}" for k, s in enumerate(outs)]
     # backward: recompute, then the rules in reverse; needs per external input
     needs = [bool(rg_of[s]) and kind_of[s][0] not in ("alias", "const") for s in ext]
     grad = any(r.grad for r in rows)
-    bw = [f"def kb({', '.join([f'i{k}' for k in range(len(ext))] + [f'g{k}' for k in range(len(outs))] + [f'd{k}' for k in range(len(ext))])}):",
+    params = ins_p + [f"g{k}" for k in range(len(outs))] + [f"d{k}" for k in range(len(ext))]
+    bw = [f"def kb({', '.join(params)}):",
           "    for j in range(g0.shape[0]):"]
     bw += [f"        {ln}" for ln in loads + body]
     gname: dict = {}
@@ -137,7 +139,8 @@ def _build_run(rows, later_used: set, meta, rg_of, kind_of):
     exec(compile(src, "<chainrule.compile numba kernel>", "exec"), ns)
     sig_arr = f"{np.dtype(dtype).name}[::1]"
     t0 = time.perf_counter()
-    kf = numba.njit(f"void({', '.join([sig_arr] * (len(ext) + len(outs)))})", cache=False)(ns["kf"])
+    kf = numba.njit(f"void({', '.join([sig_arr] * (len(ext) + len(outs)))})",
+                    cache=False)(ns["kf"])
     kb = numba.njit(f"void({', '.join([sig_arr] * (len(ext) + len(outs) + len(ext)))})",
                     cache=False)(ns["kb"]) if grad else None
     jit_s = time.perf_counter() - t0
