@@ -404,3 +404,27 @@ def test_method_decorator_compiles_per_instance():
     w = net.lin.weight
     ge = cr.autograd.grad(net.lin(x).tanh().sum(), w)[0]
     np.testing.assert_allclose(w.grad._array, ge._array, rtol=1e-6)
+
+
+SCALE = 2.0
+
+
+def test_python_numbers_read_from_globals_closures_and_modules_are_guarded():
+    global SCALE
+    f = cr.compile(lambda x: (x * SCALE).sum())
+    x = _x(3)
+    f(x)
+    f(x)
+    SCALE = 3.0
+    try:
+        np.testing.assert_allclose(f(x)._array, 3 * x._array.sum())
+        np.testing.assert_allclose(f(x)._array, 3 * x._array.sum())
+    finally:
+        SCALE = 2.0
+    m = nn.LeakyReLU(0.1)
+    c = cr.compile(m)
+    z = cr.tensor([-1.0, 1.0])
+    c(z)
+    c(z)
+    m.negative_slope = 0.5
+    np.testing.assert_allclose(c(z)._array, [-0.5, 1.0])

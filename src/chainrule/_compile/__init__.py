@@ -22,7 +22,7 @@ from .._tensor import Tensor
 from ..autograd import engine as _engine
 from ..autograd.grad_mode import _state
 from . import _node
-from ._externals import candidates, guard_ok
+from ._externals import candidates, guard_ok, scalar_ok
 from ._program import Program
 from ._trace import GraphBreak, Tracer, backward_observer, spy_rng
 
@@ -85,10 +85,11 @@ def _build(spec, res: list):
 class _Entry:
     """One compiled trace: its program, external-tensor guards and result structure."""
 
-    __slots__ = ("prog", "ext", "ext_meta", "spec", "compile_s", "breaks", "tracer_rows", "calls")
+    __slots__ = ("prog", "ext", "ext_meta", "spec", "compile_s", "breaks", "scalars", "calls")
 
     def __init__(self) -> None:
         self.prog = None
+        self.scalars = []
         self.breaks = []
         self.ext = []
         self.ext_meta = []
@@ -97,6 +98,9 @@ class _Entry:
         self.calls = 0
 
     def guards_hold(self) -> bool:
+        for c in self.scalars:
+            if not scalar_ok(c):
+                return False
         for c, (shape, dtype, rg) in zip(self.ext, self.ext_meta):
             t = c[2]
             if not guard_ok(c) or t._requires_grad != rg or t._array.shape != shape or \
@@ -179,12 +183,12 @@ class CompiledFunction:
         if entries is not None:
             for e in entries:
                 if e.prog is None:
-                    if not e.ext or e.guards_hold():
-                        return fn(*args, **kwargs)  # this entry broke: eager
+                    return fn(*args, **kwargs)  # this entry broke: eager
                 elif e.guards_hold():
                     e.calls += 1
                     return self._replay(e, tensors, args, kwargs)
-            reason = "an external tensor changed (identity, shape, dtype or requires_grad)"
+            reason = ("an external tensor (identity, shape, dtype, requires_grad) or a Python "
+                      "number read from a global, closure or module attribute changed")
         else:
             entries = self._cache[key] = []
             reason = "new shapes, dtypes, requires_grad, argument values or grad mode" \
@@ -241,6 +245,7 @@ class CompiledFunction:
                 e.ext.append(k[1])
                 e.ext_meta.append((tr.meta[s][0], tr.meta[s][1], tr.rg[s]))
         e.spec = tr.spec
+        candidates(self._root, e.scalars)
         out_slots = [tr.slot_of[id(t)] for t in out_tensors]
         rows, fused = None, ()
         if self.backend == "numba":

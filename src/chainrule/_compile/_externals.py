@@ -17,19 +17,31 @@ from .._tensor import Tensor
 _MAX_DEPTH = 4
 
 
-def guard_ok(c) -> bool:
-    cont, key, t = c
+_MISSING = object()
+
+
+def _get(cont, key):
     if type(cont) is dict:
-        return cont.get(key) is t
+        return cont.get(key, _MISSING)
     if type(cont) is types.CellType:
         try:
-            return cont.cell_contents is t
+            return cont.cell_contents
         except ValueError:
-            return False
+            return _MISSING
     try:
-        return cont[key] is t
+        return cont[key]
     except (IndexError, KeyError, TypeError):
-        return False
+        return _MISSING
+
+
+def guard_ok(c) -> bool:
+    return _get(c[0], c[1]) is c[2]
+
+
+def scalar_ok(c) -> bool:
+    """A Python number the function read from a global, a closure or a module attribute."""
+    v = _get(c[0], c[1])
+    return type(v) is type(c[2]) and v == c[2]
 
 
 def _names(code, acc: set) -> None:
@@ -39,8 +51,13 @@ def _names(code, acc: set) -> None:
             _names(c, acc)
 
 
-def candidates(root) -> dict:
-    """id(tensor) -> (container, key, tensor) for every tensor reachable from ``root``."""
+_NUMBERS = (int, float, bool, complex)
+
+
+def candidates(root, scalars: list | None = None) -> dict:
+    """id(tensor) -> (container, key, tensor) for every tensor reachable from ``root``; with
+    ``scalars``, also the Python numbers found in globals, closures and module attributes
+    ``(container, key, value)``: the trace bakes them in, so they are guarded."""
     from ..nn.modules.module import Module
 
     out: dict = {}
@@ -49,6 +66,9 @@ def candidates(root) -> dict:
     def add(cont, key, v, depth: int) -> None:
         if isinstance(v, Tensor):
             out.setdefault(id(v), (cont, key, v))
+            return
+        if scalars is not None and type(v) in _NUMBERS and cont is not None and depth <= 2:
+            scalars.append((cont, key, v))
             return
         if depth > _MAX_DEPTH or id(v) in seen or v is None:
             return
@@ -111,6 +131,8 @@ def candidates(root) -> dict:
             for k, v in list(d.items()):
                 if isinstance(v, Tensor):
                     out.setdefault(id(v), (d, k, v))
+                elif scalars is not None and type(v) in _NUMBERS and k != "training":
+                    scalars.append((d, k, v))
             fwd = type(sub).forward
             if isinstance(fwd, types.FunctionType) and id(fwd) not in seen:
                 seen.add(id(fwd))
