@@ -163,11 +163,16 @@ def _too_big(*_):
     raise Skip("not attempted: inductor compiles a 10^5-op graph for many minutes")
 
 
+def _skipped(*_):
+    raise Skip("skipped (CHAINRULE_BENCH_NO_TORCH_COMPILE)")
+
+
 def _impls(cid: str, make, torch_compile: bool = True) -> dict:
+    no_tc = os.environ.get("CHAINRULE_BENCH_NO_TORCH_COMPILE", "").split(",")
     return {
         "torch": _compiled(f"{cid}/torch", make, "torch", None),
-        "torch.compile": _compiled(f"{cid}/torch.compile", make, "torch.compile", None)
-        if torch_compile else _too_big,
+        "torch.compile": (_compiled(f"{cid}/torch.compile", make, "torch.compile", None)
+                          if cid not in no_tc else _skipped) if torch_compile else _too_big,
         "chainrule": _compiled(f"{cid}/chainrule", make, "chainrule", None),
         "compiled": _compiled(f"{cid}/compiled", make, "chainrule", "numpy"),
         "compiled+numba": _compiled(f"{cid}/compiled+numba", make, "chainrule", "numba"),

@@ -20,6 +20,10 @@ from ._templates import TEMPLATES
 from ._trace import Row
 
 _MIN_RUN = 2
+#: numba's compile time grows with the kernel: runs are cut at _MAX_RUN rows, and a program
+#: fuses at most _MAX_FUSED rows in all (a 10^5-op chain stays a NumPy program)
+_MAX_RUN = 256
+_MAX_FUSED = 512
 _SCALAR_NS = "np"
 
 
@@ -185,19 +189,16 @@ def _build_run(rows, later_used: set, meta, rg_of, kind_of):
 
 def fuse(rows: list, meta, rg, kind, out_slots) -> tuple:
     """Rows with elementwise runs replaced by fused pseudo-rows; (rows, [(names, jit s)])."""
-    used_after: list = [set() for _ in range(len(rows) + 1)]
-    tail = set(out_slots)
-    for r in range(len(rows) - 1, -1, -1):
-        used_after[r + 1] = set(tail)
-        row = rows[r]
-        for a in row.args:
-            if a[0] == "s":
-                tail.add(a[1])
-        from ._trace import kw_slots
+    from ._trace import kw_slots
 
-        tail.update(kw_slots(row.kw))
+    last_use: dict = {s: len(rows) for s in out_slots}  # slot -> last row reading it
+    for r in range(len(rows) - 1, -1, -1):
+        row = rows[r]
+        for s in [a[1] for a in row.args if a[0] == "s"] + kw_slots(row.kw):
+            last_use.setdefault(s, r)
     new: list = []
     report: list = []
+    budget = _MAX_FUSED
     r = 0
     while r < len(rows):
         row = rows[r]
@@ -209,14 +210,21 @@ def fuse(rows: list, meta, rg, kind, out_slots) -> tuple:
             r += 1
             continue
         e = r + 1
-        while e < len(rows) and rows[e].grad == row.grad and _fusable(rows[e], meta, shape, dtype):
+        while e < len(rows) and e - r < _MAX_RUN and rows[e].grad == row.grad and \
+                _fusable(rows[e], meta, shape, dtype):
             e += 1
+        if budget < e - r:
+            new.append(row)
+            r += 1
+            continue
+        budget -= e - r
         if e - r < _MIN_RUN:
             new.append(row)
             r += 1
             continue
         run = rows[r:e]
-        fused, jit_s = _build_run(run, used_after[e], meta, rg, kind)
+        later = {o for x in run for o in x.outs if last_use.get(o, -1) >= e}
+        fused, jit_s = _build_run(run, later, meta, rg, kind)
         new.append(fused)
         report.append((fused.op.rows, jit_s))
         r = e
