@@ -428,3 +428,18 @@ def test_python_numbers_read_from_globals_closures_and_modules_are_guarded():
     c(z)
     m.negative_slope = 0.5
     np.testing.assert_allclose(c(z)._array, [-0.5, 1.0])
+
+
+def test_under_vmap_and_forward_ad_the_call_runs_eagerly():
+    f = cr.compile(lambda x: (x.sin() * 2).sum())
+    x = _x(3, 4, rg=False)
+    f(x[0])
+    f(x[0])
+    got = cr.func.vmap(f)(x)
+    np.testing.assert_allclose(got._array, (np.sin(x._array) * 2).sum(1), rtol=1e-13)
+    import chainrule.autograd.forward_ad as fwad
+
+    with fwad.dual_level():
+        d = fwad.make_dual(x[0], cr.ones(4, dtype=cr.float64))
+        t = fwad.unpack_dual(f(d)).tangent
+    np.testing.assert_allclose(t._array, (2 * np.cos(x._array[0])).sum(), rtol=1e-13)

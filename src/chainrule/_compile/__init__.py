@@ -109,9 +109,18 @@ class _Entry:
         return True
 
 
+_NONE = (0,)
+
+
+def _legacy_levels() -> bool:
+    """Forward-AD / vmap levels and node observers kept outside the mode stack (while they are
+    being moved onto it): any active one means the call runs eagerly."""
+    return bool(getattr(_dispatch, "FW_LEVELS", _NONE)[0] or getattr(_dispatch, "VMAP", _NONE)[0]
+                or getattr(_dispatch, "ON_NODE", (None,))[0] is not None)
+
+
 def _other_transforms() -> bool:
-    return bool(_context.ctx.modes or _dispatch.FW_LEVELS[0] or _dispatch.VMAP[0]
-                or _dispatch.ON_NODE[0] is not None or _engine.OBSERVERS)
+    return bool(_context.ctx.modes or _legacy_levels() or _engine.OBSERVERS)
 
 
 class CompiledFunction:

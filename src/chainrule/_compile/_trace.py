@@ -153,7 +153,8 @@ class Tracer(Mode):
         self._pending = None
         if self.breaks:
             return NotImplemented
-        if _context.ctx.modes[-1] is not self or _dispatch.FW_LEVELS[0] or _dispatch.VMAP[0]:
+        if _context.ctx.modes[-1] is not self or getattr(_dispatch, "FW_LEVELS", (0,))[0] or \
+                getattr(_dispatch, "VMAP", (0,))[0]:
             self.brk(f"{op.name}() runs under another transform (vmap / forward-mode AD)")
             return NotImplemented
         args = []
