@@ -111,7 +111,7 @@ def explain(fn, args, kwargs) -> ExplainOutput:
     for p in parts:
         if isinstance(p, tuple) and len(p) == 2 and p[0] in (int, float, bool, str):
             rep.guards.append(f"argument value {p[1]!r} ({p[0].__name__})")
-    for s, kd in enumerate(tr.kind):
+    for kd in tr.kind:
         if kd[0] == "ext":
             cont, key, t = kd[1]
             rep.guards.append(f"external tensor {key!r}: same object, shape "
