@@ -331,11 +331,14 @@ def test_cuda_grad_scaler_and_autocast_disable_themselves():
         cr.autocast(device_type="cpu")
 
 
-def test_compile_runs_eagerly():
+def test_compile_keeps_torch_calling_convention():
     m = cr.nn.Linear(2, 2)
-    assert cr.compile(m) is m
-    f = cr.compile(mode="reduce-overhead")(len)
-    assert f is len
+    cm = cr.compile(m)
+    assert list(cm.parameters()) == list(m.parameters())  # the same Parameter objects
+    x = cr.randn(3, 2)
+    np.testing.assert_allclose(cm(x).detach().numpy(), m(x).detach().numpy())
+    f = cr.compile(mode="reduce-overhead")(lambda t: t * 2)
+    np.testing.assert_allclose(f(x).numpy(), (x * 2).numpy())
 
 
 def test_process_switches_are_kept():

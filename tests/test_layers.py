@@ -32,7 +32,7 @@ LAYERS = [
     (6, ["autograd.functional", "autograd.gradcheck", "autograd"]),
     (7, ["nn", "optim", "utils", "serialization", "amp", "cuda", "backends", "testing",
          "distributed"]),
-    (8, ["viz", "explain"]),
+    (8, ["viz", "explain", "_compile"]),
     (9, ["torchcompat", ""]),  # chainrule itself: the top face, and the import hook onto it
 ]
 

@@ -69,10 +69,11 @@ from . import explain, viz  # noqa: E402  (pictures and the chain rule, step by 
 from . import amp, backends, cuda, testing  # noqa: E402  (torch's namespaces for scripts)
 from .amp import autocast  # noqa: E402
 from ._settings import (  # noqa: E402
-    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_threads,
+    are_deterministic_algorithms_enabled, get_float32_matmul_precision, get_num_threads,
     is_autocast_enabled, set_float32_matmul_precision, set_num_threads,
     use_deterministic_algorithms,
 )
+from ._compile import compile  # noqa: E402,A001  (trace once, replay as a flat program)
 
 half = float16
 float = float32  # noqa: A001

@@ -8,13 +8,16 @@ from typing import Any
 import numpy as np
 
 from . import _device, _dtype
+from ._context import created as _created, ctx as _ctx
 from ._tensor import Tensor, _make, _size, _to_array
 
 
-def _new(a: np.ndarray, requires_grad: bool) -> Tensor:
+def _new(a: np.ndarray, requires_grad: bool, how: str = "tensor") -> Tensor:
     t = _make(a)
     if requires_grad:
         t.requires_grad_(True)
+    if _ctx.modes:  # a tracer records a constant (or, for a random draw, a graph break)
+        _created(t, how)
     return t
 
 
@@ -38,7 +41,7 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     _check_device(device)
     if isinstance(data, Tensor) and (dtype is None or data._array.dtype == _dtype.to_np(dtype)):
         return data
-    return _new(_to_array(data, dtype, copy=False), False)
+    return _new(_to_array(data, dtype, copy=False), False, "as_tensor")
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
@@ -46,7 +49,10 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     _dtype.from_np(a.dtype)
-    return _make(a)
+    t = _make(a)
+    if _ctx.modes:
+        _created(t, "from_numpy")
+    return t
 
 
 def _check_device(device) -> None:
@@ -62,21 +68,21 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros. Example: ``chainrule.zeros(2, 3)``."""
     _check_device(device)
-    return _new(np.zeros(_size(args, size, "zeros"), _fdt(dtype)), requires_grad)
+    return _new(np.zeros(_size(args, size, "zeros"), _fdt(dtype)), requires_grad, "zeros")
 
 
 def ones(*args, size=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of ones. Example: ``chainrule.ones(1, 4, requires_grad=True)``."""
     _check_device(device)
-    return _new(np.ones(_size(args, size, "ones"), _fdt(dtype)), requires_grad)
+    return _new(np.ones(_size(args, size, "ones"), _fdt(dtype)), requires_grad, "ones")
 
 
 def empty(*args, size=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialized tensor (zero-filled here, so it is never garbage)."""
     _check_device(device)
-    return _new(np.zeros(_size(args, size, "empty"), _fdt(dtype)), requires_grad)
+    return _new(np.zeros(_size(args, size, "empty"), _fdt(dtype)), requires_grad, "empty")
 
 
 def _scalar_dtype(v) -> np.dtype:
@@ -95,7 +101,7 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_gra
         fill_value = fill_value.item()
     npd = _scalar_dtype(fill_value) if dtype is None else _dtype.to_np(dtype)
     return _new(np.full(_size((size,) if isinstance(size, int) else tuple(size)), fill_value, npd),
-                requires_grad)
+                requires_grad, "full")
 
 
 def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
@@ -118,7 +124,7 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
             else _dtype.default_np()
     else:
         npd = _dtype.to_np(dtype)
-    return _new(np.arange(*vals).astype(npd), requires_grad)
+    return _new(np.arange(*vals).astype(npd), requires_grad, "arange")
 
 
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
@@ -126,7 +132,7 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _check_device(device)
     _check_steps("linspace", steps)
-    return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad)
+    return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad, "linspace")
 
 
 def _check_steps(name: str, steps) -> None:
@@ -140,7 +146,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
              requires_grad=False) -> Tensor:
     _check_device(device)
     _check_steps("logspace", steps)
-    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad)
+    return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad, "logspace")
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
@@ -150,13 +156,13 @@ def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
     for k, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise RuntimeError(f"eye(): {k} must be greater or equal to 0, got {v}")
-    return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
+    return _new(np.eye(n, m, dtype=_fdt(dtype)), requires_grad, "eye")
 
 
 def _like(fn, t: Tensor, dtype, requires_grad, *extra, device=None):
     _check_device(device)
     npd = t._array.dtype if dtype is None else _dtype.to_np(dtype)
-    return _new(fn(t._array.shape, *extra, npd), requires_grad)
+    return _new(fn(t._array.shape, *extra, npd), requires_grad, "like")
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
@@ -230,7 +236,7 @@ def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
     """Uniform samples in [0, 1)."""
     _check_device(device)
     shape = _size(args, size, "rand")
-    return _new(_gen(generator).random(shape).astype(_fdt(dtype)), requires_grad)
+    return _new(_gen(generator).random(shape).astype(_fdt(dtype)), requires_grad, "rand")
 
 
 def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
@@ -238,7 +244,7 @@ def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None
     """Standard normal samples."""
     _check_device(device)
     shape = _size(args, size, "randn")
-    return _new(_gen(generator).standard_normal(shape).astype(_fdt(dtype)), requires_grad)
+    return _new(_gen(generator).standard_normal(shape).astype(_fdt(dtype)), requires_grad, "randn")
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None,
@@ -252,14 +258,15 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, layout=Non
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
-    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd), requires_grad)
+    return _new(_gen(generator).integers(low, high, _size(tuple(size))).astype(npd),
+                requires_grad, "randint")
 
 
 def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     _check_device(device)
     npd = np.dtype(np.int64) if dtype is None else _dtype.to_np(dtype)
-    return _new(_gen(generator).permutation(n).astype(npd), requires_grad)
+    return _new(_gen(generator).permutation(n).astype(npd), requires_grad, "randperm")
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,

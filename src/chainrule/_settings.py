@@ -1,20 +1,11 @@
-"""torch's process-wide switches that scripts set on their first lines (``compile``,
-matmul precision, deterministic algorithms, thread counts). chainrule has no compiler, no TF32 and
-no nondeterministic kernels, so each is kept (and read back as set) without changing results."""
+"""torch's process-wide switches that scripts set on their first lines (matmul precision,
+deterministic algorithms, thread counts). chainrule has no TF32 and no nondeterministic kernels,
+so each is kept (and read back as set) without changing results."""
 
 from __future__ import annotations
 
 _STATE = {"matmul_precision": "highest", "deterministic": False, "warn_only": False,
           "threads": None}
-
-
-def compile(model=None, *, fullgraph: bool = False, dynamic=None,  # noqa: A001
-            backend="inductor", mode=None, options=None, disable: bool = False):
-    """``model`` itself (or, without one, a decorator returning its argument): chainrule has no
-    compiler, so ``torch.compile(model)`` in a script runs the model eagerly, same results."""
-    if model is None:
-        return lambda m: m
-    return model
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
