@@ -74,7 +74,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """Resize the spatial dims (``torch.nn.functional.interpolate``): modes nearest, nearest-exact,
     linear, bilinear, bicubic, trilinear (align_corners) and area. Separable: one gather or matmul
     per dim. Example: ``interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)``."""
-    from .conv import _adaptive_avg_fn, _separable
+    from .pool import _adaptive_avg_fn, _separable
 
     nd = input.ndim - 2
     if not 1 <= nd <= 3:
