@@ -105,7 +105,8 @@ def _finish() -> None:
 
 # every family, in the order their rows and public functions are registered
 from . import basic, pointwise, special_fns, unary, activation  # noqa: E402,F401
-from . import reduction, scan, norms, ordering, shape, join, indexing, scatter  # noqa: E402,F401
+from . import reduction, scan, norms, ordering, shape, join, indexing  # noqa: E402,F401
+from . import diagonal, padding, scatter  # noqa: E402,F401
 from . import inplace, linalg, linalg_decomp, linalg_func, nn, conv, pool, loss, norm  # noqa: E402,F401
 from . import sampling, views, unique  # noqa: E402,F401
 
