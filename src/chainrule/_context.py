@@ -27,7 +27,7 @@ as torch chooses:
 - ``ctx`` (per thread): grad mode, the forward-AD levels, the batching levels, saved-tensor
   hooks, explain's backward observers, the functorch transform depth and vmap randomness.
 - ``proc`` (process-wide): anomaly mode's observers (torch's anomaly flag is global) and the
-  handlers the upper layers install once at import (autograd's graph recorder, ops.inplace's view
+  handlers the upper layers install once at import (autograd's graph recorder, ops.copy_slices' view
   regeneration).
 
 Forward AD and batching are modes too (installed by ``autograd.forward_ad`` and ``_batching``

@@ -107,8 +107,8 @@ def _finish() -> None:
 from . import basic, pointwise, special_fns, unary, activation  # noqa: E402,F401
 from . import reduction, scan, norms, ordering, shape, join, indexing  # noqa: E402,F401
 from . import diagonal, padding, scatter  # noqa: E402,F401
-from . import inplace, linalg, linalg_decomp, linalg_func, nn, conv, pool, loss, norm  # noqa: E402,F401
-from . import sampling, views, unique  # noqa: E402,F401
+from . import copy_slices, inplace, linalg, linalg_decomp, linalg_func  # noqa: E402,F401
+from . import nn, conv, pool, loss, norm, sampling, views, unique  # noqa: E402,F401
 
 _finish()
 
