@@ -15,7 +15,8 @@ from . import _dtype
 from ._context import _cut
 from ._context import ctx as _ctx
 from ._context import proc as _proc
-from ._tensor import ArrayOperand, Tensor, _make, _to_array
+from ._operators import ArrayOperand
+from ._tensor import Tensor, _make, _to_array
 
 _SCALARS = (int, float, bool)
 
