@@ -335,7 +335,8 @@ BATCHED_INDEX_CASES = [c for c in CASES if c[0].name in {
     "diag", "diagonal", "diag_embed", "cross", "cross_dim", "prod", "nansum", "nanmean",
     "argmax_argmin", "all_any_count", "logsumexp", "batch_norm", "group_norm",
     "instance_norm", "layer_norm", "roll", "cumsum", "cumprod", "masked_fill", "matrix_norm_sv",
-    "scaled_dot_product_attention",
+    "scaled_dot_product_attention", "tensor_unfold", "view_dtype", "getitem_int_then_tensor",
+    "getitem_fresh_strides",
 }]
 @pytest.mark.parametrize("case", BATCHED_INDEX_CASES, ids=_ids)
 def test_indexing_pooling_einsum_linalg_batch_without_loop(case, monkeypatch):

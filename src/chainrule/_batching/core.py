@@ -42,6 +42,7 @@ RULES: dict = {}
 STILL_LOOPING: dict = {
     "masked_select": "its output's shape depends on the mask's values",
     "nonzero": "its output's shape depends on the values",
+    "unique": "its output's shape depends on the values (how many distinct ones each example has)",
     "masked_scatter": "how many source elements each example takes depends on its mask",
     "index_put": "no rule yet for per-example indices and values (setitem with a tensor index)",
     "copy_slices": "no rule yet: the backward of an in-place write into a view",
@@ -437,7 +438,8 @@ _SHAPE_PARAMS = ("shape", "dims", "size", "dim0", "dim1", "start_dim", "end_dim"
 ELEMENTWISE_NAMES = {
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "logical_xor",
     "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "isnan", "isinf", "isfinite",
-    "isposinf", "isneginf", "signbit", "floor_divide", "isclose",
+    "isposinf", "isneginf", "signbit", "floor_divide", "isclose", "bitwise_left_shift",
+    "bitwise_right_shift",
 }
 
 

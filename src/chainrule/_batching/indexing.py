@@ -8,7 +8,8 @@ from .. import _ns
 from .._context import ctx as _ctx
 from .._tensor import Tensor
 from ..ops._table import TABLE
-from .core import Batched, _batch_both, _call, _elementwise, _pad, _split, _wrap_dim, register
+from .core import (Batched, _batch_both, _call, _elementwise, _pad, _split, _wrap_dim, movedim,
+                   register)
 
 
 def _index_items(index):
@@ -19,32 +20,62 @@ def _index_items(index):
     return items
 
 
+def _is_int(i) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+
+
 def _advanced_ok(items) -> bool:
-    """Whether prefixing ``slice(None)`` keeps the batch dim first (advanced indices adjacent)."""
-    adv = [k for k, i in enumerate(items)
-           if isinstance(i, (Tensor, np.ndarray, list)) or (
-               isinstance(i, (int, np.integer)) and not isinstance(i, bool))]
-    has_array = any(isinstance(items[k], (Tensor, np.ndarray, list)) for k in adv)
-    if not has_array:
+    """Whether prefixing ``slice(None)`` keeps the batch dim first. In torch's order the integers
+    are applied first when tensor indices are present; the tensor indices must then be adjacent
+    among the other items (NumPy moves non-adjacent ones to the front)."""
+    if not any(isinstance(i, (Tensor, np.ndarray, list)) for i in items):
         return True
+    rest = [i for i in items if not _is_int(i)]
+    adv = [k for k, i in enumerate(rest) if isinstance(i, (Tensor, np.ndarray, list))]
     return adv == list(range(adv[0], adv[-1] + 1))
+
+
+def _front_dims(items):
+    """How many dims NumPy puts in front for non-adjacent integer tensor indices (their broadcast
+    rank); None for a boolean mask (its shape depends on the values)."""
+    shapes = []
+    for i in items:
+        if isinstance(i, (Tensor, np.ndarray, list)):
+            a = i._array if isinstance(i, Tensor) else np.asarray(i)
+            if a.dtype == np.bool_ or a.dtype == object:
+                return None
+            shapes.append(a.shape)
+    return len(np.broadcast_shapes(*shapes))
 
 
 def _getitem(op, tensors, kw, level):
     (x,) = tensors
     items = _index_items(kw["index"])
-    if items is None or not _advanced_ok(items):
+    if items is None:
         return None
-    return _call(op, [x.value], {"index": (slice(None),) + tuple(items)})
+    if _advanced_ok(items):
+        return _call(op, [x.value], {"index": (slice(None),) + tuple(items)})
+    k = _front_dims(items)
+    if k is None:
+        return None
+    # NumPy puts the indexed dims in front of the batch dim; a fresh copy, contiguous as the op's
+    r = _call(op, [x.value], {"index": (slice(None),) + tuple(items)})
+    return _ns.clone(movedim(r, k, 0)).contiguous()
 
 
 def _index_backward(op, tensors, kw, level):
     (g,) = tensors
     items = _index_items(kw["index"])
-    if items is None or not _advanced_ok(items):
+    if items is None:
         return None
+    v = g.value
+    if not _advanced_ok(items):
+        k = _front_dims(items)
+        if k is None:
+            return None
+        v = movedim(v, 0, k)  # the layout the indexed dims have in front of the batch dim
     b = g.value.shape[0]
-    return _ns.index_backward(g.value, (slice(None),) + tuple(items), (b,) + tuple(kw["shape"]))
+    return _ns.index_backward(v, (slice(None),) + tuple(items), (b,) + tuple(kw["shape"]))
 
 
 def _along(op, tensors, kw, level):

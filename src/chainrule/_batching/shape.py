@@ -131,6 +131,36 @@ def _diagonal_backward(op, tensors, kw, level):
     return _call(op, [g.value], kw)
 
 
+def _unfold(op, tensors, kw, level):
+    (x,) = tensors
+    if x.ndim == 0:  # a 0-d input gives x.reshape(1)[:size]
+        return _ns.getitem(_ns.unsqueeze(x.value, 1), (slice(None), slice(None, kw["size"])))
+    kw = dict(kw)
+    kw["dimension"] = _wrap_dim(kw["dimension"], x.ndim) + 1
+    return _call(op, [x.value], kw)
+
+
+def _unfold_backward(op, tensors, kw, level):
+    (g,) = tensors
+    shape = tuple(kw["shape"])
+    if not shape:  # the windows of a 0-d input all are the input
+        return _ns.sum(g.value, (1,))
+    kw = dict(kw)
+    kw["dimension"] = _wrap_dim(kw["dimension"], len(shape)) + 1
+    kw["shape"] = (g.value.shape[0],) + shape
+    return _call(op, [g.value], kw)
+
+
+def _view_dtype(op, tensors, kw, level):
+    """The bytes are reinterpreted along the last dim, which the batch dim in front leaves alone."""
+    (x,) = tensors
+    if x.ndim == 0 and x.value._array.dtype.itemsize != kw["dt"].itemsize:
+        if x.value.shape[0]:
+            _call(op, [_ns.getitem(x.value, 0)], kw)  # raises the op's error for a 0-d tensor
+        return None
+    return _call(op, [x.value], kw)
+
+
 register(_reshape, "reshape", "view")
 register(_expand, "expand")
 register(_sum_to_size, "sum_to_size")
@@ -148,3 +178,6 @@ register(_diag_dims((-2, -1), 1), "diag_embed")
 register(_diagonal_backward, "diagonal_backward")
 register(_repeat, "repeat")
 register(_constant_pad, "constant_pad")
+register(_unfold, "unfold")
+register(_unfold_backward, "unfold_backward")
+register(_view_dtype, "view_dtype")

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _ns
 from .._tensor import _wrap_dim
 from ._public import public
-from ._table import LINEAR, A, defop
+from ._table import LINEAR, defop
 
 
 # ---- triangles and diagonals ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from .._tensor import Tensor, _make
 from .._context import ctx as _state
 from ._public import PUBLIC, public
 from ._index_checks import torch_index
-from ._table import LINEAR, TABLE, _reads, defop
+from ._table import TABLE, _reads, defop
 from .copy_slices import _copy_slices, _copy_slices_fwd, _positions, _refresh_view, _root
 
 def _tname(npd) -> str:
