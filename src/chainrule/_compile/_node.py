@@ -13,7 +13,9 @@ import numpy as np
 
 from .. import _dispatch
 from .._tensor import Tensor, _make
-from ..autograd.node import _FREED, Node, _inplace_msg, accumulate_node
+from .._context import ctx as _ctx
+from ..autograd.engine import _accumulate
+from ..autograd.node import _FREED, AccumulateGrad, Node, _inplace_msg, accumulate_node
 
 
 class _CompiledOp:
@@ -79,6 +81,22 @@ class CompiledNode(Node):
                 if i in seen or any(r is g for g in garg):
                     passed.add(i)  # also held elsewhere: the engine copies it before storing
                 seen.add(i)
+        direct = _ctx.leaf_direct if hasattr(_ctx, "leaf_direct") else None
+        if direct is not None:
+            # a plain backward(): a leaf without hooks fed by this edge only gets its gradient
+            # added here, exactly as the engine's AccumulateGrad step would (saves its round)
+            deps, buf = direct
+            nxt = self.next
+            for k, r in enumerate(res):
+                if r is None:
+                    continue
+                acc = nxt[k][0]
+                if type(acc) is AccumulateGrad and acc.x is None and deps.get(acc) == 1 \
+                        and acc not in buf:
+                    vx = acc.variable._extra_state
+                    if vx is None or not (vx.get("hooks") or vx.get("post_hooks")):
+                        _accumulate(acc, r, False, passed)
+                        res[k] = None
         return res
 
     def _differentiable(self, gs) -> list:
