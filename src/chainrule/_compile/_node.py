@@ -183,20 +183,25 @@ def run(prog, in_tensors: list, ext_tensors: list, grad: bool):
         node.argv = argv
         node.tensors = in_tensors + ext_tensors
         nxt = []
-        for s in prog.grad_ins:
-            k = prog.slot_pos[s]
-            t = node.tensors[k]
+        tensors = node.tensors
+        for k in prog.grad_in_pos:
+            t = tensors[k]
             fn = t.grad_fn
-            nxt.append((fn, t._output_nr) if fn is not None else (accumulate_node(t), 0))
+            if fn is not None:
+                nxt.append((fn, t._output_nr))
+            else:
+                ref = t._grad_accumulator
+                acc = ref() if ref is not None else None
+                nxt.append((acc if acc is not None else accumulate_node(t), 0))
         node.next = tuple(nxt)
-        node.n_out = len(prog.grad_outs)
+        node.n_out = prog.n_grad_outs
         checks = []
-        for s in prog.saved_inputs:  # saved arrays of inputs/externals: torch's in-place check
-            t = node.tensors[prog.slot_pos[s]]
+        for k in prog.saved_in_pos:  # saved arrays of inputs/externals: torch's in-place check
+            t = tensors[k]
             if t._version_counter is None:
                 t._version_counter = [0]
             checks.append((t._version_counter, t._version_counter[0], t._array,
-                           f"input {prog.slot_pos[s]} of CompiledFunctionBackward"))
+                           f"input {k} of CompiledFunctionBackward"))
         node.checks = checks
     res = []
     made: dict = {}

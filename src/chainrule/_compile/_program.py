@@ -80,6 +80,9 @@ class Program:
         self.saved_set = set(self.saved)
         self.saved_inputs = [s for s in self.saved if s in self.slot_pos]
         self.grad_out_nr = {s: k for k, s in enumerate(self.grad_outs)} if self.grad else {}
+        self.grad_in_pos = [self.slot_pos[s] for s in self.grad_ins]
+        self.saved_in_pos = [self.slot_pos[s] for s in self.saved_inputs]
+        self.n_grad_outs = len(self.grad_outs)
         from ._node import _CompiledOp
 
         self.op = _CompiledOp(self)
@@ -153,7 +156,8 @@ class Program:
 
     # ---- forward --------------------------------------------------------------------------
     def _gen_forward(self):
-        ns: dict = {"asarray": np.asarray, "ND": _ND, "MATMUL": np.matmul, **_TNS}
+        ns: dict = {"asarray": np.asarray, "ND": _ND, "MATMUL": np.matmul, "SUM": np.sum,
+                    "MEAN": np.mean, **_TNS}
         params = [f"s{s}" for s in self.in_slots + self.ext_slots]
         lines = [f"def fwd({', '.join(params)}):"]
         for s, arr in self.consts.items():
@@ -184,6 +188,8 @@ class Program:
             expr = tm[0](args, row.kw) if tm is not None and not row.op.nin < 0 else None
             if expr is None and _mm2d(row, self.meta):
                 expr = f"MATMUL({args[0]}, {args[1]})"
+            elif expr is None and _full_reduce(row, self.meta):
+                expr = f"{row.op.name.upper()}({args[0]})"
             if expr is None:
                 fname = _name(ns, "F", row.op.fwd)
                 expr = f"{fname}({call}{', ' if kws and call else ''}{kws})"
@@ -292,7 +298,7 @@ class Program:
         ``FX`` only where the checked run needed it."""
         dyn = flags is None
         ns: dict = {"A": A, "FX": _fixer(record) if dyn else _fix, "zeros": np.zeros,
-                    "MATMUL": np.matmul, "ND": _ND, **_TNS}
+                    "MATMUL": np.matmul, "ND": _ND, "BCAST": np.broadcast_to, **_TNS}
         lines = ["def bwd(g, sv):"]
         if self.saved:
             lines.append(f"    {', '.join(f's{s}' for s in self.saved)}, = sv")
@@ -360,8 +366,15 @@ class Program:
                     tm = None
                 mm = not dyn and _mm2d(row, self.meta) and all(
                     i in ins and a[1] in saved for i, a in enumerate(row.args))
+                red = not dyn and _full_reduce(row, self.meta)
                 for i, n in enumerate(needs):
                     if n:
+                        if red:  # _expand_back's broadcast of the gradient (and / count)
+                            xs = self.meta[row.args[0][1]][0]
+                            b = f"BCAST({gexpr}, {_name(ns, 'H', xs, repr(xs))})"
+                            calls.append((i, b if op.name == "sum" else
+                                          f"({b} / {math.prod(xs)})"))
+                            continue
                         if mm:  # the rule's own products on 2-D operands, without its checks
                             x, y = argv
                             calls.append((i, f"MATMUL({gexpr}, {y}.T)" if i == 0
@@ -434,6 +447,15 @@ def _mm2d(row, meta) -> bool:
     if row.op.name != "matmul" or row.kw or row.casts or len(row.args) != 2:
         return False
     return all(a[0] == "s" and len(meta[a[1]][0]) == 2 for a in row.args)
+
+
+def _full_reduce(row, meta) -> bool:
+    """``sum(x)`` / ``mean(x)`` over everything of a float array: ``np.sum`` / ``np.mean``
+    directly (``_sum`` / ``_mean`` with nothing to decide)."""
+    if row.op.name not in ("sum", "mean") or row.kw or row.casts or len(row.args) != 1:
+        return False
+    a = row.args[0]
+    return a[0] == "s" and len(meta[a[1]][0]) >= 1 and meta[a[1]][1].kind == "f"
 
 
 def _scalar_dtype(row, meta):
@@ -524,7 +546,9 @@ def _sum_plan(r, shape, dtype):
 
 def _sum_src(plan, ns) -> str:
     """``sum_to_shape``'s own calls for ``plan`` (the same reduction, so the same bits)."""
-    _, axes, _, shape = plan
+    rshape, axes, _, shape = plan
     if shape is None:  # the kept dims are the shape already
         return f"r.sum(axis={axes!r}, keepdims=True)"
+    if axes == tuple(range(len(rshape) - len(shape))):  # leading dims only: no reshape (view)
+        return f"r.sum(axis={axes!r})"
     return f"r.sum(axis={axes!r}, keepdims=True).reshape({_name(ns, 'H', shape, repr(shape))})"
