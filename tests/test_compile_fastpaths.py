@@ -152,3 +152,13 @@ def test_autograd_grad_through_the_region_leaves_grad_alone():
     want = cr.autograd.grad(_loss(x_e, *ws_e), ws_e)
     for a, b in zip(gs, want):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_broadcast_sum_over_leading_and_kept_dims_gives_eager_bits():
+    rng = np.random.default_rng(2)
+    arrs = [rng.standard_normal(s) for s in [(2, 3, 4), (3, 1), (4,)]]
+
+    def f(x, a, b):
+        return ((x * a + b) * (x - a)).sum()
+
+    _same(*_run(f, arrs, [True, True, True], calls=4))
