@@ -164,12 +164,20 @@ class CompiledFunction:
             return fn(*args, **kwargs)
         tensors: list = []
         parts: list = [_state.enabled]
-        try:
-            _flatten(args, tensors, parts)
-            if kwargs:
-                _flatten(kwargs, tensors, parts)
-        except _Unsupported:
-            return fn(*args, **kwargs)
+        if not kwargs and all(type(a) is Tensor for a in args):
+            # the common call, flattened as _flatten would (the same key)
+            parts.append((tuple, len(args)))
+            for a in args:
+                arr = a._array
+                parts.append((arr.shape, arr.dtype, a._requires_grad))
+            tensors = list(args)
+        else:
+            try:
+                _flatten(args, tensors, parts)
+                if kwargs:
+                    _flatten(kwargs, tensors, parts)
+            except _Unsupported:
+                return fn(*args, **kwargs)
         if len(tensors) > 1 and len({id(t) for t in tensors}) != len(tensors):
             parts.append(tuple(next(i for i, u in enumerate(tensors) if u is t) for t in tensors))
         if self._extra_key is not None:

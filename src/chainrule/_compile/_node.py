@@ -13,7 +13,9 @@ import numpy as np
 
 from .. import _dispatch
 from .._tensor import Tensor, _make
-from ..autograd.node import _FREED, Node, _inplace_msg, accumulate_node
+from .._context import ctx as _ctx
+from ..autograd.engine import _accumulate
+from ..autograd.node import _FREED, AccumulateGrad, Node, _inplace_msg, accumulate_node
 
 
 class _CompiledOp:
@@ -79,6 +81,22 @@ class CompiledNode(Node):
                 if i in seen or any(r is g for g in garg):
                     passed.add(i)  # also held elsewhere: the engine copies it before storing
                 seen.add(i)
+        direct = _ctx.leaf_direct if hasattr(_ctx, "leaf_direct") else None
+        if direct is not None:
+            # a plain backward(): a leaf without hooks fed by this edge only gets its gradient
+            # added here, exactly as the engine's AccumulateGrad step would (saves its round)
+            deps, buf = direct
+            nxt = self.next
+            for k, r in enumerate(res):
+                if r is None:
+                    continue
+                acc = nxt[k][0]
+                if type(acc) is AccumulateGrad and acc.x is None and deps.get(acc) == 1 \
+                        and acc not in buf:
+                    vx = acc.variable._extra_state
+                    if vx is None or not (vx.get("hooks") or vx.get("post_hooks")):
+                        _accumulate(acc, r, False, passed)
+                        res[k] = None
         return res
 
     def _differentiable(self, gs) -> list:
@@ -165,20 +183,25 @@ def run(prog, in_tensors: list, ext_tensors: list, grad: bool):
         node.argv = argv
         node.tensors = in_tensors + ext_tensors
         nxt = []
-        for s in prog.grad_ins:
-            k = prog.slot_pos[s]
-            t = node.tensors[k]
+        tensors = node.tensors
+        for k in prog.grad_in_pos:
+            t = tensors[k]
             fn = t.grad_fn
-            nxt.append((fn, t._output_nr) if fn is not None else (accumulate_node(t), 0))
+            if fn is not None:
+                nxt.append((fn, t._output_nr))
+            else:
+                ref = t._grad_accumulator
+                acc = ref() if ref is not None else None
+                nxt.append((acc if acc is not None else accumulate_node(t), 0))
         node.next = tuple(nxt)
-        node.n_out = len(prog.grad_outs)
+        node.n_out = prog.n_grad_outs
         checks = []
-        for s in prog.saved_inputs:  # saved arrays of inputs/externals: torch's in-place check
-            t = node.tensors[prog.slot_pos[s]]
+        for k in prog.saved_in_pos:  # saved arrays of inputs/externals: torch's in-place check
+            t = tensors[k]
             if t._version_counter is None:
                 t._version_counter = [0]
             checks.append((t._version_counter, t._version_counter[0], t._array,
-                           f"input {prog.slot_pos[s]} of CompiledFunctionBackward"))
+                           f"input {k} of CompiledFunctionBackward"))
         node.checks = checks
     res = []
     made: dict = {}

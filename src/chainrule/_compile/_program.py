@@ -80,6 +80,9 @@ class Program:
         self.saved_set = set(self.saved)
         self.saved_inputs = [s for s in self.saved if s in self.slot_pos]
         self.grad_out_nr = {s: k for k, s in enumerate(self.grad_outs)} if self.grad else {}
+        self.grad_in_pos = [self.slot_pos[s] for s in self.grad_ins]
+        self.saved_in_pos = [self.slot_pos[s] for s in self.saved_inputs]
+        self.n_grad_outs = len(self.grad_outs)
         from ._node import _CompiledOp
 
         self.op = _CompiledOp(self)
@@ -153,7 +156,8 @@ class Program:
 
     # ---- forward --------------------------------------------------------------------------
     def _gen_forward(self):
-        ns: dict = {"asarray": np.asarray, "ND": _ND, **_TNS}
+        ns: dict = {"asarray": np.asarray, "ND": _ND, "MATMUL": np.matmul, "SUM": np.sum,
+                    "MEAN": np.mean, **_TNS}
         params = [f"s{s}" for s in self.in_slots + self.ext_slots]
         lines = [f"def fwd({', '.join(params)}):"]
         for s, arr in self.consts.items():
@@ -167,18 +171,25 @@ class Program:
                     lines.append(f"    s{u} = s{alias_at[u]}")
                     emitted.add(u)
             args = []
+            tm = TEMPLATES.get(row.op.name)
+            sdt = _scalar_dtype(row, self.meta) if tm is not None else None
             for i, a in enumerate(row.args):
                 if a[0] == "s":
                     src = f"s{a[1]}"
                     if i in row.casts:
                         src = f"{src}.astype({_name(ns, 'D', row.casts[i], str(row.casts[i]))})"
                 else:
-                    src = _lit(a[1], ns, f"{r}_{i}")
+                    src = _typed(a[1], sdt, ns) if sdt is not None else None
+                    if src is None:
+                        src = _lit(a[1], ns, f"{r}_{i}")
                 args.append(src)
             call = f"[{', '.join(args)}]" if row.op.nin < 0 else ", ".join(args)
             kws = ", ".join(f"{k}={_lit(v, ns, f'{r}_{k}')}" for k, v in row.kw.items())
-            tm = TEMPLATES.get(row.op.name)
             expr = tm[0](args, row.kw) if tm is not None and not row.op.nin < 0 else None
+            if expr is None and _mm2d(row, self.meta):
+                expr = f"MATMUL({args[0]}, {args[1]})"
+            elif expr is None and _full_reduce(row, self.meta):
+                expr = f"{row.op.name.upper()}({args[0]})"
             if expr is None:
                 fname = _name(ns, "F", row.op.fwd)
                 expr = f"{fname}({call}{', ' if kws and call else ''}{kws})"
@@ -262,12 +273,32 @@ class Program:
                     grads[s] = res_i if old is None else old + res_i
         return [grads.get(s) for s in self.grad_ins]
 
+    def _templated(self, rule, gexpr, oexpr, argv, row, ns, dyn) -> str:
+        """A template rule's source; Python numbers as 0-d arrays of the gradient's dtype where
+        that gives the same bits (checked per call: the gradient's dtype is only known then)."""
+        expr = rule(gexpr, oexpr, argv)
+        if row.op.name == "tanh" and oexpr.startswith("s"):
+            dt = self.meta[row.outs[0]][1]
+            if dt.kind == "f":
+                one = _typed(1, dt, ns)
+                return f"({gexpr} * ({one} - {oexpr} * {oexpr}))"
+        sdt = _scalar_dtype(row, self.meta)
+        if dyn or sdt is None or not gexpr.startswith("g"):
+            return expr
+        typed = [(_typed(a[1], sdt, ns) or lit) if a[0] != "s" else lit
+                 for a, lit in zip(row.args, argv)]
+        texpr = rule(gexpr, oexpr, typed)
+        if texpr == expr:
+            return expr
+        return f"({texpr} if {gexpr}.dtype is {_name(ns, 'D', sdt, str(sdt))} else {expr})"
+
     def _gen_backward(self, pattern, flags, record):
         """``flags`` None: a checked program, every rule result through ``FX`` (recording into
         ``record`` whether it was None, needed a fix-up or was fine); else the fast program, with
         ``FX`` only where the checked run needed it."""
         dyn = flags is None
-        ns: dict = {"A": A, "FX": _fixer(record) if dyn else _fix, "zeros": np.zeros, **_TNS}
+        ns: dict = {"A": A, "FX": _fixer(record) if dyn else _fix, "zeros": np.zeros,
+                    "MATMUL": np.matmul, "ND": _ND, "BCAST": np.broadcast_to, **_TNS}
         lines = ["def bwd(g, sv):"]
         if self.saved:
             lines.append(f"    {', '.join(f's{s}' for s in self.saved)}, = sv")
@@ -333,13 +364,34 @@ class Program:
                 tm = TEMPLATES.get(op.name)
                 if tm is not None and tm[0](argv, row.kw) is None:
                     tm = None
+                mm = not dyn and _mm2d(row, self.meta) and all(
+                    i in ins and a[1] in saved for i, a in enumerate(row.args))
+                red = not dyn and _full_reduce(row, self.meta)
                 for i, n in enumerate(needs):
                     if n:
+                        if red:  # _expand_back's broadcast of the gradient (and / count)
+                            xs = self.meta[row.args[0][1]][0]
+                            b = f"BCAST({gexpr}, {_name(ns, 'H', xs, repr(xs))})"
+                            calls.append((i, b if op.name == "sum" else
+                                          f"({b} / {math.prod(xs)})"))
+                            continue
+                        if mm:  # the rule's own products on 2-D operands, without its checks
+                            x, y = argv
+                            calls.append((i, f"MATMUL({gexpr}, {y}.T)" if i == 0
+                                          else f"MATMUL({x}.T, {gexpr})"))
+                            continue
                         if tm is not None:
-                            calls.append((i, tm[1][i](gexpr, oexpr, argv)))
+                            calls.append((i, self._templated(tm[1][i], gexpr, oexpr, argv, row,
+                                                             ns, dyn)))
                             continue
                         vname = _name(ns, "V", op.vjp[i])
                         calls.append((i, f"{vname}({base}{kws})"))
+            if not dyn and len(calls) == 2 and calls[0][1] == calls[1][1] and tm is not None \
+                    and calls[0][1].startswith("("):
+                # one expression for both inputs (x * x): a pure ufunc expression gives the same
+                # bits twice, so it is computed once
+                lines.append(f"{ind}c = {calls[0][1]}")
+                calls = [(i, "c") for i, _ in calls]
             for i, expr in calls:
                 s = row.args[i][1]
                 key = (r, i)
@@ -349,7 +401,13 @@ class Program:
                 if fl == "none":
                     continue
                 null = dyn or s in nullable
-                if fl == "fix":
+                if type(fl) is tuple:  # a broadcast sum the checked run found: done directly
+                    shp = _name(ns, "H", fl[0], repr(fl[0]))
+                    lines.append(f"{ind}r = {expr}")
+                    lines.append(f"{ind}r = {_sum_src(fl, ns)} if type(r) is ND and r.shape == "
+                                 f"{shp} and r.dtype is {_name(ns, 'D', fl[2], str(fl[2]))} "
+                                 f"else FX(r, {mname}, {key!r})")
+                elif fl == "fix":
                     lines.append(f"{ind}r = FX({expr}, {mname}, {key!r})")
                 elif not dyn and s not in got and ind == "    ":
                     lines.append(f"    g{s} = {expr}")  # the common case: one line
@@ -381,6 +439,50 @@ class Program:
         src = "\n".join(lines)
         exec(compile(src, f"<chainrule.compile backward of {self.name}>", "exec"), ns)
         return ns["bwd"], src
+
+
+def _mm2d(row, meta) -> bool:
+    """A matmul of two 2-D slots without casts: ``np.matmul`` directly (the row's own call,
+    minus its checks, which the guarded shapes make moot)."""
+    if row.op.name != "matmul" or row.kw or row.casts or len(row.args) != 2:
+        return False
+    return all(a[0] == "s" and len(meta[a[1]][0]) == 2 for a in row.args)
+
+
+def _full_reduce(row, meta) -> bool:
+    """``sum(x)`` / ``mean(x)`` over everything of a float array: ``np.sum`` / ``np.mean``
+    directly (``_sum`` / ``_mean`` with nothing to decide)."""
+    if row.op.name not in ("sum", "mean") or row.kw or row.casts or len(row.args) != 1:
+        return False
+    a = row.args[0]
+    return a[0] == "s" and len(meta[a[1]][0]) >= 1 and meta[a[1]][1].kind == "f"
+
+
+def _scalar_dtype(row, meta):
+    """The float dtype of the one slot operand of a templated row whose other operands are
+    Python numbers, else None. NumPy converts a Python number to the array's dtype (NEP 50), so a
+    0-d array of that dtype gives the same bits, without the per-call scalar conversion."""
+    dt = None
+    for i, a in enumerate(row.args):
+        if a[0] == "s":
+            if dt is not None or i in row.casts:
+                return None
+            dt = meta[a[1]][1]
+    return dt if dt is not None and dt.kind == "f" else None
+
+
+def _typed(v, dt, ns):
+    """The name of ``v`` as a 0-d array of float dtype ``dt`` where that is exact, else None."""
+    if type(v) is int:
+        if abs(v) > 2 ** 24:
+            return None
+    elif type(v) is not float or not math.isfinite(v):
+        return None
+    with np.errstate(all="ignore"):
+        c = np.array(v, dtype=dt)
+    if not np.isfinite(c):
+        return None
+    return _name(ns, "C", c, (repr(v), type(v), str(dt)))
 
 
 def _kw_eval(v, vals):
@@ -415,11 +517,38 @@ def _fixer(record: dict):
             record.setdefault(key, "none")
             return None
         shape, dtype = meta[0], meta[1]
-        if type(r) is not _ND or r.shape != shape or r.dtype != dtype or shape == () \
-                or record.get(key, "ok") != "ok":
-            record[key] = "fix"
-        else:
+        prev = record.get(key, "ok")
+        if type(r) is _ND and r.shape == shape and r.dtype == dtype and shape != () \
+                and prev == "ok":
             record[key] = "ok"
+            return r
+        plan = _sum_plan(r, shape, dtype)
+        record[key] = plan if plan is not None and prev in ("ok", plan) else "fix"
         return _fix(r, meta, key)
 
     return fx
+
+
+def _sum_plan(r, shape, dtype):
+    """``(r's shape, sum axes, dtype, reshape)`` when ``_fix`` only sums a broadcast ``r`` of
+    the right dtype down to ``shape``, else None."""
+    if type(r) is not _ND or r.dtype != dtype or dtype.kind not in "fc" or shape == () or \
+            r.shape == shape or \
+            not broadcastable_to(shape, r.shape):
+        return None
+    lead = r.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and r.shape[i + lead] != 1)
+    if not axes:
+        return None
+    return (r.shape, axes, r.dtype, shape if lead else None)
+
+
+def _sum_src(plan, ns) -> str:
+    """``sum_to_shape``'s own calls for ``plan`` (the same reduction, so the same bits)."""
+    rshape, axes, _, shape = plan
+    if shape is None:  # the kept dims are the shape already
+        return f"r.sum(axis={axes!r}, keepdims=True)"
+    if axes == tuple(range(len(rshape) - len(shape))):  # leading dims only: no reshape (view)
+        return f"r.sum(axis={axes!r})"
+    return f"r.sum(axis={axes!r}, keepdims=True).reshape({_name(ns, 'H', shape, repr(shape))})"

@@ -118,6 +118,10 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
     # backward, no observers; it runs the rules on raw arrays and passes gradients on directly
     observers = _proc.observers + _state.observers
     plain = capture is None and not create_graph and not observers
+    # read by CompiledNode.run_backward: in a plain backward() it may add a gradient into a
+    # hook-free leaf's .grad itself when this edge is the leaf's only one (what step would do)
+    prev_direct = getattr(_state, "leaf_direct", None)
+    _state.leaf_direct = (deps, buf) if plain and targets is None else None
     def step(node, gs):
         """One node off the common case: tensor and node hooks, capture, a leaf's accumulation,
         custom Function nodes, graph of the backward. Returns the gradients for the node's
@@ -213,6 +217,7 @@ def run_backward(roots, grads, *, retain_graph: bool, create_graph: bool,
         raise
     finally:
         _state.enabled = prev_mode
+        _state.leaf_direct = prev_direct
         np.seterr(**prev_err)
     return results
 
