@@ -66,6 +66,11 @@ def _integral(x, y) -> bool:
 
 
 def _scaled(y, alpha, x):
+    if isinstance(alpha, bool) and not all(
+            isinstance(a, bool) or getattr(a, "dtype", None) == np.bool_ for a in (x, y)):
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, bool):  # bool · bool stays bool (Python's True * True is 1)
+        return np.logical_and(y, alpha)
     if isinstance(alpha, float) and _integral(x, y):
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number.")
@@ -73,12 +78,12 @@ def _scaled(y, alpha, x):
 
 
 #     name    forward                                       backward per input
-defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + _scaled(y, alpha, x),
+defop("add", lambda x, y, alpha=1: x + y if alpha == 1 and alpha is not True else x + _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
       formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
-defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - _scaled(y, alpha, x),
+defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 and alpha is not True else x - _scaled(y, alpha, x),
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
@@ -126,7 +131,7 @@ def _pow(x, y):
 defop("pow", _quiet(_pow), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
       variant=lambda a, kw: (0 if not hasattr(a[1], "shape")
                              else (2 if not hasattr(a[0], "shape") else 1)),
-      formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))
+      formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"), dtype="nobool_result")
 
 # ---- binary selections -------------------------------------------------------------------------
 def _pick(first: bool):
@@ -266,10 +271,12 @@ def _fmod(x, y):
 
 defop("remainder", _remainder,
       (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "floor")),
-      ELEMENTWISE, nin=2, formula=("d (u mod v)/du = 1", "d (u mod v)/dv = −floor(u/v)"))
+      ELEMENTWISE, nin=2, formula=("d (u mod v)/du = 1", "d (u mod v)/dv = −floor(u/v)"),
+      dtype="nobool_result")
 defop("fmod", _fmod,
       (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "trunc")),
-      ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"))
+      ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"),
+      dtype="nobool_result")
 
 # ---- two-argument functions ----------------------------------------------------------------------
 def _atan2_d(m, g, x, y, num):
@@ -423,7 +430,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 # ---- closeness ----------------------------------------------------------------------------------
 defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
-      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match")
+      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match_bool")
 
 
 @public("allclose")
