@@ -17,7 +17,6 @@ from .indexing import _grid, _long_index, _norm_one
 
 # ---- gather-like ops along one dimension ---------------------------------------------------------
 def _take_along(x, indices, dim):
-    check_index_dtype("take_along_dim", getattr(indices, "_array", indices))
     idx = _norm_one(indices)
     if idx.ndim != x.ndim:
         raise RuntimeError(
@@ -100,6 +99,7 @@ def take_along_dim(input, indices, dim=None):
         check_bounds(_long_index(indices, "gather").reshape(-1), input.numel(), 0)
         flat = _ns.reshape(input, (-1,))
         return apply(TABLE["take_along_dim"], flat, _ns.reshape(indices, (-1,)), 0)
+    check_index_dtype("take_along_dim", getattr(indices, "_array", indices))  # int64 only here
     return apply(TABLE["take_along_dim"], input, indices, dim)
 
 
