@@ -110,8 +110,8 @@ def _arange_size(lo, hi, st, npd: np.dtype) -> None:
     else:
         n = math.ceil((hi - lo) / st)
     if n * npd.itemsize >= 2**63:
-        raise RuntimeError(f"Storage size calculation overflowed with sizes=[{n}] (arange(start={lo}"
-                           f", end={hi}, step={st}))")
+        raise RuntimeError(f"Storage size calculation overflowed with sizes=[{n}] "
+                           f"(arange(start={lo}, end={hi}, step={st}))")
 
 
 def _scalar_dtype(v) -> np.dtype:

@@ -77,13 +77,21 @@ def _scaled(y, alpha, x):
     return y * alpha
 
 
+def _add(x, y, alpha=1):
+    return x + y if alpha == 1 and alpha is not True else x + _scaled(y, alpha, x)
+
+
+def _sub(x, y, alpha=1):
+    return x - y if alpha == 1 and alpha is not True else x - _scaled(y, alpha, x)
+
+
 #     name    forward                                       backward per input
-defop("add", lambda x, y, alpha=1: x + y if alpha == 1 and alpha is not True else x + _scaled(y, alpha, x),
+defop("add", _add,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
       formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
-defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 and alpha is not True else x - _scaled(y, alpha, x),
+defop("sub", _sub,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
