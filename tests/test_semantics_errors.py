@@ -269,3 +269,25 @@ def test_max_pool_empty_batch_backward():
         x = m.zeros(0, 2, 1, 5, requires_grad=True)
         F(m).max_pool2d(x, 1, ceil_mode=True).sum().backward()
         assert tuple(x.grad.shape) == (0, 2, 1, 5)
+
+
+# ---- empty inputs: torch's checks do not depend on there being elements -------------------------
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.pow(m.zeros(0, 4, dtype=m.int16), -3),  # refused even with nothing to compute
+        lambda m: m.pow(i64(m, 1), -3),
+        lambda m: m.remainder(m.zeros(1, 0, 4, dtype=m.uint8), m.tensor(0, dtype=m.uint8)),
+        lambda m: m.remainder(i64(m, 1), 0),
+        lambda m: m.div(m.zeros(0, dtype=m.int64), 0, rounding_mode="floor"),
+        lambda m: F(m).cross_entropy(m.zeros(2, 0), m.zeros(2, 0)),  # 0/0 classes: NaN
+        lambda m: F(m).cross_entropy(m.zeros(0), m.zeros(0)),
+        lambda m: F(m).cross_entropy(m.zeros(2, 3), m.ones(2, 3) / 3),
+        lambda m: m.index_select(m.zeros(0, 2, dtype=m.int8), 0, i64(m, 1) * 0),
+        lambda m: m.index_select(m.zeros(2, 0), 1, i64(m, 1) * 0),
+        lambda m: m.index_select(m.zeros(0, 2), 0, m.zeros(0, dtype=m.int64)),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_empty_inputs_checked_as_torch(fn):
+    _same(fn)

@@ -214,7 +214,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             prod = prod * _ns.reshape(weight, wshape)
         loss = -_ns.sum(prod, cdim)
         if reduction == "mean":
-            n = input.numel() // c if input.ndim else 1
+            # torch divides by numel / C: no classes is 0/0, a NaN loss (not a crash)
+            n = (input.numel() // c if c else math.nan) if input.ndim else 1
             return _ns.sum(loss) / n
         return _reduce(loss, reduction)
     t = _targets("cross_entropy", input, target, cdim)

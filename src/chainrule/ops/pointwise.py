@@ -126,6 +126,9 @@ def _pow_dy(m, g, out, x, y):
 
 
 def _pow(x, y):
+    if type(y) is int and y < 0 and isinstance(x, np.ndarray) and x.dtype.kind in "iu":
+        # torch refuses it whatever the size (NumPy only when there is an element to compute)
+        raise ValueError("Integers to negative integer powers are not allowed.")
     if (isinstance(y, np.ndarray) and y.dtype.kind in "iu" and isinstance(x, np.ndarray)
             and x.dtype.kind in "iu" and (y < 0).any()):
         # torch's integer power of a tensor exponent: x^-n is 1/x^n truncated (0 unless |x| = 1)
@@ -209,7 +212,8 @@ def _apply(name, *a, **k):
 # ---- division with rounding, floor division, remainders ------------------------------------------
 def _int_zero_check(x, y, name):
     if isinstance(y, (np.ndarray, int)) and np.asarray(y).dtype.kind in "iub" and \
-            np.asarray(x).dtype.kind in "iub" and np.any(np.asarray(y) == 0):
+            np.asarray(x).dtype.kind in "iub" and np.any(np.asarray(y) == 0) and \
+            np.size(x) and np.size(y):  # an empty result divides nothing (torch returns it)
         raise RuntimeError(f"ZeroDivisionError ({name}: integer division by zero)")
 
 
