@@ -286,6 +286,8 @@ def test_max_pool_empty_batch_backward():
         lambda m: m.index_select(m.zeros(0, 2, dtype=m.int8), 0, i64(m, 1) * 0),
         lambda m: m.index_select(m.zeros(2, 0), 1, i64(m, 1) * 0),
         lambda m: m.index_select(m.zeros(0, 2), 0, m.zeros(0, dtype=m.int64)),
+        lambda m: m.index_select(m.zeros(0, dtype=m.int8), 0, -i64(m, 1)),
+        lambda m: m.arange(0, 4, float("nan")),
     ],
     ids=lambda f: f.__code__.co_firstlineno,
 )

@@ -142,7 +142,7 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     lo, hi, st = vals
     _no_bool_kernel("arange", dtype)
-    if st == 0:
+    if st == 0 or st != st:  # a NaN step too, as torch
         raise RuntimeError("arange: step must be nonzero")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"arange: unsupported range: {lo} -> {hi}")

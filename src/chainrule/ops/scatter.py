@@ -367,10 +367,12 @@ def _index1(index, x, d, op, exc=IndexError, words=_OOB, negative=False):
 
 def _index_select(x, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_select")
-    if x.ndim and x.shape[d] == 0 and np.size(getattr(index, "_array", index)):
-        check_index_dtype("index_select", getattr(index, "_array", index))
-        raise RuntimeError(f"index_select(): self indexing axis dim should be positive (dim {d} "
-                           f"of {list(x.shape)} is empty)")
+    raw = getattr(index, "_array", index)
+    if x.ndim and x.shape[d] == 0 and np.size(raw):  # (a negative index: IndexError below)
+        check_index_dtype("index_select", raw)
+        if np.min(raw) >= 0:
+            raise RuntimeError(f"index_select(): self indexing axis dim should be positive (dim "
+                               f"{d} of {list(x.shape)} is empty)")
     # torch: IndexError "index out of range in self", except along dim 1 where its RuntimeError
     # "INDICES element is out of DATA bounds" comes from another kernel
     mid = d == 1
