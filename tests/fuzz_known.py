@@ -199,4 +199,20 @@ KNOWN = [
           in_issue=False, note="arange(4.997, dtype=int64) has 5 elements (torch 4: the end "
           "is cast to the dtype first); arange(1.27, 2, inf) 1 (torch 0); linspace(3, inf, 3) "
           "[nan, inf, inf] (torch all NaN)"),
+    Known("conv-dtype-checked-on-empty-batch", SEMDTYPE, ("wrong:crash",),
+          Call("conv1d", (_t(dtype="int64", shape=(0, 1, 0)), _t(1.5, -1.0, shape=(2, 1, 1))),
+               {"padding": 1}),
+          "wrong:crash", ops=("conv1d", "conv2d"), cr_msg=r"should be the same", empty=True,
+          in_issue=False,
+          note="conv1d(int64 input with an empty batch, float64 weight): torch skips its "
+               "input/weight dtype check when the batch is empty and returns an empty float64 "
+               "result; ours refuses the mismatch whatever the sizes (deliberate: the same call "
+               "with one sample raises in torch too)"),
+    Known("pow-grad-at-minus-inf", SEMDTYPE, ("wrong:grad",),
+          Call("pow", (_t(-np.inf, 4.0, dtype="float32", grad=True), 0.5)), "wrong:grad",
+          ops=("pow",), extreme=True, in_issue=False,
+          note="d/dx x**0.5 at x = -inf: torch NaN (its x**-0.5 goes through rsqrt(-inf) = NaN), "
+               "ours -0.0 (NumPy's IEEE pow(-inf, -0.5) = +0); the forward is NaN on both; "
+               "torch's answer depends on the exponent's kernel (x**1.5 gives inf), not worth "
+               "copying"),
 ]

@@ -462,3 +462,103 @@ def test_interpolate_uint8_matches_torch_exactly(mode, align_corners):
         torch.tensor(x), scale_factor=1.7, mode=mode, align_corners=align_corners
     )
     np.testing.assert_array_equal(c._array, t.numpy())
+
+
+# ---- kernels without a bool (or integer) version; the promoted dtype decides --------------------
+_B = lambda m, *s: m.ones(*s, dtype=m.bool)  # noqa: E731
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.pow(_B(m, 2), _B(m, 2)),
+        lambda m: m.pow(_B(m, 2), 2),  # bool and a Python int promote to int64: fine
+        lambda m: m.pow(2, _B(m, 2)),
+        lambda m: m.remainder(_B(m, 2), _B(m, 2)),
+        lambda m: m.remainder(_B(m, 2), 1),
+        lambda m: m.fmod(_B(m, 2), _B(m, 2)),
+        lambda m: m.dot(_B(m, 0), _B(m, 0)),
+        lambda m: m.mm(_B(m, 1, 2), _B(m, 2, 1)),
+        lambda m: m.matmul(_B(m, 2), _B(m, 2)),
+        lambda m: m.bmm(_B(m, 1, 1, 2), _B(m, 1, 2, 1)),
+        lambda m: m.isclose(_B(m, 2), _B(m, 2)),  # the one matmul-like row with a bool kernel
+        lambda m: m.dot(m.ones(2, dtype=m.uint8), m.ones(2, dtype=m.uint8)),
+        lambda m: m.median(_B(m)),
+        lambda m: m.median(_B(m, 2), 0),
+        lambda m: m.nanmedian(_B(m, 2)),
+        lambda m: m.median(i64(m, 0, 0, 0)),  # NaN cast to int64, as torch: its minimum
+        lambda m: m.median(m.ones(0, dtype=m.int32)),
+        lambda m: m.median(m.ones(0, dtype=m.uint8)),
+        lambda m: F(m).max_pool1d(i64(m, 1, 1, 4), 3),
+        lambda m: F(m).max_pool1d(m.ones(1, 1, 4, dtype=m.uint8), 2),
+        lambda m: F(m).max_pool2d(_B(m, 1, 1, 4, 4), 2),
+        lambda m: F(m).max_pool2d(i64(m, 1, 1, 4, 4), 2),
+        lambda m: m.arange(3, dtype=m.bool),
+        lambda m: m.arange(float("inf"), dtype=m.bool),  # the dtype is checked first
+        lambda m: m.linspace(0, 1, 2, dtype=m.bool),
+        lambda m: m.linspace(0, 1, 0, dtype=m.bool),
+        lambda m: m.add(m.zeros(0, dtype=m.uint8), 0, alpha=True),
+        lambda m: m.add(m.zeros(2), 1, alpha=False),
+        lambda m: m.sub(m.zeros(2), 1, alpha=True),
+        lambda m: m.add(_B(m, 2), True, alpha=True),
+        lambda m: m.add(_B(m, 2), _B(m, 2), alpha=False),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_bool_and_integer_kernels(fn):
+    _same(fn)
+
+
+# ---- losses: target dtypes -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: F(m).binary_cross_entropy(m.tensor(0.7), m.tensor(0.0, dtype=m.float16)),
+        lambda m: F(m).binary_cross_entropy(m.tensor(0.7, dtype=m.float64), m.tensor(0.0)),
+        lambda m: F(m).binary_cross_entropy(m.tensor(1.7), m.tensor(False)),  # dtype first
+        lambda m: F(m).binary_cross_entropy(m.tensor([0.7]), m.tensor(0.0, dtype=m.float16)),
+        lambda m: F(m).nll_loss(m.zeros(2, 3), m.tensor([0, 1], dtype=m.int32)),
+        lambda m: F(m).nll_loss(m.zeros(2, 3), m.tensor([0, 1], dtype=m.uint8)),
+        lambda m: F(m).nll_loss(m.zeros(2, 0, dtype=m.float16), m.tensor([0, -1], dtype=m.int16)),
+        lambda m: F(m).nll_loss(m.zeros(2, 3), m.tensor([0.0, 1.0])),
+        lambda m: F(m).cross_entropy(m.zeros(2, 3), m.tensor([0, 1], dtype=m.bool)),
+        lambda m: F(m).cross_entropy(m.zeros(2, 3), m.tensor([0, 1], dtype=m.uint8)),
+        lambda m: F(m).cross_entropy(m.zeros(4), m.zeros(4, dtype=m.float16), label_smoothing=1.5),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_loss_target_dtypes(fn):
+    _same(fn, None)
+
+
+def test_loss_target_dtype_words():
+    _same(lambda m: F(m).nll_loss(m.zeros(2, 3), m.tensor([0, 1], dtype=m.int16)),
+          "expected target dtype to be Long or Byte, but got Short")
+    _same(lambda m: F(m).binary_cross_entropy(m.tensor(0.7), m.tensor(0.0, dtype=m.float16)),
+          "Found dtype Half but expected Float")
+
+
+# ---- gradients at NaN/inf where torch's kernel picks a branch ------------------------------------
+@pytest.mark.parametrize("loss", ["smooth_l1_loss", "huber_loss"])
+def test_piecewise_loss_gradient_at_inf_and_nan(loss):
+    x = [-1.5, -np.inf, np.nan, 0.25, 3.0]
+    y = [-np.inf, -np.inf, 1.0, 0.0, 1.0]
+    gs = []
+    for m in (cr, torch):
+        a = m.tensor(x, requires_grad=True)
+        b = m.tensor(y, requires_grad=True)
+        getattr(F(m), loss)(a, b, reduction="sum").backward()
+        gs.append((a.grad.detach().numpy() if m is torch else a.grad._array,
+                   b.grad.detach().numpy() if m is torch else b.grad._array))
+    # finite (±1) at an infinite difference, NaN at a NaN one, as torch
+    np.testing.assert_allclose(gs[0][0], gs[1][0], equal_nan=True)
+    np.testing.assert_allclose(gs[0][1], gs[1][1], equal_nan=True)
+    assert gs[0][1][0] == -1.0 and np.isnan(gs[0][0][1]) and np.isnan(gs[0][0][2])
+
+
+def test_logit_eps_gradient_nan_at_nan():
+    x = [np.nan, 0.1, 0.5, -3.0, 2.0, 0.0]
+    c = _grad(cr, x, lambda m, t: m.logit(t, eps=0.25))[1]._array
+    t = _grad(torch, x, lambda m, t: m.logit(t, eps=0.25))[1].numpy()
+    np.testing.assert_allclose(c, t, equal_nan=True)
+    assert np.isnan(c[0]) and c[1] == 0.0 and c[2] == pytest.approx(4.0)

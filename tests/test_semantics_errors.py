@@ -174,3 +174,122 @@ def test_array_operand_error_pickles_as_type_error():
         cr.sin(np.ones(2))
     back = pickle.loads(pickle.dumps(e.value))
     assert type(back) is TypeError and "must be Tensor" in str(back)
+
+
+# ---- index dtypes of the row kernels (int32/int64 only; some int64 only) -------------------------
+_ROW_OPS = {
+    "gather": lambda m, i: m.gather(m.zeros(3, 2), 0, i.reshape(1, 2)),
+    "scatter": lambda m, i: m.scatter(m.zeros(3, 2), 0, i.reshape(1, 2), m.ones(1, 2)),
+    "scatter_add": lambda m, i: m.scatter_add(m.zeros(3, 2), 0, i.reshape(1, 2), m.ones(1, 2)),
+    "scatter_reduce": lambda m, i: m.scatter_reduce(m.zeros(3, 2), 0, i.reshape(1, 2),
+                                                    m.ones(1, 2), "sum"),
+    "index_select": lambda m, i: m.index_select(m.zeros(3, 2), 0, i),
+    "index_add": lambda m, i: m.index_add(m.zeros(3, 2), 0, i, m.ones(2, 2)),
+    "index_copy": lambda m, i: m.index_copy(m.zeros(3), 0, i, m.ones(2)),
+    "index_fill": lambda m, i: m.index_fill(m.zeros(3), 0, i, 1.0),
+    "take": lambda m, i: m.take(m.zeros(3), i),
+    "take_along_dim": lambda m, i: m.take_along_dim(m.zeros(3, 2), i.reshape(1, 2), 0),
+    "take_along_dim_flat": lambda m, i: m.take_along_dim(m.zeros(3, 2), i),
+}
+
+
+@pytest.mark.parametrize("dt", ["int16", "int32", "uint8", "bool", "int8", "float32"])
+@pytest.mark.parametrize("op", list(_ROW_OPS))
+def test_row_kernel_index_dtypes(op, dt):
+    _same(lambda m: _ROW_OPS[op](m, m.zeros(2, dtype=getattr(m, dt))))
+
+
+def test_row_kernel_index_dtype_words():
+    _same(lambda m: m.gather(m.zeros(3, 2), 0, m.zeros(1, 2, dtype=m.int16)),
+          "gather(): Expected dtype int32/int64 for index")
+    _same(lambda m: m.index_add(m.zeros(3), 0, m.zeros(1, dtype=m.uint8), m.ones(1)),
+          "Expected dtype int32/int64 for index but got: Byte")
+    _same(lambda m: m.take_along_dim(m.zeros(3), m.zeros(1, dtype=m.int32), 0),
+          "dtype of indices should be Long but got Int")
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [  # torch's order: the dim's range, then the index's dtype, then self's and src's dtypes
+        lambda m: m.gather(m.zeros(2, 2), 4, m.zeros(2, 2)),
+        lambda m: m.scatter(m.zeros(2, dtype=m.bool), -2, i64(m, 1), m.ones(1)),
+        lambda m: m.scatter(m.zeros(2, dtype=m.bool), 0, m.zeros(1, dtype=m.int16), m.ones(1)),
+        lambda m: m.scatter_add(m.zeros(0, dtype=m.bool), -2, i64(m, 0), i64(m, 0)),
+        lambda m: m.index_add(m.zeros(2, dtype=m.bool), -2, i64(m, 2), i64(m, 2)),
+        lambda m: m.index_add(m.zeros(2, dtype=m.bool), 0, m.zeros(2, dtype=m.int16), i64(m, 2)),
+        lambda m: m.index_select(m.zeros(2), 3, m.zeros(1, dtype=m.int16)),
+        lambda m: m.take_along_dim(m.zeros(0, 1, dtype=m.bool), m.zeros(0, 3, dtype=m.int32), -5),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_row_kernel_check_order(fn):
+    _same(fn)
+
+
+# ---- joins, empty convolutions and pools, factories ---------------------------------------------
+_E = lambda m: m.zeros(0, dtype=m.int16)  # noqa: E731  (a legacy empty tensor)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.cat([_E(m)], dim=1),
+        lambda m: m.cat([_E(m), _E(m)], dim=5),
+        lambda m: m.cat([_E(m), m.ones(2, 3)], dim=1),
+        lambda m: m.cat([m.ones(2, 3), m.ones(())], dim=4),  # the 0-d tensor is named first
+        lambda m: m.cat([m.ones(2, 3), m.ones(1, 2)], dim=4),
+        lambda m: m.cat([_E(m), m.zeros(0, 2)], dim=2),
+        lambda m: m.stack([m.ones(1), m.ones(1, 4, 2)], dim=-5),  # the dim before the sizes
+        lambda m: m.stack([m.ones(1), m.ones(1, 4, 2)], dim=1),
+        lambda m: F(m).conv2d(m.zeros(1, 1, 0, 2), m.ones(3, 1, 3, 1), padding=3),
+        lambda m: F(m).conv2d(m.zeros(0, 1, 0, 2), m.ones(3, 1, 3, 1), padding=3),
+        lambda m: F(m).conv1d(m.zeros(1, 0), m.ones(3, 1, 1), padding=1),
+        lambda m: F(m).max_pool2d(m.zeros(1, 1, 3, 0), 2, 1, 1, ceil_mode=True),
+        lambda m: F(m).max_pool2d(m.zeros(1, 0, 3, 3), 2, 1, 1),
+        lambda m: F(m).max_pool1d(m.zeros(0, 2, 3), 2),
+        lambda m: F(m).max_pool2d(i64(m, 0, 1, 4, 4), 1),
+        lambda m: F(m).avg_pool2d(m.zeros(0, 1, 4, 0), 2, 1, 1, ceil_mode=True),
+        lambda m: F(m).avg_pool2d(m.zeros(0, 3, 3), 1),
+        lambda m: m.zeros(),
+        lambda m: m.ones(),
+        lambda m: m.zeros(()),
+        lambda m: m.arange(2**63, dtype=m.uint8),
+        lambda m: m.arange(2**63 - 1),
+        lambda m: m.arange(2**62),
+        lambda m: m.arange(5, 0, -2),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_joins_empty_windows_factories(fn):
+    _same(fn)
+
+
+def test_max_pool_empty_batch_backward():
+    for m in (cr, torch):
+        x = m.zeros(0, 2, 1, 5, requires_grad=True)
+        F(m).max_pool2d(x, 1, ceil_mode=True).sum().backward()
+        assert tuple(x.grad.shape) == (0, 2, 1, 5)
+
+
+# ---- empty inputs: torch's checks do not depend on there being elements -------------------------
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m: m.pow(m.zeros(0, 4, dtype=m.int16), -3),  # refused even with nothing to compute
+        lambda m: m.pow(i64(m, 1), -3),
+        lambda m: m.remainder(m.zeros(1, 0, 4, dtype=m.uint8), m.tensor(0, dtype=m.uint8)),
+        lambda m: m.remainder(i64(m, 1), 0),
+        lambda m: m.div(m.zeros(0, dtype=m.int64), 0, rounding_mode="floor"),
+        lambda m: F(m).cross_entropy(m.zeros(2, 0), m.zeros(2, 0)),  # 0/0 classes: NaN
+        lambda m: F(m).cross_entropy(m.zeros(0), m.zeros(0)),
+        lambda m: F(m).cross_entropy(m.zeros(2, 3), m.ones(2, 3) / 3),
+        lambda m: m.index_select(m.zeros(0, 2, dtype=m.int8), 0, i64(m, 1) * 0),
+        lambda m: m.index_select(m.zeros(2, 0), 1, i64(m, 1) * 0),
+        lambda m: m.index_select(m.zeros(0, 2), 0, m.zeros(0, dtype=m.int64)),
+        lambda m: m.index_select(m.zeros(0, dtype=m.int8), 0, -i64(m, 1)),
+        lambda m: m.arange(0, 4, float("nan")),
+    ],
+    ids=lambda f: f.__code__.co_firstlineno,
+)
+def test_empty_inputs_checked_as_torch(fn):
+    _same(fn)

@@ -68,6 +68,7 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros. Example: ``chainrule.zeros(2, 3)``."""
     _check_device(device)
+    _need_size("zeros", args, size)
     return _new(np.zeros(_size(args, size, "zeros"), _fdt(dtype)), requires_grad, "zeros")
 
 
@@ -75,6 +76,7 @@ def ones(*args, size=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of ones. Example: ``chainrule.ones(1, 4, requires_grad=True)``."""
     _check_device(device)
+    _need_size("ones", args, size)
     return _new(np.ones(_size(args, size, "ones"), _fdt(dtype)), requires_grad, "ones")
 
 
@@ -82,7 +84,34 @@ def empty(*args, size=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialized tensor (zero-filled here, so it is never garbage)."""
     _check_device(device)
+    _need_size("empty", args, size)
     return _new(np.zeros(_size(args, size, "empty"), _fdt(dtype)), requires_grad, "empty")
+
+
+def _need_size(name: str, args, size) -> None:
+    # zeros() is not a 0-d tensor in torch (that is zeros(()))
+    if not args and size is None:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+
+
+def _no_bool_kernel(name: str, dtype) -> None:
+    if dtype is not None and _dtype.to_np(dtype) == np.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool' ({name}(dtype=bool))")
+
+
+def _arange_size(lo, hi, st, npd: np.dtype) -> None:
+    # torch computes the length in int64 (exactly, for integers): beyond it, or beyond what a
+    # storage can address, is its RuntimeError (NumPy would return [] or raise ValueError)
+    if all(isinstance(v, (int, np.integer)) for v in (lo, hi, st)):
+        if not all(-(2**63) <= int(v) < 2**63 for v in (lo, hi, st)):
+            raise RuntimeError(f"arange: value cannot be converted to type int64_t without "
+                               f"overflow (start={lo}, end={hi}, step={st})")
+        n = -((int(lo) - int(hi)) // int(st))
+    else:
+        n = math.ceil((hi - lo) / st)
+    if n * npd.itemsize >= 2**63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes=[{n}] "
+                           f"(arange(start={lo}, end={hi}, step={st}))")
 
 
 def _scalar_dtype(v) -> np.dtype:
@@ -112,7 +141,8 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     lo, hi, st = vals
-    if st == 0:
+    _no_bool_kernel("arange", dtype)
+    if st == 0 or st != st:  # a NaN step too, as torch
         raise RuntimeError("arange: step must be nonzero")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"arange: unsupported range: {lo} -> {hi}")
@@ -124,7 +154,12 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
             else _dtype.default_np()
     else:
         npd = _dtype.to_np(dtype)
-    return _new(np.arange(*vals).astype(npd), requires_grad, "arange")
+    _arange_size(lo, hi, st, npd)
+    try:
+        a = np.arange(*vals)
+    except (ValueError, MemoryError) as e:  # more elements than memory holds: torch's type
+        raise RuntimeError(f"arange(start={lo}, end={hi}, step={st}): {e}") from None
+    return _new(a.astype(npd), requires_grad, "arange")
 
 
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
@@ -132,6 +167,8 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _check_device(device)
     _check_steps("linspace", steps)
+    if steps:
+        _no_bool_kernel("linspace", dtype)
     return _new(np.linspace(start, end, steps).astype(_fdt(dtype)), requires_grad, "linspace")
 
 
@@ -146,6 +183,8 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
              requires_grad=False) -> Tensor:
     _check_device(device)
     _check_steps("logspace", steps)
+    if steps:
+        _no_bool_kernel("logspace", dtype)
     return _new(np.logspace(start, end, steps, base=base).astype(_fdt(dtype)), requires_grad, "logspace")
 
 

@@ -183,9 +183,11 @@ def _promote(arrays: list, policy: str, op) -> list:
                 break
     if first is not None and same and first.kind == "f":
         return arrays
-    if policy == "match":  # matmul-like kernels: no promotion at all, as torch
+    if policy == "match" or policy == "match_bool":  # matmul-like kernels: no promotion, as torch
         if not same:
             raise _mismatch(op, arrays)
+        if first == np.bool_ and policy == "match":  # (isclose alone has a bool kernel)
+            raise _no_bool(op, arrays)
         return arrays
     if policy == "nobool":  # torch has no bool kernel (and refuses bool inputs) for these
         if any(type(a) is np.ndarray and a.dtype == np.bool_ for a in arrays):
@@ -196,6 +198,8 @@ def _promote(arrays: list, policy: str, op) -> list:
         arrays = [np.asarray(a, dtype=_dtype.to_np(type(a))) for a in arrays]
         rt = _dtype.result_type(arrays)
     if rt.kind != "f":
+        if policy == "nobool_result" and rt == np.bool_:  # pow/remainder: no bool kernel, but a
+            raise _no_bool(op, arrays)  # bool tensor with a Python int promotes to int64
         if policy == "float":
             rt = _dtype.default_np()
         elif policy == "floating":  # torch has no integer kernel for these ops

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._dtype import torch_name
 from .._tensor import Tensor
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
@@ -287,3 +288,35 @@ def check_src_rows(x, src, idx, d, op):
             f"{what}, excluding the specified dimension. Got self.shape = {list(x.shape)} "
             f"source.shape = {list(src.shape)} (dim {d})"
         )
+
+
+# ---- index dtypes of the row kernels -------------------------------------------------------------
+_I32_64 = ("int32", "int64")
+# op: (dtypes torch's kernel takes, exception type, torch's words); ``{t}`` is torch's dtype name
+_INDEX_DTYPE_RULES = {
+    "gather": (_I32_64, RuntimeError, "gather(): Expected dtype int32/int64 for index"),
+    "scatter": (_I32_64, RuntimeError, "scatter(): Expected dtype int32/int64 for index"),
+    "index_select": (_I32_64, RuntimeError,
+                     "index_select(): Expected dtype int32 or int64 for index"),
+    "index_add": (_I32_64, RuntimeError,
+                  "index_add_(): Expected dtype int32/int64 for index but got: {t}"),
+    "take_along_dim": (("int64",), RuntimeError,
+                       "torch.take_along_dim(): dtype of indices should be Long but got {t}"),
+    "index_copy": (("int64",), RuntimeError,
+                   "index_copy_(): Expected a long tensor for index, but got {t}"),
+    "index_fill": (("int64",), IndexError, "index_fill_(): Expected dtype int64 for index."),
+    "take": (("int64",), RuntimeError, "take(): Expected a long tensor for index, but got {t}"),
+    "put": (("int64",), RuntimeError, "put_(): Expected a long tensor for index, but got {t}"),
+}
+_INDEX_DTYPE_RULES["scatter_add"] = _INDEX_DTYPE_RULES["scatter_reduce"] = \
+    _INDEX_DTYPE_RULES["scatter"]
+
+
+def check_index_dtype(op: str, idx) -> None:
+    """torch's row kernels take int32/int64 (some int64 only) index tensors, never the
+    bool/uint8/int16 that subscripting accepts: its exception type and words, per op."""
+    rule = _INDEX_DTYPE_RULES.get(op)
+    if rule is None or not isinstance(idx, np.ndarray) or idx.dtype.name in rule[0]:
+        return
+    text = rule[2].format(t=torch_name(idx.dtype))
+    raise rule[1](f"{text} ({op}: index of dtype {idx.dtype}, shape {list(idx.shape)})")

@@ -77,7 +77,9 @@ def defop(
     ``nin``: how many leading arguments are tensor inputs (-1: the first argument is a sequence of
     them). ``dtype``: ``same`` (torch promotion), ``float`` (promote, then integers → default
     float), ``bool`` (promote to compare; bool result, no grad), ``int`` (integer result, no grad),
-    ``keep`` (no casting). An op with neither ``vjp`` nor ``vjp_all`` is not differentiable: its
+    ``keep`` (no casting), ``nobool`` (bool inputs refused), ``nobool_result`` (a bool promoted
+    dtype refused), ``match`` (no promotion, bool refused; ``match_bool``: bool allowed). An
+    op with neither ``vjp`` nor ``vjp_all`` is not differentiable: its
     outputs never require grad. ``saves``: indices of the inputs whose *values* the backward rules
     read (default: all; ``()`` for LINEAR ops); ``saves_out``: whether they read ``out`` (default:
     True unless LINEAR). Only these are checked against in-place modification before backward.

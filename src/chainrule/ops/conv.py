@@ -275,6 +275,9 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     if o % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size {list(weight.shape)} instead")
+    if x.shape[0] and c and 0 in x.shape[2:]:  # torch: only an empty batch or channel dim
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input "
+                           f"shape: {list(x.shape)} ({name})")
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0),) * nd

@@ -255,6 +255,7 @@ def _where_method(self, condition, other):
 
 def _long_index(idx, op: str) -> np.ndarray:
     raw = idx._array if isinstance(idx, Tensor) else idx
+    _ic.check_index_dtype(op, raw)
     if isinstance(raw, np.ndarray) and raw.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
     idx = _norm_one(idx)

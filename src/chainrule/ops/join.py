@@ -18,10 +18,15 @@ from .shape import reshape
 def _cat(xs, dim=0):
     if not xs:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    xs = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)] or xs[:1]  # legacy empty tensors
+    _xs = xs
+    for i, x in enumerate(xs):  # torch looks for these first, before the dim
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    # legacy empty tensors (shape (0,)) are skipped, whatever the dim; only those: the first
+    xs = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
+    if not xs:
+        return np.zeros((0,), np.result_type(*_xs))
     ref = xs[0]
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = _wrap_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(xs):
         if x.ndim != ref.ndim:
@@ -59,6 +64,7 @@ public("concatenate")(lambda tensors, axis=0: apply(TABLE["cat"], tensors, axis)
 def _stack(xs, dim=0):
     if not xs:
         raise RuntimeError("stack expects a non-empty TensorList")
+    d = _wrap_dim(dim, xs[0].ndim + 1, "stack")  # torch checks the dim before the sizes
     for i, x in enumerate(xs):
         if x.shape != xs[0].shape:
             raise RuntimeError(
@@ -66,7 +72,7 @@ def _stack(xs, dim=0):
                 f"{list(xs[0].shape)} at entry 0 "
                 f"and {list(x.shape)} at entry {i}"
             )
-    return np.stack(xs, axis=_wrap_dim(dim, xs[0].ndim + 1, "stack"))
+    return np.stack(xs, axis=d)
 
 
 def _stack_back(m, g, out, xs, needs, dim=0):

@@ -98,7 +98,12 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = input - target
     z = _ns.abs(d)
-    loss = z if beta == 0 else _ns.where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    if beta == 0:
+        loss = z
+    else:  # the quadratic branch sees only its own region: at d = ±inf, inf·0 is no NaN gradient;
+        near = _ns.logical_not(z >= beta)  # a NaN difference takes it (NaN gradient), as torch's
+        dq = _ns.where(near, d, 0.0)
+        loss = _ns.where(near, dq * dq * (0.5 / beta), z - 0.5 * beta)
     return _reduce(loss, _legacy(size_average, reduce, reduction))
 
 
@@ -114,16 +119,19 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = input - target
     z = _ns.abs(d)
-    loss = _ns.where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    near = _ns.logical_not(z >= delta)  # NaN takes the quadratic branch, as torch's kernel
+    dq = _ns.where(near, d, 0.0)  # as smooth_l1_loss: no inf·0 from the branch not taken
+    loss = _ns.where(near, dq * dq * 0.5, (z - 0.5 * delta) * delta)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
 # ---- classification ----------------------------------------------------------------------------------
 def _targets(name, input, target, cdim):
     t = target._array if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"{name}(): expected scalar type Long but found {t.dtype} for the class "
-                           "index target")
+    if t.dtype != np.int64 and t.dtype != np.uint8:  # torch's kernels: Long or Byte only
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_dtype.torch_name(t.dtype)} ({name}: class index target "
+                           f"{list(t.shape)} {t.dtype})")
     want = tuple(input.shape[:cdim]) + tuple(input.shape[cdim + 1:])
     if tuple(t.shape) != want:
         if input.ndim == 2 and t.ndim == 1:
@@ -180,7 +188,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     _floating("cross_entropy", input)
     reduction = _legacy(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if _ctx.batch_sizes:  # under vmap, per-example labels fold into one call (a batching rule)
         rule = _proc.batch_calls.get("cross_entropy")
         out = rule(input, target, weight, ignore_index, reduction, label_smoothing) if rule else None
@@ -206,7 +214,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             prod = prod * _ns.reshape(weight, wshape)
         loss = -_ns.sum(prod, cdim)
         if reduction == "mean":
-            n = input.numel() // c if input.ndim else 1
+            # torch divides by numel / C: no classes is 0/0, a NaN loss (not a crash)
+            n = (input.numel() // c if c else math.nan) if input.ndim else 1
             return _ns.sum(loss) / n
         return _reduce(loss, reduction)
     t = _targets("cross_entropy", input, target, cdim)
@@ -318,6 +327,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """``−w [t log x + (1 − t) log(1 − x)]`` for probabilities ``input`` (logs clamped at −100)."""
     _floating("binary_cross_entropy", input)
     _check_size("binary_cross_entropy", input, target, strict=True)
+    if isinstance(target, Tensor) and target.dtype != input.dtype:  # no promotion in its kernel
+        raise RuntimeError(f"Found dtype {_dtype.torch_name(target.dtype)} but expected "
+                           f"{_dtype.torch_name(input.dtype)} (binary_cross_entropy: target "
+                           f"{target.dtype}, input {input.dtype})")
     d = input._array
     if d.size and not np.all((d >= 0) & (d <= 1)):  # NaN fails the check too, as torch
         raise RuntimeError("all elements of input should be between 0 and 1")

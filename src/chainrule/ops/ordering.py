@@ -180,12 +180,19 @@ def _median_dim(x, dim, keepdim=False):
     return vals, idx.astype(np.int64)
 
 
+def _nan_of(dtype) -> np.ndarray:
+    # the median of nothing is NaN; torch casts it to an integer dtype as C does (int32/int64:
+    # the minimum, smaller ones 0) instead of raising
+    with np.errstate(invalid="ignore"):
+        return np.array(np.nan).astype(dtype)
+
+
 def _median_all(x):
     f = x.reshape(-1)
     if f.size == 0:
-        return np.asarray(np.nan, x.dtype)
+        return _nan_of(x.dtype)
     if x.dtype.kind == "f" and np.isnan(f).any():
-        return np.asarray(np.nan, x.dtype)
+        return _nan_of(x.dtype)
     return np.asarray(np.sort(f, kind="stable")[(f.size - 1) // 2])
 
 
@@ -196,7 +203,7 @@ defop(
     jvp_all=_sel_dim_tangent,
     nout=2,
     nondiff_out=(1,),
-    dtype="keep",
+    dtype="nobool",  # torch has no bool median kernel
     cls="Median",
     variant=lambda a, kw: 1,
     public=False,
@@ -209,7 +216,7 @@ defop(
     _median_all,
     lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
-    dtype="keep",
+    dtype="nobool",  # torch has no bool median kernel
     cls="Median",
     public=False,
     method=False,
@@ -230,7 +237,7 @@ def _nanmedian_all(x):
     f = x.reshape(-1)
     f = f[~np.isnan(f)] if x.dtype.kind == "f" else f
     if f.size == 0:
-        return np.asarray(np.nan, x.dtype)
+        return _nan_of(x.dtype)
     return np.asarray(np.sort(f, kind="stable")[(f.size - 1) // 2])
 
 
@@ -302,7 +309,7 @@ defop(
     jvp_all=_sel_dim_tangent,
     nout=2,
     nondiff_out=(1,),
-    dtype="keep",
+    dtype="nobool",  # torch has no bool median kernel
     cls="Nanmedian",
     variant=lambda a, kw: 1,
     public=False,
@@ -314,7 +321,7 @@ defop(
     _nanmedian_all,
     lambda m, g, out, x: _share_ties(m, g, out, x, None, False),
     lambda m, t, out, x: _ties_tangent(m, t, out, x),
-    dtype="keep",
+    dtype="nobool",  # torch has no bool median kernel
     cls="Nanmedian",
     public=False,
     method=False,

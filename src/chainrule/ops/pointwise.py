@@ -66,19 +66,32 @@ def _integral(x, y) -> bool:
 
 
 def _scaled(y, alpha, x):
+    if isinstance(alpha, bool) and not all(
+            isinstance(a, bool) or getattr(a, "dtype", None) == np.bool_ for a in (x, y)):
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, bool):  # bool · bool stays bool (Python's True * True is 1)
+        return np.logical_and(y, alpha)
     if isinstance(alpha, float) and _integral(x, y):
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number.")
     return y * alpha
 
 
+def _add(x, y, alpha=1):
+    return x + y if alpha == 1 and alpha is not True else x + _scaled(y, alpha, x)
+
+
+def _sub(x, y, alpha=1):
+    return x - y if alpha == 1 and alpha is not True else x - _scaled(y, alpha, x)
+
+
 #     name    forward                                       backward per input
-defop("add", lambda x, y, alpha=1: x + y if alpha == 1 else x + _scaled(y, alpha, x),
+defop("add", _add,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
       formula=("d(u + αv)/du = 1", "d(u + αv)/dv = α"))
-defop("sub", lambda x, y, alpha=1: x - y if alpha == 1 else x - _scaled(y, alpha, x),
+defop("sub", _sub,
       (lambda m, g, out, x, y, alpha=1: g,
        lambda m, g, out, x, y, alpha=1: -g if alpha == 1 else g * -alpha),
       ELEMENTWISE, nin=2, saves=(), saves_out=False,
@@ -113,6 +126,9 @@ def _pow_dy(m, g, out, x, y):
 
 
 def _pow(x, y):
+    if type(y) is int and y < 0 and isinstance(x, np.ndarray) and x.dtype.kind in "iu":
+        # torch refuses it whatever the size (NumPy only when there is an element to compute)
+        raise ValueError("Integers to negative integer powers are not allowed.")
     if (isinstance(y, np.ndarray) and y.dtype.kind in "iu" and isinstance(x, np.ndarray)
             and x.dtype.kind in "iu" and (y < 0).any()):
         # torch's integer power of a tensor exponent: x^-n is 1/x^n truncated (0 unless |x| = 1)
@@ -126,7 +142,7 @@ def _pow(x, y):
 defop("pow", _quiet(_pow), (_pow_dx, _pow_dy), ELEMENTWISE, nin=2,
       variant=lambda a, kw: (0 if not hasattr(a[1], "shape")
                              else (2 if not hasattr(a[0], "shape") else 1)),
-      formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"))
+      formula=("d(u^v)/du = v·u^(v−1)", "d(u^v)/dv = u^v·ln u"), dtype="nobool_result")
 
 # ---- binary selections -------------------------------------------------------------------------
 def _pick(first: bool):
@@ -196,7 +212,8 @@ def _apply(name, *a, **k):
 # ---- division with rounding, floor division, remainders ------------------------------------------
 def _int_zero_check(x, y, name):
     if isinstance(y, (np.ndarray, int)) and np.asarray(y).dtype.kind in "iub" and \
-            np.asarray(x).dtype.kind in "iub" and np.any(np.asarray(y) == 0):
+            np.asarray(x).dtype.kind in "iub" and np.any(np.asarray(y) == 0) and \
+            np.size(x) and np.size(y):  # an empty result divides nothing (torch returns it)
         raise RuntimeError(f"ZeroDivisionError ({name}: integer division by zero)")
 
 
@@ -266,10 +283,12 @@ def _fmod(x, y):
 
 defop("remainder", _remainder,
       (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "floor")),
-      ELEMENTWISE, nin=2, formula=("d (u mod v)/du = 1", "d (u mod v)/dv = −floor(u/v)"))
+      ELEMENTWISE, nin=2, formula=("d (u mod v)/du = 1", "d (u mod v)/dv = −floor(u/v)"),
+      dtype="nobool_result")
 defop("fmod", _fmod,
       (lambda m, g, out, x, y: g, lambda m, g, out, x, y: -g * m.div_rounding(x, y, "trunc")),
-      ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"))
+      ELEMENTWISE, nin=2, formula=("d fmod(u, v)/du = 1", "d fmod(u, v)/dv = −trunc(u/v)"),
+      dtype="nobool_result")
 
 # ---- two-argument functions ----------------------------------------------------------------------
 def _atan2_d(m, g, x, y, num):
@@ -423,7 +442,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 # ---- closeness ----------------------------------------------------------------------------------
 defop("isclose", lambda x, y, rtol=1e-05, atol=1e-08, equal_nan=False:
-      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match")
+      np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, dtype="match_bool")
 
 
 @public("allclose")

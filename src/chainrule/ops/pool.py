@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _ns as _ns_module
+from .._dtype import torch_name
 from .._tensor import Tensor
 from ._public import public
 from ._index_checks import check_bounds
@@ -28,6 +29,9 @@ def _pool_args(name, nd, input, kernel_size, stride, padding, dilation):
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D input, but got input of size: "
                            f"{list(input.shape)}")
+    if 0 in input.shape[input.ndim - nd - 1:]:  # only the batch dim may be empty, as torch
+        raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
+                           f"optional 0 dim batch size for input, but got:{list(input.shape)}")
     ks = _tup(kernel_size, nd, name, "kernel_size")
     st = ks if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
         _tup(stride, nd, name, "stride")
@@ -69,7 +73,7 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode=False):
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = np.pad(x, [(0, 0)] * (x.ndim - nd) + pads, constant_values=fill) if any(map(any, pads)) else x
     v = _windows(xp, kernel_size, dilation, stride, out)
-    v = v.reshape(v.shape[: x.ndim] + (-1,))
+    v = v.reshape(v.shape[: x.ndim] + (math.prod(kernel_size),))  # (-1 fails on an empty batch)
     a = np.argmax(v, axis=-1)  # first maximum of each window (NaN counts as maximum), as torch
     vals = np.take_along_axis(v, a[..., None], -1)[..., 0]
     offs = np.unravel_index(a, kernel_size)
@@ -84,6 +88,8 @@ def _pool_scatter(g, indices, shape, nd, unique=False):
     indices = indices._array if isinstance(indices, Tensor) else indices
     lead = shape[: len(shape) - nd]
     b, n_in = math.prod(lead), math.prod(shape[len(shape) - nd:])
+    if b == 0:  # an empty batch (reshape(0, -1) is ambiguous)
+        return np.zeros(shape, g.dtype)
     idx = indices.reshape(b, -1)
     if unique:  # windows that do not overlap: each input position receives at most one value
         z = np.zeros((b, n_in), g.dtype)
@@ -96,6 +102,8 @@ def _pool_scatter(g, indices, shape, nd, unique=False):
 def _pool_gather(t, indices, nd):
     indices = indices._array if isinstance(indices, Tensor) else indices
     b = math.prod(indices.shape[: indices.ndim - nd])
+    if b == 0:
+        return np.zeros(indices.shape, t.dtype)
     r = np.take_along_axis(t.reshape(b, -1), indices.reshape(b, -1), 1)
     return r.reshape(indices.shape)
 
@@ -170,6 +178,11 @@ def _max_pool_fn(nd):
 
     def max_pool(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                  return_indices=False):
+        # torch's kernels: no bool max_pool, and max_pool1d's floating point only
+        k = input._array.dtype.kind
+        if k == "b" or (nd == 1 and k != "f"):
+            raise NotImplementedError(f"\"{name}{'_impl' if nd == 1 else ''}\" not implemented for "
+                                      f"'{torch_name(input.dtype)}' (input {list(input.shape)})")
         ks, st, pd, dl = _pool_args(name, nd, input, kernel_size, stride, padding, dilation)
         _pool_sizes(name, tuple(input.shape[-nd:]), ks, st, pd, dl, ceil_mode)
         vals, idx = _ns.max_pool(input, ks, st, pd, dl, bool(ceil_mode))

@@ -11,7 +11,7 @@ from .._dispatch import apply
 from .._tensor import Tensor, _wrap_dim
 from ._public import public
 from ._table import LINEAR, TABLE, defop
-from ._index_checks import check_bounds, check_gather, check_src_rows
+from ._index_checks import check_bounds, check_gather, check_index_dtype, check_src_rows
 from .indexing import _grid, _long_index, _norm_one
 
 
@@ -96,9 +96,10 @@ def take_along_dim(input, indices, dim=None):
     """Values of ``input`` at ``indices`` along ``dim`` (broadcast apart from ``dim``); without
     ``dim``, of the flattened input at the flattened indices."""
     if dim is None:  # torch: a gather of the flattened input (negative indices refused)
-        check_bounds(_long_index(indices, "take_along_dim").reshape(-1), input.numel(), 0)
+        check_bounds(_long_index(indices, "gather").reshape(-1), input.numel(), 0)
         flat = _ns.reshape(input, (-1,))
         return apply(TABLE["take_along_dim"], flat, _ns.reshape(indices, (-1,)), 0)
+    check_index_dtype("take_along_dim", getattr(indices, "_array", indices))  # int64 only here
     return apply(TABLE["take_along_dim"], input, indices, dim)
 
 
@@ -109,8 +110,8 @@ def _src_part(src, idx):
 
 
 def _gather(x, dim, index):
+    d = _wrap_dim(dim, x.ndim, "gather")  # torch checks the dim before the index's dtype
     idx = _long_index(index, "gather")
-    d = _wrap_dim(dim, x.ndim, "gather")
     check_gather(x, idx, d, "gather")
     return x[_grid(idx, d)] if x.ndim else x[idx] if idx.ndim else x.copy()
 
@@ -299,7 +300,11 @@ def _scatter_args(src, value, op):
     return value if src is None else src
 
 
-def _same_dtype(input, src, op, words="scatter(): Expected self.dtype to be equal to src.dtype"):
+def _same_dtype(input, src, op, dim, index,
+                words="scatter(): Expected self.dtype to be equal to src.dtype"):
+    # torch's order: the dim's range, the index's dtype, then self's and src's dtypes
+    _wrap_dim(dim, input.ndim, op)
+    check_index_dtype(op, getattr(index, "_array", index))
     if isinstance(src, Tensor) and src.dtype != input.dtype:
         raise RuntimeError(f"{words} ({op}: self {input.dtype}, src {src.dtype})")
 
@@ -310,7 +315,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     of place).
     """
     s = _scatter_args(src, value, "scatter")
-    _same_dtype(input, src, "scatter")
+    _same_dtype(input, src, "scatter", dim, index)
     if reduce is not None:
         red = {"add": "sum", "multiply": "prod"}.get(reduce)
         if red is None:
@@ -326,7 +331,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
 @public("scatter_add")
 def scatter_add(input, dim, index, src):
     """Add ``src`` into ``input`` at ``index`` along ``dim`` (out of place); repeats add up."""
-    _same_dtype(input, src, "scatter_add")
+    _same_dtype(input, src, "scatter_add", dim, index)
     return apply(TABLE["scatter_add"], input, src, dim, index)
 
 
@@ -335,7 +340,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """Reduce ``src`` into ``input`` at ``index`` (``sum``, ``prod``, ``mean``, ``amax``,
     ``amin``).
     """
-    _same_dtype(input, src, "scatter_reduce")
+    _same_dtype(input, src, "scatter_reduce", dim, index)
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch's aliases
     return apply(TABLE["scatter_reduce"], input, src, dim, index, reduce, include_self)
 
@@ -362,6 +367,12 @@ def _index1(index, x, d, op, exc=IndexError, words=_OOB, negative=False):
 
 def _index_select(x, dim, index):
     d = _wrap_dim(dim, x.ndim, "index_select")
+    raw = getattr(index, "_array", index)
+    if x.ndim and x.shape[d] == 0 and np.size(raw):  # (a negative index: IndexError below)
+        check_index_dtype("index_select", raw)
+        if np.min(raw) >= 0:
+            raise RuntimeError(f"index_select(): self indexing axis dim should be positive (dim "
+                               f"{d} of {list(x.shape)} is empty)")
     # torch: IndexError "index out of range in self", except along dim 1 where its RuntimeError
     # "INDICES element is out of DATA bounds" comes from another kernel
     mid = d == 1
@@ -486,6 +497,8 @@ defop(
 @public("index_add")
 def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (repeats add up)."""
+    _wrap_dim(dim, input.ndim, "index_add")  # torch's order: dim, index dtype, source dtype
+    check_index_dtype("index_add", getattr(index, "_array", index))
     if isinstance(source, Tensor) and source.dtype != input.dtype:
         raise RuntimeError(
             f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have the same "

@@ -134,8 +134,8 @@ def _logit(x, eps=None):
 def _logit_dx(m, g, out, x, eps=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         r = g / (x * (1 - x))
-    if eps is not None:  # 0 outside [eps, 1 − eps] (the clamp's flat parts), as torch
-        return _w(m, (x >= eps) & (x <= 1 - eps), r, 0.0)
+    if eps is not None:  # 0 outside [eps, 1 − eps] (the clamp's flat parts); NaN at NaN, as torch
+        return _w(m, (x < eps) | (x > 1 - eps), 0.0, r)
     # outside [0, 1] logit is NaN, and so is its derivative (torch), not 1/(u(1 − u))
     return _nz(m, g, _w(m, (x < 0) | (x > 1), math.nan, r))
 
