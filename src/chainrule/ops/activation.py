@@ -16,7 +16,7 @@ import numpy as np
 from ._public import public
 from ._dtype_checks import floating
 from ._table import ELEMENTWISE, TABLE, defop
-from .pointwise import _w
+from .pointwise import _w, _zero_where
 from .unary import _sigmoid
 
 _FN = "nn.functional"
@@ -42,7 +42,7 @@ def _softplus_np(x):
 
 # ---- rectifiers ----------------------------------------------------------------------------------
 # gradient 0 where out <= 0, so NaN passes its gradient through, as torch's threshold_backward
-defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: _w(m, out <= 0, 0.0, g),
+defop("relu", lambda x: np.maximum(x, 0), lambda m, g, out, x: _zero_where(m, out <= 0, g),
       ELEMENTWISE,
       formula="d relu(u)/du = 1 if u > 0 else 0", dtype="nobool")
 defop("leaky_relu", lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope),

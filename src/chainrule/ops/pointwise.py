@@ -56,6 +56,16 @@ def _w(m, c, a, b):
     return np.where(c, a, b) if m is A else m.where(c, a, b)
 
 
+def _zero_where(m, c, g):
+    """An exact 0 where ``c``, ``g`` elsewhere (torch's threshold_backward: a NaN gradient at a
+    masked position gives 0). On arrays ``g * ~c`` is ~10x faster than ``np.where`` with a mixed
+    mask and equal unless ``g`` holds NaN/inf; only then is the where needed."""
+    if m is not A:
+        return m.where(c, 0.0, g)
+    r = g * ~c
+    return r if np.isfinite(r).all() else np.where(c, 0.0, g).astype(r.dtype, copy=False)
+
+
 # ---- arithmetic ------------------------------------------------------------------------------
 def _integral(x, y) -> bool:
     """Whether ``x op y`` has an integral (or bool) result: promoted inputs, Python numbers."""
