@@ -27,6 +27,25 @@ def _operand(o):
     return _make(np.asarray(o)) if isinstance(o, np.ndarray) else o
 
 
+def _binary(name: str, reflected: bool = False):
+    """The operator for ``_ns.<name>``: ``(self, o)`` (``reflected``: ``(o, self)``), retried with
+    a NumPy array operand made a tensor (the functions refuse arrays; torch's operators take them).
+    The op is looked up when called: ``_ns`` is filled from the rule table after this import."""
+    if reflected:
+        def op(self, o):
+            try:
+                return getattr(_ns, name)(o, self)
+            except ArrayOperand:
+                return getattr(_ns, name)(_operand(o), self)
+    else:
+        def op(self, o):
+            try:
+                return getattr(_ns, name)(self, o)
+            except ArrayOperand:
+                return getattr(_ns, name)(self, _operand(o))
+    return op
+
+
 class TensorOperators:
     """The operator dunders of Tensor."""
 
@@ -34,101 +53,28 @@ class TensorOperators:
 
     # ---- operators: each delegates to the op namespace ----------------------------------
     # (they take a NumPy array as the other operand, as torch's; the functions refuse arrays)
-    def __add__(self, o):
-        try:
-            return _ns.add(self, o)
-        except ArrayOperand:
-            return _ns.add(self, _operand(o))
-
-    def __radd__(self, o):
-        try:
-            return _ns.add(o, self)
-        except ArrayOperand:
-            return _ns.add(_operand(o), self)
-
-    def __sub__(self, o):
-        try:
-            return _ns.sub(self, o)
-        except ArrayOperand:
-            return _ns.sub(self, _operand(o))
-
-    def __rsub__(self, o):
-        try:
-            return _ns.sub(o, self)
-        except ArrayOperand:
-            return _ns.sub(_operand(o), self)
-
-    def __mul__(self, o):
-        try:
-            return _ns.mul(self, o)
-        except ArrayOperand:
-            return _ns.mul(self, _operand(o))
-
-    def __rmul__(self, o):
-        try:
-            return _ns.mul(o, self)
-        except ArrayOperand:
-            return _ns.mul(_operand(o), self)
-
-    def __truediv__(self, o):
-        try:
-            return _ns.div(self, o)
-        except ArrayOperand:
-            return _ns.div(self, _operand(o))
-
-    def __rtruediv__(self, o):
-        try:
-            return _ns.div(o, self)
-        except ArrayOperand:
-            return _ns.div(_operand(o), self)
-
-    def __floordiv__(self, o):
-        try:
-            return _ns.floor_divide(self, o)
-        except ArrayOperand:
-            return _ns.floor_divide(self, _operand(o))
-
-    def __rfloordiv__(self, o):
-        try:
-            return _ns.floor_divide(o, self)
-        except ArrayOperand:
-            return _ns.floor_divide(_operand(o), self)
-
-    def __mod__(self, o):
-        try:
-            return _ns.remainder(self, o)
-        except ArrayOperand:
-            return _ns.remainder(self, _operand(o))
-
-    def __rmod__(self, o):
-        try:
-            return _ns.remainder(o, self)
-        except ArrayOperand:
-            return _ns.remainder(_operand(o), self)
-
-    def __pow__(self, o):
-        try:
-            return _ns.pow(self, o)
-        except ArrayOperand:
-            return _ns.pow(self, _operand(o))
-
-    def __rpow__(self, o):
-        try:
-            return _ns.pow(o, self)
-        except ArrayOperand:
-            return _ns.pow(_operand(o), self)
-
-    def __matmul__(self, o):
-        try:
-            return _ns.matmul(self, o)
-        except ArrayOperand:
-            return _ns.matmul(self, _operand(o))
-
-    def __rmatmul__(self, o):
-        try:
-            return _ns.matmul(o, self)
-        except ArrayOperand:
-            return _ns.matmul(_operand(o), self)
+    __add__ = _binary("add")
+    __radd__ = _binary("add", True)
+    __sub__ = _binary("sub")
+    __rsub__ = _binary("sub", True)
+    __mul__ = _binary("mul")
+    __rmul__ = _binary("mul", True)
+    __truediv__ = _binary("div")
+    __rtruediv__ = _binary("div", True)
+    __floordiv__ = _binary("floor_divide")
+    __rfloordiv__ = _binary("floor_divide", True)
+    __mod__ = _binary("remainder")
+    __rmod__ = _binary("remainder", True)
+    __pow__ = _binary("pow")
+    __rpow__ = _binary("pow", True)
+    __matmul__ = _binary("matmul")
+    __rmatmul__ = _binary("matmul", True)
+    __eq__ = _binary("eq")  # type: ignore[assignment]
+    __ne__ = _binary("ne")  # type: ignore[assignment]
+    __lt__ = _binary("lt")
+    __le__ = _binary("le")
+    __gt__ = _binary("gt")
+    __ge__ = _binary("ge")
 
     def __neg__(self):
         return _ns.neg(self)
@@ -143,53 +89,23 @@ class TensorOperators:
         return _ns.logical_not(self) if self._array.dtype == np.bool_ else _ns.bitwise_not(self)
 
     def __and__(self, o):
-        return _ns.logical_and(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_and(self, o)
+        if self._array.dtype == np.bool_:
+            return _ns.logical_and(self, o)
+        return _ns.bitwise_and(self, o)
 
     def __or__(self, o):
-        return _ns.logical_or(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_or(self, o)
+        if self._array.dtype == np.bool_:
+            return _ns.logical_or(self, o)
+        return _ns.bitwise_or(self, o)
 
     def __xor__(self, o):
-        return _ns.logical_xor(self, o) if self._array.dtype == np.bool_ else _ns.bitwise_xor(self, o)
+        if self._array.dtype == np.bool_:
+            return _ns.logical_xor(self, o)
+        return _ns.bitwise_xor(self, o)
 
     __rand__ = __and__
     __ror__ = __or__
     __rxor__ = __xor__
-
-    def __eq__(self, o):  # type: ignore[override]
-        try:
-            return _ns.eq(self, o)
-        except ArrayOperand:
-            return _ns.eq(self, _operand(o))
-
-    def __ne__(self, o):  # type: ignore[override]
-        try:
-            return _ns.ne(self, o)
-        except ArrayOperand:
-            return _ns.ne(self, _operand(o))
-
-    def __lt__(self, o):
-        try:
-            return _ns.lt(self, o)
-        except ArrayOperand:
-            return _ns.lt(self, _operand(o))
-
-    def __le__(self, o):
-        try:
-            return _ns.le(self, o)
-        except ArrayOperand:
-            return _ns.le(self, _operand(o))
-
-    def __gt__(self, o):
-        try:
-            return _ns.gt(self, o)
-        except ArrayOperand:
-            return _ns.gt(self, _operand(o))
-
-    def __ge__(self, o):
-        try:
-            return _ns.ge(self, o)
-        except ArrayOperand:
-            return _ns.ge(self, _operand(o))
 
     def __getitem__(self, index):
         return _ns.getitem(self, index)
