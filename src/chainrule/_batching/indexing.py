@@ -203,6 +203,11 @@ def _take(op, tensors, kw, level):
     return _ns.reshape(_ns.take_along_dim(flat, bidx, 1), (b,) + idx.shape)
 
 
+def _rows_of_example(idx, b: int, n: int) -> np.ndarray:
+    """Indices into a (B·n, …) table: example k's index i (wrapped into [0, n)) is row k·n + i."""
+    return (idx % n)[None] + (np.arange(b) * n).reshape((b,) + (1,) * idx.ndim)
+
+
 def _embedding(op, tensors, kw, level):
     """Batched weight (B, V, D): one embedding of the (B·V, D) table at indices shifted by b·V
     (repeat counts per example are unchanged, so scale_grad_by_freq stays exact)."""
@@ -212,7 +217,7 @@ def _embedding(op, tensors, kw, level):
         return None
     v = w.value
     b, n = v.shape[0], v.shape[1]
-    shifted = (idx % n)[None] + (np.arange(b) * n).reshape((b,) + (1,) * idx.ndim)
+    shifted = _rows_of_example(idx, b, n)
     kw = dict(kw)
     kw["indices"] = shifted
     return _call(op, [_ns.reshape(v, (b * n,) + tuple(v.shape[2:]))], kw)
@@ -226,7 +231,7 @@ def _embedding_backward(op, tensors, kw, level):
         return None
     v = g.value
     b, n = v.shape[0], int(kw["num_weights"])
-    shifted = (idx % n)[None] + (np.arange(b) * n).reshape((b,) + (1,) * idx.ndim)
+    shifted = _rows_of_example(idx, b, n)
     kw = dict(kw)
     pad = kw.get("padding_idx")
     kw["indices"] = shifted
